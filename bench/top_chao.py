@@ -1,0 +1,178 @@
+"""Benchmark the route solver on the Chao et al. (1996) team orienteering instances.
+
+Reads ../shared/bench/top (format and distance convention in its README), solves each
+instance with patrolplan's solver at a time limit, checks every solution independently
+(distinct customers, each route start -> visits -> end within tmax in floating point) and
+prints instance, score, reference score, gap % and seconds. With --ortools it also solves each
+instance with OR-Tools routing (prize-collecting disjunctions, guided local search) at the
+same limit.
+
+    python bench/top_chao.py --sets 4 5 6 7 --time 1
+    python bench/top_chao.py --sets 4 5 6 7 --time 10 --ortools --csv bench/results.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from patrolplan import _top  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DIR = ROOT.parent / "shared" / "bench" / "top"
+
+
+def read_instance(path: Path) -> tuple[_top.Instance, np.ndarray]:
+    """Parse a Chao TOP file into an instance and its point coordinates."""
+    lines = path.read_text().split("\n")
+    n = int(lines[0].split()[1])
+    m = int(lines[1].split()[1])
+    tmax = float(lines[2].split()[1])
+    rows = np.array([[float(v) for v in line.split()] for line in lines[3 : 3 + n]])
+    xy, prize = rows[:, :2], rows[:, 2]
+    D = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
+    inst = _top.Instance(
+        D=D, prize=prize, service=np.zeros(n), customers=np.arange(1, n - 1),
+        starts=(0,) * m, ends=(n - 1,) * m, budgets=(tmax,) * m,
+    )
+    return inst, xy
+
+
+def check(inst: _top.Instance, xy: np.ndarray, routes) -> float:
+    """Independent feasibility check from raw coordinates; returns the score."""
+    seen: set[int] = set()
+    score = 0.0
+    for r, seq in enumerate(routes):
+        if not seq:
+            continue
+        pts = [inst.starts[r], *seq, inst.ends[r]]
+        length = sum(math.dist(xy[a], xy[b]) for a, b in zip(pts[:-1], pts[1:]))
+        assert length <= inst.budgets[r] + 1e-6, f"route {r} too long: {length} > {inst.budgets[r]}"
+        for c in seq:
+            assert c not in seen and c not in (inst.starts[r], inst.ends[r]), f"{c} repeated"
+            seen.add(c)
+            score += inst.prize[c]
+    return score
+
+
+def solve_ortools(inst: _top.Instance, seconds: float) -> list[list[int]]:
+    """Prize-collecting VRP in OR-Tools: drop penalty = prize, GLS, same time limit."""
+    from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+    scale = 1000
+    n, m = len(inst.prize), len(inst.starts)
+    # Round arcs up and the budget down so integer-feasible routes are feasible in reals.
+    arc = np.ceil(inst.D * scale).astype(np.int64)
+    manager = pywrapcp.RoutingIndexManager(n, m, list(inst.starts), list(inst.ends))
+    routing = pywrapcp.RoutingModel(manager)
+
+    def cost(i: int, j: int) -> int:
+        return int(arc[manager.IndexToNode(i), manager.IndexToNode(j)])
+
+    cb = routing.RegisterTransitCallback(cost)
+    routing.AddDimension(cb, 0, int(math.floor(inst.budgets[0] * scale)), True, "time")
+    routing.SetArcCostEvaluatorOfAllVehicles(cb)
+    # Penalty dominates arc costs so the solver maximises prize first.
+    big = int(arc.max() * n + 1)
+    for c in inst.customers:
+        routing.AddDisjunction([manager.NodeToIndex(int(c))], int(inst.prize[c] * big))
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
+    params.time_limit.FromMilliseconds(int(seconds * 1000))
+    sol = routing.SolveWithParameters(params)
+    routes: list[list[int]] = []
+    for v in range(m):
+        seq = []
+        if sol is not None:
+            i = routing.Start(v)
+            while not routing.IsEnd(i):
+                node = manager.IndexToNode(i)
+                if node != inst.starts[v]:
+                    seq.append(node)
+                i = sol.Value(routing.NextVar(i))
+        routes.append(seq)
+    return routes
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    ap.add_argument("--sets", nargs="+", type=int, default=[4, 5, 6, 7])
+    ap.add_argument("--time", type=float, default=1.0, help="seconds per instance")
+    ap.add_argument("--iterations", type=int, default=10**9)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", nargs="*", help="instance names, e.g. p4.2.k")
+    ap.add_argument("--every", type=int, default=1, help="take every k-th instance")
+    ap.add_argument("--ortools", action="store_true")
+    ap.add_argument("--csv", type=Path)
+    args = ap.parse_args(argv)
+
+    bks = {}
+    with (args.dir / "bks.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            bks[row["instance"]] = float(row["bks"])
+    files = []
+    for s in args.sets:
+        files += sorted((args.dir / "chao" / f"set{s}").glob("*.txt"))
+    if args.only:
+        files = [f for f in files if f.stem in set(args.only)]
+    files = files[:: args.every]
+
+    # Compile the solver once before timing anything.
+    warm, _ = read_instance(files[0])
+    _top.solve(warm, iterations=1)
+    out = []
+    head = f"{'instance':10} {'n':>4} {'m':>2} {'ref':>7} {'ours':>7} {'gap%':>6} {'s':>6}"
+    if args.ortools:
+        head += f" {'ortools':>7} {'gap%':>6}"
+    print(head)
+    for f in files:
+        inst, xy = read_instance(f)
+        ref = bks[f.stem]
+        t = time.perf_counter()
+        sol = _top.solve(inst, seed=args.seed, iterations=args.iterations, time_limit_s=args.time)
+        secs = time.perf_counter() - t
+        score = check(inst, xy, sol.routes)
+        assert abs(score - sol.score) < 1e-6
+        gap = 100.0 * (ref - score) / ref if ref > 0 else 0.0
+        row = {"instance": f.stem, "n": len(inst.prize), "m": len(inst.starts), "ref": ref,
+               "score": score, "gap_pct": round(gap, 3), "seconds": round(secs, 2),
+               "iterations": sol.iterations}
+        line = (f"{f.stem:10} {row['n']:>4} {row['m']:>2} {ref:>7.0f} {score:>7.0f} "
+                f"{gap:>6.2f} {secs:>6.2f}")
+        if args.ortools:
+            o_routes = solve_ortools(inst, args.time)
+            o_score = check(inst, xy, o_routes)
+            o_gap = 100.0 * (ref - o_score) / ref if ref > 0 else 0.0
+            row.update({"ortools": o_score, "ortools_gap_pct": round(o_gap, 3)})
+            line += f" {o_score:>7.0f} {o_gap:>6.2f}"
+        line += f" it={sol.iterations}"
+        print(line, flush=True)
+        out.append(row)
+    gaps = [r["gap_pct"] for r in out]
+    print(f"\n{len(out)} instances, time limit {args.time:g} s: mean gap {np.mean(gaps):.2f} %, "
+          f"max gap {np.max(gaps):.2f} %, better than reference on "
+          f"{sum(g < -1e-9 for g in gaps)}, mean seconds {np.mean([r['seconds'] for r in out]):.2f}")
+    if args.ortools:
+        og = [r["ortools_gap_pct"] for r in out]
+        print(f"OR-Tools GLS at the same limit: mean gap {np.mean(og):.2f} %, max {np.max(og):.2f} %")
+    if args.csv:
+        with args.csv.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(out[0]))
+            w.writeheader()
+            w.writerows(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

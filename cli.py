@@ -1,0 +1,145 @@
+"""Command-line interface of patrolplan: ``patrolplan plan``, ``patrolplan demo``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import patrolplan
+from patrolplan import datasets, ingest, routing
+from patrolplan import plan as _plan
+
+app = typer.Typer(
+    help="Turn public crime maps into foot-patrol routes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"patrolplan {patrolplan.__version__}")
+        raise typer.Exit
+
+
+def _logging(verbose: bool, quiet: bool) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logger = logging.getLogger("patrolplan")
+    logger.handlers.clear()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = False
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Turn public crime maps into foot-patrol routes."""
+
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step (DEBUG).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings only.")]
+
+
+def _run(out: Path, **kwargs: object) -> None:
+    """Compute and write a plan, print its summary; user errors exit 1 with one line."""
+    try:
+        result = _plan.daily_plan(**kwargs)  # type: ignore[arg-type]
+        _plan.write_plan(result, out)
+    except (patrolplan.PatrolPlanError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    for report in result.reports:
+        typer.echo(report.summary())
+    typer.echo("")
+    typer.echo(result.summary.to_string(index=False))
+    typer.echo(f"\nWrote {', '.join(_plan.OUTPUT_FILES)} to {out}")
+
+
+def _posts(values: list[str]) -> list[tuple[float, float]]:
+    try:
+        return [routing.parse_post(v) for v in values]
+    except patrolplan.PatrolPlanError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+@app.command()
+def plan(
+    incidents: Annotated[Path, typer.Option(help="Crime incidents (CSV, GeoJSON, GPKG, "
+                                                 "Parquet, Shapefile).")],
+    osm: Annotated[Path, typer.Option(help="Local OSM extract: .osm, .osm.bz2, .osm.pbf.")],
+    post: Annotated[list[str], typer.Option(help="Post as lat,lon; repeat for several.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("plan"),
+    accidents: Annotated[Path | None, typer.Option(help="Traffic accidents layer.")] = None,
+    juvenile: Annotated[Path | None, typer.Option(help="Juvenile offences layer.")] = None,
+    officers: Annotated[int, typer.Option(min=1, help="Officers on foot.")] = 1,
+    shift: Annotated[str, typer.Option(help="Shift length: 4h, 90m, 3h30m.")] = "4h",
+    start: Annotated[str, typer.Option(help="Shift start, HH:MM.")] = "08:00",
+    date: Annotated[str | None, typer.Option(help="Plan date YYYY-MM-DD (default today).")]
+    = None,
+    days: Annotated[int | None, typer.Option(help="Use only the last N days of data.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed; same inputs and seed, same plan.")] = 0,
+    dwell: Annotated[float | None, typer.Option(help="Minutes at each hotspot [12].")] = None,
+    speed: Annotated[float | None, typer.Option(help="Walking speed km/h [4.5].")] = None,
+    columns: Annotated[str | None, typer.Option(help="Column mapping, e.g. "
+                                                     "lat=Y,lon=X,datetime=Date.")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of the coordinates, e.g. "
+                                                 "EPSG:32642.")] = None,
+    method: Annotated[str, typer.Option(help="Hotspot clustering: dbscan or hdbscan.")]
+    = "dbscan",
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Plan foot-patrol routes for one shift and write map, GeoJSON and timetable."""
+    _logging(verbose, quiet)
+    try:
+        mapping = ingest.parse_columns(columns)
+    except patrolplan.PatrolPlanError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    _run(
+        out,
+        incidents={"crime": incidents, "accident": accidents, "juvenile": juvenile},
+        osm=osm, posts=_posts(post), officers=officers, shift=shift, start=start, date=date,
+        days=days, seed=seed, dwell_min=dwell, speed_kmh=speed, columns=mapping, crs=crs,
+        method=method,
+    )
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("plan"),
+    officers: Annotated[int, typer.Option(min=1, help="Officers on foot.")] =
+    datasets.DEMO_OFFICERS,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Plan the Baltimore demo shift (19 June 2016, 18:00-22:00, two posts) from data/."""
+    _logging(verbose, quiet)
+    try:
+        files = {"crime": datasets.baltimore_crimes()}
+        osm = datasets.baltimore_osm()
+    except FileNotFoundError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    _run(
+        out, incidents=files, osm=osm, posts=list(datasets.DEMO_POSTS), officers=officers,
+        shift=f"{datasets.DEMO_SHIFT_HOURS:g}h", start=datasets.DEMO_SHIFT_START,
+        date=datasets.DEMO_DATE, seed=seed,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,575 @@
+"""Team orienteering with service times: an iterated destroy-and-repair local search.
+
+The solver works on a travel-time matrix and knows nothing of streets, so the same code
+plans patrols on the walking graph and solves the Chao et al. (1996) benchmark instances.
+
+Model: points ``0..N-1``; route ``r`` leaves ``starts[r]``, may visit customers, and arrives at
+``ends[r]`` within ``budgets[r]``; a visit to customer ``i`` adds ``service[i]`` to the route's
+duration and collects ``prize[i]`` once. Maximise the total prize.
+
+Search (after Vansteenwegen et al. 2009, "Iterated local search for the team orienteering
+problem with time windows", and the ALNS family): a greedy prize-per-time insertion builds a
+first solution; every iteration then removes part of the current solution (a random segment of
+every route, random customers, the customers worth least per minute, or a whole route),
+repairs it by noisy insertion, and improves it with 2-opt and or-opt inside routes, relocate
+and swap between routes (to free time) and replace (an unvisited customer worth more takes
+the place of a visited one). Acceptance is record-to-record travel with restarts from the
+best. The hot loops are compiled with numba; randomness comes from an xorshift generator whose
+state is an argument, so nothing global is seeded. The iteration count is the deterministic
+budget; `time_limit_s` stops earlier on the wall clock.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+_EPS = 1e-9
+_CHUNK = 25
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """A team orienteering instance on a travel-time matrix.
+
+    Attributes
+    ----------
+    D
+        ``(N, N)`` travel times (any unit; ``inf`` where unreachable).
+    prize
+        ``(N,)`` prize of each point (0 for depots).
+    service
+        ``(N,)`` service (dwell) time of each point, same unit as `D`.
+    customers
+        Indices of the points that may be visited.
+    starts, ends, budgets
+        One entry per route.
+    """
+
+    D: np.ndarray
+    prize: np.ndarray
+    service: np.ndarray
+    customers: np.ndarray
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    budgets: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Routes found by :func:`solve`.
+
+    Attributes
+    ----------
+    routes
+        Customer indices per route, in visiting order (depots excluded).
+    score
+        Total prize collected.
+    durations
+        Travel plus service time of each route.
+    iterations
+        Iterations run.
+    seconds
+        Wall-clock time used.
+    """
+
+    routes: tuple[tuple[int, ...], ...]
+    score: float
+    durations: tuple[float, ...]
+    iterations: int
+    seconds: float
+
+
+def route_duration(inst: Instance, r: int, seq: list[int] | tuple[int, ...]) -> float:
+    """Return travel plus service time of customers `seq` on route `r`.
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    r
+        Route index (gives start and end).
+    seq
+        Customers in order.
+
+    Returns
+    -------
+    float
+        Duration in the unit of ``inst.D``.
+    """
+    full = [inst.starts[r], *seq, inst.ends[r]]
+    travel = float(inst.D[full[:-1], full[1:]].sum())
+    return travel + float(inst.service[list(seq)].sum()) if seq else travel
+
+
+# ---------------------------------------------------------------------------------------------
+# compiled core: routes live in seq[m, N] with lengths ln[m]
+
+
+@njit(cache=True)
+def _rand(rs: np.ndarray) -> float:  # pragma: no cover - compiled
+    x = rs[0]
+    x ^= x >> np.uint64(12)
+    x ^= x << np.uint64(25)
+    x ^= x >> np.uint64(27)
+    rs[0] = x
+    return float((x * np.uint64(2685821657736338717)) >> np.uint64(11)) / 9007199254740992.0
+
+
+@njit(cache=True)
+def _randint(rs: np.ndarray, n: int) -> int:  # pragma: no cover - compiled
+    k = int(_rand(rs) * n)
+    return k if k < n else n - 1
+
+
+@njit(cache=True)
+def _cost(D, s, a, b, row, L):  # type: ignore[no-untyped-def]  # pragma: no cover
+    if L == 0:
+        return D[a, b]
+    c = D[a, row[0]] + D[row[L - 1], b]
+    for k in range(L - 1):
+        c += D[row[k], row[k + 1]]
+    for k in range(L):
+        c += s[row[k]]
+    return c
+
+
+@njit(cache=True)
+def _insert_at(row, L, pos, c):  # type: ignore[no-untyped-def]  # pragma: no cover
+    for k in range(L, pos, -1):
+        row[k] = row[k - 1]
+    row[pos] = c
+
+
+@njit(cache=True)
+def _remove_at(row, L, pos):  # type: ignore[no-untyped-def]  # pragma: no cover
+    for k in range(pos, L - 1):
+        row[k] = row[k + 1]
+
+
+@njit(cache=True)
+def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):  # type: ignore[no-untyped-def]  # noqa: E501  # pragma: no cover
+    m, N = reach.shape
+    changed = False
+    while True:
+        best_val = -1.0
+        br, bc, bp, bd = -1, -1, -1, 0.0
+        for r in range(m):
+            L = ln[r]
+            slack = bud[r] - cost[r]
+            for u in range(N):
+                if vis[u] or not reach[r, u]:
+                    continue
+                bestd = np.inf
+                bestk = -1
+                prev = st[r]
+                for k in range(L + 1):
+                    nxt = seq[r, k] if k < L else en[r]
+                    d = D[prev, u] + D[u, nxt] - D[prev, nxt]
+                    if d < bestd:
+                        bestd = d
+                        bestk = k
+                    prev = nxt
+                bestd += s[u]
+                if bestd <= slack + 1e-9:
+                    v = p[u] ** power / (max(bestd, 0.0) + 1e-3)
+                    if noise > 0.0:
+                        v *= 1.0 - noise + 2.0 * noise * _rand(rs)
+                    if v > best_val:
+                        best_val = v
+                        br, bc, bp, bd = r, u, bestk, bestd
+        if br < 0:
+            return changed
+        _insert_at(seq[br], ln[br], bp, bc)
+        ln[br] += 1
+        cost[br] += bd
+        vis[bc] = True
+        changed = True
+
+
+@njit(cache=True)
+def _two_opt(D, s, st, en, seq, ln, cost, r):  # type: ignore[no-untyped-def]  # pragma: no cover
+    improved = False
+    while ln[r] >= 2:
+        L = ln[r]
+        x = np.empty(L + 2, dtype=np.int64)
+        x[0] = st[r]
+        x[L + 1] = en[r]
+        for k in range(L):
+            x[k + 1] = seq[r, k]
+        fwd = np.zeros(L + 2)
+        rev = np.zeros(L + 2)
+        for k in range(L + 1):
+            fwd[k + 1] = fwd[k] + D[x[k], x[k + 1]]
+            rev[k + 1] = rev[k] + D[x[k + 1], x[k]]
+        best, bi, bj = 1e-7, -1, -1
+        for i in range(1, L + 1):
+            for j in range(i + 1, L + 1):
+                g = (D[x[i - 1], x[i]] + D[x[j], x[j + 1]] + fwd[j] - fwd[i]
+                     - D[x[i - 1], x[j]] - D[x[i], x[j + 1]] - (rev[j] - rev[i]))
+                if g > best:
+                    best, bi, bj = g, i, j
+        if bi < 0:
+            break
+        a, b = bi - 1, bj - 1
+        while a < b:
+            tmp = seq[r, a]
+            seq[r, a] = seq[r, b]
+            seq[r, b] = tmp
+            a += 1
+            b -= 1
+        cost[r] = _cost(D, s, st[r], en[r], seq[r], ln[r])
+        improved = True
+    return improved
+
+
+@njit(cache=True)
+def _or_opt(D, s, st, en, seq, ln, cost, r):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Move a segment of 1 to 3 customers elsewhere in the same route while that helps."""
+    improved = False
+    L = ln[r]
+    x = np.empty(L + 2, dtype=np.int64)
+    while L >= 2:
+        x[0] = st[r]
+        x[L + 1] = en[r]
+        for k in range(L):
+            x[k + 1] = seq[r, k]
+        best, bi, bj, bk = -1e-7, -1, -1, -1
+        for size in range(1, 4):
+            for i in range(1, L - size + 2):
+                j = i + size - 1
+                a, b = x[i - 1], x[j + 1]
+                rem = D[a, b] - D[a, x[i]] - D[x[j], b]
+                for k in range(0, L + 1):
+                    if i - 1 <= k <= j:
+                        continue
+                    d = rem + D[x[k], x[i]] + D[x[j], x[k + 1]] - D[x[k], x[k + 1]]
+                    if d < best:
+                        best, bi, bj, bk = d, i, j, k
+        if bi < 0:
+            break
+        # rebuild: segment x[bi..bj] moves between x[bk] and x[bk+1]
+        n = 0
+        for t in range(1, L + 1):
+            if bi <= t <= bj:
+                continue
+            seq[r, n] = x[t]
+            n += 1
+            if t == bk:
+                for q in range(bi, bj + 1):
+                    seq[r, n] = x[q]
+                    n += 1
+        if bk == 0:
+            for t in range(n - 1, -1, -1):
+                seq[r, t + bj - bi + 1] = seq[r, t]
+            for q in range(bi, bj + 1):
+                seq[r, q - bi] = x[q]
+        cost[r] = _cost(D, s, st[r], en[r], seq[r], L)
+        improved = True
+    return improved
+
+
+@njit(cache=True)
+def _relocate(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyped-def]  # pragma: no cover  # noqa: E501
+    """Move a customer to another route where it costs less than it saves."""
+    m = len(ln)
+    improved = False
+    for r in range(m):
+        i = 0
+        while i < ln[r]:
+            c = seq[r, i]
+            a = st[r] if i == 0 else seq[r, i - 1]
+            b = en[r] if i == ln[r] - 1 else seq[r, i + 1]
+            saving = D[a, c] + D[c, b] - D[a, b] + s[c]
+            bq, bk, bd = -1, -1, np.inf
+            for q in range(m):
+                if q == r or not reach[q, c]:
+                    continue
+                prev = st[q]
+                for k in range(ln[q] + 1):
+                    nxt = seq[q, k] if k < ln[q] else en[q]
+                    d = D[prev, c] + D[c, nxt] - D[prev, nxt] + s[c]
+                    if d < bd and cost[q] + d <= bud[q] + 1e-9:
+                        bq, bk, bd = q, k, d
+                    prev = nxt
+            if bq >= 0 and bd < saving - 1e-7:
+                _remove_at(seq[r], ln[r], i)
+                ln[r] -= 1
+                cost[r] -= saving
+                _insert_at(seq[bq], ln[bq], bk, c)
+                ln[bq] += 1
+                cost[bq] += bd
+                improved = True
+            else:
+                i += 1
+    return improved
+
+
+@njit(cache=True)
+def _swap(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Exchange two customers of different routes in place when both routes get shorter."""
+    m = len(ln)
+    improved = False
+    for r in range(m):
+        for q in range(r + 1, m):
+            for i in range(ln[r]):
+                c = seq[r, i]
+                if not reach[q, c]:
+                    continue
+                a = st[r] if i == 0 else seq[r, i - 1]
+                b = en[r] if i == ln[r] - 1 else seq[r, i + 1]
+                for j in range(ln[q]):
+                    d = seq[q, j]
+                    if not reach[r, d]:
+                        continue
+                    e = st[q] if j == 0 else seq[q, j - 1]
+                    f = en[q] if j == ln[q] - 1 else seq[q, j + 1]
+                    dr = D[a, d] + D[d, b] - D[a, c] - D[c, b] + s[d] - s[c]
+                    dq = D[e, c] + D[c, f] - D[e, d] - D[d, f] + s[c] - s[d]
+                    if (dr + dq < -1e-7 and cost[r] + dr <= bud[r] + 1e-9
+                            and cost[q] + dq <= bud[q] + 1e-9):
+                        seq[r, i] = d
+                        seq[q, j] = c
+                        cost[r] += dr
+                        cost[q] += dq
+                        c = d
+                        improved = True
+    return improved
+
+
+@njit(cache=True)
+def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis):  # type: ignore[no-untyped-def]  # pragma: no cover  # noqa: E501
+    """Let an unvisited customer of higher prize take a visited one's place when it fits."""
+    m, N = reach.shape
+    improved = False
+    order = np.argsort(-p)
+    for u in order:
+        if vis[u] or p[u] <= 0.0:
+            continue
+        bg, br, bi, bk, bnew = 1e-12, -1, -1, -1, 0.0
+        for r in range(m):
+            L = ln[r]
+            if L == 0 or not reach[r, u]:
+                continue
+            for i in range(L):
+                v = seq[r, i]
+                gain = p[u] - p[v]
+                if gain <= bg:
+                    continue
+                a = st[r] if i == 0 else seq[r, i - 1]
+                b = en[r] if i == L - 1 else seq[r, i + 1]
+                base = cost[r] - (D[a, v] + D[v, b] - D[a, b] + s[v]) + s[u]
+                # cheapest place for u in the route without v
+                best, bestk = D[a, u] + D[u, b] - D[a, b], i
+                prev = st[r]
+                for k in range(L + 1):
+                    nxt = seq[r, k] if k < L else en[r]
+                    if k != i and k != i + 1:
+                        d = D[prev, u] + D[u, nxt] - D[prev, nxt]
+                        if d < best:
+                            best, bestk = d, k
+                    prev = nxt
+                if base + best <= bud[r] + 1e-9:
+                    bg, br, bi, bk, bnew = gain, r, i, bestk, base + best
+        if br >= 0:
+            v = seq[br, bi]
+            vis[v] = False
+            vis[u] = True
+            if bk == bi:
+                seq[br, bi] = u
+            else:
+                _remove_at(seq[br], ln[br], bi)
+                ln[br] -= 1
+                _insert_at(seq[br], ln[br], bk if bk < bi else bk - 1, u)
+                ln[br] += 1
+            cost[br] = bnew
+            improved = True
+    return improved
+
+
+@njit(cache=True)
+def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):  # type: ignore[no-untyped-def]  # noqa: E501  # pragma: no cover
+    _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs)
+    for _ in range(20):
+        for r in range(len(ln)):
+            while _two_opt(D, s, st, en, seq, ln, cost, r) | _or_opt(D, s, st, en, seq, ln,
+                                                                      cost, r):
+                pass
+        ch = _relocate(D, s, reach, st, en, bud, seq, ln, cost)
+        ch |= _swap(D, s, reach, st, en, bud, seq, ln, cost)
+        ch |= _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, 0.0, power, rs)
+        ch |= _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis)
+        if not ch:
+            break
+
+
+@njit(cache=True)
+def _destroy(D, p, s, st, en, seq, ln, cost, vis, rs):  # type: ignore[no-untyped-def]  # pragma: no cover  # noqa: E501
+    m = len(ln)
+    op = _randint(rs, 4)
+    if op == 3:
+        r = _randint(rs, m)
+        for k in range(ln[r]):
+            vis[seq[r, k]] = False
+        ln[r] = 0
+        cost[r] = D[st[r], en[r]]
+        return
+    for r in range(m):
+        L = ln[r]
+        if L == 0:
+            continue
+        drop = np.zeros(L, dtype=np.bool_)
+        if op == 0:
+            # a random stretch of the route (Vansteenwegen et al. "shake")
+            size = 1 + _randint(rs, max(1, L // 2))
+            start = _randint(rs, L)
+            for k in range(size):
+                drop[(start + k) % L] = True
+        elif op == 1:
+            k = 1 + _randint(rs, max(1, L // 3))
+            for _ in range(k):
+                drop[_randint(rs, L)] = True
+        else:
+            # customers worth least per minute they cost, with noise
+            ratio = np.empty(L)
+            for i in range(L):
+                c = seq[r, i]
+                a = st[r] if i == 0 else seq[r, i - 1]
+                b = en[r] if i == L - 1 else seq[r, i + 1]
+                saving = D[a, c] + D[c, b] - D[a, b] + s[c]
+                ratio[i] = p[c] / (saving + 1e-3) * (0.5 + _rand(rs))
+            k = 1 + _randint(rs, max(1, L // 3))
+            idx = np.argsort(ratio)
+            for t in range(k):
+                drop[idx[t]] = True
+        n = 0
+        for i in range(L):
+            if drop[i]:
+                vis[seq[r, i]] = False
+            else:
+                seq[r, n] = seq[r, i]
+                n += 1
+        ln[r] = n
+        cost[r] = _cost(D, s, st[r], en[r], seq[r], n)
+
+
+@njit(cache=True)
+def _score(p, seq, ln):  # type: ignore[no-untyped-def]  # pragma: no cover
+    t = 0.0
+    for r in range(len(ln)):
+        for k in range(ln[r]):
+            t += p[seq[r, k]]
+    return t
+
+
+@njit(cache=True)
+def _better(sa, ca, sb, cb):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """True when (score sa, cost ca) beats (sb, cb): more prize, then less time."""
+    if sa > sb + 1e-9:
+        return True
+    return abs(sa - sb) <= 1e-9 and ca < cb - 1e-9
+
+
+@njit(cache=True)
+def _search(D, p, s, reach, st, en, bud, cur, cln, ccost, cvis, best, bln, bcost, bvis, rs,  # type: ignore[no-untyped-def]  # noqa: E501
+            state, n_iter, total):  # pragma: no cover
+    """Run `n_iter` iterations; state = [iteration, stall]."""
+    for _ in range(n_iter):
+        state[0] += 1
+        it = state[0]
+        seq, ln, cost, vis = cur.copy(), cln.copy(), ccost.copy(), cvis.copy()
+        _destroy(D, p, s, st, en, seq, ln, cost, vis, rs)
+        power = 1.0 if _rand(rs) < 0.5 else 2.0
+        _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, 0.3, power, rs)
+        sc = _score(p, seq, ln)
+        bs = _score(p, best, bln)
+        if _better(sc, cost.sum(), bs, bcost.sum()):
+            best[:] = seq
+            bln[:] = ln
+            bcost[:] = cost
+            bvis[:] = vis
+            bs = sc
+            state[1] = 0
+        else:
+            state[1] += 1
+        band = 0.02 * (1.0 - it / (total + 1.0))
+        if sc >= bs * (1.0 - band) - 1e-9:
+            cur[:] = seq
+            cln[:] = ln
+            ccost[:] = cost
+            cvis[:] = vis
+        if state[1] > 0 and state[1] % 200 == 0:
+            cur[:] = best
+            cln[:] = bln
+            ccost[:] = bcost
+            cvis[:] = bvis
+
+
+def solve(
+    inst: Instance,
+    *,
+    seed: int = 0,
+    iterations: int = 2000,
+    time_limit_s: float | None = None,
+    init: list[list[int]] | None = None,
+) -> Solution:
+    """Solve a team orienteering instance.
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    seed
+        Seed of the random generator; the same seed and iteration budget give the same routes.
+    iterations
+        Destroy-and-repair iterations (deterministic budget).
+    time_limit_s
+        Also stop after this many seconds (results then depend on machine speed).
+    init
+        Routes to start from instead of the greedy construction; must be feasible.
+
+    Returns
+    -------
+    Solution
+        The best routes found.
+    """
+    t0 = time.perf_counter()
+    D = np.ascontiguousarray(inst.D, dtype=np.float64)
+    p = np.ascontiguousarray(inst.prize, dtype=np.float64)
+    s = np.ascontiguousarray(inst.service, dtype=np.float64)
+    N, m = len(p), len(inst.starts)
+    st = np.asarray(inst.starts, dtype=np.int64)
+    en = np.asarray(inst.ends, dtype=np.int64)
+    bud = np.asarray(inst.budgets, dtype=np.float64)
+    cust = np.asarray(inst.customers, dtype=np.int64)
+    # A customer a route can serve alone; others are never offered to that route.
+    reach = np.zeros((m, N), dtype=np.bool_)
+    for r in range(m):
+        alone = D[st[r], cust] + s[cust] + D[cust, en[r]]
+        ok = (alone <= bud[r] + _EPS) & (p[cust] > 0) & (D[st[r], en[r]] <= bud[r] + _EPS)
+        reach[r, cust[ok]] = True
+    seq = np.zeros((m, N), dtype=np.int64)
+    ln = np.zeros(m, dtype=np.int64)
+    vis = np.zeros(N, dtype=np.bool_)
+    for r, route in enumerate(init or []):
+        ln[r] = len(route)
+        seq[r, : len(route)] = route
+        vis[list(route)] = True
+    cost = np.array([_cost(D, s, st[r], en[r], seq[r], ln[r]) for r in range(m)])
+    rs = np.array([np.random.default_rng(seed).integers(1, 2**63 - 1)], dtype=np.uint64)
+    _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, 0.0, 1.0, rs)
+    best, bln, bcost, bvis = seq.copy(), ln.copy(), cost.copy(), vis.copy()
+    state = np.zeros(2, dtype=np.int64)
+    while state[0] < iterations:
+        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            break
+        n = int(min(_CHUNK, iterations - state[0]))
+        _search(D, p, s, reach, st, en, bud, seq, ln, cost, vis, best, bln, bcost, bvis, rs,
+                state, n, iterations)
+    routes = tuple(tuple(int(c) for c in best[r, : bln[r]]) for r in range(m))
+    durations = tuple(route_duration(inst, r, seq_r) for r, seq_r in enumerate(routes))
+    score = float(sum(p[list(seq_r)].sum() for seq_r in routes if seq_r))
+    return Solution(routes, score, durations, int(state[0]), time.perf_counter() - t0)

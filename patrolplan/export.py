@@ -1,0 +1,250 @@
+"""Write routes, hotspots, timetables and summaries to files, atomically.
+
+GeoJSON follows RFC 7946: a FeatureCollection in WGS84 longitude/latitude order with no
+``crs`` member, polygons wound counter-clockwise, coordinates rounded to 7 decimals.
+Every writer writes to a temporary file and renames it, so no half-written file is left.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import shapely
+from shapely.geometry import mapping
+
+from patrolplan.utils import atomic_path, atomic_write_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import geopandas as gpd
+    import networkx as nx
+
+    from patrolplan.routing import Route
+
+_NDIGITS = 7
+
+
+def _round(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return round(obj, _NDIGITS)
+    if isinstance(obj, list | tuple):
+        return [_round(o) for o in obj]
+    return obj
+
+
+def _feature(geometry: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
+    geometry = {"type": geometry["type"], "coordinates": _round(geometry["coordinates"])}
+    return {"type": "Feature", "properties": properties, "geometry": geometry}
+
+
+def _write_geojson(path: str | Path, features: list[dict[str, Any]]) -> Path:
+    text = json.dumps({"type": "FeatureCollection", "features": features},
+                      ensure_ascii=False, indent=None, separators=(",", ":"))
+    return atomic_write_text(path, text + "\n")
+
+
+def clock(start: pd.Timestamp, minutes: float) -> str:
+    """Format `start` plus `minutes` as ``HH:MM``.
+
+    Parameters
+    ----------
+    start
+        Start of the shift.
+    minutes
+        Minutes after the start.
+
+    Returns
+    -------
+    str
+        Clock time, rounded to the minute.
+    """
+    return (start + pd.Timedelta(minutes=round(minutes))).strftime("%H:%M")
+
+
+def routes_geojson(
+    path: str | Path,
+    routes: Sequence[Route],
+    G: nx.MultiDiGraph,
+    *,
+    shift_start: pd.Timestamp,
+    path_coords: Sequence[list[tuple[float, float]]],
+) -> Path:
+    """Write routes as GeoJSON: a LineString per officer, a Point per stop and per post.
+
+    Properties: every feature has ``kind`` (``route``, ``stop`` or ``post``) and ``officer``.
+    Routes add ``length_m``, ``walk_min``, ``dwell_min``, ``duration_min``, ``shift_min``,
+    ``n_stops``, ``hotspots`` (ids in order), ``start``, ``end``. Stops add ``order``,
+    ``hotspot_id``, ``arrive``, ``leave`` (``HH:MM``), ``dwell_min``, ``risk``, ``street``.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    routes
+        Routes to write.
+    G
+        The graph the routes were planned on.
+    shift_start
+        Start of the shift, for clock times.
+    path_coords
+        (lon, lat) vertices of each route, from :func:`patrolplan.graph.path_geometry`.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    features = []
+    for route, coords in zip(routes, path_coords, strict=True):
+        end = shift_start + pd.Timedelta(minutes=round(route.duration_min))
+        features.append(
+            _feature(
+                {"type": "LineString", "coordinates": [list(c) for c in coords]},
+                {
+                    "kind": "route",
+                    "officer": route.officer,
+                    "length_m": round(route.length_m, 1),
+                    "walk_min": round(route.walk_min, 1),
+                    "dwell_min": round(route.dwell_min, 1),
+                    "duration_min": round(route.duration_min, 1),
+                    "shift_min": round(route.shift_min, 1),
+                    "n_stops": len(route.stops),
+                    "hotspots": list(route.hotspot_ids),
+                    "start": shift_start.isoformat(timespec="minutes"),
+                    "end": end.isoformat(timespec="minutes"),
+                },
+            )
+        )
+        post = G.nodes[route.post_node]
+        features.append(
+            _feature(
+                {"type": "Point", "coordinates": [post["lon"], post["lat"]]},
+                {"kind": "post", "officer": route.officer},
+            )
+        )
+        for s in route.stops:
+            features.append(
+                _feature(
+                    {"type": "Point", "coordinates": [s.lon, s.lat]},
+                    {
+                        "kind": "stop",
+                        "officer": route.officer,
+                        "order": s.order,
+                        "hotspot_id": s.hotspot_id,
+                        "arrive": clock(shift_start, s.arrive_min),
+                        "leave": clock(shift_start, s.leave_min),
+                        "dwell_min": round(s.leave_min - s.arrive_min, 1),
+                        "risk": round(s.risk, 3),
+                        "street": s.street,
+                    },
+                )
+            )
+    return _write_geojson(path, features)
+
+
+def hotspots_geojson(path: str | Path, gdf_hotspots: gpd.GeoDataFrame) -> Path:
+    """Write hotspot polygons as GeoJSON with their scores.
+
+    Properties: ``hotspot_id``, ``rank``, ``risk``, ``share``, ``n_incidents``, ``n_crime``,
+    ``n_accident``, ``n_juvenile``, ``top_categories``, ``active_hours``, ``peak_hour``,
+    ``lon``, ``lat`` (weighted centre).
+
+    Parameters
+    ----------
+    path
+        Output file.
+    gdf_hotspots
+        Hotspots from :func:`patrolplan.hotspots.find_hotspots`.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    gdf = gdf_hotspots.to_crs("EPSG:4326") if gdf_hotspots.crs is not None else gdf_hotspots
+    features = []
+    props = [c for c in gdf.columns if c not in ("geometry", "cluster")]
+    for _, row in gdf.iterrows():
+        geom = shapely.orient_polygons(row.geometry, exterior_cw=False)
+        values = {c: (row[c].item() if hasattr(row[c], "item") else row[c]) for c in props}
+        values = {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
+        features.append(_feature(mapping(geom), values))
+    return _write_geojson(path, features)
+
+
+def schedule_frame(routes: Sequence[Route], *, shift_start: pd.Timestamp) -> pd.DataFrame:
+    """Return the timetable of every officer as a table.
+
+    Parameters
+    ----------
+    routes
+        Routes of the plan.
+    shift_start
+        Start of the shift.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``officer``, ``stop`` (1.., or ``return``), ``hotspot_id``, ``arrive``,
+        ``leave``, ``street``, ``via`` (streets walked to get there, ``" > "``-separated),
+        ``lat``, ``lon``.
+    """
+    rows = []
+    for r in routes:
+        for s in r.stops:
+            rows.append({
+                "officer": r.officer, "stop": str(s.order), "hotspot_id": s.hotspot_id,
+                "arrive": clock(shift_start, s.arrive_min),
+                "leave": clock(shift_start, s.leave_min), "street": s.street,
+                "via": " > ".join(s.via), "lat": round(s.lat, 6), "lon": round(s.lon, 6),
+            })
+        rows.append({
+            "officer": r.officer, "stop": "return", "hotspot_id": "",
+            "arrive": clock(shift_start, r.duration_min), "leave": "",
+            "street": "post", "via": " > ".join(r.return_via),
+            "lat": round(r.post[0], 6), "lon": round(r.post[1], 6),
+        })
+    return pd.DataFrame(rows, columns=["officer", "stop", "hotspot_id", "arrive", "leave",
+                                       "street", "via", "lat", "lon"])
+
+
+def write_csv(path: str | Path, frame: pd.DataFrame) -> Path:
+    """Write a table as UTF-8 CSV, atomically.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    frame
+        The table.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+    return Path(path)
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> Path:
+    """Write `data` as indented UTF-8 JSON, atomically.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    data
+        JSON-serialisable data.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")

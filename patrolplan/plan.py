@@ -1,0 +1,308 @@
+"""The daily patrol plan, end to end: ingest -> hotspots -> graph and routes -> render/export.
+
+:func:`daily_plan` computes a :class:`PatrolPlan` in memory; :func:`write_plan` writes it to a
+folder atomically (all files appear together, or none do).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from patrolplan import export, graph, hotspots, ingest, metrics, render, routing, settings
+from patrolplan._errors import InfeasibleRouteError, InputDataError
+from patrolplan.utils import atomic_dir, atomic_write_text, log
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import networkx as nx
+
+#: Files written by :func:`write_plan`.
+OUTPUT_FILES = ("map.html", "routes.geojson", "hotspots.geojson", "schedule.csv",
+                "summary.csv", "rejected.csv", "report.json")
+
+
+@dataclass(frozen=True, eq=False)
+class PatrolPlan:
+    """Everything a daily plan computed, for rendering, export and analysis.
+
+    Attributes
+    ----------
+    routes
+        One route per officer.
+    summary
+        Per-officer and total numbers, from :func:`patrolplan.metrics.summary`.
+    schedule
+        Timetable, from :func:`patrolplan.export.schedule_frame`.
+    gdf_hotspots
+        Ranked hotspots.
+    gdf_incidents
+        Incidents kept by ingest.
+    weights
+        Weight per incident.
+    labels
+        Hotspot cluster per incident.
+    snapped
+        Street segment per incident.
+    G
+        Walking graph with edge risk.
+    reports
+        One ingest report per input file.
+    shift_start
+        Date and time the shift starts.
+    route_coords
+        (lon, lat) vertices of each route.
+    params
+        The parameters used, for the record.
+    """
+
+    routes: tuple[routing.Route, ...]
+    summary: pd.DataFrame
+    schedule: pd.DataFrame
+    gdf_hotspots: gpd.GeoDataFrame
+    gdf_incidents: gpd.GeoDataFrame
+    weights: pd.Series
+    labels: pd.Series
+    snapped: pd.DataFrame
+    G: nx.MultiDiGraph
+    reports: tuple[ingest.IngestReport, ...]
+    shift_start: pd.Timestamp
+    route_coords: tuple[list[tuple[float, float]], ...]
+    params: dict[str, object]
+
+
+def parse_duration_min(text: str | float) -> float:
+    """Parse a duration such as ``"4h"``, ``"90m"``, ``"3h30m"``, ``"4:30"`` or ``240``.
+
+    Parameters
+    ----------
+    text
+        A duration; a bare number is minutes.
+
+    Returns
+    -------
+    float
+        Minutes.
+
+    Raises
+    ------
+    InfeasibleRouteError
+        If the text is not a positive duration.
+
+    Examples
+    --------
+    >>> parse_duration_min("4h"), parse_duration_min("3h30m"), parse_duration_min("1:15")
+    (240.0, 210.0, 75.0)
+    """
+    s = str(text).strip().lower().replace(" ", "")
+    m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?:in)?)?", s)
+    if s and m and any(m.groups()):
+        minutes = float(m.group(1) or 0) * 60 + float(m.group(2) or 0)
+    elif re.fullmatch(r"\d{1,2}:\d{2}", s):
+        h, mm = s.split(":")
+        minutes = int(h) * 60 + int(mm)
+    elif re.fullmatch(r"\d+(?:\.\d+)?", s):
+        minutes = float(s)
+    else:
+        msg = f"`shift` must be a duration like 4h, 90m, 3h30m or 4:30; got {text!r}"
+        raise InfeasibleRouteError(msg)
+    if minutes <= 0:
+        msg = f"`shift` must be longer than zero, got {text!r}"
+        raise InfeasibleRouteError(msg)
+    return minutes
+
+
+def _shift_start(date: str | None, start: str) -> pd.Timestamp:
+    if not re.fullmatch(r"\d{1,2}:\d{2}", start):
+        msg = f"`start` must be a time of day HH:MM, got {start!r}"
+        raise InfeasibleRouteError(msg)
+    try:
+        day = pd.Timestamp(date).normalize() if date else pd.Timestamp.now().normalize()
+    except ValueError:
+        msg = f"`date` must be YYYY-MM-DD, got {date!r}"
+        raise InputDataError(msg) from None
+    h, m = (int(v) for v in start.split(":"))
+    if h > 23 or m > 59:
+        msg = f"`start` must be a time of day HH:MM, got {start!r}"
+        raise InfeasibleRouteError(msg)
+    return day + pd.Timedelta(hours=h, minutes=m)
+
+
+def daily_plan(
+    incidents: str | Path | Mapping[str, str | Path | None],
+    osm: str | Path,
+    posts: Sequence[tuple[float, float]],
+    *,
+    officers: int = 1,
+    shift: str | float = "4h",
+    start: str = "08:00",
+    date: str | None = None,
+    days: int | None = None,
+    seed: int | None = None,
+    dwell_min: float | None = None,
+    speed_kmh: float | None = None,
+    columns: Mapping[str, str] | None = None,
+    crs: str | None = None,
+    method: str = "dbscan",
+    eps_m: float | None = None,
+    min_weight: float | None = None,
+    max_hotspots: int | None = None,
+    half_life_days: float | None = None,
+    iterations: int | None = None,
+    cache_dir: str | Path | None = None,
+) -> PatrolPlan:
+    """Compute a daily foot-patrol plan from incident files and a local OSM extract.
+
+    Parameters
+    ----------
+    incidents
+        One crime file, or layer -> file for ``crime``, ``accident``, ``juvenile``.
+    osm
+        Local OSM extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``) or GraphML.
+    posts
+        ``(lat, lon)`` of each post; officers are assigned to posts in turn.
+    officers
+        Number of officers on foot.
+    shift
+        Shift length, e.g. ``"4h"``.
+    start
+        Time the shift starts, ``HH:MM``.
+    date
+        Day of the plan, ``YYYY-MM-DD``; incidents from the shift start on are not used.
+        Default: today.
+    days
+        Use only incidents of the last `days` days before the plan.
+    seed
+        Seed of the route solver; default :data:`patrolplan.settings.seed`.
+    dwell_min, speed_kmh
+        Minutes at each hotspot and walking speed; defaults from :mod:`patrolplan.settings`.
+    columns, crs
+        Passed to :func:`patrolplan.ingest.read_incidents`.
+    method, eps_m, min_weight
+        Passed to :func:`patrolplan.hotspots.cluster_incidents`.
+    max_hotspots
+        Top hotspots offered to the solver.
+    half_life_days
+        Recency half-life.
+    iterations
+        Solver iterations.
+    cache_dir
+        Graph cache folder.
+
+    Returns
+    -------
+    PatrolPlan
+        Routes, timetable, summary and the intermediate results.
+
+    Raises
+    ------
+    PatrolPlanError
+        Any input or feasibility problem, with a message that names it.
+    """
+    seed = settings.seed if seed is None else seed
+    shift_min = parse_duration_min(shift)
+    t0 = _shift_start(date, start)
+    files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
+    unknown = set(files) - set(ingest.LAYERS)
+    if unknown:
+        msg = f"`incidents` layers must be among {ingest.LAYERS}, got {sorted(unknown)}"
+        raise InputDataError(msg)
+
+    G = graph.graph_from_file(osm, cache_dir=cache_dir)
+    area = graph.graph_area(G)
+    since = t0.normalize() - pd.Timedelta(days=days) if days else None
+    gdf_inc, reports = ingest.read_layers(
+        files, columns=columns, crs=crs, area=area, since=since, until=t0
+    )
+    weights = hotspots.incident_weights(
+        gdf_inc, at=t0, half_life_days=half_life_days,
+        shift_start_hour=t0.hour + t0.minute / 60.0, shift_length_h=shift_min / 60.0,
+    )
+    gdf_hot, labels = hotspots.find_hotspots(
+        gdf_inc, weights, method=method, eps_m=eps_m, min_weight=min_weight
+    )
+    snapped = graph.snap_to_edges(G, gdf_inc)
+    graph.add_edge_risk(G, snapped, weights)
+    routes = tuple(
+        routing.solve(
+            G, gdf_hot, posts, officers=officers, shift_min=shift_min, dwell_min=dwell_min,
+            speed_kmh=speed_kmh, max_hotspots=max_hotspots, seed=seed, iterations=iterations,
+        )
+    )
+    summary = metrics.summary(routes, gdf_hot, labels, snapped, weights)
+    schedule = export.schedule_frame(routes, shift_start=t0)
+    coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
+    params = {
+        "date": t0.date().isoformat(), "start": t0.strftime("%H:%M"), "shift_min": shift_min,
+        "officers": officers, "posts": [list(p) for p in posts], "seed": seed,
+        "dwell_min": settings.dwell_min if dwell_min is None else dwell_min,
+        "speed_kmh": settings.walk_speed_kmh if speed_kmh is None else speed_kmh,
+        "method": method, "days": days, "osm": Path(osm).name,
+        "incidents": {k: Path(v).name for k, v in files.items() if v is not None},
+    }
+    total = summary.iloc[-1]
+    log(
+        f"Plan {params['date']} {params['start']}: {officers} officers, "
+        f"{total['hotspots']} hotspots, {total['km']:.1f} km, "
+        f"{total['risk_covered_share']:.0%} of weighted incidents covered"
+    )
+    return PatrolPlan(
+        routes=routes, summary=summary, schedule=schedule, gdf_hotspots=gdf_hot,
+        gdf_incidents=gdf_inc, weights=weights, labels=labels, snapped=snapped, G=G,
+        reports=tuple(reports), shift_start=t0, route_coords=coords, params=params,
+    )
+
+
+def write_plan(plan: PatrolPlan, out_dir: str | Path) -> list[Path]:
+    """Write a plan's map, GeoJSON, timetable, summary and validation files into a folder.
+
+    The files are written into a temporary folder first and moved into `out_dir` only when
+    all of them are complete.
+
+    Parameters
+    ----------
+    plan
+        From :func:`daily_plan`.
+    out_dir
+        Output folder; created if needed.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, as :data:`OUTPUT_FILES` in `out_dir`.
+    """
+    out = Path(out_dir)
+    end = plan.shift_start + pd.Timedelta(minutes=float(plan.params["shift_min"]))  # type: ignore[arg-type]
+    title = (f"Patrol plan {plan.shift_start:%Y-%m-%d}, shift {plan.shift_start:%H:%M}-"
+             f"{end:%H:%M}")
+    with atomic_dir(out) as tmp:
+        m = render.plan_map(
+            gdf_edges=graph.edges_gdf(plan.G), gdf_incidents=plan.gdf_incidents,
+            weights=plan.weights, gdf_hotspots=plan.gdf_hotspots, routes=plan.routes,
+            route_coords=plan.route_coords, schedule=plan.schedule, title=title,
+        )
+        atomic_write_text(tmp / "map.html", render.to_html(m))
+        export.routes_geojson(tmp / "routes.geojson", plan.routes, plan.G,
+                              shift_start=plan.shift_start, path_coords=plan.route_coords)
+        export.hotspots_geojson(tmp / "hotspots.geojson", plan.gdf_hotspots)
+        export.write_csv(tmp / "schedule.csv", plan.schedule)
+        export.write_csv(tmp / "summary.csv", plan.summary)
+        export.write_csv(tmp / "rejected.csv", ingest.rejected_rows(list(plan.reports)))
+        export.write_json(tmp / "report.json", {
+            "params": plan.params,
+            "ingest": [
+                {"file": Path(r.file).name, "layer": r.layer, "rows_read": r.rows_read,
+                 "rows_kept": r.rows_kept, "rejected": r.reasons(), "columns": r.columns,
+                 "notes": list(r.notes)}
+                for r in plan.reports
+            ],
+            "hotspots": len(plan.gdf_hotspots),
+            "summary": plan.summary.to_dict(orient="records"),
+        })
+    log(f"Wrote plan to {out}")
+    return [out / name for name in OUTPUT_FILES]

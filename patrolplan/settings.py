@@ -1,0 +1,55 @@
+"""Typed module-level defaults used when a function is called with ``None``.
+
+Change them at run time, for example ``patrolplan.settings.walk_speed_kmh = 5.0``.
+
+Attributes
+----------
+walk_speed_kmh : float
+    Walking speed of an officer on foot. Default ``4.5``.
+dwell_min : float
+    Minutes spent at each hotspot. Hot-spot policing research (Koper 1995; Telep et al. 2014)
+    puts the useful visit at about 10 to 15 minutes. Default ``12.0``.
+max_snap_m : float
+    How far a post or hotspot may lie from the nearest street node before it is refused.
+    Default ``250.0``.
+area_buffer_m : float
+    Incidents farther than this outside the street graph's convex hull are rejected as
+    "outside area". Default ``100.0``.
+cache_dir : pathlib.Path
+    Where parsed street graphs are cached as GraphML. Default ``~/.cache/patrolplan``,
+    or ``$PATROLPLAN_CACHE`` when that variable is set.
+seed : int
+    Seed for every random step when none is given. Default ``0``.
+half_life_days : float
+    Half-life of the recency decay of incident weights. Default ``30.0``.
+hotspot_eps_m : float
+    DBSCAN neighbourhood radius for hotspot clustering, in metres. Default ``120.0``.
+hotspot_min_weight : float
+    Least total incident weight within ``hotspot_eps_m`` of a DBSCAN core incident (rounded
+    up). Default ``6.0``.
+max_hotspots : int
+    How many top-ranked hotspots are offered to the route solver. Default ``40``.
+solver_iterations : int
+    Iterations of the route metaheuristic (deterministic budget). Default ``3000``.
+log_level : int
+    Level of the ``patrolplan`` logger when the CLI sets it up. Default ``logging.INFO``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+walk_speed_kmh: float = 4.5
+dwell_min: float = 12.0
+max_snap_m: float = 250.0
+area_buffer_m: float = 100.0
+cache_dir: Path = Path(os.environ.get("PATROLPLAN_CACHE", Path.home() / ".cache" / "patrolplan"))
+seed: int = 0
+half_life_days: float = 30.0
+hotspot_eps_m: float = 120.0
+hotspot_min_weight: float = 6.0
+max_hotspots: int = 40
+solver_iterations: int = 3000
+log_level: int = logging.INFO
