@@ -290,4 +290,11 @@ def to_html(m: folium.Map) -> str:
         name = _INLINE.get(match.group(1).rsplit("/", 1)[-1])
         return f"<style>{_asset(name)}</style>" if name else ""
 
-    return _LINK.sub(link, _SCRIPT.sub(script, page))
+    page = _LINK.sub(link, _SCRIPT.sub(script, page))
+    # branca names popup contents with random uuids; number them in order of appearance.
+    seen: dict[str, str] = {}
+
+    def renumber(match: re.Match[str]) -> str:
+        return seen.setdefault(match.group(0), f"html_{len(seen):08x}")
+
+    return re.sub(r"\bhtml_[0-9a-f]{32}\b", renumber, page)
