@@ -29,6 +29,8 @@ from numba import njit
 
 _EPS = 1e-9
 _CHUNK = 25
+_BAND = 0.05
+_RESTART = 1000
 
 
 @dataclass(frozen=True, eq=False)
@@ -391,6 +393,53 @@ def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis):  # type: ignore[n
 
 
 @njit(cache=True)
+def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, n_try):  # type: ignore[no-untyped-def]  # pragma: no cover  # noqa: E501
+    """Insert an unvisited customer over budget, re-optimise the route, keep it if it fits."""
+    m, N = reach.shape
+    improved = False
+    order = np.argsort(-p)
+    tried = 0
+    for u in order:
+        if tried >= n_try:
+            break
+        if vis[u] or p[u] <= 0.0:
+            continue
+        tried += 1
+        for r in range(m):
+            if not reach[r, u]:
+                continue
+            L = ln[r]
+            bestd, bestk = np.inf, -1
+            prev = st[r]
+            for k in range(L + 1):
+                nxt = seq[r, k] if k < L else en[r]
+                d = D[prev, u] + D[u, nxt] - D[prev, nxt]
+                if d < bestd:
+                    bestd, bestk = d, k
+                prev = nxt
+            # only worth trying when the overrun is small
+            if cost[r] + bestd + s[u] > bud[r] * 1.15 + 1e-9:
+                continue
+            tseq = seq.copy()
+            tln = ln.copy()
+            tcost = cost.copy()
+            _insert_at(tseq[r], tln[r], bestk, u)
+            tln[r] += 1
+            tcost[r] = _cost(D, s, st[r], en[r], tseq[r], tln[r])
+            while _two_opt(D, s, st, en, tseq, tln, tcost, r) | _or_opt(D, s, st, en, tseq,
+                                                                         tln, tcost, r):
+                pass
+            if tcost[r] <= bud[r] + 1e-9:
+                seq[r, :] = tseq[r]
+                ln[r] = tln[r]
+                cost[r] = tcost[r]
+                vis[u] = True
+                improved = True
+                break
+    return improved
+
+
+@njit(cache=True)
 def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):  # type: ignore[no-untyped-def]  # noqa: E501  # pragma: no cover
     _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs)
     for _ in range(20):
@@ -402,6 +451,7 @@ def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):
         ch |= _swap(D, s, reach, st, en, bud, seq, ln, cost)
         ch |= _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, 0.0, power, rs)
         ch |= _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis)
+        ch |= _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, 3)
         if not ch:
             break
 
@@ -475,7 +525,7 @@ def _better(sa, ca, sb, cb):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 @njit(cache=True)
 def _search(D, p, s, reach, st, en, bud, cur, cln, ccost, cvis, best, bln, bcost, bvis, rs,  # type: ignore[no-untyped-def]  # noqa: E501
-            state, n_iter, total):  # pragma: no cover
+            state, n_iter, total, band0, restart):  # pragma: no cover
     """Run `n_iter` iterations; state = [iteration, stall]."""
     for _ in range(n_iter):
         state[0] += 1
@@ -495,13 +545,13 @@ def _search(D, p, s, reach, st, en, bud, cur, cln, ccost, cvis, best, bln, bcost
             state[1] = 0
         else:
             state[1] += 1
-        band = 0.02 * (1.0 - it / (total + 1.0))
+        band = band0 * (1.0 - it / (total + 1.0))
         if sc >= bs * (1.0 - band) - 1e-9:
             cur[:] = seq
             cln[:] = ln
             ccost[:] = cost
             cvis[:] = vis
-        if state[1] > 0 and state[1] % 200 == 0:
+        if state[1] > 0 and state[1] % restart == 0:
             cur[:] = best
             cln[:] = bln
             ccost[:] = bcost
@@ -568,7 +618,7 @@ def solve(
             break
         n = int(min(_CHUNK, iterations - state[0]))
         _search(D, p, s, reach, st, en, bud, seq, ln, cost, vis, best, bln, bcost, bvis, rs,
-                state, n, iterations)
+                state, n, iterations, _BAND, _RESTART)
     routes = tuple(tuple(int(c) for c in best[r, : bln[r]]) for r in range(m))
     durations = tuple(route_duration(inst, r, seq_r) for r, seq_r in enumerate(routes))
     score = float(sum(p[list(seq_r)].sum() for seq_r in routes if seq_r))

@@ -428,7 +428,10 @@ def edges_gdf(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
         ``geometry``.
     """
     gdf = ox.convert.graph_to_gdfs(G, nodes=False).reset_index()
-    gdf = gdf[gdf["u"] <= gdf["v"]].copy() if len(gdf) else gdf
+    # One row per undirected pair of nodes: the shortest of its edges, either direction.
+    a, b = gdf[["u", "v"]].min(axis=1), gdf[["u", "v"]].max(axis=1)
+    gdf = gdf.assign(u=a, v=b).sort_values(["u", "v", "length"], kind="stable")
+    gdf = gdf.drop_duplicates(["u", "v"]).copy()
     for col, default in (("risk", 0.0), ("n_incidents", 0), ("name", ""), ("highway", "")):
         if col not in gdf:
             gdf[col] = default

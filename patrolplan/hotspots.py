@@ -48,7 +48,7 @@ def shift_hours(start_hour: float, length_h: float) -> np.ndarray:
     Examples
     --------
     >>> shift_hours(18, 4).round(2)[[12, 17, 18, 21, 22, 23]].tolist()
-    [0.2, 0.96, 1.0, 1.0, 0.96, 0.86]
+    [0.22, 0.98, 1.0, 1.0, 0.98, 0.8]
     """
     hours = np.arange(24) + 0.5
     rel = (hours - start_hour) % 24
@@ -94,7 +94,7 @@ def incident_weights(
     >>> gdf, _ = ingest.read_incidents(datasets.baltimore_crimes())
     >>> w = incident_weights(gdf, at="2016-06-19", shift_start_hour=18, shift_length_h=4)
     >>> round(float(w.sum()), 1), len(w) == len(gdf)
-    (5012.7, True)
+    (3382.9, True)
     """
     half_life = settings.half_life_days if half_life_days is None else half_life_days
     layers = {**DEFAULT_LAYER_WEIGHTS, **(layer_weights or {})}
@@ -325,8 +325,8 @@ def find_hotspots(
     >>> from patrolplan import datasets, ingest
     >>> gdf, _ = ingest.read_incidents(datasets.baltimore_crimes())
     >>> hs, labels = find_hotspots(gdf, incident_weights(gdf))
-    >>> hs.iloc[0][["hotspot_id", "rank"]].tolist()
-    ['H001', 1]
+    >>> hs.loc[0, "hotspot_id"], int(hs.loc[0, "rank"]), int(hs.loc[0, "n_incidents"])
+    ('H001', 1, 129)
     """
     labels = cluster_incidents(gdf_incidents, weights, **kwargs)  # type: ignore[arg-type]
     gdf_hot = hotspots_from_labels(gdf_incidents, weights, labels)

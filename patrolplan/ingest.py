@@ -280,7 +280,7 @@ def read_incidents(
     table = {k.upper(): float(v) for k, v in (severity or DEFAULT_SEVERITY[layer]).items()}
     gdf["severity"] = gdf["category"].map(table).fillna(1.0).astype(float)
     gdf["hour"] = gdf["datetime"].dt.hour.astype("Int64")
-    gdf["weekday"] = gdf["datetime"].dt.weekday.astype("Int64")
+    gdf["weekday"] = gdf["datetime"].dt.day_of_week.astype("Int64")
     gdf = gdf.reset_index(drop=True)
 
     rejected = checker.table()
@@ -454,8 +454,8 @@ def _vector_to_frame(gdf: gpd.GeoDataFrame) -> tuple[pd.DataFrame, str | None]:
     crs = gdf.crs.to_string() if gdf.crs is not None else None
     geom = gdf.geometry
     is_point = geom.notna() & (geom.geom_type == "Point") & ~geom.is_empty
-    x = np.where(is_point, geom.x.where(is_point), np.nan) if len(gdf) else np.array([])
-    y = np.where(is_point, geom.y.where(is_point), np.nan) if len(gdf) else np.array([])
+    x = np.where(is_point, shapely.get_x(geom.values), np.nan)
+    y = np.where(is_point, shapely.get_y(geom.values), np.nan)
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
     df = df.where(df.notna(), "").astype(str)
     df["__x"] = pd.Series(x, dtype=float).map(lambda v: "" if np.isnan(v) else repr(v)).values
@@ -597,25 +597,17 @@ def _datetimes(
     date_only = raw.str.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}")
     text = raw.where(~year_only, raw + "-01-01")
     dayfirst = bool(raw.str.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}.*").any())
+    aware = raw.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True) & ~missing
+    wall = raw.str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = pd.to_datetime(text.where(~missing), errors="coerce", format="mixed",
-                                dayfirst=dayfirst, utc=True)
-    aware = raw.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True)
-    if aware.any():
-        local = parsed.dt.tz_convert(tz) if tz else parsed
-        naive = local.dt.tz_localize(None)
-        if not tz:
-            # Keep the wall-clock time as written for rows with an offset.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                own = pd.to_datetime(
-                    raw.str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True).where(~missing),
-                    errors="coerce", format="mixed",
-                )
-            naive = own.where(aware, naive)
-    else:
-        naive = parsed.dt.tz_localize(None)
+        # Wall-clock time as written, for every row.
+        naive = pd.to_datetime(text.where(~missing & ~aware, wall.where(~missing)),
+                                errors="coerce", format="mixed", dayfirst=dayfirst)
+        if tz and aware.any():
+            # Rows with an offset are converted to `tz` when one is given.
+            utc = pd.to_datetime(raw.where(aware), errors="coerce", format="mixed", utc=True)
+            naive = naive.where(~aware, utc.dt.tz_convert(tz).dt.tz_localize(None))
     naive = naive.astype("datetime64[ns]")
     checker.reject(missing, column, "unparseable_datetime", raw)
     checker.reject(naive.isna() & ~missing, column, "unparseable_datetime", raw)
@@ -684,11 +676,11 @@ def _check_duplicates(
         column = roles["id"]
         values = sub["incident_id"]
     else:
-        key = (
-            sub.geometry.x.round(7).astype(str) + sub.geometry.y.round(7).astype(str)
-            + sub["datetime"].astype(str) + sub["category"]
-        )
+        key = pd.DataFrame({
+            "x": sub.geometry.x.round(7), "y": sub.geometry.y.round(7),
+            "t": sub["datetime"], "c": sub["category"],
+        })
         dup = key.duplicated()
         column = "geometry+datetime+category"
-        values = key.where(~dup, "same point, time and category as an earlier row")
+        values = pd.Series("same point, time and category as an earlier row", index=sub.index)
     checker.reject(dup, column, "duplicate", values)

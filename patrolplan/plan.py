@@ -105,7 +105,7 @@ def parse_duration_min(text: str | float) -> float:
         minutes = float(m.group(1) or 0) * 60 + float(m.group(2) or 0)
     elif re.fullmatch(r"\d{1,2}:\d{2}", s):
         h, mm = s.split(":")
-        minutes = int(h) * 60 + int(mm)
+        minutes = int(h) * 60.0 + int(mm)
     elif re.fullmatch(r"\d+(?:\.\d+)?", s):
         minutes = float(s)
     else:

@@ -1,0 +1,50 @@
+"""Shared fixtures: the real Baltimore demo data, its graph and one demo plan per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import patrolplan as pp
+from patrolplan import datasets
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _graph_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Cache parsed graphs in a per-session folder, never in the user's home."""
+    pp.settings.cache_dir = tmp_path_factory.mktemp("graph-cache")
+
+
+@pytest.fixture(scope="session")
+def G():
+    """Projected Baltimore walking graph (read once per session)."""
+    return pp.graph.graph_from_file(datasets.baltimore_osm())
+
+
+@pytest.fixture(scope="session")
+def demo_plan():
+    """The demo plan: Baltimore, 19 June 2016 18:00, 4 h, 3 officers from 2 posts."""
+    return pp.plan.daily_plan(
+        datasets.baltimore_crimes(), datasets.baltimore_osm(), list(datasets.DEMO_POSTS),
+        officers=3, shift="4h", start="18:00", date="2016-06-19", seed=7,
+    )
+
+
+@pytest.fixture(scope="session")
+def demo_dir(demo_plan, tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "plan"
+    pp.plan.write_plan(demo_plan, out)
+    return out
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def copy_data(name: str, dst: Path) -> Path:
+    return Path(shutil.copy(DATA / name, dst))

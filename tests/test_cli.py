@@ -1,0 +1,82 @@
+"""The command line, as a supervisor runs it."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import patrolplan
+from cli import app
+from patrolplan import datasets
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def plan_args(out, **over):
+    args = {
+        "--incidents": datasets.baltimore_crimes(), "--osm": datasets.baltimore_osm(),
+        "--post": "39.2826,-76.5932", "--officers": 2, "--shift": "3h", "--start": "18:00",
+        "--date": "2016-06-19", "--out": out,
+    }
+    args.update(over)
+    return [x for kv in args.items() for x in kv]
+
+
+def test_version():
+    result = run("--version")
+    assert result.exit_code == 0
+    assert patrolplan.__version__ in result.output
+
+
+def test_demo_writes_the_plan_and_prints_the_summary(tmp_path):
+    result = run("demo", "--out", tmp_path / "plan", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "officer" in result.stdout and "risk_covered_share" in result.stdout
+    assert "2399 read" in result.stdout
+    assert (tmp_path / "plan" / "map.html").stat().st_size > 100_000
+
+
+def test_plan_command(tmp_path):
+    result = run("plan", *plan_args(tmp_path / "p"), "-q")
+    assert result.exit_code == 0, result.output
+    for name in patrolplan.plan.OUTPUT_FILES:
+        assert (tmp_path / "p" / name).is_file()
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"--incidents": "missing.csv"}, "missing.csv: file not found"),
+        ({"--osm": "missing.osm"}, "`osm` file missing.osm not found"),
+        ({"--post": "39.40,-76.60"}, "post 39.400000,-76.600000 is"),
+        ({"--post": "here"}, "`post` must be 'lat,lon'"),
+        ({"--shift": "10m"}, "shift of officer 1 is 10 min but the nearest hotspot needs"),
+        ({"--shift": "soon"}, "`shift` must be a duration"),
+        ({"--start": "25:00"}, "`start` must be a time of day"),
+        ({"--columns": "lat"}, "role=column"),
+    ],
+)
+def test_bad_input_exits_1_with_one_line_and_no_output(tmp_path, over, message):
+    out = tmp_path / "p"
+    result = run("plan", *plan_args(out, **over), "-q")
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_without_coordinates(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,date\n1,2016-06-01\n")
+    out = tmp_path / "p"
+    result = run("plan", *plan_args(out, **{"--incidents": bad}), "-q")
+    assert result.exit_code == 1
+    assert "no latitude or longitude column" in result.stderr
+    assert not out.exists()

@@ -1,0 +1,112 @@
+"""The daily plan end to end: files, formats, determinism, atomic output."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+import patrolplan as pp
+from patrolplan import datasets
+
+
+def test_writes_every_file(demo_dir):
+    assert sorted(p.name for p in demo_dir.iterdir()) == sorted(pp.plan.OUTPUT_FILES)
+
+
+def test_routes_geojson_is_rfc7946_and_reads_back(demo_dir, demo_plan):
+    doc = json.loads((demo_dir / "routes.geojson").read_text())
+    assert doc["type"] == "FeatureCollection"
+    assert "crs" not in doc
+    for f in doc["features"]:
+        coords = f["geometry"]["coordinates"]
+        first = coords[0] if f["geometry"]["type"] == "LineString" else coords
+        lon, lat = first
+        assert -76.62 < lon < -76.51 and 39.25 < lat < 39.32  # lon first, then lat
+    gdf = gpd.read_file(demo_dir / "routes.geojson")
+    assert gdf.crs.to_epsg() == 4326
+    lines = gdf[gdf["kind"] == "route"]
+    assert list(lines["officer"]) == [1, 2, 3]
+    assert (lines.geometry.geom_type == "LineString").all()
+    stops = gdf[gdf["kind"] == "stop"]
+    assert len(stops) == sum(len(r.stops) for r in demo_plan.routes)
+    # the line starts and ends at the post
+    for (_, line), route in zip(lines.iterrows(), demo_plan.routes):
+        post = demo_plan.G.nodes[route.post_node]
+        start, end = line.geometry.coords[0], line.geometry.coords[-1]
+        assert start == pytest.approx((post["lon"], post["lat"]), abs=1e-6)
+        assert end == pytest.approx(start, abs=1e-9)
+
+
+def test_hotspots_geojson(demo_dir, demo_plan):
+    gdf = gpd.read_file(demo_dir / "hotspots.geojson")
+    assert len(gdf) == len(demo_plan.gdf_hotspots)
+    assert list(gdf["rank"]) == list(range(1, len(gdf) + 1))
+    assert gdf["risk"].is_monotonic_decreasing
+    # RFC 7946 right-hand rule: exteriors counter-clockwise
+    assert all(shapely.Polygon(g.exterior).exterior.is_ccw for g in gdf.geometry)
+
+
+def test_schedule_and_summary(demo_dir, demo_plan):
+    sched = pd.read_csv(demo_dir / "schedule.csv", dtype={"stop": str})
+    assert list(sched.columns) == ["officer", "stop", "hotspot_id", "arrive", "leave",
+                                   "street", "via", "lat", "lon"]
+    first = sched.iloc[0]
+    assert first["arrive"] >= "18:00"
+    assert (sched.groupby("officer")["stop"].last() == "return").all()
+    assert sched["street"].notna().mean() > 0.8
+    summary = pd.read_csv(demo_dir / "summary.csv", dtype={"officer": str})
+    assert list(summary["officer"]) == ["1", "2", "3", "all"]
+    assert (summary["total_min"] <= summary["shift_min"] + 0.1).all()
+    total = summary.iloc[-1]
+    assert 0 < total["risk_covered_share"] <= 1
+    assert total["hotspots"] == sum(len(r.stops) for r in demo_plan.routes)
+
+
+def test_report_and_rejected_rows(demo_dir):
+    report = json.loads((demo_dir / "report.json").read_text())
+    (ing,) = report["ingest"]
+    assert ing["rows_read"] == 2399
+    assert ing["rejected"]["missing_coordinates"] == 15
+    assert ing["rows_kept"] + sum(ing["rejected"].values()) == 2399
+    rejected = pd.read_csv(demo_dir / "rejected.csv")
+    assert len(rejected) == 2399 - ing["rows_kept"]
+    assert set(rejected.columns) >= {"file", "row", "column", "reason"}
+
+
+def test_same_seed_gives_identical_files(demo_plan, tmp_path):
+    again = pp.plan.daily_plan(
+        datasets.baltimore_crimes(), datasets.baltimore_osm(), list(datasets.DEMO_POSTS),
+        officers=3, shift="4h", start="18:00", date="2016-06-19", seed=7,
+    )
+    a, b = tmp_path / "a", tmp_path / "b"
+    pp.plan.write_plan(demo_plan, a)
+    pp.plan.write_plan(again, b)
+    for name in pp.plan.OUTPUT_FILES:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_failed_write_leaves_nothing(demo_plan, tmp_path, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pp.export, "hotspots_geojson", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        pp.plan.write_plan(demo_plan, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "minutes"), [("4h", 240), ("90m", 90), ("3h30m", 210), ("4:30", 270), ("45", 45)]
+)
+def test_parse_duration(text, minutes):
+    assert pp.plan.parse_duration_min(text) == minutes
+
+
+@pytest.mark.parametrize("text", ["", "0h", "four hours", "-1"])
+def test_bad_duration(text):
+    with pytest.raises(pp.InfeasibleRouteError, match="shift"):
+        pp.plan.parse_duration_min(text)

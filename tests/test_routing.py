@@ -1,0 +1,89 @@
+"""Routes of the demo plan on the real Baltimore street graph."""
+
+from __future__ import annotations
+
+import pytest
+
+import patrolplan as pp
+from patrolplan import InfeasibleRouteError, datasets, routing
+
+
+def test_every_route_starts_and_ends_at_its_post(demo_plan):
+    posts = pp.graph.snap_points(demo_plan.G, list(datasets.DEMO_POSTS))
+    assert len(demo_plan.routes) == 3
+    for k, r in enumerate(demo_plan.routes):
+        assert r.post_node == posts[k % 2]
+        assert r.nodes[0] == r.nodes[-1] == r.post_node
+
+
+def test_consecutive_vertices_lie_on_graph_edges(demo_plan):
+    G = demo_plan.G
+    for r in demo_plan.routes:
+        assert all(G.has_edge(u, v) for u, v in zip(r.nodes[:-1], r.nodes[1:]))
+        # the walked length is the sum of the edges walked
+        walked = sum(pp.graph.edge_between(G, u, v)["length"]
+                     for u, v in zip(r.nodes[:-1], r.nodes[1:]))
+        assert walked == pytest.approx(r.length_m)
+
+
+def test_duration_fits_the_shift_and_dwell_is_counted(demo_plan):
+    for r in demo_plan.routes:
+        assert r.duration_min <= r.shift_min + 1e-6
+        assert r.dwell_min == pytest.approx(12.0 * len(r.stops))
+        assert r.walk_min == pytest.approx(r.length_m / (4.5 * 1000 / 60))
+        for a, b in zip(r.stops[:-1], r.stops[1:]):
+            assert b.arrive_min >= a.leave_min - 1e-9
+            assert a.leave_min - a.arrive_min == pytest.approx(12.0)
+        assert r.stops[-1].leave_min <= r.duration_min + 1e-6
+        # every stop node is on the walked path, in order
+        positions = [r.nodes.index(s.node) for s in r.stops]
+        assert positions == sorted(positions)
+
+
+def test_no_hotspot_is_visited_twice_and_the_best_are_visited(demo_plan):
+    visited = [h for r in demo_plan.routes for h in r.hotspot_ids]
+    assert len(visited) == len(set(visited))
+    assert len(visited) >= 20
+    # the three officers reach most of the risk of the offered hotspots
+    assert demo_plan.summary.iloc[-1]["hotspot_risk_share"] > 0.6
+
+
+def test_solver_beats_greedy_on_the_demo(demo_plan):
+    kwargs = dict(officers=3, shift_min=240, seed=7)
+    hot = demo_plan.gdf_hotspots
+    greedy = routing.solve(demo_plan.G, hot, list(datasets.DEMO_POSTS), iterations=0, **kwargs)
+    risk = dict(zip(hot["hotspot_id"], hot["risk"]))
+
+    def total(routes):
+        return sum(risk[h] for r in routes for h in r.hotspot_ids)
+
+    assert total(demo_plan.routes) > total(greedy)
+
+
+def test_same_seed_same_routes(demo_plan):
+    again = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
+                          officers=3, shift_min=240, seed=7)
+    assert [r.nodes for r in again] == [r.nodes for r in demo_plan.routes]
+
+
+def test_post_outside_the_graph(demo_plan):
+    with pytest.raises(InfeasibleRouteError, match="post 39.400000,-76.600000 is .* m from"):
+        routing.solve(demo_plan.G, demo_plan.gdf_hotspots, [(39.40, -76.60)])
+
+
+def test_shift_shorter_than_the_shortest_round_trip(demo_plan):
+    with pytest.raises(InfeasibleRouteError, match="shift of officer 1 is 10 min but"):
+        routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
+                      shift_min=10)
+
+
+def test_per_officer_shifts(demo_plan):
+    routes = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
+                           officers=2, shift_min=[60, 180], iterations=200)
+    assert routes[0].duration_min <= 60 < routes[1].duration_min <= 180
+
+
+@pytest.mark.parametrize("text", ["39.2", "a,b", "91,0"])
+def test_bad_post_text(text):
+    with pytest.raises(InfeasibleRouteError, match="post"):
+        routing.parse_post(text)
