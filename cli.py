@@ -55,7 +55,7 @@ def _run(out: Path, **kwargs: object) -> None:
     """Compute and write a plan, print its summary; user errors exit 1 with one line."""
     try:
         result = _plan.daily_plan(**kwargs)  # type: ignore[arg-type]
-        _plan.write_plan(result, out)
+        files = _plan.write_plan(result, out)
     except (patrolplan.PatrolPlanError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
@@ -63,7 +63,10 @@ def _run(out: Path, **kwargs: object) -> None:
         typer.echo(report.summary())
     typer.echo("")
     typer.echo(result.summary.to_string(index=False))
-    typer.echo(f"\nWrote {', '.join(_plan.OUTPUT_FILES)} to {out}")
+    if result.variant_table is not None:
+        typer.echo("\nVariants (share of the best plan's risk, street overlap with the others):")
+        typer.echo(result.variant_table.to_string(index=False))
+    typer.echo(f"\nWrote {', '.join(p.name for p in files)} to {out}")
 
 
 def _posts(values: list[str]) -> list[tuple[float, float]]:
@@ -98,6 +101,12 @@ def plan(
                                                  "EPSG:32642.")] = None,
     method: Annotated[str, typer.Option(help="Hotspot clustering: dbscan or hdbscan.")]
     = "dbscan",
+    end: Annotated[list[str] | None, typer.Option(help="Open routes: end point lat,lon, "
+                                                       "repeat like --post.")] = None,
+    variants: Annotated[int, typer.Option(min=1, help="Also plan K diverse variants "
+                                                      "(variants.csv, variants.geojson).")] = 1,
+    day: Annotated[int | None, typer.Option(min=1, max=7, help="Rotation day 1-7: use that "
+                                                               "one of 7 variants.")] = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -113,7 +122,7 @@ def plan(
         incidents={"crime": incidents, "accident": accidents, "juvenile": juvenile},
         osm=osm, posts=_posts(post), officers=officers, shift=shift, start=start, date=date,
         days=days, seed=seed, dwell_min=dwell, speed_kmh=speed, columns=mapping, crs=crs,
-        method=method,
+        method=method, ends=_posts(end) if end else None, variants=variants, day=day,
     )
 
 

@@ -146,6 +146,41 @@ def routes_geojson(
     return _write_geojson(path, features)
 
 
+def variants_geojson(
+    path: str | Path,
+    plans: Sequence[Sequence[Route]],
+    path_coords: Sequence[Sequence[list[tuple[float, float]]]],
+) -> Path:
+    """Write every variant's routes as LineStrings with ``variant`` and ``officer``.
+
+    Properties: ``variant`` (1..), ``officer``, ``length_m``, ``n_stops``, ``hotspots``.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    plans
+        Variant plans, in rotation order.
+    path_coords
+        (lon, lat) vertices per variant and route.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    features = [
+        _feature(
+            {"type": "LineString", "coordinates": [list(c) for c in coords]},
+            {"variant": v, "officer": r.officer, "length_m": round(r.length_m, 1),
+             "n_stops": len(r.stops), "hotspots": list(r.hotspot_ids)},
+        )
+        for v, (routes, coords_v) in enumerate(zip(plans, path_coords, strict=True), start=1)
+        for r, coords in zip(routes, coords_v, strict=True)
+    ]
+    return _write_geojson(path, features)
+
+
 def hotspots_geojson(path: str | Path, gdf_hotspots: gpd.GeoDataFrame) -> Path:
     """Write hotspot polygons as GeoJSON with their scores.
 

@@ -116,7 +116,7 @@ def graph_from_file(
     name = path.name.lower()
     if name.endswith(".graphml"):
         return _load_graphml(path)
-    cache = Path(cache_dir) if cache_dir is not None else settings.cache_dir
+    cache = Path(cache_dir if cache_dir is not None else settings.cache_dir)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     cached = cache / f"walk-{digest}-v{GRAPH_FORMAT}-ox{ox.__version__}.graphml"
     if use_cache and cached.is_file():

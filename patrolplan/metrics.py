@@ -11,17 +11,14 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from patrolplan.routing import walked_segments
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import geopandas as gpd
 
     from patrolplan.routing import Route
-
-
-def _walked_segments(route: Route) -> set[tuple[int, int]]:
-    n = route.nodes
-    return {(min(u, v), max(u, v)) for u, v in zip(n[:-1], n[1:], strict=True) if u != v}
 
 
 def covered(
@@ -51,7 +48,7 @@ def covered(
     visited = set(route.hotspot_ids)
     clusters = set(gdf_hotspots.loc[gdf_hotspots["hotspot_id"].isin(visited), "cluster"])
     at_hotspot = labels.isin(clusters) & (labels >= 0)
-    segs = _walked_segments(route)
+    segs = walked_segments([route])
     keys = pd.Series(list(zip(snapped["u"], snapped["v"], strict=True)), index=snapped.index)
     on_street = keys.map(lambda k: k in segs).astype(bool)
     return (at_hotspot | on_street.reindex(labels.index, fill_value=False)).rename("covered")

@@ -59,6 +59,12 @@ class PatrolPlan:
         (lon, lat) vertices of each route.
     params
         The parameters used, for the record.
+    variants
+        With `variants` or `day`: every variant plan, in rotation order (the chosen one
+        included), else empty.
+    variant_table
+        Risk collected and street overlap of each variant, from
+        :func:`patrolplan.routing.variants`; empty without variants.
     """
 
     routes: tuple[routing.Route, ...]
@@ -74,6 +80,8 @@ class PatrolPlan:
     shift_start: pd.Timestamp
     route_coords: tuple[list[tuple[float, float]], ...]
     params: dict[str, object]
+    variants: tuple[tuple[routing.Route, ...], ...] = ()
+    variant_table: pd.DataFrame | None = None
 
 
 def parse_duration_min(text: str | float) -> float:
@@ -154,6 +162,10 @@ def daily_plan(
     max_hotspots: int | None = None,
     half_life_days: float | None = None,
     iterations: int | None = None,
+    ends: Sequence[tuple[float, float]] | None = None,
+    variants: int = 1,
+    day: int | None = None,
+    tolerance: float = 0.05,
     cache_dir: str | Path | None = None,
 ) -> PatrolPlan:
     """Compute a daily foot-patrol plan from incident files and a local OSM extract.
@@ -191,6 +203,15 @@ def daily_plan(
         Recency half-life.
     iterations
         Solver iterations.
+    ends
+        Open routes: where officers finish, assigned in turn; default back at the post.
+    variants
+        Also plan this many diverse alternatives (see :func:`patrolplan.routing.variants`).
+    day
+        Rotate routes day to day: plan 7 variants and use variant ``day`` (1 to 7), so each
+        day of a week walks different streets while the top hotspots stay visited.
+    tolerance
+        Largest loss of collected risk a variant may have against the best plan.
     cache_dir
         Graph cache folder.
 
@@ -228,12 +249,22 @@ def daily_plan(
     )
     snapped = graph.snap_to_edges(G, gdf_inc)
     graph.add_edge_risk(G, snapped, weights)
-    routes = tuple(
-        routing.solve(
-            G, gdf_hot, posts, officers=officers, shift_min=shift_min, dwell_min=dwell_min,
-            speed_kmh=speed_kmh, max_hotspots=max_hotspots, seed=seed, iterations=iterations,
-        )
-    )
+    route_args = dict(officers=officers, shift_min=shift_min, dwell_min=dwell_min,
+                      speed_kmh=speed_kmh, max_hotspots=max_hotspots, ends=ends)
+    alternatives: tuple[tuple[routing.Route, ...], ...] = ()
+    table = None
+    if day is not None and not 1 <= day <= 7:
+        msg = f"`day` must be 1 to 7 (the day of the rotation week), got {day}"
+        raise InfeasibleRouteError(msg)
+    if variants > 1 or day is not None:
+        k = max(variants, 7 if day is not None else 1)
+        plans, table = routing.variants(G, gdf_hot, posts, k=k, tolerance=tolerance,
+                                        seed=seed, iterations=iterations, **route_args)
+        alternatives = tuple(tuple(p) for p in plans)
+        routes = alternatives[(day - 1) % len(alternatives) if day is not None else 0]
+    else:
+        routes = tuple(routing.solve(G, gdf_hot, posts, seed=seed, iterations=iterations,
+                                     **route_args))
     summary = metrics.summary(routes, gdf_hot, labels, snapped, weights)
     schedule = export.schedule_frame(routes, shift_start=t0)
     coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
@@ -242,7 +273,8 @@ def daily_plan(
         "officers": officers, "posts": [list(p) for p in posts], "seed": seed,
         "dwell_min": settings.dwell_min if dwell_min is None else dwell_min,
         "speed_kmh": settings.walk_speed_kmh if speed_kmh is None else speed_kmh,
-        "method": method, "days": days, "osm": Path(osm).name,
+        "method": method, "days": days, "osm": Path(osm).name, "variants": variants,
+        "day": day, "ends": [list(p) for p in ends] if ends else None,
         "incidents": {k: Path(v).name for k, v in files.items() if v is not None},
     }
     total = summary.iloc[-1]
@@ -255,6 +287,7 @@ def daily_plan(
         routes=routes, summary=summary, schedule=schedule, gdf_hotspots=gdf_hot,
         gdf_incidents=gdf_inc, weights=weights, labels=labels, snapped=snapped, G=G,
         reports=tuple(reports), shift_start=t0, route_coords=coords, params=params,
+        variants=alternatives, variant_table=table,
     )
 
 
@@ -274,7 +307,8 @@ def write_plan(plan: PatrolPlan, out_dir: str | Path) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The files written, as :data:`OUTPUT_FILES` in `out_dir`.
+        The files written: :data:`OUTPUT_FILES` in `out_dir`, plus ``variants.csv`` and
+        ``variants.geojson`` when the plan has variants.
     """
     out = Path(out_dir)
     end = plan.shift_start + pd.Timedelta(minutes=float(plan.params["shift_min"]))  # type: ignore[arg-type]
@@ -304,5 +338,12 @@ def write_plan(plan: PatrolPlan, out_dir: str | Path) -> list[Path]:
             "hotspots": len(plan.gdf_hotspots),
             "summary": plan.summary.to_dict(orient="records"),
         })
+        if plan.variants:
+            export.write_csv(tmp / "variants.csv", plan.variant_table)
+            export.variants_geojson(
+                tmp / "variants.geojson", plan.variants,
+                [[graph.path_geometry(plan.G, r.nodes) for r in v] for v in plan.variants],
+            )
     log(f"Wrote plan to {out}")
-    return [out / name for name in OUTPUT_FILES]
+    extra = ("variants.csv", "variants.geojson") if plan.variants else ()
+    return [out / name for name in (*OUTPUT_FILES, *extra)]

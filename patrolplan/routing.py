@@ -8,10 +8,11 @@ module turns the solution back into street paths and a timetable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from patrolplan import _top, settings
 from patrolplan._errors import InfeasibleRouteError
@@ -72,7 +73,7 @@ class Route:
     post
         ``(lat, lon)`` of the post as given.
     post_node
-        Graph node of the post; the route starts and ends there.
+        Graph node of the post; the route starts there.
     shift_min
         Length of the shift.
     stops
@@ -84,7 +85,9 @@ class Route:
     walk_min, dwell_min
         Time walking and time dwelling.
     return_via
-        Streets walked from the last stop back to the post.
+        Streets walked from the last stop back to the post (or to the end point).
+    end_node
+        Graph node where the route ends: the post's, unless the route is open.
     """
 
     officer: int
@@ -97,6 +100,7 @@ class Route:
     walk_min: float
     dwell_min: float
     return_via: tuple[str, ...]
+    end_node: int
 
     @property
     def duration_min(self) -> float:
@@ -139,6 +143,117 @@ def parse_post(text: str) -> tuple[float, float]:
     return lat, lon
 
 
+@dataclass(frozen=True, eq=False)
+class _Problem:
+    """A routing request turned into a solver instance, with what is needed to map back."""
+
+    inst: _top.Instance
+    sp: ShortestPaths
+    hot: pd.DataFrame
+    hot_nodes: list[int]
+    posts: list[tuple[float, float]]
+    start_nodes: list[int]
+    end_nodes: list[int]
+    shifts: list[float]
+    dwell: float
+    m_per_min: float
+
+
+def _problem(
+    G: nx.MultiDiGraph,
+    gdf_hotspots: gpd.GeoDataFrame,
+    posts: Sequence[tuple[float, float]],
+    *,
+    officers: int = 1,
+    shift_min: float | Sequence[float] = 240.0,
+    dwell_min: float | None = None,
+    speed_kmh: float | None = None,
+    max_hotspots: int | None = None,
+    ends: Sequence[tuple[float, float]] | None = None,
+) -> _Problem:
+    dwell = settings.dwell_min if dwell_min is None else dwell_min
+    speed = settings.walk_speed_kmh if speed_kmh is None else speed_kmh
+    top_k = settings.max_hotspots if max_hotspots is None else max_hotspots
+    if officers < 1:
+        msg = f"`officers` must be at least 1, got {officers}"
+        raise InfeasibleRouteError(msg)
+    if not posts:
+        msg = "`posts` is empty: give at least one post as lat,lon"
+        raise InfeasibleRouteError(msg)
+    shifts = (
+        [float(shift_min)] * officers if np.isscalar(shift_min)
+        else [float(v) for v in shift_min]  # type: ignore[union-attr]
+    )
+    if len(shifts) != officers:
+        msg = f"`shift_min` has {len(shifts)} values for {officers} officers"
+        raise InfeasibleRouteError(msg)
+    if gdf_hotspots.empty:
+        msg = "no hotspot to visit: the incidents form no cluster (lower `min_weight`?)"
+        raise InfeasibleRouteError(msg)
+
+    post_nodes = snap_points(G, list(posts), what="post")
+    end_points = list(ends) if ends else list(posts)
+    end_nodes_all = snap_points(G, end_points, what="end point") if ends else post_nodes
+    hot = gdf_hotspots.sort_values("rank").head(top_k)
+    hot_nodes = snap_points(G, list(zip(hot["lat"], hot["lon"], strict=True)), what="hotspot",
+                            max_dist_m=float("inf"))
+    m_per_min = speed * 1000.0 / 60.0
+    start_nodes = [post_nodes[k % len(post_nodes)] for k in range(officers)]
+    end_nodes = [end_nodes_all[k % len(end_nodes_all)] for k in range(officers)]
+
+    # Points: one per officer start, one per officer end, then the hotspots.
+    points = [*start_nodes, *end_nodes, *hot_nodes]
+    sp = ShortestPaths(G, sorted(set(points)))
+    D = np.array([sp.distance(a, points) for a in points]) / m_per_min
+    P = 2 * officers
+    starts = tuple(range(officers))
+    finishes = tuple(range(officers, P))
+    prize = np.concatenate([np.zeros(P), hot["risk"].to_numpy(dtype=float)])
+    service = np.concatenate([np.zeros(P), np.full(len(hot), dwell)])
+
+    reachable = np.isfinite(D[:officers, P:]).any(axis=0) & np.isfinite(D[P:, officers:P]).any(
+        axis=1
+    )
+    if not reachable.any():
+        msg = "no hotspot can be reached on foot from any post"
+        raise InfeasibleRouteError(msg)
+    if (~reachable).any():
+        log(f"{int((~reachable).sum())} hotspots cannot be reached from any post; skipped")
+    for k in range(officers):
+        if not np.isfinite(D[k, officers + k]):
+            msg = f"the end point of officer {k + 1} cannot be reached on foot from its post"
+            raise InfeasibleRouteError(msg)
+        trip = D[k, P:] + dwell + D[P:, officers + k]
+        need = float(np.min(np.where(np.isfinite(trip), trip, np.inf)))
+        if need > shifts[k]:
+            la, lo = posts[k % len(posts)]
+            msg = (
+                f"shift of officer {k + 1} is {shifts[k]:.0f} min but the nearest hotspot "
+                f"needs {need:.0f} min (walk there and back plus {dwell:g} min dwell) from post "
+                f"{la:.5f},{lo:.5f}"
+            )
+            raise InfeasibleRouteError(msg)
+    inst = _top.Instance(
+        D=D, prize=prize, service=service, customers=np.arange(P, P + len(hot))[reachable],
+        starts=starts, ends=finishes, budgets=tuple(shifts),
+    )
+    return _Problem(inst, sp, hot, hot_nodes, list(posts), start_nodes, end_nodes, shifts,
+                    dwell, m_per_min)
+
+
+def _routes(G: nx.MultiDiGraph, prob: _Problem, sol: _top.Solution) -> list[Route]:
+    P = len(prob.inst.starts) * 2
+    return [
+        _build_route(
+            G, prob.sp, k + 1, prob.posts[k % len(prob.posts)], prob.start_nodes[k],
+            prob.end_nodes[k], prob.shifts[k],
+            [(prob.hot.iloc[c - P], prob.hot_nodes[c - P]) for c in seq],
+            prob.dwell, prob.m_per_min,
+        )
+        for k, seq in enumerate(sol.routes)
+    ]
+
+
 def solve(
     G: nx.MultiDiGraph,
     gdf_hotspots: gpd.GeoDataFrame,
@@ -149,6 +264,7 @@ def solve(
     dwell_min: float | None = None,
     speed_kmh: float | None = None,
     max_hotspots: int | None = None,
+    ends: Sequence[tuple[float, float]] | None = None,
     seed: int | None = None,
     iterations: int | None = None,
     time_limit_s: float | None = None,
@@ -156,8 +272,9 @@ def solve(
     """Plan one route per officer that collects as much hotspot risk as the shift allows.
 
     Officers are assigned to posts in turn (officer 1 to the first post, officer 2 to the
-    second, ...). Each route starts and ends at its post's nearest street node and lasts at
-    most its shift, walking time plus `dwell_min` at every hotspot. No hotspot is visited twice.
+    second, ...). Each route starts at its post's nearest street node, ends there (or at its
+    end point, see `ends`) and lasts at most its shift, walking time plus `dwell_min` at every
+    hotspot. No hotspot is visited twice.
 
     Parameters
     ----------
@@ -165,7 +282,7 @@ def solve(
         Projected walking graph from :func:`patrolplan.graph.graph_from_file`.
     gdf_hotspots
         Ranked hotspots from :func:`patrolplan.hotspots.find_hotspots` (``lon``, ``lat``,
-        ``risk``, ``hotspot_id``).
+        ``risk``, ``hotspot_id``, ``rank``).
     posts
         ``(lat, lon)`` of each post.
     officers
@@ -178,6 +295,9 @@ def solve(
         Walking speed; default :data:`patrolplan.settings.walk_speed_kmh`.
     max_hotspots
         Offer only the top-ranked hotspots; default :data:`patrolplan.settings.max_hotspots`.
+    ends
+        Open routes: ``(lat, lon)`` where each officer finishes, assigned in turn like posts.
+        Default: back at the post.
     seed
         Seed of the solver; default :data:`patrolplan.settings.seed`.
     iterations
@@ -196,79 +316,155 @@ def solve(
         If a post is off the graph, no hotspot is reachable, or a shift is shorter than the
         shortest round trip to a hotspot with its dwell.
     """
-    dwell = settings.dwell_min if dwell_min is None else dwell_min
-    speed = settings.walk_speed_kmh if speed_kmh is None else speed_kmh
-    top_k = settings.max_hotspots if max_hotspots is None else max_hotspots
+    prob = _problem(G, gdf_hotspots, posts, officers=officers, shift_min=shift_min,
+                    dwell_min=dwell_min, speed_kmh=speed_kmh, max_hotspots=max_hotspots,
+                    ends=ends)
     seed = settings.seed if seed is None else seed
     iterations = settings.solver_iterations if iterations is None else iterations
-    if officers < 1:
-        msg = f"`officers` must be at least 1, got {officers}"
-        raise InfeasibleRouteError(msg)
-    if not posts:
-        msg = "`posts` is empty: give at least one post as lat,lon"
-        raise InfeasibleRouteError(msg)
-    shifts = [float(shift_min)] * officers if np.isscalar(shift_min) else list(shift_min)  # type: ignore[arg-type]
-    if len(shifts) != officers:
-        msg = f"`shift_min` has {len(shifts)} values for {officers} officers"
-        raise InfeasibleRouteError(msg)
-    if gdf_hotspots.empty:
-        msg = "no hotspot to visit: the incidents form no cluster (lower `min_weight`?)"
-        raise InfeasibleRouteError(msg)
-
-    post_nodes = snap_points(G, list(posts), what="post")
-    hot = gdf_hotspots.sort_values("rank").head(top_k)
-    hot_nodes = snap_points(G, list(zip(hot["lat"], hot["lon"], strict=True)), what="hotspot",
-                            max_dist_m=float("inf"))
-    m_per_min = speed * 1000.0 / 60.0
-
-    # Point 0..P-1 are posts, P.. are hotspots; distances from every point to every point.
-    points = [*post_nodes, *hot_nodes]
-    unique = sorted(set(points))
-    sp = ShortestPaths(G, unique)
-    D = np.array([sp.distance(a, points) for a in points]) / m_per_min
-    P = len(post_nodes)
-    prize = np.concatenate([np.zeros(P), hot["risk"].to_numpy(dtype=float)])
-    service = np.concatenate([np.zeros(P), np.full(len(hot), dwell)])
-    officer_post = [k % P for k in range(officers)]
-
-    reachable = np.isfinite(D[:P, P:]).any(axis=0) & np.isfinite(D[P:, :P]).any(axis=1)
-    if not reachable.any():
-        msg = "no hotspot can be reached on foot from any post"
-        raise InfeasibleRouteError(msg)
-    if (~reachable).any():
-        log(f"{int((~reachable).sum())} hotspots cannot be reached from any post; skipped")
-    for k, (pi, shift) in enumerate(zip(officer_post, shifts, strict=True)):
-        round_trip = D[pi, P:] + dwell + D[P:, pi]
-        need = float(np.nanmin(np.where(np.isfinite(round_trip), round_trip, np.inf)))
-        if need > shift:
-            msg = (
-                f"shift of officer {k + 1} is {shift:.0f} min but the nearest hotspot needs "
-                f"{need:.0f} min (walk there and back plus {dwell:g} min dwell) from post "
-                f"{posts[pi][0]:.5f},{posts[pi][1]:.5f}"
-            )
-            raise InfeasibleRouteError(msg)
-
-    inst = _top.Instance(
-        D=D, prize=prize, service=service,
-        customers=np.arange(P, P + len(hot))[reachable],
-        starts=tuple(officer_post), ends=tuple(officer_post), budgets=tuple(shifts),
-    )
-    sol = _top.solve(inst, seed=seed, iterations=iterations, time_limit_s=time_limit_s)
-    total = float(hot["risk"].sum())
+    sol = _top.solve(prob.inst, seed=seed, iterations=iterations, time_limit_s=time_limit_s)
+    total = float(prob.hot["risk"].sum())
     log(
-        f"Solved routes for {officers} officers: {sum(map(len, sol.routes))} of {len(hot)} "
-        f"hotspots, {sol.score / total if total else 0:.0%} of their risk "
+        f"Solved routes for {officers} officers: {sum(map(len, sol.routes))} of "
+        f"{len(prob.hot)} hotspots, {sol.score / total if total else 0:.0%} of their risk "
         f"({sol.iterations} iterations, {sol.seconds:.1f} s)"
     )
-    routes = []
-    for k, seq in enumerate(sol.routes):
-        pi = officer_post[k]
-        routes.append(
-            _build_route(G, sp, k + 1, posts[pi], post_nodes[pi], shifts[k],
-                         [(hot.iloc[c - P], hot_nodes[c - P]) for c in seq],
-                         dwell, m_per_min)
-        )
-    return routes
+    return _routes(G, prob, sol)
+
+
+def walked_segments(routes: Sequence[Route]) -> set[tuple[int, int]]:
+    """Return the undirected street segments ``(u, v)``, ``u < v``, that routes walk.
+
+    Parameters
+    ----------
+    routes
+        Routes of one plan.
+
+    Returns
+    -------
+    set of tuple
+        Node pairs.
+    """
+    return {
+        (min(u, v), max(u, v))
+        for r in routes
+        for u, v in zip(r.nodes[:-1], r.nodes[1:], strict=True)
+        if u != v
+    }
+
+
+def overlap(G: nx.MultiDiGraph, a: Sequence[Route], b: Sequence[Route]) -> float:
+    """Share of street length two plans have in common (length-weighted Jaccard).
+
+    Parameters
+    ----------
+    G
+        The graph the plans were made on.
+    a, b
+        Two plans.
+
+    Returns
+    -------
+    float
+        0 when the plans share no street, 1 when they walk exactly the same streets.
+    """
+    sa, sb = walked_segments(a), walked_segments(b)
+
+    def length(segs: set[tuple[int, int]]) -> float:
+        return sum(float(edge_between(G, u, v)["length"]) if G.has_edge(u, v)
+                   else float(edge_between(G, v, u)["length"]) for u, v in segs)
+
+    union = length(sa | sb)
+    return length(sa & sb) / union if union else 1.0
+
+
+def variants(
+    G: nx.MultiDiGraph,
+    gdf_hotspots: gpd.GeoDataFrame,
+    posts: Sequence[tuple[float, float]],
+    *,
+    k: int = 7,
+    tolerance: float = 0.05,
+    keep_top: int = 3,
+    seed: int | None = None,
+    iterations: int | None = None,
+    **kwargs: object,
+) -> tuple[list[list[Route]], pd.DataFrame]:
+    """Plan `k` different route sets, each within `tolerance` of the best, for rotation.
+
+    The best plan comes first. Further candidates are solved with hotspot prizes perturbed by
+    ±30 % and different seeds; the `keep_top` highest-risk hotspots the best plan visits are
+    forced into every candidate. Candidates collecting less than ``(1 - tolerance)`` of the
+    best plan's risk are discarded; from the rest, plans are picked one by one to walk streets
+    as different as possible from those already picked.
+
+    Parameters
+    ----------
+    G, gdf_hotspots, posts
+        As for :func:`solve`.
+    k
+        Number of plans wanted (e.g. 7 for a week).
+    tolerance
+        Largest allowed loss of collected hotspot risk against the best plan.
+    keep_top
+        The top hotspots (by rank) that every variant visits when the best plan does.
+    seed, iterations
+        As for :func:`solve`; each candidate gets its own seed derived from `seed`.
+    **kwargs
+        Other arguments of :func:`solve`.
+
+    Returns
+    -------
+    tuple
+        ``(plans, table)``: the plans in rotation order, and a table with ``variant``,
+        ``risk`` (hotspot risk collected), ``share_of_best``, ``mean_overlap`` (with the other
+        chosen plans) and ``max_overlap``.
+    """
+    prob = _problem(G, gdf_hotspots, posts, **kwargs)  # type: ignore[arg-type]
+    seed = settings.seed if seed is None else seed
+    iterations = settings.solver_iterations if iterations is None else iterations
+    inst = prob.inst
+    best = _top.solve(inst, seed=seed, iterations=iterations)
+    rng = np.random.default_rng(seed)
+    P = 2 * len(inst.starts)
+    visited = {c for seq in best.routes for c in seq}
+    forced = [c for c in range(P, P + min(keep_top, len(prob.hot))) if c in visited]
+    bonus = float(inst.prize.sum())
+    sols = [best]
+    for i in range(3 * k):
+        prize = inst.prize * rng.uniform(0.7, 1.3, size=len(inst.prize))
+        prize[forced] += bonus
+        cand = _top.solve(replace(inst, prize=prize), seed=seed + 1 + i,
+                          iterations=max(1, iterations // 2))
+        score = float(sum(inst.prize[list(seq)].sum() for seq in cand.routes if seq))
+        if score >= (1.0 - tolerance) * best.score - 1e-9:
+            sols.append(replace(cand, score=score))
+    plans = [_routes(G, prob, s) for s in sols]
+    chosen = [0]
+    pair: dict[tuple[int, int], float] = {}
+
+    def ov(i: int, j: int) -> float:
+        key = (min(i, j), max(i, j))
+        if key not in pair:
+            pair[key] = overlap(G, plans[i], plans[j])
+        return pair[key]
+
+    while len(chosen) < min(k, len(plans)):
+        rest = [i for i in range(len(plans)) if i not in chosen]
+        chosen.append(min(rest, key=lambda i: (max(ov(i, j) for j in chosen), i)))
+    rows = []
+    for n, i in enumerate(chosen, start=1):
+        others = [ov(i, j) for j in chosen if j != i]
+        rows.append({
+            "variant": n,
+            "risk": round(sols[i].score, 3),
+            "share_of_best": round(sols[i].score / best.score, 4) if best.score else 1.0,
+            "mean_overlap": round(float(np.mean(others)), 4) if others else 1.0,
+            "max_overlap": round(float(np.max(others)), 4) if others else 1.0,
+        })
+    table = pd.DataFrame(rows)
+    log(f"{len(chosen)} variants within {tolerance:.0%} of the best; mean street overlap "
+        f"{table['mean_overlap'].mean():.0%}")
+    return [plans[i] for i in chosen], table
 
 
 def _streets(G: nx.MultiDiGraph, path: Sequence[int]) -> tuple[str, ...]:
@@ -286,6 +482,7 @@ def _build_route(
     officer: int,
     post: tuple[float, float],
     post_node: int,
+    end_node: int,
     shift: float,
     visits: list[tuple[object, int]],
     dwell: float,
@@ -318,9 +515,9 @@ def _build_route(
         )
         clock += dwell
         here = node
-    back = sp.path(here, post_node)
+    back = sp.path(here, end_node)
     nodes.extend(back[1:])
-    length += float(sp.distance(here, [post_node])[0])
+    length += float(sp.distance(here, [end_node])[0])
     return Route(
         officer=officer,
         post=post,
@@ -332,4 +529,5 @@ def _build_route(
         walk_min=length / m_per_min,
         dwell_min=dwell * len(stops),
         return_via=_streets(G, back),
+        end_node=int(end_node),
     )

@@ -80,3 +80,15 @@ def test_file_without_coordinates(tmp_path):
     assert result.exit_code == 1
     assert "no latitude or longitude column" in result.stderr
     assert not out.exists()
+
+
+def test_day_rotation_writes_variants(tmp_path):
+    out = tmp_path / "p"
+    result = run("plan", *plan_args(out), "--day", 2, "-q")
+    assert result.exit_code == 0, result.output
+    assert "share_of_best" in result.stdout
+    table = (out / "variants.csv").read_text().splitlines()
+    assert len(table) == 8  # header + 7 days
+    other = tmp_path / "q"
+    assert run("plan", *plan_args(other), "--day", 3, "-q").exit_code == 0
+    assert (out / "routes.geojson").read_bytes() != (other / "routes.geojson").read_bytes()

@@ -87,3 +87,34 @@ def test_per_officer_shifts(demo_plan):
 def test_bad_post_text(text):
     with pytest.raises(InfeasibleRouteError, match="post"):
         routing.parse_post(text)
+
+
+def test_open_route_ends_at_its_end_point(demo_plan):
+    G = demo_plan.G
+    (r,) = routing.solve(G, demo_plan.gdf_hotspots, [datasets.DEMO_POSTS[0]],
+                         ends=[datasets.DEMO_POSTS[1]], shift_min=120, iterations=300)
+    end = pp.graph.snap_points(G, [datasets.DEMO_POSTS[1]])[0]
+    assert r.nodes[0] == r.post_node != end
+    assert r.nodes[-1] == r.end_node == end
+    assert r.duration_min <= 120
+
+
+def test_variants_are_good_and_different(demo_plan):
+    plans, table = routing.variants(
+        demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), k=4, officers=3,
+        shift_min=240, seed=7, iterations=1500,
+    )
+    assert len(plans) == 4 == len(table)
+    assert table.loc[0, "share_of_best"] == 1.0
+    assert (table["share_of_best"] >= 0.95).all()
+    # every variant is a feasible plan of its own
+    for routes in plans:
+        ids = [h for r in routes for h in r.hotspot_ids]
+        assert len(ids) == len(set(ids))
+        assert all(r.duration_min <= r.shift_min + 1e-6 for r in routes)
+    # the plans walk visibly different streets, yet the top hotspots are in all of them
+    assert table["mean_overlap"].mean() < 0.6
+    for routes in plans[1:]:
+        visited = {h for r in routes for h in r.hotspot_ids}
+        assert {"H001", "H002", "H003"} <= visited
+    assert routing.overlap(demo_plan.G, plans[0], plans[0]) == 1.0
