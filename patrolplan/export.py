@@ -211,6 +211,128 @@ def hotspots_geojson(path: str | Path, gdf_hotspots: gpd.GeoDataFrame) -> Path:
     return _write_geojson(path, features)
 
 
+def _xml(text: object) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape(str(text))
+
+
+def gpx(
+    path: str | Path,
+    route: Route,
+    coords: list[tuple[float, float]],
+    *,
+    shift_start: pd.Timestamp,
+    attribution: str = "OpenStreetMap contributors",
+) -> Path:
+    """Write one officer's route as GPX 1.1: a track plus a waypoint per stop and the post.
+
+    Waypoints come first, then the track, as the GPX 1.1 schema orders them. Arrive and leave
+    times are in each waypoint's ``desc`` (local time; GPX times would have to be UTC).
+
+    Parameters
+    ----------
+    path
+        Output file.
+    route
+        The officer's route.
+    coords
+        Its (lon, lat) vertices.
+    shift_start
+        Start of the shift.
+    attribution
+        Copyright holder of the street data, written in the metadata.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<gpx version="1.1" creator="patrolplan" xmlns="http://www.topografix.com/GPX/1/1" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation='
+        '"http://www.topografix.com/GPX/1/1 http://www.topografix.com/GPX/1/1/gpx.xsd">',
+        "  <metadata>",
+        f"    <name>Officer {route.officer}, {shift_start:%Y-%m-%d %H:%M}</name>",
+        f"    <desc>{len(route.stops)} stops, {route.length_m / 1000:.1f} km, "
+        f"{route.duration_min:.0f} of {route.shift_min:.0f} min</desc>",
+        f'    <copyright author="{_xml(attribution)}"><year>{shift_start:%Y}</year>'
+        "<license>https://opendatacommons.org/licenses/odbl/</license></copyright>",
+        "  </metadata>",
+        f'  <wpt lat="{route.post[0]:.7f}" lon="{route.post[1]:.7f}"><name>Post</name>'
+        f"<desc>start {clock(shift_start, 0)}</desc><type>post</type></wpt>",
+    ]
+    for s in route.stops:
+        lines.append(
+            f'  <wpt lat="{s.lat:.7f}" lon="{s.lon:.7f}"><name>{s.order}. {_xml(s.hotspot_id)}'
+            f"</name><desc>arrive {clock(shift_start, s.arrive_min)}, leave "
+            f"{clock(shift_start, s.leave_min)}; {_xml(s.street)}</desc><type>stop</type></wpt>"
+        )
+    lines += [f"  <trk><name>Officer {route.officer}</name><trkseg>"]
+    lines += [f'    <trkpt lat="{la:.7f}" lon="{lo:.7f}"/>' for lo, la in coords]
+    lines += ["  </trkseg></trk>", "</gpx>", ""]
+    return atomic_write_text(path, "\n".join(lines))
+
+
+def kml(
+    path: str | Path,
+    routes: Sequence[Route],
+    path_coords: Sequence[list[tuple[float, float]]],
+    *,
+    shift_start: pd.Timestamp,
+    colours: Sequence[str],
+) -> Path:
+    """Write all routes as KML 2.2: a folder per officer with its line, stops and post.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    routes
+        Routes of the plan.
+    path_coords
+        (lon, lat) vertices of each route.
+    shift_start
+        Start of the shift.
+    colours
+        ``#rrggbb`` colour of each route.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
+           f"<name>Patrol plan {shift_start:%Y-%m-%d %H:%M}</name>"]
+    for r, coords, colour in zip(routes, path_coords, colours, strict=True):
+        abgr = "ff" + colour[5:7] + colour[3:5] + colour[1:3]
+        out.append(f'<Style id="o{r.officer}"><LineStyle><color>{abgr}</color><width>4</width>'
+                   f"</LineStyle><IconStyle><color>{abgr}</color></IconStyle></Style>")
+    for r, coords in zip(routes, path_coords, strict=True):
+        line = " ".join(f"{lo:.7f},{la:.7f}" for lo, la in coords)
+        out.append(f"<Folder><name>Officer {r.officer}</name>")
+        out.append(f"<Placemark><name>Route of officer {r.officer}</name><styleUrl>#o"
+                   f"{r.officer}</styleUrl><description>{len(r.stops)} stops, "
+                   f"{r.length_m / 1000:.1f} km, {r.duration_min:.0f} min</description>"
+                   f"<LineString><tessellate>1</tessellate><coordinates>{line}</coordinates>"
+                   "</LineString></Placemark>")
+        out.append(f"<Placemark><name>Post</name><styleUrl>#o{r.officer}</styleUrl><Point>"
+                   f"<coordinates>{r.post[1]:.7f},{r.post[0]:.7f}</coordinates></Point>"
+                   "</Placemark>")
+        for s in r.stops:
+            out.append(
+                f"<Placemark><name>{s.order}. {_xml(s.hotspot_id)}</name><styleUrl>#o"
+                f"{r.officer}</styleUrl><description>arrive {clock(shift_start, s.arrive_min)}"
+                f", leave {clock(shift_start, s.leave_min)}; {_xml(s.street)}</description>"
+                f"<Point><coordinates>{s.lon:.7f},{s.lat:.7f}</coordinates></Point></Placemark>"
+            )
+        out.append("</Folder>")
+    out += ["</Document></kml>", ""]
+    return atomic_write_text(path, "\n".join(out))
+
+
 def schedule_frame(routes: Sequence[Route], *, shift_start: pd.Timestamp) -> pd.DataFrame:
     """Return the timetable of every officer as a table.
 

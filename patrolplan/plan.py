@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     import networkx as nx
 
 #: Files written by :func:`write_plan`.
-OUTPUT_FILES = ("map.html", "routes.geojson", "hotspots.geojson", "schedule.csv",
-                "summary.csv", "rejected.csv", "report.json")
+OUTPUT_FILES = ("map.html", "routes.geojson", "routes.kml", "hotspots.geojson", "schedule.csv",
+                "summary.csv", "rejected.csv", "report.json", "sheets.html")
 
 
 @dataclass(frozen=True, eq=False)
@@ -307,22 +307,32 @@ def write_plan(plan: PatrolPlan, out_dir: str | Path) -> list[Path]:
     Returns
     -------
     list of pathlib.Path
-        The files written: :data:`OUTPUT_FILES` in `out_dir`, plus ``variants.csv`` and
-        ``variants.geojson`` when the plan has variants.
+        The files written: :data:`OUTPUT_FILES` in `out_dir`, ``officer_N.gpx`` per officer,
+        plus ``variants.csv`` and ``variants.geojson`` when the plan has variants.
     """
     out = Path(out_dir)
     end = plan.shift_start + pd.Timedelta(minutes=float(plan.params["shift_min"]))  # type: ignore[arg-type]
     title = (f"Patrol plan {plan.shift_start:%Y-%m-%d}, shift {plan.shift_start:%H:%M}-"
              f"{end:%H:%M}")
+    edges = graph.edges_gdf(plan.G)
     with atomic_dir(out) as tmp:
         m = render.plan_map(
-            gdf_edges=graph.edges_gdf(plan.G), gdf_incidents=plan.gdf_incidents,
+            gdf_edges=edges, gdf_incidents=plan.gdf_incidents,
             weights=plan.weights, gdf_hotspots=plan.gdf_hotspots, routes=plan.routes,
             route_coords=plan.route_coords, schedule=plan.schedule, title=title,
         )
         atomic_write_text(tmp / "map.html", render.to_html(m))
         export.routes_geojson(tmp / "routes.geojson", plan.routes, plan.G,
                               shift_start=plan.shift_start, path_coords=plan.route_coords)
+        export.kml(tmp / "routes.kml", plan.routes, plan.route_coords,
+                   shift_start=plan.shift_start,
+                   colours=[render.officer_colour(r.officer) for r in plan.routes])
+        for r, coords in zip(plan.routes, plan.route_coords, strict=True):
+            export.gpx(tmp / f"officer_{r.officer}.gpx", r, coords,
+                       shift_start=plan.shift_start)
+        atomic_write_text(tmp / "sheets.html", render.route_sheets(
+            plan.routes, plan.route_coords, plan.schedule, gdf_edges=edges, title=title,
+        ))
         export.hotspots_geojson(tmp / "hotspots.geojson", plan.gdf_hotspots)
         export.write_csv(tmp / "schedule.csv", plan.schedule)
         export.write_csv(tmp / "summary.csv", plan.summary)
@@ -345,5 +355,6 @@ def write_plan(plan: PatrolPlan, out_dir: str | Path) -> list[Path]:
                 [[graph.path_geometry(plan.G, r.nodes) for r in v] for v in plan.variants],
             )
     log(f"Wrote plan to {out}")
-    extra = ("variants.csv", "variants.geojson") if plan.variants else ()
+    extra = tuple(f"officer_{r.officer}.gpx" for r in plan.routes)
+    extra += ("variants.csv", "variants.geojson") if plan.variants else ()
     return [out / name for name in (*OUTPUT_FILES, *extra)]

@@ -9,12 +9,15 @@ gives the same HTML.
 from __future__ import annotations
 
 import base64
+import json
 import html
 import re
 from importlib import resources
 from typing import TYPE_CHECKING
 
 import folium
+import numpy as np
+import shapely
 from branca.element import Element, MacroElement, Template
 from folium import plugins
 
@@ -51,6 +54,32 @@ def officer_colour(officer: int) -> str:
         A hex colour.
     """
     return OFFICER_COLOURS[(officer - 1) % len(OFFICER_COLOURS)]
+
+
+def _heat_points(gdf: gpd.GeoDataFrame, w: pd.Series, max_points: int) -> list[list[float]]:
+    """Heat-map points ``[lat, lon, weight/max]``, aggregated to cells when there are many."""
+    lon, lat, wv = gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy(), w.to_numpy(float)
+    if len(gdf) > max_points:
+        xy = gdf.geometry.to_crs(gdf.estimate_utm_crs())
+        x, y = xy.x.to_numpy(), xy.y.to_numpy()
+        cell = 20.0
+        while True:
+            key = np.floor(x / cell).astype(np.int64) * 10_000_000 + np.floor(y / cell).astype(
+                np.int64
+            )
+            uniq, inv = np.unique(key, return_inverse=True)
+            if len(uniq) <= max_points:
+                break
+            cell *= 2
+        wsum = np.bincount(inv, weights=wv)
+        # cell centre as the weighted mean of its incidents, back in lon/lat
+        safe = np.where(wsum > 0, wsum, 1.0)
+        lon = np.bincount(inv, weights=lon * wv) / safe
+        lat = np.bincount(inv, weights=lat * wv) / safe
+        wv = wsum
+    top = float(wv.max()) if len(wv) and wv.max() > 0 else 1.0
+    return [[round(float(a), 6), round(float(o), 6), round(float(v) / top, 4)]
+            for a, o, v in zip(lat, lon, wv, strict=True)]
 
 
 def _stable_ids(m: folium.Map) -> folium.Map:
@@ -104,8 +133,8 @@ def plan_map(
     attribution
         Data attribution shown on the map.
     max_heat_points
-        Heat layers aggregate incidents to a grid of about 10 m when there are more points
-        than this, so large inputs keep the HTML small.
+        Largest number of heat points per layer: more incidents are summed into square cells
+        (20 m, doubled until few enough), so 100,000 incidents still make a small page.
 
     Returns
     -------
@@ -119,8 +148,12 @@ def plan_map(
                      overlay=False, control=True).add_to(m)
 
     streets = folium.FeatureGroup(name="Streets (offline base map)", overlay=True, show=True)
+    # 6 decimals (about 0.1 m) keep the street layer small.
+    streets_6dp = gdf_edges[["name", "geometry"]].set_geometry(
+        shapely.transform(gdf_edges.geometry.values, lambda xy: np.round(xy, 6))
+    )
     folium.GeoJson(
-        gdf_edges[["name", "geometry"]],
+        json.loads(streets_6dp.to_json(drop_id=True)),
         style_function=lambda _: {"color": "#9e9e9e", "weight": 1.2, "opacity": 0.8},
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         attr=attribution,
@@ -128,16 +161,7 @@ def plan_map(
     streets.add_to(m)
 
     for layer, group in gdf_incidents.groupby("layer", sort=True):
-        w = weights.loc[group.index]
-        pts = (
-            group.assign(w=w, lat=group.geometry.y.round(4), lon=group.geometry.x.round(4))
-            .groupby(["lat", "lon"], as_index=False)["w"].sum()
-            if len(group) > max_heat_points
-            else group.assign(w=w, lat=group.geometry.y, lon=group.geometry.x)
-        )
-        top = float(pts["w"].max()) or 1.0
-        data = [[round(la, 6), round(lo, 6), round(float(v) / top, 4)]
-                for la, lo, v in zip(pts["lat"], pts["lon"], pts["w"], strict=True)]
+        data = _heat_points(group, weights.loc[group.index], max_heat_points)
         fg = folium.FeatureGroup(name=f"Heat: {layer} ({len(group):,} incidents)", show=True)
         plugins.HeatMap(data, radius=14, blur=12, min_opacity=0.25,
                         gradient=LAYER_GRADIENTS.get(str(layer))).add_to(fg)
@@ -298,3 +322,139 @@ def to_html(m: folium.Map) -> str:
         return seen.setdefault(match.group(0), f"html_{len(seen):08x}")
 
     return re.sub(r"\bhtml_[0-9a-f]{32}\b", renumber, page)
+
+
+def _svg_map(
+    route: Route,
+    coords: list[tuple[float, float]],
+    gdf_edges: gpd.GeoDataFrame,
+    *,
+    width: float = 680.0,
+    height: float = 400.0,
+) -> str:
+    """Draw one route over the streets around it as an SVG string (no JavaScript)."""
+    lon = np.array([c[0] for c in coords])
+    lat = np.array([c[1] for c in coords])
+    kx = np.cos(np.radians(lat.mean()))
+    x0, x1 = lon.min(), lon.max()
+    y0, y1 = lat.min(), lat.max()
+    # a margin, then widen the box to the drawing's aspect ratio
+    mx, my = (x1 - x0) * 0.06 + 1e-4, (y1 - y0) * 0.06 + 1e-4
+    x0, x1, y0, y1 = x0 - mx, x1 + mx, y0 - my, y1 + my
+    span_x, span_y = (x1 - x0) * kx, (y1 - y0)
+    scale = min(width / span_x, height / span_y)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+
+    def pt(lo: float, la: float) -> str:
+        return f"{width / 2 + (lo - cx) * kx * scale:.1f},{height / 2 - (la - cy) * scale:.1f}"
+
+    half_w, half_h = width / 2 / kx / scale, height / 2 / scale
+    near = gdf_edges.cx[cx - half_w : cx + half_w, cy - half_h : cy + half_h]
+    streets = "".join(
+        f'<polyline points="{" ".join(pt(lo, la) for lo, la in geom.coords)}"/>'
+        for geom in near.geometry if geom.geom_type == "LineString"
+    )
+    colour = officer_colour(route.officer)
+    line = " ".join(pt(lo, la) for lo, la in coords)
+    stops = "".join(
+        f'<g transform="translate({pt(s.lon, s.lat)})"><circle r="9" fill="{colour}" '
+        f'stroke="#fff" stroke-width="2"/><text y="4" text-anchor="middle" fill="#fff" '
+        f'font-size="10" font-weight="bold">{s.order}</text></g>'
+        for s in route.stops
+    )
+    post = (f'<g transform="translate({pt(route.post[1], route.post[0])})"><rect x="-9" y="-9" '
+            f'width="18" height="18" fill="#111" stroke="{colour}" stroke-width="2"/><text y="4" '
+            'text-anchor="middle" fill="#fff" font-size="10" font-weight="bold">P</text></g>')
+    bar_m = 250 if span_x * 111_320 < 3000 else 500
+    bar_px = bar_m / 111_320 / kx * kx * scale
+    scale_bar = (f'<g transform="translate(12,{height - 14})"><rect width="{bar_px:.1f}" '
+                 f'height="4" fill="#333"/><text y="-4" font-size="10">{bar_m} m</text></g>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'class="sheet-map"><rect width="100%" height="100%" fill="#fafafa"/>'
+        f'<g fill="none" stroke="#c8c8c8" stroke-width="1">{streets}</g>'
+        f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="4" '
+        f'stroke-opacity="0.85" stroke-linejoin="round"/>{post}{stops}{scale_bar}'
+        f'<text x="{width - 6:.0f}" y="{height - 6:.0f}" font-size="9" text-anchor="end" '
+        f'fill="#666">{html.escape(ATTRIBUTION)}</text></svg>'
+    )
+
+
+def route_sheets(
+    routes: Sequence[Route],
+    route_coords: Sequence[list[tuple[float, float]]],
+    schedule: pd.DataFrame,
+    *,
+    gdf_edges: gpd.GeoDataFrame,
+    title: str = "Patrol plan",
+) -> str:
+    """Render printable route sheets: one A4 page per officer.
+
+    Each page has the officer's route drawn over the surrounding streets (inline SVG, so it
+    prints without JavaScript or network), the timetable, the streets to walk between stops
+    and a checklist to tick at each dwell stop.
+
+    Parameters
+    ----------
+    routes
+        Routes of the plan.
+    route_coords
+        (lon, lat) vertices of each route.
+    schedule
+        Timetable from :func:`patrolplan.export.schedule_frame`.
+    gdf_edges
+        Street segments in EPSG:4326, for the background.
+    title
+        Page heading.
+
+    Returns
+    -------
+    str
+        An HTML document; print it, or turn it into PDF with a browser.
+    """
+    pages = []
+    for route, coords in zip(routes, route_coords, strict=True):
+        rows = schedule[schedule["officer"] == route.officer]
+        body = "".join(
+            f"<tr><td>{html.escape(str(r['stop']))}</td><td>{html.escape(str(r['hotspot_id']))}"
+            f"</td><td>{r['arrive']}</td><td>{r['leave']}</td>"
+            f"<td>{html.escape(str(r['street'])) or '&ndash;'}</td>"
+            f"<td class='via'>{html.escape(str(r['via'])) or '&ndash;'}</td>"
+            f"<td class='tick'>{'&#9744;' if r['stop'] != 'return' else ''}</td></tr>"
+            for _, r in rows.iterrows()
+        )
+        pages.append(f"""
+<section class="sheet">
+  <h1>{html.escape(title)} &middot; Officer {route.officer}</h1>
+  <p class="meta">Post {route.post[0]:.5f}, {route.post[1]:.5f} &middot; {len(route.stops)} dwell
+  stops of {route.dwell_min / max(len(route.stops), 1):.0f} min &middot;
+  {route.length_m / 1000:.1f} km on foot &middot; {route.duration_min:.0f} of
+  {route.shift_min:.0f} min</p>
+  {_svg_map(route, coords, gdf_edges)}
+  <table>
+    <thead><tr><th>Stop</th><th>Hotspot</th><th>Arrive</th><th>Leave</th><th>At</th>
+    <th>Walk via</th><th>Done</th></tr></thead>
+    <tbody>{body}</tbody>
+  </table>
+  <p class="notes">Notes: ______________________________________________________________</p>
+</section>""")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+@page {{ size: A4 portrait; margin: 12mm; }}
+body {{ font: 10pt/1.35 sans-serif; color: #111; margin: 0; }}
+.sheet {{ page-break-after: always; break-after: page; }}
+.sheet:last-child {{ page-break-after: auto; break-after: auto; }}
+h1 {{ font-size: 14pt; margin: 0 0 2mm; }}
+.meta {{ margin: 0 0 2mm; color: #333; }}
+.sheet-map {{ width: 100%; height: auto; max-height: 105mm; border: 1px solid #bbb; }}
+table {{ width: 100%; border-collapse: collapse; margin-top: 2mm; font-size: 8.5pt; }}
+th, td {{ border: 1px solid #bbb; padding: 1mm 1.5mm; text-align: left;
+          vertical-align: top; }}
+th {{ background: #eee; }}
+td.via {{ font-size: 7.5pt; color: #333; }}
+td.tick {{ text-align: center; font-size: 12pt; }}
+.notes {{ margin-top: 3mm; }}
+</style></head><body>{"".join(pages)}
+</body></html>
+"""

@@ -13,8 +13,9 @@ import patrolplan as pp
 from patrolplan import datasets
 
 
-def test_writes_every_file(demo_dir):
-    assert sorted(p.name for p in demo_dir.iterdir()) == sorted(pp.plan.OUTPUT_FILES)
+def test_writes_every_file(demo_dir, demo_plan):
+    gpx = [f"officer_{r.officer}.gpx" for r in demo_plan.routes]
+    assert sorted(p.name for p in demo_dir.iterdir()) == sorted([*pp.plan.OUTPUT_FILES, *gpx])
 
 
 def test_routes_geojson_is_rfc7946_and_reads_back(demo_dir, demo_plan):
@@ -110,3 +111,52 @@ def test_parse_duration(text, minutes):
 def test_bad_duration(text):
     with pytest.raises(pp.InfeasibleRouteError, match="shift"):
         pp.plan.parse_duration_min(text)
+
+
+def test_gpx_per_officer_reads_back(demo_dir, demo_plan):
+    import xml.etree.ElementTree as ET
+
+    import gpxpy
+
+    for r in demo_plan.routes:
+        path = demo_dir / f"officer_{r.officer}.gpx"
+        doc = gpxpy.parse(path.read_text())
+        assert doc.version == "1.1"
+        assert len(doc.waypoints) == len(r.stops) + 1  # the post and every stop
+        (track,) = doc.tracks
+        pts = track.segments[0].points
+        assert (pts[0].latitude, pts[0].longitude) == pytest.approx(
+            (demo_plan.G.nodes[r.post_node]["lat"], demo_plan.G.nodes[r.post_node]["lon"]),
+            abs=1e-6)
+        assert "arrive" in doc.waypoints[1].description
+        # GPX 1.1 schema order: metadata, then all wpt, then trk
+        root = ET.parse(path).getroot()
+        ns = "{http://www.topografix.com/GPX/1/1}"
+        tags = [child.tag.removeprefix(ns) for child in root]
+        assert tags == ["metadata"] + ["wpt"] * (len(r.stops) + 1) + ["trk"]
+
+
+def test_kml_has_a_folder_per_officer(demo_dir, demo_plan):
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(demo_dir / "routes.kml").getroot()
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    folders = root.findall(".//k:Folder", ns)
+    assert len(folders) == len(demo_plan.routes)
+    for folder, r in zip(folders, demo_plan.routes):
+        marks = folder.findall("k:Placemark", ns)
+        assert len(marks) == len(r.stops) + 2  # line, post, stops
+        first = marks[0].find(".//k:coordinates", ns).text.split()[0]
+        lon, lat = map(float, first.split(","))
+        assert -76.62 < lon < -76.51 and 39.25 < lat < 39.32
+
+
+def test_route_sheets_have_a_page_per_officer(demo_dir, demo_plan):
+    page = (demo_dir / "sheets.html").read_text()
+    assert page.count('<section class="sheet">') == len(demo_plan.routes)
+    assert page.count("<svg") == len(demo_plan.routes)
+    assert "size: A4" in page
+    assert "<script" not in page
+    for r in demo_plan.routes:
+        assert f"Officer {r.officer}</h1>" in page
+        assert page.count("&#9744;") >= len(r.stops)

@@ -60,3 +60,46 @@ def test_map_renders_in_headless_chromium_without_errors(demo_dir, tmp_path):
     saved = os.environ.get("PATROLPLAN_SCREENSHOT")
     if saved:
         shutil.copy(shot, saved)
+
+
+def test_hundred_thousand_incidents_make_a_small_map(demo_plan, tmp_path):
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+
+    from patrolplan import graph, render
+
+    # 100,000 incidents resampled from the real ones with 30 m of jitter
+    rng = np.random.default_rng(0)
+    base = demo_plan.gdf_incidents
+    pick = rng.integers(0, len(base), 100_000)
+    jitter = rng.normal(0, 0.0003, size=(100_000, 2))
+    big = gpd.GeoDataFrame(
+        {"layer": "crime"},
+        geometry=gpd.points_from_xy(base.geometry.x.to_numpy()[pick] + jitter[:, 0],
+                                    base.geometry.y.to_numpy()[pick] + jitter[:, 1]),
+        crs="EPSG:4326", index=pd.RangeIndex(100_000),
+    )
+    weights = pd.Series(demo_plan.weights.to_numpy()[pick], index=big.index)
+    m = render.plan_map(
+        gdf_edges=graph.edges_gdf(demo_plan.G), gdf_incidents=big, weights=weights,
+        gdf_hotspots=demo_plan.gdf_hotspots, routes=demo_plan.routes,
+        route_coords=demo_plan.route_coords, schedule=demo_plan.schedule,
+    )
+    page = render.to_html(m)
+    assert len(page.encode()) < 5_000_000
+    assert "Heat: crime (100,000 incidents)" in page
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
+def test_route_sheets_print_one_a4_page_per_officer(demo_dir, demo_plan, tmp_path):
+    pdf = tmp_path / "sheets.pdf"
+    subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--no-pdf-header-footer",
+         f"--print-to-pdf={pdf}", (demo_dir / "sheets.html").as_uri()],
+        capture_output=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)},
+    )
+    pages = re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())
+    assert len(pages) == len(demo_plan.routes)
