@@ -47,15 +47,17 @@ def main(
     """Turn public crime maps into foot-patrol routes."""
 
 
+Pdf = Annotated[bool, typer.Option("--pdf", help="Also print the route sheets to sheets.pdf "
+                                                 "(needs Chromium).")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step (DEBUG).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings only.")]
 
 
-def _run(out: Path, **kwargs: object) -> None:
+def _run(out: Path, pdf: bool = False, **kwargs: object) -> None:
     """Compute and write a plan, print its summary; user errors exit 1 with one line."""
     try:
         result = _plan.daily_plan(**kwargs)  # type: ignore[arg-type]
-        files = _plan.write_plan(result, out)
+        files = _plan.write_plan(result, out, pdf=pdf)
     except (patrolplan.PatrolPlanError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
@@ -107,6 +109,7 @@ def plan(
                                                       "(variants.csv, variants.geojson).")] = 1,
     day: Annotated[int | None, typer.Option(min=1, max=7, help="Rotation day 1-7: use that "
                                                                "one of 7 variants.")] = None,
+    pdf: Pdf = False,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -119,6 +122,7 @@ def plan(
         raise typer.Exit(code=1) from None
     _run(
         out,
+        pdf=pdf,
         incidents={"crime": incidents, "accident": accidents, "juvenile": juvenile},
         osm=osm, posts=_posts(post), officers=officers, shift=shift, start=start, date=date,
         days=days, seed=seed, dwell_min=dwell, speed_kmh=speed, columns=mapping, crs=crs,
@@ -132,6 +136,7 @@ def demo(
     officers: Annotated[int, typer.Option(min=1, help="Officers on foot.")] =
     datasets.DEMO_OFFICERS,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    pdf: Pdf = False,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -144,7 +149,7 @@ def demo(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
     _run(
-        out, incidents=files, osm=osm, posts=list(datasets.DEMO_POSTS), officers=officers,
+        out, pdf=pdf, incidents=files, osm=osm, posts=list(datasets.DEMO_POSTS), officers=officers,
         shift=f"{datasets.DEMO_SHIFT_HOURS:g}h", start=datasets.DEMO_SHIFT_START,
         date=datasets.DEMO_DATE, seed=seed,
     )

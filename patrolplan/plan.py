@@ -291,7 +291,7 @@ def daily_plan(
     )
 
 
-def write_plan(plan: PatrolPlan, out_dir: str | Path) -> list[Path]:
+def write_plan(plan: PatrolPlan, out_dir: str | Path, *, pdf: bool = False) -> list[Path]:
     """Write a plan's map, GeoJSON, timetable, summary and validation files into a folder.
 
     The files are written into a temporary folder first and moved into `out_dir` only when
@@ -303,6 +303,8 @@ def write_plan(plan: PatrolPlan, out_dir: str | Path) -> list[Path]:
         From :func:`daily_plan`.
     out_dir
         Output folder; created if needed.
+    pdf
+        Also print the route sheets to ``sheets.pdf`` (needs Chromium).
 
     Returns
     -------
@@ -333,6 +335,8 @@ def write_plan(plan: PatrolPlan, out_dir: str | Path) -> list[Path]:
         atomic_write_text(tmp / "sheets.html", render.route_sheets(
             plan.routes, plan.route_coords, plan.schedule, gdf_edges=edges, title=title,
         ))
+        if pdf:
+            render.sheets_to_pdf(tmp / "sheets.html", tmp / "sheets.pdf")
         export.hotspots_geojson(tmp / "hotspots.geojson", plan.gdf_hotspots)
         export.write_csv(tmp / "schedule.csv", plan.schedule)
         export.write_csv(tmp / "summary.csv", plan.summary)
@@ -355,6 +359,6 @@ def write_plan(plan: PatrolPlan, out_dir: str | Path) -> list[Path]:
                 [[graph.path_geometry(plan.G, r.nodes) for r in v] for v in plan.variants],
             )
     log(f"Wrote plan to {out}")
-    extra = tuple(f"officer_{r.officer}.gpx" for r in plan.routes)
+    extra = tuple(f"officer_{r.officer}.gpx" for r in plan.routes) + (("sheets.pdf",) if pdf else ())
     extra += ("variants.csv", "variants.geojson") if plan.variants else ()
     return [out / name for name in (*OUTPUT_FILES, *extra)]

@@ -13,6 +13,7 @@ import json
 import html
 import re
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import folium
@@ -20,6 +21,9 @@ import numpy as np
 import shapely
 from branca.element import Element, MacroElement, Template
 from folium import plugins
+
+from patrolplan._errors import PatrolPlanError
+from patrolplan.utils import atomic_path
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -458,3 +462,52 @@ td.tick {{ text-align: center; font-size: 12pt; }}
 </style></head><body>{"".join(pages)}
 </body></html>
 """
+
+
+def sheets_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
+    """Print route sheets to PDF with headless Chromium (one A4 page per officer).
+
+    Parameters
+    ----------
+    html_path
+        A file written from :func:`route_sheets`.
+    pdf_path
+        The PDF to write.
+
+    Returns
+    -------
+    pathlib.Path
+        `pdf_path`.
+
+    Raises
+    ------
+    PatrolPlanError
+        If no Chromium is installed or printing fails.
+    """
+    import shutil
+    import subprocess
+    import tempfile
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which(
+        "google-chrome"
+    )
+    if browser is None:
+        msg = "PDF route sheets need Chromium (Debian: apt-get install chromium); sheets.html " \
+              "can be printed from any browser instead"
+        raise PatrolPlanError(msg)
+    pdf_path = Path(pdf_path)
+    with tempfile.TemporaryDirectory() as profile:
+        tmp_pdf = Path(profile) / "out.pdf"
+        proc = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--no-pdf-header-footer",
+             f"--print-to-pdf={tmp_pdf}", Path(html_path).resolve().as_uri()],
+            capture_output=True, text=True, timeout=180, check=False,
+        )
+        if not tmp_pdf.is_file():
+            msg = f"Chromium could not print {html_path}: {proc.stderr.strip()[-300:]}"
+            raise PatrolPlanError(msg)
+        with atomic_path(pdf_path) as out:
+            shutil.copyfile(tmp_pdf, out)
+    return pdf_path
