@@ -10,8 +10,10 @@ from typing import Annotated
 import typer
 
 import patrolplan
-from patrolplan import datasets, ingest, routing
+from patrolplan import datasets, routing
 from patrolplan import plan as _plan
+from patrolplan.config import load_config
+from patrolplan.ingest import parse_columns
 
 app = typer.Typer(
     help="Turn public crime maps into foot-patrol routes.",
@@ -72,62 +74,73 @@ def _run(out: Path, pdf: bool = False, **kwargs: object) -> None:
 
 
 def _posts(values: list[str]) -> list[tuple[float, float]]:
-    try:
-        return [routing.parse_post(v) for v in values]
-    except patrolplan.PatrolPlanError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
+    return [routing.parse_post(v) for v in values]
 
 
 @app.command()
 def plan(
-    incidents: Annotated[Path, typer.Option(help="Crime incidents (CSV, GeoJSON, GPKG, "
-                                                 "Parquet, Shapefile).")],
-    osm: Annotated[Path, typer.Option(help="Local OSM extract: .osm, .osm.bz2, .osm.pbf.")],
-    post: Annotated[list[str], typer.Option(help="Post as lat,lon; repeat for several.")],
+    incidents: Annotated[Path | None, typer.Option(
+        help="Crime incidents (CSV, GeoJSON, GPKG, Parquet, Shapefile).")] = None,
+    osm: Annotated[Path | None, typer.Option(
+        help="Local OSM extract: .osm, .osm.bz2, .osm.pbf.")] = None,
+    post: Annotated[list[str] | None, typer.Option(
+        help="Post as lat,lon; repeat for several.")] = None,
+    config: Annotated[Path | None, typer.Option(
+        help="District TOML file; options given here override it.")] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("plan"),
     accidents: Annotated[Path | None, typer.Option(help="Traffic accidents layer.")] = None,
     juvenile: Annotated[Path | None, typer.Option(help="Juvenile offences layer.")] = None,
-    officers: Annotated[int, typer.Option(min=1, help="Officers on foot.")] = 1,
-    shift: Annotated[str, typer.Option(help="Shift length: 4h, 90m, 3h30m.")] = "4h",
-    start: Annotated[str, typer.Option(help="Shift start, HH:MM.")] = "08:00",
-    date: Annotated[str | None, typer.Option(help="Plan date YYYY-MM-DD (default today).")]
+    officers: Annotated[int | None, typer.Option(min=1, help="Officers on foot [1].")] = None,
+    shift: Annotated[str | None, typer.Option(help="Shift length: 4h, 90m, 3h30m [4h].")]
     = None,
+    start: Annotated[str | None, typer.Option(help="Shift start, HH:MM [08:00].")] = None,
+    date: Annotated[str | None, typer.Option(help="Plan date YYYY-MM-DD [today].")] = None,
     days: Annotated[int | None, typer.Option(help="Use only the last N days of data.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed; same inputs and seed, same plan.")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Seed; same inputs and seed, same plan "
+                                                  "[0].")] = None,
     dwell: Annotated[float | None, typer.Option(help="Minutes at each hotspot [12].")] = None,
     speed: Annotated[float | None, typer.Option(help="Walking speed km/h [4.5].")] = None,
     columns: Annotated[str | None, typer.Option(help="Column mapping, e.g. "
                                                      "lat=Y,lon=X,datetime=Date.")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of the coordinates, e.g. "
                                                  "EPSG:32642.")] = None,
-    method: Annotated[str, typer.Option(help="Hotspot clustering: dbscan or hdbscan.")]
-    = "dbscan",
+    method: Annotated[str | None, typer.Option(help="Hotspot clustering: dbscan or hdbscan "
+                                                    "[dbscan].")] = None,
     end: Annotated[list[str] | None, typer.Option(help="Open routes: end point lat,lon, "
                                                        "repeat like --post.")] = None,
-    variants: Annotated[int, typer.Option(min=1, help="Also plan K diverse variants "
-                                                      "(variants.csv, variants.geojson).")] = 1,
+    variants: Annotated[int | None, typer.Option(min=1, help="Also plan K diverse variants "
+                                                             "(variants.csv/.geojson).")] = None,
     day: Annotated[int | None, typer.Option(min=1, max=7, help="Rotation day 1-7: use that "
                                                                "one of 7 variants.")] = None,
     pdf: Pdf = False,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
-    """Plan foot-patrol routes for one shift and write map, GeoJSON and timetable."""
+    """Plan foot-patrol routes for one shift and write map, GeoJSON, sheets and timetable."""
     _logging(verbose, quiet)
     try:
-        mapping = ingest.parse_columns(columns)
+        kwargs = load_config(config) if config else {}
+        layers = {"crime": incidents, "accident": accidents, "juvenile": juvenile}
+        if any(layers.values()):
+            kwargs["incidents"] = {**kwargs.get("incidents", {}),
+                                   **{k: v for k, v in layers.items() if v}}
+        given = {
+            "osm": osm, "posts": _posts(post) if post else None,
+            "ends": _posts(end) if end else None, "officers": officers, "shift": shift,
+            "start": start, "date": date, "days": days, "seed": seed, "dwell_min": dwell,
+            "speed_kmh": speed, "columns": parse_columns(columns) if columns else None,
+            "crs": crs, "method": method, "variants": variants, "day": day,
+        }
+        kwargs.update({k: v for k, v in given.items() if v is not None})
+        missing = [name for name, key in (("--incidents", "incidents"), ("--osm", "osm"),
+                                          ("--post", "posts")) if not kwargs.get(key)]
+        if missing:
+            msg = f"missing {', '.join(missing)} (give them as options or in --config)"
+            raise patrolplan.PatrolPlanError(msg)
     except patrolplan.PatrolPlanError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
-    _run(
-        out,
-        pdf=pdf,
-        incidents={"crime": incidents, "accident": accidents, "juvenile": juvenile},
-        osm=osm, posts=_posts(post), officers=officers, shift=shift, start=start, date=date,
-        days=days, seed=seed, dwell_min=dwell, speed_kmh=speed, columns=mapping, crs=crs,
-        method=method, ends=_posts(end) if end else None, variants=variants, day=day,
-    )
+    _run(out, pdf=pdf, **kwargs)
 
 
 @app.command()

@@ -4,6 +4,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from patrolplan import (
+    config,
     datasets,
     export,
     graph,
@@ -33,6 +34,7 @@ __all__ = [
     "InputDataError",
     "PatrolPlanError",
     "__version__",
+    "config",
     "datasets",
     "export",
     "graph",

@@ -8,7 +8,7 @@ raises :class:`~patrolplan._errors.InputDataError`.
 
 Output incidents are a GeoDataFrame in EPSG:4326 with the columns ``incident_id``, ``layer``,
 ``category``, ``severity``, ``datetime`` (naive local time), ``time_precision``
-(``"datetime"``, ``"date"``, ``"year"`` or ``"none"``), ``hour``, ``weekday``,
+(``"datetime"``, ``"date"``, ``"month"``, ``"year"`` or ``"none"``), ``hour``, ``weekday``,
 ``source_file``, ``source_row`` and ``geometry``.
 """
 
@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -47,10 +47,10 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "time": ("time", "crimetime", "время", "уақыты"),
     "category": (
-        "category", "crime_type", "offense", "offence", "type", "description", "crime",
+        "category", "crime_type", "crime type", "offense", "offence", "type", "description", "crime",
         "статья", "вид", "категория", "тяжесть", "санат", "түрі",
     ),
-    "id": ("incident_id", "id", "case_number", "crime_id", "objectid", "номер", "нөмір"),
+    "id": ("incident_id", "id", "case_number", "crime_id", "crime id", "objectid", "номер", "нөмір"),
 }
 
 #: Harm weights per category and layer. Keys are upper-cased categories.
@@ -304,7 +304,11 @@ def read_incidents(
 
 def read_layers(
     files: Mapping[str, str | Path | None],
-    **kwargs: object,
+    *,
+    columns: Mapping[str, Any] | None = None,
+    crs: str | Mapping[str, str] | None = None,
+    severity: Mapping[str, Mapping[str, float]] | None = None,
+    **kwargs: Any,
 ) -> tuple[gpd.GeoDataFrame, list[IngestReport]]:
     """Read one file per layer and stack the incidents.
 
@@ -312,6 +316,12 @@ def read_layers(
     ----------
     files
         Layer -> path; layers mapped to None are skipped.
+    columns
+        A role -> column mapping for every file, or layer -> (role -> column).
+    crs
+        One CRS for every file, or layer -> CRS.
+    severity
+        Layer -> severity table; layers not given use :data:`DEFAULT_SEVERITY`.
     **kwargs
         Passed to :func:`read_incidents` for every file.
 
@@ -320,17 +330,38 @@ def read_layers(
     tuple
         ``(gdf_incidents, reports)`` with the incidents of all layers, ``incident_id``
         prefixed by the layer when more than one layer is read.
+
+    Raises
+    ------
+    InputDataError
+        If no file is given.
     """
+
+    def per_layer(value: Any, layer: str) -> Any:
+        if isinstance(value, Mapping) and value and set(value) <= set(LAYERS):
+            return value.get(layer)
+        return value
+
     frames, reports = [], []
     given = {k: v for k, v in files.items() if v is not None}
     for layer, path in given.items():
-        gdf, report = read_incidents(path, layer=layer, **kwargs)  # type: ignore[arg-type]
+        gdf, report = read_incidents(
+            path, layer=layer, columns=per_layer(columns, layer), crs=per_layer(crs, layer),
+            severity=(severity or {}).get(layer), **kwargs,
+        )
         if len(given) > 1:
             gdf["incident_id"] = layer + ":" + gdf["incident_id"]
         frames.append(gdf)
         reports.append(report)
     if not frames:
         msg = "`files` names no incident file"
+        raise InputDataError(msg)
+    local = [r.layer for r, f in zip(reports, frames, strict=True) if f.crs is None]
+    if local and len(local) < len(frames):
+        msg = (
+            f"layer {', '.join(local)} has local grid coordinates (no CRS) and cannot be "
+            "combined with georeferenced layers; give its `crs` or read it on its own"
+        )
         raise InputDataError(msg)
     gdf_all = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
     return gdf_all, reports
@@ -594,8 +625,9 @@ def _datetimes(
         raw = (raw + " " + _clock(df[roles["time"]])).str.strip()
     missing = raw.isin({"", "nan", "NaT", "None", "null"})
     year_only = raw.str.fullmatch(r"\d{4}")
+    month_only = raw.str.fullmatch(r"\d{4}-\d{2}")
     date_only = raw.str.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}")
-    text = raw.where(~year_only, raw + "-01-01")
+    text = raw.where(~year_only, raw + "-01-01").where(~month_only, raw + "-01")
     dayfirst = bool(raw.str.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}.*").any())
     aware = raw.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True) & ~missing
     wall = raw.str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
@@ -616,10 +648,11 @@ def _datetimes(
     checker.reject(implausible, column, "implausible_datetime", raw)
     precision = pd.Series("datetime", index=df.index)
     precision[date_only.fillna(False)] = "date"
+    precision[month_only.fillna(False)] = "month"
     precision[year_only.fillna(False)] = "year"
     n_coarse = int((precision != "datetime").sum())
     if n_coarse:
-        notes.append(f"{n_coarse} rows have a date or year but no time of day")
+        notes.append(f"{n_coarse} rows have a date, month or year but no time of day")
     return naive, precision
 
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -154,8 +154,10 @@ def daily_plan(
     seed: int | None = None,
     dwell_min: float | None = None,
     speed_kmh: float | None = None,
-    columns: Mapping[str, str] | None = None,
-    crs: str | None = None,
+    columns: Mapping[str, Any] | None = None,
+    crs: str | Mapping[str, str] | None = None,
+    severity: Mapping[str, Mapping[str, float]] | None = None,
+    layer_weights: Mapping[str, float] | None = None,
     method: str = "dbscan",
     eps_m: float | None = None,
     min_weight: float | None = None,
@@ -193,8 +195,11 @@ def daily_plan(
         Seed of the route solver; default :data:`patrolplan.settings.seed`.
     dwell_min, speed_kmh
         Minutes at each hotspot and walking speed; defaults from :mod:`patrolplan.settings`.
-    columns, crs
-        Passed to :func:`patrolplan.ingest.read_incidents`.
+    columns, crs, severity
+        Passed to :func:`patrolplan.ingest.read_layers` (one value for all layers, or per
+        layer).
+    layer_weights
+        Layer -> weight in the combined risk.
     method, eps_m, min_weight
         Passed to :func:`patrolplan.hotspots.cluster_incidents`.
     max_hotspots
@@ -238,10 +243,10 @@ def daily_plan(
     area = graph.graph_area(G)
     since = t0.normalize() - pd.Timedelta(days=days) if days else None
     gdf_inc, reports = ingest.read_layers(
-        files, columns=columns, crs=crs, area=area, since=since, until=t0
+        files, columns=columns, crs=crs, severity=severity, area=area, since=since, until=t0
     )
     weights = hotspots.incident_weights(
-        gdf_inc, at=t0, half_life_days=half_life_days,
+        gdf_inc, at=t0, half_life_days=half_life_days, layer_weights=layer_weights,
         shift_start_hour=t0.hour + t0.minute / 60.0, shift_length_h=shift_min / 60.0,
     )
     gdf_hot, labels = hotspots.find_hotspots(

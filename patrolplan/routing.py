@@ -171,8 +171,8 @@ def _problem(
     max_hotspots: int | None = None,
     ends: Sequence[tuple[float, float]] | None = None,
 ) -> _Problem:
-    dwell = settings.dwell_min if dwell_min is None else dwell_min
-    speed = settings.walk_speed_kmh if speed_kmh is None else speed_kmh
+    dwell = float(settings.dwell_min if dwell_min is None else dwell_min)
+    speed = float(settings.walk_speed_kmh if speed_kmh is None else speed_kmh)
     top_k = settings.max_hotspots if max_hotspots is None else max_hotspots
     if officers < 1:
         msg = f"`officers` must be at least 1, got {officers}"

@@ -1,0 +1,85 @@
+"""District TOML files and presets."""
+
+from __future__ import annotations
+
+import pytest
+
+from patrolplan import InputDataError, config, datasets, ingest
+
+from .conftest import DATA, write
+
+
+def test_demo_config_drives_a_plan(tmp_path):
+    from cli import app
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["plan", "--config", str(datasets.data_dir() /
+                                "baltimore.toml"), "--date", "2016-06-19", "--officers", "2",
+                                "--out", str(tmp_path / "p"), "-q"])
+    assert result.exit_code == 0, result.output
+    summary = (tmp_path / "p" / "summary.csv").read_text().splitlines()
+    assert len(summary) == 4  # two officers from the option, not three from the file
+
+
+def test_layers_presets_and_overrides(tmp_path):
+    cfg_path = write(tmp_path / "d.toml", f"""
+[district]
+osm = "{DATA / 'oakland' / 'West-Oakland.osm.bz2'}"
+posts = [[37.8076, -122.3003]]
+
+[layers.crime]
+file = "{DATA / 'oakland' / 'oakland_crimes_2012-2013.csv'}"
+preset = "oakland"
+severity = {{ "ROBBERY-FIREARM" = 9 }}
+
+[layers.juvenile]
+file = "{DATA / 'cardiff' / 'cardiff_juvenile_offender_residences.csv'}"
+preset = "cardiff_juvenile"
+weight = 0.5
+
+[plan]
+officers = 2
+""")
+    cfg = config.load_config(cfg_path)
+    assert cfg["columns"]["crime"]["category"] == "description"
+    assert cfg["crs"] == {"juvenile": "local"}
+    assert cfg["severity"]["crime"] == {"ROBBERY-FIREARM": 9}
+    assert cfg["layer_weights"] == {"juvenile": 0.5}
+    assert cfg["officers"] == 2
+    # the per-layer settings reach ingest
+    kwargs = {"columns": cfg["columns"], "crs": cfg["crs"], "severity": cfg["severity"]}
+    with pytest.raises(InputDataError, match="juvenile has local grid coordinates"):
+        ingest.read_layers(cfg["incidents"], **kwargs)
+    _, (juv,) = ingest.read_layers({"juvenile": cfg["incidents"]["juvenile"]}, **kwargs)
+    assert juv.rows_kept == 168
+    crime, _ = ingest.read_layers({"crime": cfg["incidents"]["crime"]}, **kwargs)
+    assert set(crime.loc[crime["category"] == "ROBBERY-FIREARM", "severity"]) == {9.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[district\n", "not valid TOML"),
+        ("[weather]\n", "unknown sections"),
+        ("[layers.drones]\nfile = 'x.csv'\n", "unknown layer"),
+        ("[layers.crime]\npreset = 'baltimore'\n", "needs a `file`"),
+        ("[layers.crime]\nfile = 'x.csv'\npreset = 'atlantis'\n", "unknown preset"),
+        ("[layers.crime]\nfile = 'x.csv'\ncolour = 'red'\n", "unknown keys"),
+        ("[plan]\nofficer = 3\n", "unknown keys"),
+        ("[district]\nposts = [1, 2]\n", "pairs"),
+    ],
+)
+def test_bad_config(tmp_path, text, match):
+    with pytest.raises(InputDataError, match=match):
+        config.load_config(write(tmp_path / "bad.toml", text))
+    with pytest.raises(InputDataError, match="not found"):
+        config.load_config(tmp_path / "missing.toml")
+
+
+def test_police_uk_month_precision(tmp_path):
+    path = write(tmp_path / "uk.csv", "Crime ID,Month,Reported by,Longitude,Latitude,Crime type\n"
+                 "abc,2023-01,Met,-0.1276,51.5072,Burglary\n,2023-02,Met,-0.128,51.508,Robbery\n")
+    gdf, report = ingest.read_incidents(path, columns=config.PRESETS["police_uk"]["columns"])
+    assert report.rows_kept == 2
+    assert list(gdf["time_precision"]) == ["month", "month"]
+    assert str(gdf["datetime"].iloc[1].date()) == "2023-02-01"
