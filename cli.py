@@ -144,6 +144,47 @@ def plan(
 
 
 @app.command()
+def backtest(
+    incidents: Annotated[Path, typer.Option(help="Incident file (any supported format).")],
+    osm: Annotated[Path | None, typer.Option(help="OSM extract: also score street segments "
+                                                  "by length; only incidents in it count.")]
+    = None,
+    train_days: Annotated[int, typer.Option(min=1, help="Training window in days.")] = 90,
+    test_days: Annotated[int, typer.Option(min=1, help="Test window in days.")] = 7,
+    cell: Annotated[float, typer.Option(help="Grid cell size in metres.")] = 100.0,
+    columns: Annotated[str | None, typer.Option(help="Column mapping, e.g. lat=Y,lon=X.")]
+    = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of the coordinates.")] = None,
+    out: Annotated[Path, typer.Option(help="CSV of every window's results.")]
+    = Path("backtest.csv"),
+    seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Backtest hotspot methods on rolling windows: hit rate, PAI and PEI* vs baselines."""
+    _logging(verbose, quiet)
+    from patrolplan import backtest as bt
+    from patrolplan import export, graph, ingest
+
+    try:
+        G = graph.graph_from_file(osm) if osm else None
+        area = graph.graph_area(G) if G is not None else None
+        gdf, report = ingest.read_incidents(incidents, columns=parse_columns(columns), crs=crs,
+                                            area=area)
+        results = bt.run(gdf, G=G, train_days=train_days, test_days=test_days, cell_m=cell,
+                         seed=seed)
+    except patrolplan.PatrolPlanError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    export.write_csv(out, results)
+    typer.echo(report.summary())
+    typer.echo(f"{results['window'].max()} windows of {train_days} + {test_days} days; "
+               "means over windows:\n")
+    typer.echo(bt.summary(results).to_string(index=False))
+    typer.echo(f"\nWrote {out}")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("plan"),
     officers: Annotated[int, typer.Option(min=1, help="Officers on foot.")] =

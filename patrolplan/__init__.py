@@ -4,6 +4,7 @@ from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
 from patrolplan import (
+    backtest,
     config,
     datasets,
     export,
@@ -34,6 +35,7 @@ __all__ = [
     "InputDataError",
     "PatrolPlanError",
     "__version__",
+    "backtest",
     "config",
     "datasets",
     "export",

@@ -186,7 +186,7 @@ def hotspots_geojson(path: str | Path, gdf_hotspots: gpd.GeoDataFrame) -> Path:
 
     Properties: ``hotspot_id``, ``rank``, ``risk``, ``share``, ``n_incidents``, ``n_crime``,
     ``n_accident``, ``n_juvenile``, ``top_categories``, ``active_hours``, ``peak_hour``,
-    ``lon``, ``lat`` (weighted centre).
+    ``lon``, ``lat`` (weighted centre) and, from a plan, ``node`` (nearest OSM node id).
 
     Parameters
     ----------

@@ -578,3 +578,58 @@ def path_geometry(G: nx.MultiDiGraph, nodes: Sequence[int]) -> list[tuple[float,
                                   strict=True))
         coords.append((G.nodes[v]["lon"], G.nodes[v]["lat"]))
     return coords
+
+
+def segment_risk(
+    G: nx.MultiDiGraph,
+    snapped: pd.DataFrame,
+    weights: pd.Series,
+    *,
+    smooth: float = 0.5,
+) -> gpd.GeoDataFrame:
+    """Score every street segment by the incidents on it, smoothed along the network.
+
+    ``smoothed = risk + smooth * mean(risk of the segments that share a node with it)``, so a
+    quiet segment between two risky ones is not ignored. Research on crime concentration finds
+    about half of crime on 2-6 % of street segments, which makes segments a natural unit.
+
+    Parameters
+    ----------
+    G
+        A projected graph.
+    snapped
+        From :func:`snap_to_edges`.
+    weights
+        Weight per incident.
+    smooth
+        Weight of the neighbours' mean risk.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :func:`edges_gdf` rows plus ``smoothed`` and ``risk_per_km``.
+    """
+    gdf = edges_gdf(G).drop(columns=["risk", "n_incidents"])
+    ok = snapped["u"] >= 0
+    w = weights.reindex(snapped.index)[ok]
+    key = pd.MultiIndex.from_arrays([snapped["u"][ok], snapped["v"][ok]])
+    sums = w.groupby(key).sum()
+    counts = w.groupby(key).size()
+    idx = pd.MultiIndex.from_arrays([gdf["u"], gdf["v"]])
+    gdf["risk"] = sums.reindex(idx).fillna(0.0).to_numpy()
+    gdf["n_incidents"] = counts.reindex(idx).fillna(0).astype(int).to_numpy()
+    # segments x nodes incidence; neighbours share a node
+    nodes = pd.Index(pd.unique(np.concatenate([gdf["u"], gdf["v"]])))
+    rows = np.repeat(np.arange(len(gdf)), 2)
+    cols = nodes.get_indexer(np.column_stack([gdf["u"], gdf["v"]]).ravel())
+    B = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(gdf), len(nodes)))
+    A = (B @ B.T).tolil()
+    A.setdiag(0)
+    A = A.tocsr()
+    A.data[:] = 1.0
+    r = gdf["risk"].to_numpy()
+    deg = np.asarray(A.sum(axis=1)).ravel()
+    neigh = np.divide(A @ r, deg, out=np.zeros_like(r), where=deg > 0)
+    gdf["smoothed"] = r + smooth * neigh
+    gdf["risk_per_km"] = gdf["risk"] / (gdf["length"] / 1000.0)
+    return gdf

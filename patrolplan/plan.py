@@ -252,6 +252,8 @@ def daily_plan(
     gdf_hot, labels = hotspots.find_hotspots(
         gdf_inc, weights, method=method, eps_m=eps_m, min_weight=min_weight
     )
+    if not gdf_hot.empty:
+        gdf_hot["node"], _ = graph.nearest_nodes(G, gdf_hot["lon"], gdf_hot["lat"])
     snapped = graph.snap_to_edges(G, gdf_inc)
     graph.add_edge_risk(G, snapped, weights)
     route_args = dict(officers=officers, shift_min=shift_min, dwell_min=dwell_min,

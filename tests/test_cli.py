@@ -92,3 +92,16 @@ def test_day_rotation_writes_variants(tmp_path):
     other = tmp_path / "q"
     assert run("plan", *plan_args(other), "--day", 3, "-q").exit_code == 0
     assert (out / "routes.geojson").read_bytes() != (other / "routes.geojson").read_bytes()
+
+
+def test_backtest_command(tmp_path):
+    out = tmp_path / "bt.csv"
+    result = run("backtest", "--incidents", datasets.baltimore_crimes(), "--train-days", 7,
+                 "--test-days", 2, "--cell", 150, "--out", out, "-q")
+    assert result.exit_code == 0, result.output
+    assert "5 windows of 7 + 2 days" in result.stdout
+    assert "gi_star" in result.stdout and "random" in result.stdout
+    assert out.read_text().startswith("window,train_start,test_start")
+    bad = run("backtest", "--incidents", datasets.baltimore_crimes(), "--out", out, "-q")
+    assert bad.exit_code == 1
+    assert "shorter than one window" in bad.stderr
