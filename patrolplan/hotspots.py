@@ -539,3 +539,30 @@ def gi_star_grid(
                             "hot": hot.ravel()}, geometry=boxes, crs=crs)
     log(f"Gi*: {int(hot.sum())} of {grid.size} cells hot at FDR {alpha:g}")
     return out.to_crs(gdf_incidents.crs) if crs is not None else out
+
+
+def concentration_curve(counts: pd.Series | np.ndarray) -> pd.DataFrame:
+    """Share of incidents against share of units (segments or cells), busiest units first.
+
+    Parameters
+    ----------
+    counts
+        Incidents per unit, zeros included.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``share_units`` and ``share_incidents``, both from 0 to 1.
+
+    Examples
+    --------
+    >>> c = concentration_curve(np.array([0, 0, 1, 9]))
+    >>> c.loc[c["share_units"] == 0.25, "share_incidents"].item()
+    0.9
+    """
+    x = np.sort(np.asarray(counts, dtype=float))[::-1]
+    total = x.sum() or 1.0
+    return pd.DataFrame({
+        "share_units": np.concatenate([[0.0], np.arange(1, len(x) + 1) / len(x)]),
+        "share_incidents": np.concatenate([[0.0], np.cumsum(x) / total]),
+    })

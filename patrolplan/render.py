@@ -511,3 +511,51 @@ def sheets_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
         with atomic_path(pdf_path) as out:
             shutil.copyfile(tmp_pdf, out)
     return pdf_path
+
+
+def methods_map(
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    gdf_edges: gpd.GeoDataFrame | None = None,
+    value: dict[str, str] | None = None,
+) -> folium.Map:
+    """Compare hotspot methods on one map: one toggleable layer of polygons per method.
+
+    Parameters
+    ----------
+    layers
+        Method name -> polygons in EPSG:4326 (hotspots, KDE cells, Gi* hot cells...).
+    gdf_edges
+        Optional street segments for an offline base map.
+    value
+        Method name -> column shown in the tooltip (default: none).
+
+    Returns
+    -------
+    folium.Map
+        The map.
+    """
+    palette = ("#d7301f", "#2b8cbe", "#31a354", "#756bb1", "#fe9929")
+    all_bounds = np.array([g.total_bounds for g in layers.values() if len(g)])
+    m = folium.Map(tiles=None, control_scale=True)
+    m.fit_bounds([[all_bounds[:, 1].min(), all_bounds[:, 0].min()],
+                  [all_bounds[:, 3].max(), all_bounds[:, 2].max()]])
+    if gdf_edges is not None:
+        fg = folium.FeatureGroup(name="Streets", show=True)
+        folium.GeoJson(json.loads(gdf_edges[["geometry"]].to_json(drop_id=True)),
+                       style_function=lambda _: {"color": "#aaa", "weight": 1}).add_to(fg)
+        fg.add_to(m)
+    for i, (name, gdf) in enumerate(layers.items()):
+        colour = palette[i % len(palette)]
+        fg = folium.FeatureGroup(name=f"{name} ({len(gdf)})", show=True)
+        col = (value or {}).get(name)
+        data = gdf[[c for c in [col] if c] + ["geometry"]]
+        folium.GeoJson(
+            json.loads(data.to_json(drop_id=True)),
+            style_function=lambda _, c=colour: {"color": c, "weight": 1.5, "fillColor": c,
+                                                "fillOpacity": 0.3},
+            tooltip=folium.GeoJsonTooltip(fields=[col]) if col else None,
+        ).add_to(fg)
+        fg.add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+    return _stable_ids(m)
