@@ -308,25 +308,24 @@ def kml(
            f"<name>Patrol plan {shift_start:%Y-%m-%d %H:%M}</name>"]
     for r, coords, colour in zip(routes, path_coords, colours, strict=True):
         abgr = "ff" + colour[5:7] + colour[3:5] + colour[1:3]
-        out.append(f'<Style id="o{r.officer}"><LineStyle><color>{abgr}</color><width>4</width>'
-                   f"</LineStyle><IconStyle><color>{abgr}</color></IconStyle></Style>")
+        out.append(f'<Style id="o{r.officer}"><IconStyle><color>{abgr}</color></IconStyle>'
+                   f"<LineStyle><color>{abgr}</color><width>4</width></LineStyle></Style>")
     for r, coords in zip(routes, path_coords, strict=True):
         line = " ".join(f"{lo:.7f},{la:.7f}" for lo, la in coords)
         out.append(f"<Folder><name>Officer {r.officer}</name>")
-        out.append(f"<Placemark><name>Route of officer {r.officer}</name><styleUrl>#o"
-                   f"{r.officer}</styleUrl><description>{len(r.stops)} stops, "
-                   f"{r.length_m / 1000:.1f} km, {r.duration_min:.0f} min</description>"
-                   f"<LineString><tessellate>1</tessellate><coordinates>{line}</coordinates>"
+        # KML 2.2 order inside a Placemark: name, description, styleUrl, geometry
+        out.append(f"<Placemark><name>Route of officer {r.officer}</name><description>"
+                   f"{len(r.stops)} stops, {r.length_m / 1000:.1f} km, {r.duration_min:.0f} min"
+                   f"</description><styleUrl>#o{r.officer}</styleUrl><LineString><tessellate>1</tessellate><coordinates>{line}</coordinates>"
                    "</LineString></Placemark>")
         out.append(f"<Placemark><name>Post</name><styleUrl>#o{r.officer}</styleUrl><Point>"
                    f"<coordinates>{r.post[1]:.7f},{r.post[0]:.7f}</coordinates></Point>"
                    "</Placemark>")
         for s in r.stops:
             out.append(
-                f"<Placemark><name>{s.order}. {_xml(s.hotspot_id)}</name><styleUrl>#o"
-                f"{r.officer}</styleUrl><description>arrive {clock(shift_start, s.arrive_min)}"
-                f", leave {clock(shift_start, s.leave_min)}; {_xml(s.street)}</description>"
-                f"<Point><coordinates>{s.lon:.7f},{s.lat:.7f}</coordinates></Point></Placemark>"
+                f"<Placemark><name>{s.order}. {_xml(s.hotspot_id)}</name><description>arrive "
+                f"{clock(shift_start, s.arrive_min)}, leave {clock(shift_start, s.leave_min)}; "
+                f"{_xml(s.street)}</description><styleUrl>#o{r.officer}</styleUrl><Point><coordinates>{s.lon:.7f},{s.lat:.7f}</coordinates></Point></Placemark>"
             )
         out.append("</Folder>")
     out += ["</Document></kml>", ""]

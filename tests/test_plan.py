@@ -12,6 +12,8 @@ import shapely
 import patrolplan as pp
 from patrolplan import datasets
 
+from .conftest import xml_schema
+
 
 def test_writes_every_file(demo_dir, demo_plan):
     gpx = [f"officer_{r.officer}.gpx" for r in demo_plan.routes]
@@ -134,11 +136,19 @@ def test_gpx_per_officer_reads_back(demo_dir, demo_plan):
         ns = "{http://www.topografix.com/GPX/1/1}"
         tags = [child.tag.removeprefix(ns) for child in root]
         assert tags == ["metadata"] + ["wpt"] * (len(r.stops) + 1) + ["trk"]
+        # and the file is valid against the official GPX 1.1 schema
+        schema = xml_schema("gpx_1_1", "gpx.xsd")
+        from lxml import etree
+
+        schema.assertValid(etree.parse(str(path)))
 
 
 def test_kml_has_a_folder_per_officer(demo_dir, demo_plan):
     import xml.etree.ElementTree as ET
 
+    from lxml import etree
+
+    xml_schema("kml_2_2", "ogckml22.xsd").assertValid(etree.parse(str(demo_dir / "routes.kml")))
     root = ET.parse(demo_dir / "routes.kml").getroot()
     ns = {"k": "http://www.opengis.net/kml/2.2"}
     folders = root.findall(".//k:Folder", ns)
