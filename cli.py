@@ -91,11 +91,13 @@ def plan(
     accidents: Annotated[Path | None, typer.Option(help="Traffic accidents layer.")] = None,
     juvenile: Annotated[Path | None, typer.Option(help="Juvenile offences layer.")] = None,
     officers: Annotated[int | None, typer.Option(min=1, help="Officers on foot [1].")] = None,
-    shift: Annotated[str | None, typer.Option(help="Shift length: 4h, 90m, 3h30m [4h].")]
-    = None,
+    shift: Annotated[str | None, typer.Option(help="Shift length: 4h, 90m, 3h30m [4h]; or "
+                                                    "one per officer: 4h,4h,2h.")] = None,
     start: Annotated[str | None, typer.Option(help="Shift start, HH:MM [08:00].")] = None,
     date: Annotated[str | None, typer.Option(help="Plan date YYYY-MM-DD [today].")] = None,
     days: Annotated[int | None, typer.Option(help="Use only the last N days of data.")] = None,
+    since: Annotated[str | None, typer.Option(help="Use only data from this date, "
+                                                   "YYYY-MM-DD.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed; same inputs and seed, same plan "
                                                   "[0].")] = None,
     dwell: Annotated[float | None, typer.Option(help="Minutes at each hotspot [12].")] = None,
@@ -127,7 +129,7 @@ def plan(
         given = {
             "osm": osm, "posts": _posts(post) if post else None,
             "ends": _posts(end) if end else None, "officers": officers, "shift": shift,
-            "start": start, "date": date, "days": days, "seed": seed, "dwell_min": dwell,
+            "start": start, "date": date, "days": days, "since": since, "seed": seed, "dwell_min": dwell,
             "speed_kmh": speed, "columns": parse_columns(columns) if columns else None,
             "crs": crs, "method": method, "variants": variants, "day": day,
         }

@@ -151,6 +151,7 @@ def daily_plan(
     start: str = "08:00",
     date: str | None = None,
     days: int | None = None,
+    since: str | None = None,
     seed: int | None = None,
     dwell_min: float | None = None,
     speed_kmh: float | None = None,
@@ -183,7 +184,7 @@ def daily_plan(
     officers
         Number of officers on foot.
     shift
-        Shift length, e.g. ``"4h"``.
+        Shift length, e.g. ``"4h"``, or one per officer, e.g. ``"4h,4h,2h"``.
     start
         Time the shift starts, ``HH:MM``.
     date
@@ -191,6 +192,8 @@ def daily_plan(
         Default: today.
     days
         Use only incidents of the last `days` days before the plan.
+    since
+        Use only incidents from this date on (``YYYY-MM-DD``).
     seed
         Seed of the route solver; default :data:`patrolplan.settings.seed`.
     dwell_min, speed_kmh
@@ -231,7 +234,13 @@ def daily_plan(
         Any input or feasibility problem, with a message that names it.
     """
     seed = settings.seed if seed is None else seed
-    shift_min = parse_duration_min(shift)
+    # one shift for everybody, or one per officer: "4h" or "4h,4h,2h"
+    shifts = [parse_duration_min(v) for v in str(shift).split(",")] if isinstance(
+        shift, str) else [parse_duration_min(shift)]
+    if len(shifts) not in (1, officers):
+        msg = f"`shift` gives {len(shifts)} lengths for {officers} officers"
+        raise InfeasibleRouteError(msg)
+    shift_min = max(shifts)
     t0 = _shift_start(date, start)
     files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
     unknown = set(files) - set(ingest.LAYERS)
@@ -241,9 +250,16 @@ def daily_plan(
 
     G = graph.graph_from_file(osm, cache_dir=cache_dir)
     area = graph.graph_area(G)
-    since = t0.normalize() - pd.Timedelta(days=days) if days else None
+    since_ts = t0.normalize() - pd.Timedelta(days=days) if days else None
+    if since is not None:
+        try:
+            given = pd.Timestamp(since)
+        except ValueError:
+            msg = f"`since` must be a date YYYY-MM-DD, got {since!r}"
+            raise InputDataError(msg) from None
+        since_ts = given if since_ts is None else max(given, since_ts)
     gdf_inc, reports = ingest.read_layers(
-        files, columns=columns, crs=crs, severity=severity, area=area, since=since, until=t0
+        files, columns=columns, crs=crs, severity=severity, area=area, since=since_ts, until=t0
     )
     weights = hotspots.incident_weights(
         gdf_inc, at=t0, half_life_days=half_life_days, layer_weights=layer_weights,
@@ -256,7 +272,7 @@ def daily_plan(
         gdf_hot["node"], _ = graph.nearest_nodes(G, gdf_hot["lon"], gdf_hot["lat"])
     snapped = graph.snap_to_edges(G, gdf_inc)
     graph.add_edge_risk(G, snapped, weights)
-    route_args = dict(officers=officers, shift_min=shift_min, dwell_min=dwell_min,
+    route_args = dict(officers=officers, shift_min=shifts if len(shifts) > 1 else shift_min, dwell_min=dwell_min,
                       speed_kmh=speed_kmh, max_hotspots=max_hotspots, ends=ends)
     alternatives: tuple[tuple[routing.Route, ...], ...] = ()
     table = None
@@ -276,11 +292,11 @@ def daily_plan(
     schedule = export.schedule_frame(routes, shift_start=t0)
     coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
     params = {
-        "date": t0.date().isoformat(), "start": t0.strftime("%H:%M"), "shift_min": shift_min,
+        "date": t0.date().isoformat(), "start": t0.strftime("%H:%M"), "shift_min": shift_min, "shifts_min": shifts,
         "officers": officers, "posts": [list(p) for p in posts], "seed": seed,
         "dwell_min": settings.dwell_min if dwell_min is None else dwell_min,
         "speed_kmh": settings.walk_speed_kmh if speed_kmh is None else speed_kmh,
-        "method": method, "days": days, "osm": Path(osm).name, "variants": variants,
+        "method": method, "days": days, "since": since, "osm": Path(osm).name, "variants": variants,
         "day": day, "ends": [list(p) for p in ends] if ends else None,
         "incidents": {k: Path(v).name for k, v in files.items() if v is not None},
     }

@@ -155,7 +155,6 @@ class _Problem:
     start_nodes: list[int]
     end_nodes: list[int]
     shifts: list[float]
-    dwell: float
     m_per_min: float
 
 
@@ -209,7 +208,10 @@ def _problem(
     starts = tuple(range(officers))
     finishes = tuple(range(officers, P))
     prize = np.concatenate([np.zeros(P), hot["risk"].to_numpy(dtype=float)])
-    service = np.concatenate([np.zeros(P), np.full(len(hot), dwell)])
+    # a hotspot may carry its own dwell time (column dwell_min); others get `dwell`
+    own = hot["dwell_min"].to_numpy(dtype=float) if "dwell_min" in hot else np.full(len(hot),
+                                                                                    np.nan)
+    service = np.concatenate([np.zeros(P), np.where(np.isnan(own), dwell, own)])
 
     reachable = np.isfinite(D[:officers, P:]).any(axis=0) & np.isfinite(D[P:, officers:P]).any(
         axis=1
@@ -223,13 +225,13 @@ def _problem(
         if not np.isfinite(D[k, officers + k]):
             msg = f"the end point of officer {k + 1} cannot be reached on foot from its post"
             raise InfeasibleRouteError(msg)
-        trip = D[k, P:] + dwell + D[P:, officers + k]
+        trip = D[k, P:] + service[P:] + D[P:, officers + k]
         need = float(np.min(np.where(np.isfinite(trip), trip, np.inf)))
         if need > shifts[k]:
             la, lo = posts[k % len(posts)]
             msg = (
                 f"shift of officer {k + 1} is {shifts[k]:.0f} min but the nearest hotspot "
-                f"needs {need:.0f} min (walk there and back plus {dwell:g} min dwell) from post "
+                f"needs {need:.0f} min (walk there and back plus its dwell) from post "
                 f"{la:.5f},{lo:.5f}"
             )
             raise InfeasibleRouteError(msg)
@@ -238,7 +240,7 @@ def _problem(
         starts=starts, ends=finishes, budgets=tuple(shifts),
     )
     return _Problem(inst, sp, hot, hot_nodes, list(posts), start_nodes, end_nodes, shifts,
-                    dwell, m_per_min)
+                    m_per_min)
 
 
 def _routes(G: nx.MultiDiGraph, prob: _Problem, sol: _top.Solution) -> list[Route]:
@@ -247,8 +249,9 @@ def _routes(G: nx.MultiDiGraph, prob: _Problem, sol: _top.Solution) -> list[Rout
         _build_route(
             G, prob.sp, k + 1, prob.posts[k % len(prob.posts)], prob.start_nodes[k],
             prob.end_nodes[k], prob.shifts[k],
-            [(prob.hot.iloc[c - P], prob.hot_nodes[c - P]) for c in seq],
-            prob.dwell, prob.m_per_min,
+            [(prob.hot.iloc[c - P], prob.hot_nodes[c - P], float(prob.inst.service[c]))
+             for c in seq],
+            prob.m_per_min,
         )
         for k, seq in enumerate(sol.routes)
     ]
@@ -290,7 +293,8 @@ def solve(
     shift_min
         Shift length in minutes, one value for all or one per officer.
     dwell_min
-        Minutes at each hotspot; default :data:`patrolplan.settings.dwell_min`.
+        Minutes at each hotspot; default :data:`patrolplan.settings.dwell_min`. A hotspot with
+        its own ``dwell_min`` column value uses that instead.
     speed_kmh
         Walking speed; default :data:`patrolplan.settings.walk_speed_kmh`.
     max_hotspots
@@ -484,8 +488,7 @@ def _build_route(
     post_node: int,
     end_node: int,
     shift: float,
-    visits: list[tuple[object, int]],
-    dwell: float,
+    visits: list[tuple[object, int, float]],
     m_per_min: float,
 ) -> Route:
     nodes = [post_node]
@@ -493,7 +496,8 @@ def _build_route(
     clock = 0.0
     length = 0.0
     here = post_node
-    for order, (row, node) in enumerate(visits, start=1):
+    dwell_total = 0.0
+    for order, (row, node, dwell) in enumerate(visits, start=1):
         path = sp.path(here, node)
         leg = float(sp.distance(here, [node])[0])
         nodes.extend(path[1:])
@@ -514,6 +518,7 @@ def _build_route(
             )
         )
         clock += dwell
+        dwell_total += dwell
         here = node
     back = sp.path(here, end_node)
     nodes.extend(back[1:])
@@ -527,7 +532,7 @@ def _build_route(
         nodes=tuple(int(n) for n in nodes),
         length_m=length,
         walk_min=length / m_per_min,
-        dwell_min=dwell * len(stops),
+        dwell_min=dwell_total,
         return_via=_streets(G, back),
         end_node=int(end_node),
     )

@@ -170,3 +170,19 @@ def test_route_sheets_have_a_page_per_officer(demo_dir, demo_plan):
     for r in demo_plan.routes:
         assert f"Officer {r.officer}</h1>" in page
         assert page.count("&#9744;") >= len(r.stops)
+
+
+def test_per_officer_shifts_and_since():
+    plan = pp.plan.daily_plan(
+        datasets.baltimore_crimes(), datasets.baltimore_osm(), [datasets.DEMO_POSTS[0]],
+        officers=2, shift="3h,90m", start="18:00", date="2016-06-19", since="2016-06-10",
+        iterations=300,
+    )
+    assert [r.shift_min for r in plan.routes] == [180, 90]
+    assert plan.routes[1].duration_min <= 90
+    (report,) = plan.reports
+    assert report.reasons()["outside_window"] > 0
+    assert plan.gdf_incidents["datetime"].min() >= pd.Timestamp("2016-06-10")
+    with pytest.raises(pp.InfeasibleRouteError, match="3 lengths for 2 officers"):
+        pp.plan.daily_plan(datasets.baltimore_crimes(), datasets.baltimore_osm(),
+                           [datasets.DEMO_POSTS[0]], officers=2, shift="1h,1h,1h")

@@ -118,3 +118,17 @@ def test_variants_are_good_and_different(demo_plan):
         visited = {h for r in routes for h in r.hotspot_ids}
         assert {"H001", "H002", "H003"} <= visited
     assert routing.overlap(demo_plan.G, plans[0], plans[0]) == 1.0
+
+
+def test_a_hotspot_may_have_its_own_dwell(demo_plan):
+    hot = demo_plan.gdf_hotspots.copy()
+    hot["dwell_min"] = float("nan")
+    hot.loc[hot["hotspot_id"] == "H001", "dwell_min"] = 30.0
+    routes = routing.solve(demo_plan.G, hot, list(datasets.DEMO_POSTS), officers=2,
+                           shift_min=240, iterations=500)
+    stops = {s.hotspot_id: s for r in routes for s in r.stops}
+    assert stops["H001"].leave_min - stops["H001"].arrive_min == pytest.approx(30.0)
+    others = [s for h, s in stops.items() if h != "H001"]
+    assert all(s.leave_min - s.arrive_min == pytest.approx(12.0) for s in others)
+    for r in routes:
+        assert r.dwell_min == pytest.approx(sum(s.leave_min - s.arrive_min for s in r.stops))
