@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from patrolplan import datasets, graph, hotspots, ingest  # noqa: E402
+from patrolplan import datasets, graph, hotspots, ingest
 
 
 def main() -> int:

@@ -153,7 +153,7 @@ def _remove_at(row, L, pos):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @njit(cache=True)
-def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):  # type: ignore[no-untyped-def]  # noqa: E501  # pragma: no cover
+def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
     m, N = reach.shape
     changed = False
     while True:
@@ -275,7 +275,7 @@ def _or_opt(D, s, st, en, seq, ln, cost, r):  # type: ignore[no-untyped-def]  # 
 
 
 @njit(cache=True)
-def _relocate(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyped-def]  # pragma: no cover  # noqa: E501
+def _relocate(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Move a customer to another route where it costs less than it saves."""
     m = len(ln)
     improved = False
@@ -343,7 +343,7 @@ def _swap(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyped-d
 
 
 @njit(cache=True)
-def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis):  # type: ignore[no-untyped-def]  # pragma: no cover  # noqa: E501
+def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Let an unvisited customer of higher prize take a visited one's place when it fits."""
     m, N = reach.shape
     improved = False
@@ -393,7 +393,7 @@ def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis):  # type: ignore[n
 
 
 @njit(cache=True)
-def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, n_try):  # type: ignore[no-untyped-def]  # pragma: no cover  # noqa: E501
+def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, n_try):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Insert an unvisited customer over budget, re-optimise the route, keep it if it fits."""
     m, N = reach.shape
     improved = False
@@ -440,7 +440,7 @@ def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, n_try):  # type: i
 
 
 @njit(cache=True)
-def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):  # type: ignore[no-untyped-def]  # noqa: E501  # pragma: no cover
+def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
     _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs)
     for _ in range(20):
         for r in range(len(ln)):
@@ -457,7 +457,7 @@ def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):
 
 
 @njit(cache=True)
-def _destroy(D, p, s, st, en, seq, ln, cost, vis, rs):  # type: ignore[no-untyped-def]  # pragma: no cover  # noqa: E501
+def _destroy(D, p, s, st, en, seq, ln, cost, vis, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
     m = len(ln)
     op = _randint(rs, 4)
     if op == 3:
@@ -524,7 +524,7 @@ def _better(sa, ca, sb, cb):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @njit(cache=True)
-def _search(D, p, s, reach, st, en, bud, cur, cln, ccost, cvis, best, bln, bcost, bvis, rs,  # type: ignore[no-untyped-def]  # noqa: E501
+def _search(D, p, s, reach, st, en, bud, cur, cln, ccost, cvis, best, bln, bcost, bvis, rs,  # type: ignore[no-untyped-def]
             state, n_iter, total, band0, restart):  # pragma: no cover
     """Run `n_iter` iterations; state = [iteration, stall]."""
     for _ in range(n_iter):

@@ -147,7 +147,7 @@ def _graph_from_xml(path: Path, *, shown: Path) -> nx.MultiDiGraph:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             G = ox.graph_from_xml(path, simplify=True, retain_all=True)
-    except Exception as exc:  # noqa: BLE001 - any parse failure is the extract's fault
+    except Exception as exc:
         msg = f"cannot read OSM extract {shown}: {type(exc).__name__}: {exc}"
         raise GraphBuildError(msg) from None
     if len(G) == 0 or G.number_of_edges() == 0:
@@ -181,7 +181,7 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
             path, node_dtypes={"lon": float, "lat": float},
             edge_dtypes={"risk": float, "osmid": str, "name": str, "highway": str},
         )
-    except Exception as exc:  # noqa: BLE001 - a broken cache or file is reported, not raised
+    except Exception as exc:
         msg = f"cannot read GraphML {path}: {type(exc).__name__}: {exc}"
         raise GraphBuildError(msg) from None
     if "lon" not in next(iter(G.nodes.values()), {}):
@@ -215,7 +215,7 @@ def _pbf_to_walk_xml(src: Path, dst: Path) -> None:
                     writer.add_way(way)
     except GraphBuildError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure is the extract's fault
+    except Exception as exc:
         msg = f"cannot read OSM extract {src}: {type(exc).__name__}: {exc}"
         raise GraphBuildError(msg) from None
     log(f"Filtered {src.name}: {n_ways:,} walkable ways, {len(way_nodes):,} nodes")

@@ -415,7 +415,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str | None, list[tuple[int, s
             raise InputDataError(msg)
     except InputDataError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault
+    except Exception as exc:
         msg = f"{path}: cannot read file ({type(exc).__name__}: {exc})"
         raise InputDataError(msg) from None
     if df.empty and not bad:

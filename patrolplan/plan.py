@@ -381,7 +381,13 @@ def write_plan(plan: PatrolPlan, out_dir: str | Path, *, pdf: bool = False) -> l
                 tmp / "variants.geojson", plan.variants,
                 [[graph.path_geometry(plan.G, r.nodes) for r in v] for v in plan.variants],
             )
-    log(f"Wrote plan to {out}")
     extra = tuple(f"officer_{r.officer}.gpx" for r in plan.routes) + (("sheets.pdf",) if pdf else ())
     extra += ("variants.csv", "variants.geojson") if plan.variants else ()
-    return [out / name for name in (*OUTPUT_FILES, *extra)]
+    written = [out / name for name in (*OUTPUT_FILES, *extra)]
+    # Files an earlier plan wrote into the same folder must not pass for this plan's.
+    stale = {*out.glob("officer_*.gpx"), out / "sheets.pdf", out / "variants.csv",
+             out / "variants.geojson"} - set(written)
+    for path in stale:
+        path.unlink(missing_ok=True)
+    log(f"Wrote plan to {out}")
+    return written

@@ -92,9 +92,9 @@ def _stable_ids(m: folium.Map) -> folium.Map:
 
     def walk(el: Element) -> None:
         nonlocal counter
-        el._id = f"{counter:08x}"  # noqa: SLF001 - folium has no public way to set ids
+        el._id = f"{counter:08x}"
         counter += 1
-        for child in el._children.values():  # noqa: SLF001
+        for child in el._children.values():
             walk(child)
 
     walk(m)
@@ -264,7 +264,7 @@ def _legend(title: str, routes: Sequence[Route], attribution: str) -> MacroEleme
       <div style="color:#555;margin-top:4px">{html.escape(attribution)}</div>
     </div>"""
     legend = MacroElement()
-    legend._template = Template(  # noqa: SLF001 - branca's documented extension point
+    legend._template = Template(
         "{% macro html(this, kwargs) %}" + body + "{% endmacro %}"
     )
     return legend

@@ -186,3 +186,16 @@ def test_per_officer_shifts_and_since():
     with pytest.raises(pp.InfeasibleRouteError, match="3 lengths for 2 officers"):
         pp.plan.daily_plan(datasets.baltimore_crimes(), datasets.baltimore_osm(),
                            [datasets.DEMO_POSTS[0]], officers=2, shift="1h,1h,1h")
+
+
+def test_rewriting_a_folder_drops_files_of_the_earlier_plan(demo_plan, tmp_path):
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "officer_9.gpx").write_text("old")
+    (out / "variants.csv").write_text("old")
+    (out / "notes.txt").write_text("the supervisor's own file")
+    pp.plan.write_plan(demo_plan, out)
+    assert not (out / "officer_9.gpx").exists()
+    assert not (out / "variants.csv").exists()
+    assert (out / "notes.txt").read_text() == "the supervisor's own file"
+    assert (out / "officer_1.gpx").is_file()
