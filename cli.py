@@ -51,15 +51,18 @@ def main(
 
 Pdf = Annotated[bool, typer.Option("--pdf", help="Also print the route sheets to sheets.pdf "
                                                  "(needs Chromium).")]
+Offline = Annotated[bool, typer.Option("--offline/--online", help="Inline Leaflet in map.html "
+                                        "(default), or link it from its CDN (smaller, needs "
+                                        "internet).")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step (DEBUG).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings only.")]
 
 
-def _run(out: Path, pdf: bool = False, **kwargs: object) -> None:
+def _run(out: Path, pdf: bool = False, offline: bool = True, **kwargs: object) -> None:
     """Compute and write a plan, print its summary; user errors exit 1 with one line."""
     try:
         result = _plan.daily_plan(**kwargs)  # type: ignore[arg-type]
-        files = _plan.write_plan(result, out, pdf=pdf)
+        files = _plan.write_plan(result, out, pdf=pdf, offline=offline)
     except (patrolplan.PatrolPlanError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
@@ -115,6 +118,7 @@ def plan(
     day: Annotated[int | None, typer.Option(min=1, max=7, help="Rotation day 1-7: use that "
                                                                "one of 7 variants.")] = None,
     pdf: Pdf = False,
+    offline: Offline = True,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -142,7 +146,7 @@ def plan(
     except patrolplan.PatrolPlanError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
-    _run(out, pdf=pdf, **kwargs)
+    _run(out, pdf=pdf, offline=offline, **kwargs)
 
 
 @app.command()
@@ -193,6 +197,7 @@ def demo(
     datasets.DEMO_OFFICERS,
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
     pdf: Pdf = False,
+    offline: Offline = True,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -205,7 +210,7 @@ def demo(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
     _run(
-        out, pdf=pdf, incidents=files, osm=osm, posts=list(datasets.DEMO_POSTS), officers=officers,
+        out, pdf=pdf, offline=offline, incidents=files, osm=osm, posts=list(datasets.DEMO_POSTS), officers=officers,
         shift=f"{datasets.DEMO_SHIFT_HOURS:g}h", start=datasets.DEMO_SHIFT_START,
         date=datasets.DEMO_DATE, seed=seed,
     )

@@ -314,7 +314,9 @@ def daily_plan(
     )
 
 
-def write_plan(plan: PatrolPlan, out_dir: str | Path, *, pdf: bool = False) -> list[Path]:
+def write_plan(
+    plan: PatrolPlan, out_dir: str | Path, *, pdf: bool = False, offline: bool = True
+) -> list[Path]:
     """Write a plan's map, GeoJSON, timetable, summary and validation files into a folder.
 
     The files are written into a temporary folder first and moved into `out_dir` only when
@@ -328,6 +330,9 @@ def write_plan(plan: PatrolPlan, out_dir: str | Path, *, pdf: bool = False) -> l
         Output folder; created if needed.
     pdf
         Also print the route sheets to ``sheets.pdf`` (needs Chromium).
+    offline
+        Inline Leaflet and its plugins in ``map.html`` (default); False links them from
+        their CDN.
 
     Returns
     -------
@@ -346,7 +351,7 @@ def write_plan(plan: PatrolPlan, out_dir: str | Path, *, pdf: bool = False) -> l
             weights=plan.weights, gdf_hotspots=plan.gdf_hotspots, routes=plan.routes,
             route_coords=plan.route_coords, schedule=plan.schedule, title=title,
         )
-        atomic_write_text(tmp / "map.html", render.to_html(m))
+        atomic_write_text(tmp / "map.html", render.to_html(m, offline=offline))
         export.routes_geojson(tmp / "routes.geojson", plan.routes, plan.G,
                               shift_start=plan.shift_start, path_coords=plan.route_coords)
         export.kml(tmp / "routes.kml", plan.routes, plan.route_coords,

@@ -290,7 +290,7 @@ def _asset(name: str) -> str:
     return text
 
 
-def to_html(m: folium.Map) -> str:
+def to_html(m: folium.Map, *, offline: bool = True) -> str:
     """Render a map to one self-contained HTML page that needs no network.
 
     Leaflet and the plugins are inlined from the copies bundled in ``patrolplan/_assets``
@@ -302,6 +302,9 @@ def to_html(m: folium.Map) -> str:
     ----------
     m
         A map from :func:`plan_map`.
+    offline
+        Inline the scripts (default). False keeps folium's CDN links: a smaller file that
+        needs the internet to open.
 
     Returns
     -------
@@ -309,6 +312,8 @@ def to_html(m: folium.Map) -> str:
         The HTML page.
     """
     page = m.get_root().render()
+    if not offline:
+        return _renumber(page)
 
     def script(match: re.Match[str]) -> str:
         name = _INLINE.get(match.group(1).rsplit("/", 1)[-1])
@@ -318,8 +323,11 @@ def to_html(m: folium.Map) -> str:
         name = _INLINE.get(match.group(1).rsplit("/", 1)[-1])
         return f"<style>{_asset(name)}</style>" if name else ""
 
-    page = _LINK.sub(link, _SCRIPT.sub(script, page))
-    # branca names popup contents with random uuids; number them in order of appearance.
+    return _renumber(_LINK.sub(link, _SCRIPT.sub(script, page)))
+
+
+def _renumber(page: str) -> str:
+    """Number branca's random popup ids in order of appearance, for reproducible files."""
     seen: dict[str, str] = {}
 
     def renumber(match: re.Match[str]) -> str:

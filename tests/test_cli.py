@@ -105,3 +105,13 @@ def test_backtest_command(tmp_path):
     bad = run("backtest", "--incidents", datasets.baltimore_crimes(), "--out", out, "-q")
     assert bad.exit_code == 1
     assert "shorter than one window" in bad.stderr
+
+
+def test_online_map_links_the_cdn_offline_inlines(tmp_path):
+    on, off = tmp_path / "on", tmp_path / "off"
+    assert run("plan", *plan_args(on), "--online", "-q").exit_code == 0
+    assert run("plan", *plan_args(off), "--offline", "-q").exit_code == 0
+    online, offline = (on / "map.html").read_text(), (off / "map.html").read_text()
+    assert '<script src="https://' in online
+    assert '<script src="https://' not in offline
+    assert len(offline) > len(online)
