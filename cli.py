@@ -111,6 +111,9 @@ def plan(
                                                  "EPSG:32642.")] = None,
     method: Annotated[str | None, typer.Option(help="Hotspot clustering: dbscan or hdbscan "
                                                     "[dbscan].")] = None,
+    segments: Annotated[int | None, typer.Option(min=0, help="Riskiest streets outside "
+                                                             "hotspots offered as walk-along "
+                                                             "tasks [10]; 0 for none.")] = None,
     end: Annotated[list[str] | None, typer.Option(help="Open routes: end point lat,lon, "
                                                        "repeat like --post.")] = None,
     variants: Annotated[int | None, typer.Option(min=1, help="Also plan K diverse variants "
@@ -136,6 +139,7 @@ def plan(
             "start": start, "date": date, "days": days, "since": since, "seed": seed, "dwell_min": dwell,
             "speed_kmh": speed, "columns": parse_columns(columns) if columns else None,
             "crs": crs, "method": method, "variants": variants, "day": day,
+            "max_segments": segments,
         }
         kwargs.update({k: v for k, v in given.items() if v is not None})
         missing = [name for name, key in (("--incidents", "incidents"), ("--osm", "osm"),

@@ -49,6 +49,9 @@ class Instance:
         Indices of the points that may be visited.
     starts, ends, budgets
         One entry per route.
+    group
+        Optional ``(N,)`` group id per point: points of one group exclude each other (at most
+        one is visited), e.g. the two directions of walking one street. Default: all distinct.
     """
 
     D: np.ndarray
@@ -58,6 +61,7 @@ class Instance:
     starts: tuple[int, ...]
     ends: tuple[int, ...]
     budgets: tuple[float, ...]
+    group: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ def _remove_at(row, L, pos):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @njit(cache=True)
-def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
     m, N = reach.shape
     changed = False
     while True:
@@ -163,7 +167,7 @@ def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, r
             L = ln[r]
             slack = bud[r] - cost[r]
             for u in range(N):
-                if vis[u] or not reach[r, u]:
+                if vis[grp[u]] or not reach[r, u]:
                     continue
                 bestd = np.inf
                 bestk = -1
@@ -188,7 +192,7 @@ def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, r
         _insert_at(seq[br], ln[br], bp, bc)
         ln[br] += 1
         cost[br] += bd
-        vis[bc] = True
+        vis[grp[bc]] = True
         changed = True
 
 
@@ -343,13 +347,13 @@ def _swap(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyped-d
 
 
 @njit(cache=True)
-def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Let an unvisited customer of higher prize take a visited one's place when it fits."""
     m, N = reach.shape
     improved = False
     order = np.argsort(-p)
     for u in order:
-        if vis[u] or p[u] <= 0.0:
+        if vis[grp[u]] or p[u] <= 0.0:
             continue
         bg, br, bi, bk, bnew = 1e-12, -1, -1, -1, 0.0
         for r in range(m):
@@ -378,8 +382,8 @@ def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis):  # type: ignore[n
                     bg, br, bi, bk, bnew = gain, r, i, bestk, base + best
         if br >= 0:
             v = seq[br, bi]
-            vis[v] = False
-            vis[u] = True
+            vis[grp[v]] = False
+            vis[grp[u]] = True
             if bk == bi:
                 seq[br, bi] = u
             else:
@@ -393,7 +397,7 @@ def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis):  # type: ignore[n
 
 
 @njit(cache=True)
-def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, n_try):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, n_try):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Insert an unvisited customer over budget, re-optimise the route, keep it if it fits."""
     m, N = reach.shape
     improved = False
@@ -402,7 +406,7 @@ def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, n_try):  # type: i
     for u in order:
         if tried >= n_try:
             break
-        if vis[u] or p[u] <= 0.0:
+        if vis[grp[u]] or p[u] <= 0.0:
             continue
         tried += 1
         for r in range(m):
@@ -433,15 +437,15 @@ def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, n_try):  # type: i
                 seq[r, :] = tseq[r]
                 ln[r] = tln[r]
                 cost[r] = tcost[r]
-                vis[u] = True
+                vis[grp[u]] = True
                 improved = True
                 break
     return improved
 
 
 @njit(cache=True)
-def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
-    _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs)
+def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
+    _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs)
     for _ in range(20):
         for r in range(len(ln)):
             while _two_opt(D, s, st, en, seq, ln, cost, r) | _or_opt(D, s, st, en, seq, ln,
@@ -449,21 +453,22 @@ def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, noise, power, rs):
                 pass
         ch = _relocate(D, s, reach, st, en, bud, seq, ln, cost)
         ch |= _swap(D, s, reach, st, en, bud, seq, ln, cost)
-        ch |= _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, 0.0, power, rs)
-        ch |= _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis)
-        ch |= _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, 3)
+        ch |= _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.0, power,
+                          rs)
+        ch |= _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp)
+        ch |= _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 3)
         if not ch:
             break
 
 
 @njit(cache=True)
-def _destroy(D, p, s, st, en, seq, ln, cost, vis, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
     m = len(ln)
     op = _randint(rs, 4)
     if op == 3:
         r = _randint(rs, m)
         for k in range(ln[r]):
-            vis[seq[r, k]] = False
+            vis[grp[seq[r, k]]] = False
         ln[r] = 0
         cost[r] = D[st[r], en[r]]
         return
@@ -498,7 +503,7 @@ def _destroy(D, p, s, st, en, seq, ln, cost, vis, rs):  # type: ignore[no-untype
         n = 0
         for i in range(L):
             if drop[i]:
-                vis[seq[r, i]] = False
+                vis[grp[seq[r, i]]] = False
             else:
                 seq[r, n] = seq[r, i]
                 n += 1
@@ -524,16 +529,16 @@ def _better(sa, ca, sb, cb):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @njit(cache=True)
-def _search(D, p, s, reach, st, en, bud, cur, cln, ccost, cvis, best, bln, bcost, bvis, rs,  # type: ignore[no-untyped-def]
+def _search(D, p, s, reach, st, en, bud, grp, cur, cln, ccost, cvis, best, bln, bcost, bvis, rs,  # type: ignore[no-untyped-def]
             state, n_iter, total, band0, restart):  # pragma: no cover
     """Run `n_iter` iterations; state = [iteration, stall]."""
     for _ in range(n_iter):
         state[0] += 1
         it = state[0]
         seq, ln, cost, vis = cur.copy(), cln.copy(), ccost.copy(), cvis.copy()
-        _destroy(D, p, s, st, en, seq, ln, cost, vis, rs)
+        _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, rs)
         power = 1.0 if _rand(rs) < 0.5 else 2.0
-        _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, 0.3, power, rs)
+        _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.3, power, rs)
         sc = _score(p, seq, ln)
         bs = _score(p, best, bln)
         if _better(sc, cost.sum(), bs, bcost.sum()):
@@ -601,23 +606,26 @@ def solve(
         alone = D[st[r], cust] + s[cust] + D[cust, en[r]]
         ok = (alone <= bud[r] + _EPS) & (p[cust] > 0) & (D[st[r], en[r]] <= bud[r] + _EPS)
         reach[r, cust[ok]] = True
+    # Points of one group are alternatives (a street walked either way): at most one is used.
+    grp = (np.arange(N, dtype=np.int64) if inst.group is None
+           else np.asarray(inst.group, dtype=np.int64))
     seq = np.zeros((m, N), dtype=np.int64)
     ln = np.zeros(m, dtype=np.int64)
-    vis = np.zeros(N, dtype=np.bool_)
+    vis = np.zeros(int(grp.max()) + 1, dtype=np.bool_)
     for r, route in enumerate(init or []):
         ln[r] = len(route)
         seq[r, : len(route)] = route
-        vis[list(route)] = True
+        vis[grp[list(route)]] = True
     cost = np.array([_cost(D, s, st[r], en[r], seq[r], ln[r]) for r in range(m)])
     rs = np.array([np.random.default_rng(seed).integers(1, 2**63 - 1)], dtype=np.uint64)
-    _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, 0.0, 1.0, rs)
+    _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.0, 1.0, rs)
     best, bln, bcost, bvis = seq.copy(), ln.copy(), cost.copy(), vis.copy()
     state = np.zeros(2, dtype=np.int64)
     while state[0] < iterations:
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
             break
         n = int(min(_CHUNK, iterations - state[0]))
-        _search(D, p, s, reach, st, en, bud, seq, ln, cost, vis, best, bln, bcost, bvis, rs,
+        _search(D, p, s, reach, st, en, bud, grp, seq, ln, cost, vis, best, bln, bcost, bvis, rs,
                 state, n, iterations, _BAND, _RESTART)
     routes = tuple(tuple(int(c) for c in best[r, : bln[r]]) for r in range(m))
     durations = tuple(route_duration(inst, r, seq_r) for r, seq_r in enumerate(routes))

@@ -59,7 +59,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 _PLAN_KEYS = {
     "officers", "shift", "start", "date", "days", "since", "seed", "dwell_min", "speed_kmh", "method",
-    "eps_m", "min_weight", "max_hotspots", "half_life_days", "iterations", "variants",
+    "eps_m", "min_weight", "max_hotspots", "max_segments", "half_life_days", "iterations", "variants",
     "tolerance",
 }
 _LAYER_KEYS = {"file", "preset", "columns", "crs", "weight", "severity"}

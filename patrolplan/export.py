@@ -132,6 +132,7 @@ def routes_geojson(
                     {"type": "Point", "coordinates": [s.lon, s.lat]},
                     {
                         "kind": "stop",
+                        "task": s.kind,
                         "officer": route.officer,
                         "order": s.order,
                         "hotspot_id": s.hotspot_id,
@@ -345,7 +346,8 @@ def schedule_frame(routes: Sequence[Route], *, shift_start: pd.Timestamp) -> pd.
     Returns
     -------
     pandas.DataFrame
-        Columns ``officer``, ``stop`` (1.., or ``return``), ``hotspot_id``, ``arrive``,
+        Columns ``officer``, ``stop`` (1.., or ``return``), ``task`` (``hotspot``: dwell,
+        ``street``: walk that street end to end, ``return``), ``hotspot_id``, ``arrive``,
         ``leave``, ``street``, ``via`` (streets walked to get there, ``" > "``-separated),
         ``lat``, ``lon``.
     """
@@ -353,19 +355,20 @@ def schedule_frame(routes: Sequence[Route], *, shift_start: pd.Timestamp) -> pd.
     for r in routes:
         for s in r.stops:
             rows.append({
-                "officer": r.officer, "stop": str(s.order), "hotspot_id": s.hotspot_id,
+                "officer": r.officer, "stop": str(s.order), "task": s.kind,
+                "hotspot_id": s.hotspot_id,
                 "arrive": clock(shift_start, s.arrive_min),
                 "leave": clock(shift_start, s.leave_min), "street": s.street,
                 "via": " > ".join(s.via), "lat": round(s.lat, 6), "lon": round(s.lon, 6),
             })
         rows.append({
-            "officer": r.officer, "stop": "return", "hotspot_id": "",
+            "officer": r.officer, "stop": "return", "task": "return", "hotspot_id": "",
             "arrive": clock(shift_start, r.duration_min), "leave": "",
             "street": "post", "via": " > ".join(r.return_via),
             "lat": round(r.post[0], 6), "lon": round(r.post[1], 6),
         })
-    return pd.DataFrame(rows, columns=["officer", "stop", "hotspot_id", "arrive", "leave",
-                                       "street", "via", "lat", "lon"])
+    return pd.DataFrame(rows, columns=["officer", "stop", "task", "hotspot_id", "arrive",
+                                       "leave", "street", "via", "lat", "lon"])
 
 
 def write_csv(path: str | Path, frame: pd.DataFrame) -> Path:

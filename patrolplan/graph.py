@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
 #: Bump when the way filter or graph preparation changes, to invalidate caches.
-GRAPH_FORMAT = 2
+GRAPH_FORMAT = 3
 
 # OSMnx's "walk" network filter (osmnx._overpass._get_network_filter), as tag -> regex that
 # must NOT match; `highway` must be present.
@@ -146,7 +146,9 @@ def _graph_from_xml(path: Path, *, shown: Path) -> nx.MultiDiGraph:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            G = ox.graph_from_xml(path, simplify=True, retain_all=True)
+            # Pedestrians walk one-way streets both ways (osmnx does the same for its "walk"
+            # network type; graph_from_xml needs to be told).
+            G = ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
     except Exception as exc:
         msg = f"cannot read OSM extract {shown}: {type(exc).__name__}: {exc}"
         raise GraphBuildError(msg) from None
@@ -334,21 +336,27 @@ def snap_to_edges(
     -------
     pandas.DataFrame
         ``u``, ``v`` (undirected segment, ``u <= v``) and ``dist_m``, same index as
-        `gdf_incidents`.
+        `gdf_incidents`; ``-1, -1, inf`` for incidents farther than `max_dist_m`.
     """
     if gdf_incidents.empty:
         return pd.DataFrame({"u": [], "v": [], "dist_m": []}, index=gdf_incidents.index)
-    pts = gdf_incidents.geometry.to_crs(G.graph["crs"])
-    edges, dist = ox.distance.nearest_edges(
-        G, pts.x.to_numpy(), pts.y.to_numpy(), return_dist=True
-    )
-    uv = np.array([(min(u, v), max(u, v)) for u, v, _ in edges], dtype=np.int64)
-    far = np.asarray(dist) > max_dist_m
-    uv[far] = -1
-    return pd.DataFrame(
-        {"u": uv[:, 0], "v": uv[:, 1], "dist_m": np.asarray(dist, dtype=float)},
-        index=gdf_incidents.index,
-    )
+    # One geometry per undirected street, in the graph's metric CRS; the tree search stops at
+    # `max_dist_m`, which keeps a million points fast.
+    edges = ox.convert.graph_to_gdfs(G, nodes=False).reset_index()
+    a, b = edges[["u", "v"]].min(axis=1), edges[["u", "v"]].max(axis=1)
+    edges = edges.assign(u=a, v=b).sort_values(["u", "v", "length"], kind="stable")
+    edges = edges.drop_duplicates(["u", "v"])
+    pts = gdf_incidents.geometry.to_crs(G.graph["crs"]).values
+    tree = shapely.STRtree(edges.geometry.values)
+    (i_pt, i_edge), dist = tree.query_nearest(pts, max_distance=max_dist_m, return_distance=True,
+                                              all_matches=False)
+    u = np.full(len(pts), -1, dtype=np.int64)
+    v = np.full(len(pts), -1, dtype=np.int64)
+    d = np.full(len(pts), np.inf)
+    u[i_pt] = edges["u"].to_numpy()[i_edge]
+    v[i_pt] = edges["v"].to_numpy()[i_edge]
+    d[i_pt] = dist
+    return pd.DataFrame({"u": u, "v": v, "dist_m": d}, index=gdf_incidents.index)
 
 
 def add_edge_risk(

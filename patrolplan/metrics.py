@@ -80,7 +80,8 @@ def summary(
     -------
     pandas.DataFrame
         One row per officer and a last row ``officer = "all"``: ``km``, ``walk_min``,
-        ``dwell_min``, ``total_min``, ``shift_min``, ``hotspots``, ``hotspot_risk_share``
+        ``dwell_min``, ``total_min``, ``shift_min``, ``hotspots``, ``streets`` (risky streets
+        walked as tasks), ``hotspot_risk_share``
         (share of the risk of all hotspots visited), ``risk_covered_share`` (share of all
         weighted incidents at visited hotspots or on walked streets), ``incidents_covered``.
     """
@@ -101,7 +102,8 @@ def summary(
                 "dwell_min": round(r.dwell_min, 1),
                 "total_min": round(r.duration_min, 1),
                 "shift_min": round(r.shift_min, 1),
-                "hotspots": len(r.stops),
+                "hotspots": len(r.hotspot_ids),
+                "streets": len(r.street_ids),
                 "hotspot_risk_share": round(
                     sum(risk_of[h] for h in r.hotspot_ids) / total_hot, 4
                 ),
@@ -120,6 +122,7 @@ def summary(
             "total_min": round(sum(r.duration_min for r in routes), 1),
             "shift_min": round(sum(r.shift_min for r in routes), 1),
             "hotspots": len(visited),
+            "streets": len({s for r in routes for s in r.street_ids}),
             "hotspot_risk_share": round(sum(risk_of[h] for h in visited) / total_hot, 4),
             "risk_covered_share": round(float(weights[union].sum()) / total_w, 4),
             "incidents_covered": int(union.sum()),

@@ -163,6 +163,7 @@ def daily_plan(
     eps_m: float | None = None,
     min_weight: float | None = None,
     max_hotspots: int | None = None,
+    max_segments: int | None = None,
     half_life_days: float | None = None,
     iterations: int | None = None,
     ends: Sequence[tuple[float, float]] | None = None,
@@ -207,6 +208,9 @@ def daily_plan(
         Passed to :func:`patrolplan.hotspots.cluster_incidents`.
     max_hotspots
         Top hotspots offered to the solver.
+    max_segments
+        Riskiest streets (by incidents outside hotspots) offered as walk-along tasks; 0 for
+        none. Default :data:`patrolplan.settings.max_segments`.
     half_life_days
         Recency half-life.
     iterations
@@ -272,8 +276,13 @@ def daily_plan(
         gdf_hot["node"], _ = graph.nearest_nodes(G, gdf_hot["lon"], gdf_hot["lat"])
     snapped = graph.snap_to_edges(G, gdf_inc)
     graph.add_edge_risk(G, snapped, weights)
-    route_args = dict(officers=officers, shift_min=shifts if len(shifts) > 1 else shift_min, dwell_min=dwell_min,
-                      speed_kmh=speed_kmh, max_hotspots=max_hotspots, ends=ends)
+    # streets as tasks carry the risk of incidents outside hotspots only
+    streets = graph.segment_risk(G, snapped, weights.where(labels < 0, 0.0))
+    route_args = dict(
+        officers=officers, shift_min=shifts if len(shifts) > 1 else shift_min,
+        dwell_min=dwell_min, speed_kmh=speed_kmh, max_hotspots=max_hotspots, ends=ends,
+        segments=streets, max_segments=max_segments,
+    )
     alternatives: tuple[tuple[routing.Route, ...], ...] = ()
     table = None
     if day is not None and not 1 <= day <= 7:
@@ -296,7 +305,7 @@ def daily_plan(
         "officers": officers, "posts": [list(p) for p in posts], "seed": seed,
         "dwell_min": settings.dwell_min if dwell_min is None else dwell_min,
         "speed_kmh": settings.walk_speed_kmh if speed_kmh is None else speed_kmh,
-        "method": method, "days": days, "since": since, "osm": Path(osm).name, "variants": variants,
+        "method": method, "days": days, "since": since, "max_segments": max_segments, "osm": Path(osm).name, "variants": variants,
         "day": day, "ends": [list(p) for p in ends] if ends else None,
         "incidents": {k: Path(v).name for k, v in files.items() if v is not None},
     }

@@ -209,16 +209,20 @@ def plan_map(
                                  attributes={"fill": colour, "font-size": "13"}).add_to(fg)
         rows = schedule[(schedule["officer"] == route.officer) & (schedule["stop"] != "return")]
         for s, (_, row) in zip(route.stops, rows.iterrows(), strict=True):
+            what = (f"walk along {html.escape(s.street)} ({html.escape(s.hotspot_id)})"
+                    if s.kind == "street" else
+                    f"{html.escape(s.hotspot_id)} on {html.escape(s.street or 'unnamed street')}")
             popup = (
-                f"<b>Officer {route.officer}, stop {s.order}</b><br>{html.escape(s.hotspot_id)}"
-                f" on {html.escape(s.street or 'unnamed street')}<br>arrive {row['arrive']}, "
-                f"leave {row['leave']}<br>risk {s.risk:.1f}"
+                f"<b>Officer {route.officer}, stop {s.order}</b><br>{what}<br>"
+                f"{'start' if s.kind == 'street' else 'arrive'} {row['arrive']}, "
+                f"{'end' if s.kind == 'street' else 'leave'} {row['leave']}<br>risk {s.risk:.1f}"
             )
+            radius = "3px" if s.kind == "street" else "50%"
             folium.Marker(
                 (s.lat, s.lon),
                 icon=folium.DivIcon(
                     html=(f'<div style="background:{colour};color:#fff;border:2px solid #fff;'
-                          "border-radius:50%;width:22px;height:22px;line-height:18px;"
+                          f"border-radius:{radius};width:22px;height:22px;line-height:18px;"
                           "text-align:center;font:bold 12px sans-serif;"
                           f'box-shadow:0 0 2px #000">{s.order}</div>'),
                     icon_size=(22, 22), icon_anchor=(11, 11),
@@ -260,7 +264,8 @@ def _legend(title: str, routes: Sequence[Route], attribution: str) -> MacroEleme
       <div><span style="display:inline-block;width:14px;height:10px;margin-right:6px;
            background:#ef8a62;opacity:.7;border:1px solid #b2182b"></span>hotspot visited
            (dashed: not visited)</div>
-      <div>● numbered: dwell stops in order; ► direction of walking</div>
+      <div>● numbered: dwell stops in order; ■ numbered: risky street to walk along;
+           ► direction of walking</div>
       <div style="color:#555;margin-top:4px">{html.escape(attribution)}</div>
     </div>"""
     legend = MacroElement()
@@ -369,8 +374,11 @@ def _svg_map(
     colour = officer_colour(route.officer)
     line = " ".join(pt(lo, la) for lo, la in coords)
     stops = "".join(
-        f'<g transform="translate({pt(s.lon, s.lat)})"><circle r="9" fill="{colour}" '
-        f'stroke="#fff" stroke-width="2"/><text y="4" text-anchor="middle" fill="#fff" '
+        f'<g transform="translate({pt(s.lon, s.lat)})">'
+        + (f'<rect x="-9" y="-9" width="18" height="18" rx="3" fill="{colour}" stroke="#fff" '
+           'stroke-width="2"/>' if s.kind == "street" else
+           f'<circle r="9" fill="{colour}" stroke="#fff" stroke-width="2"/>')
+        + f'<text y="4" text-anchor="middle" fill="#fff" '
         f'font-size="10" font-weight="bold">{s.order}</text></g>'
         for s in route.stops
     )
@@ -428,8 +436,8 @@ def route_sheets(
     for route, coords in zip(routes, route_coords, strict=True):
         rows = schedule[schedule["officer"] == route.officer]
         body = "".join(
-            f"<tr><td>{html.escape(str(r['stop']))}</td><td>{html.escape(str(r['hotspot_id']))}"
-            f"</td><td>{r['arrive']}</td><td>{r['leave']}</td>"
+            f"<tr><td>{html.escape(str(r['stop']))}</td><td>"
+            f"{'walk ' if r['task'] == 'street' else ''}{html.escape(str(r['hotspot_id']))}</td><td>{r['arrive']}</td><td>{r['leave']}</td>"
             f"<td>{html.escape(str(r['street'])) or '&ndash;'}</td>"
             f"<td class='via'>{html.escape(str(r['via'])) or '&ndash;'}</td>"
             f"<td class='tick'>{'&#9744;' if r['stop'] != 'return' else ''}</td></tr>"
@@ -444,7 +452,7 @@ def route_sheets(
   {route.shift_min:.0f} min</p>
   {_svg_map(route, coords, gdf_edges)}
   <table>
-    <thead><tr><th>Stop</th><th>Hotspot</th><th>Arrive</th><th>Leave</th><th>At</th>
+    <thead><tr><th>Stop</th><th>Task</th><th>Arrive</th><th>Leave</th><th>At</th>
     <th>Walk via</th><th>Done</th></tr></thead>
     <tbody>{body}</tbody>
   </table>

@@ -48,6 +48,10 @@ class Stop:
         A street at the stop.
     via
         Streets walked from the previous stop (or the post) to this one.
+    kind
+        ``"hotspot"``: dwell at the hotspot ``hotspot_id`` (H001...); ``"street"``: walk the
+        risky street ``hotspot_id`` (S001...) from ``node`` to its other end, ``arrive_min``
+        to ``leave_min``.
     """
 
     order: int
@@ -60,6 +64,7 @@ class Stop:
     risk: float
     street: str
     via: tuple[str, ...]
+    kind: str = "hotspot"
 
 
 @dataclass(frozen=True)
@@ -109,8 +114,13 @@ class Route:
 
     @property
     def hotspot_ids(self) -> tuple[str, ...]:
-        """Hotspots visited, in order."""
-        return tuple(s.hotspot_id for s in self.stops)
+        """Hotspots visited, in order (street tasks left out)."""
+        return tuple(s.hotspot_id for s in self.stops if s.kind == "hotspot")
+
+    @property
+    def street_ids(self) -> tuple[str, ...]:
+        """Risky streets walked as tasks, in order."""
+        return tuple(s.hotspot_id for s in self.stops if s.kind == "street")
 
 
 def parse_post(text: str) -> tuple[float, float]:
@@ -143,19 +153,46 @@ def parse_post(text: str) -> tuple[float, float]:
     return lat, lon
 
 
+@dataclass(frozen=True)
+class _Task:
+    """Something a route can do: dwell at a hotspot, or walk a risky street from entry to exit."""
+
+    kind: str
+    task_id: str
+    entry: int
+    exit: int
+    risk: float
+    street: str
+    length_m: float
+
+
 @dataclass(frozen=True, eq=False)
 class _Problem:
     """A routing request turned into a solver instance, with what is needed to map back."""
 
     inst: _top.Instance
     sp: ShortestPaths
-    hot: pd.DataFrame
-    hot_nodes: list[int]
+    tasks: list[_Task]
     posts: list[tuple[float, float]]
     start_nodes: list[int]
     end_nodes: list[int]
     shifts: list[float]
     m_per_min: float
+
+
+def _street_tasks(segments: gpd.GeoDataFrame | None, top_k: int) -> list[_Task]:
+    """Both walking directions of the `top_k` riskiest segments (ids S001, S002, ...)."""
+    if segments is None or top_k <= 0 or segments.empty:
+        return []
+    seg = segments[segments["risk"] > 0].sort_values(
+        ["risk", "u", "v"], ascending=[False, True, True], kind="stable").head(top_k)
+    tasks = []
+    for rank, row in enumerate(seg.itertuples(index=False), start=1):
+        name = str(row.name or "").split(";")[0] or "unnamed street"
+        for a, b in ((int(row.u), int(row.v)), (int(row.v), int(row.u))):
+            tasks.append(_Task("street", f"S{rank:03d}", a, b, float(row.risk), name,
+                               float(row.length)))
+    return tasks
 
 
 def _problem(
@@ -169,10 +206,13 @@ def _problem(
     speed_kmh: float | None = None,
     max_hotspots: int | None = None,
     ends: Sequence[tuple[float, float]] | None = None,
+    segments: gpd.GeoDataFrame | None = None,
+    max_segments: int | None = None,
 ) -> _Problem:
     dwell = float(settings.dwell_min if dwell_min is None else dwell_min)
     speed = float(settings.walk_speed_kmh if speed_kmh is None else speed_kmh)
     top_k = settings.max_hotspots if max_hotspots is None else max_hotspots
+    top_s = settings.max_segments if max_segments is None else max_segments
     if officers < 1:
         msg = f"`officers` must be at least 1, got {officers}"
         raise InfeasibleRouteError(msg)
@@ -199,19 +239,32 @@ def _problem(
     m_per_min = speed * 1000.0 / 60.0
     start_nodes = [post_nodes[k % len(post_nodes)] for k in range(officers)]
     end_nodes = [end_nodes_all[k % len(end_nodes_all)] for k in range(officers)]
-
-    # Points: one per officer start, one per officer end, then the hotspots.
-    points = [*start_nodes, *end_nodes, *hot_nodes]
-    sp = ShortestPaths(G, sorted(set(points)))
-    D = np.array([sp.distance(a, points) for a in points]) / m_per_min
-    P = 2 * officers
-    starts = tuple(range(officers))
-    finishes = tuple(range(officers, P))
-    prize = np.concatenate([np.zeros(P), hot["risk"].to_numpy(dtype=float)])
     # a hotspot may carry its own dwell time (column dwell_min); others get `dwell`
     own = hot["dwell_min"].to_numpy(dtype=float) if "dwell_min" in hot else np.full(len(hot),
                                                                                     np.nan)
-    service = np.concatenate([np.zeros(P), np.where(np.isnan(own), dwell, own)])
+    tasks = [
+        _Task("hotspot", str(h), n, n, float(r), node_street(G, n), 0.0)
+        for h, n, r in zip(hot["hotspot_id"], hot_nodes, hot["risk"], strict=True)
+    ] + _street_tasks(segments, top_s)
+
+    # Points: officer starts, officer ends, then the tasks. A task is entered at `entry` and
+    # left at `exit` (the same node for a hotspot; the street's two ends for a street).
+    P = 2 * officers
+    entries = [*start_nodes, *end_nodes, *(t.entry for t in tasks)]
+    exits = [*start_nodes, *end_nodes, *(t.exit for t in tasks)]
+    sp = ShortestPaths(G, sorted(set(exits)))
+    D = np.array([sp.distance(a, entries) for a in exits]) / m_per_min
+    starts = tuple(range(officers))
+    finishes = tuple(range(officers, P))
+    prize = np.concatenate([np.zeros(P), [t.risk for t in tasks]])
+    service = np.concatenate([
+        np.zeros(P), np.where(np.isnan(own), dwell, own),
+        [t.length_m / m_per_min for t in tasks if t.kind == "street"],
+    ])
+    # both directions of one street are one group: walking it once collects its risk once
+    group = np.arange(P + len(tasks))
+    for i in range(P + len(hot), P + len(tasks), 2):
+        group[i + 1] = group[i]
 
     reachable = np.isfinite(D[:officers, P:]).any(axis=0) & np.isfinite(D[P:, officers:P]).any(
         axis=1
@@ -220,7 +273,7 @@ def _problem(
         msg = "no hotspot can be reached on foot from any post"
         raise InfeasibleRouteError(msg)
     if (~reachable).any():
-        log(f"{int((~reachable).sum())} hotspots cannot be reached from any post; skipped")
+        log(f"{int((~reachable).sum())} tasks cannot be reached from any post; skipped")
     for k in range(officers):
         if not np.isfinite(D[k, officers + k]):
             msg = f"the end point of officer {k + 1} cannot be reached on foot from its post"
@@ -236,11 +289,10 @@ def _problem(
             )
             raise InfeasibleRouteError(msg)
     inst = _top.Instance(
-        D=D, prize=prize, service=service, customers=np.arange(P, P + len(hot))[reachable],
-        starts=starts, ends=finishes, budgets=tuple(shifts),
+        D=D, prize=prize, service=service, customers=np.arange(P, P + len(tasks))[reachable],
+        starts=starts, ends=finishes, budgets=tuple(shifts), group=group,
     )
-    return _Problem(inst, sp, hot, hot_nodes, list(posts), start_nodes, end_nodes, shifts,
-                    m_per_min)
+    return _Problem(inst, sp, tasks, list(posts), start_nodes, end_nodes, shifts, m_per_min)
 
 
 def _routes(G: nx.MultiDiGraph, prob: _Problem, sol: _top.Solution) -> list[Route]:
@@ -249,8 +301,7 @@ def _routes(G: nx.MultiDiGraph, prob: _Problem, sol: _top.Solution) -> list[Rout
         _build_route(
             G, prob.sp, k + 1, prob.posts[k % len(prob.posts)], prob.start_nodes[k],
             prob.end_nodes[k], prob.shifts[k],
-            [(prob.hot.iloc[c - P], prob.hot_nodes[c - P], float(prob.inst.service[c]))
-             for c in seq],
+            [(prob.tasks[c - P], float(prob.inst.service[c])) for c in seq],
             prob.m_per_min,
         )
         for k, seq in enumerate(sol.routes)
@@ -268,6 +319,8 @@ def solve(
     speed_kmh: float | None = None,
     max_hotspots: int | None = None,
     ends: Sequence[tuple[float, float]] | None = None,
+    segments: gpd.GeoDataFrame | None = None,
+    max_segments: int | None = None,
     seed: int | None = None,
     iterations: int | None = None,
     time_limit_s: float | None = None,
@@ -302,6 +355,13 @@ def solve(
     ends
         Open routes: ``(lat, lon)`` where each officer finishes, assigned in turn like posts.
         Default: back at the post.
+    segments
+        Street segments with ``u``, ``v``, ``name``, ``length`` and ``risk`` (from
+        :func:`patrolplan.graph.segment_risk`); the `max_segments` riskiest become tasks: walking
+        such a street end to end, in either direction, collects its risk once. Give the risk of
+        incidents outside the hotspots, so nothing is counted twice.
+    max_segments
+        How many risky streets to offer; default :data:`patrolplan.settings.max_segments`.
     seed
         Seed of the solver; default :data:`patrolplan.settings.seed`.
     iterations
@@ -322,14 +382,16 @@ def solve(
     """
     prob = _problem(G, gdf_hotspots, posts, officers=officers, shift_min=shift_min,
                     dwell_min=dwell_min, speed_kmh=speed_kmh, max_hotspots=max_hotspots,
-                    ends=ends)
+                    ends=ends, segments=segments, max_segments=max_segments)
     seed = settings.seed if seed is None else seed
     iterations = settings.solver_iterations if iterations is None else iterations
     sol = _top.solve(prob.inst, seed=seed, iterations=iterations, time_limit_s=time_limit_s)
-    total = float(prob.hot["risk"].sum())
+    total = float(sum(t.risk for t in prob.tasks if t.kind == "hotspot")) + float(
+        sum(t.risk for t in prob.tasks if t.kind == "street")) / 2
     log(
         f"Solved routes for {officers} officers: {sum(map(len, sol.routes))} of "
-        f"{len(prob.hot)} hotspots, {sol.score / total if total else 0:.0%} of their risk "
+        f"{len(set(t.task_id for t in prob.tasks))} tasks, "
+        f"{sol.score / total if total else 0:.0%} of their risk "
         f"({sol.iterations} iterations, {sol.seconds:.1f} s)"
     )
     return _routes(G, prob, sol)
@@ -431,7 +493,8 @@ def variants(
     rng = np.random.default_rng(seed)
     P = 2 * len(inst.starts)
     visited = {c for seq in best.routes for c in seq}
-    forced = [c for c in range(P, P + min(keep_top, len(prob.hot))) if c in visited]
+    n_hot = sum(t.kind == "hotspot" for t in prob.tasks)
+    forced = [c for c in range(P, P + min(keep_top, n_hot)) if c in visited]
     bonus = float(inst.prize.sum())
     sols = [best]
     for i in range(3 * k):
@@ -488,38 +551,44 @@ def _build_route(
     post_node: int,
     end_node: int,
     shift: float,
-    visits: list[tuple[object, int, float]],
+    visits: list[tuple[_Task, float]],
     m_per_min: float,
 ) -> Route:
     nodes = [post_node]
     stops = []
     clock = 0.0
     length = 0.0
-    here = post_node
     dwell_total = 0.0
-    for order, (row, node, dwell) in enumerate(visits, start=1):
-        path = sp.path(here, node)
-        leg = float(sp.distance(here, [node])[0])
+    here = post_node
+    for order, (task, service) in enumerate(visits, start=1):
+        path = sp.path(here, task.entry)
+        leg = float(sp.distance(here, [task.entry])[0])
         nodes.extend(path[1:])
         length += leg
         clock += leg / m_per_min
+        if task.kind == "street":
+            # walk the street itself: its length is walking, not dwelling
+            nodes.append(task.exit)
+            length += task.length_m
+        else:
+            dwell_total += service
         stops.append(
             Stop(
                 order=order,
-                hotspot_id=str(row["hotspot_id"]),  # type: ignore[index]
-                node=int(node),
-                lon=float(G.nodes[node]["lon"]),
-                lat=float(G.nodes[node]["lat"]),
+                hotspot_id=task.task_id,
+                node=int(task.entry),
+                lon=float(G.nodes[task.entry]["lon"]),
+                lat=float(G.nodes[task.entry]["lat"]),
                 arrive_min=clock,
-                leave_min=clock + dwell,
-                risk=float(row["risk"]),  # type: ignore[index]
-                street=node_street(G, node),
+                leave_min=clock + service,
+                risk=task.risk,
+                street=task.street,
                 via=_streets(G, path),
+                kind=task.kind,
             )
         )
-        clock += dwell
-        dwell_total += dwell
-        here = node
+        clock += service
+        here = task.exit
     back = sp.path(here, end_node)
     nodes.extend(back[1:])
     length += float(sp.distance(here, [end_node])[0])

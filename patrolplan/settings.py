@@ -29,6 +29,9 @@ hotspot_min_weight : float
     up). Default ``6.0``.
 max_hotspots : int
     How many top-ranked hotspots are offered to the route solver. Default ``40``.
+max_segments : int
+    How many of the riskiest street segments (outside hotspots) are offered to the route solver
+    as "walk this street" tasks. Default ``10``.
 solver_iterations : int
     Iterations of the route metaheuristic (deterministic budget). Default ``3000``.
 log_level : int
@@ -51,5 +54,6 @@ half_life_days: float = 30.0
 hotspot_eps_m: float = 120.0
 hotspot_min_weight: float = 6.0
 max_hotspots: int = 40
+max_segments: int = 10
 solver_iterations: int = 3000
 log_level: int = logging.INFO

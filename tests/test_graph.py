@@ -12,8 +12,10 @@ from patrolplan import GraphBuildError, InfeasibleRouteError, datasets, graph
 
 
 def test_graph_is_projected_connected_and_walkable(G):
-    assert len(G) == 5121
-    assert G.number_of_edges() == 13860
+    assert len(G) == 5161
+    assert G.number_of_edges() == 15980
+    # pedestrians walk one-way streets both ways
+    assert all(G.has_edge(v, u) for u, v in G.edges())
     assert CRS(G.graph["crs"]).to_epsg() == 32618  # UTM 18N
     assert nx.is_strongly_connected(G)
     highways = {d["highway"] for *_, d in G.edges(data=True)}

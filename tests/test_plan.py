@@ -55,8 +55,9 @@ def test_hotspots_geojson(demo_dir, demo_plan):
 
 def test_schedule_and_summary(demo_dir, demo_plan):
     sched = pd.read_csv(demo_dir / "schedule.csv", dtype={"stop": str})
-    assert list(sched.columns) == ["officer", "stop", "hotspot_id", "arrive", "leave",
+    assert list(sched.columns) == ["officer", "stop", "task", "hotspot_id", "arrive", "leave",
                                    "street", "via", "lat", "lon"]
+    assert set(sched["task"]) == {"hotspot", "street", "return"}
     first = sched.iloc[0]
     assert first["arrive"] >= "18:00"
     assert (sched.groupby("officer")["stop"].last() == "return").all()
@@ -66,7 +67,7 @@ def test_schedule_and_summary(demo_dir, demo_plan):
     assert (summary["total_min"] <= summary["shift_min"] + 0.1).all()
     total = summary.iloc[-1]
     assert 0 < total["risk_covered_share"] <= 1
-    assert total["hotspots"] == sum(len(r.stops) for r in demo_plan.routes)
+    assert total["hotspots"] + total["streets"] == sum(len(r.stops) for r in demo_plan.routes)
 
 
 def test_report_and_rejected_rows(demo_dir):

@@ -29,11 +29,13 @@ def test_consecutive_vertices_lie_on_graph_edges(demo_plan):
 def test_duration_fits_the_shift_and_dwell_is_counted(demo_plan):
     for r in demo_plan.routes:
         assert r.duration_min <= r.shift_min + 1e-6
-        assert r.dwell_min == pytest.approx(12.0 * len(r.stops))
+        assert r.dwell_min == pytest.approx(12.0 * len(r.hotspot_ids))
         assert r.walk_min == pytest.approx(r.length_m / (4.5 * 1000 / 60))
         for a, b in zip(r.stops[:-1], r.stops[1:]):
             assert b.arrive_min >= a.leave_min - 1e-9
-            assert a.leave_min - a.arrive_min == pytest.approx(12.0)
+        for s in r.stops:
+            if s.kind == "hotspot":
+                assert s.leave_min - s.arrive_min == pytest.approx(12.0)
         assert r.stops[-1].leave_min <= r.duration_min + 1e-6
         # every stop node is on the walked path, in order
         positions = [r.nodes.index(s.node) for s in r.stops]
@@ -61,9 +63,11 @@ def test_solver_beats_greedy_on_the_demo(demo_plan):
 
 
 def test_same_seed_same_routes(demo_plan):
-    again = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
-                          officers=3, shift_min=240, seed=7)
-    assert [r.nodes for r in again] == [r.nodes for r in demo_plan.routes]
+    def plan():
+        return routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
+                             officers=3, shift_min=240, seed=7, iterations=1000)
+
+    assert [r.nodes for r in plan()] == [r.nodes for r in plan()]
 
 
 def test_post_outside_the_graph(demo_plan):
@@ -128,7 +132,33 @@ def test_a_hotspot_may_have_its_own_dwell(demo_plan):
                            shift_min=240, iterations=500)
     stops = {s.hotspot_id: s for r in routes for s in r.stops}
     assert stops["H001"].leave_min - stops["H001"].arrive_min == pytest.approx(30.0)
-    others = [s for h, s in stops.items() if h != "H001"]
+    others = [s for h, s in stops.items() if h != "H001" and s.kind == "hotspot"]
     assert all(s.leave_min - s.arrive_min == pytest.approx(12.0) for s in others)
     for r in routes:
-        assert r.dwell_min == pytest.approx(sum(s.leave_min - s.arrive_min for s in r.stops))
+        assert r.dwell_min == pytest.approx(
+            sum(s.leave_min - s.arrive_min for s in r.stops if s.kind == "hotspot"))
+
+
+def test_risky_streets_are_walked_end_to_end_once(demo_plan):
+    G = demo_plan.G
+    streets = [s for r in demo_plan.routes for s in r.stops if s.kind == "street"]
+    assert streets, "the demo plan walks some risky streets as tasks"
+    ids = [s.hotspot_id for s in streets]
+    assert len(ids) == len(set(ids))  # one direction of each street at most
+    for r in demo_plan.routes:
+        for s in r.stops:
+            if s.kind != "street":
+                continue
+            i = r.nodes.index(s.node)
+            u, v = r.nodes[i], r.nodes[i + 1]
+            walk = pp.graph.edge_between(G, u, v)["length"] / (4.5 * 1000 / 60)
+            assert s.leave_min - s.arrive_min == pytest.approx(walk, rel=1e-6)
+    # walking them adds coverage beyond the hotspots: compare with no street tasks
+    without = routing.solve(G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), officers=3,
+                            shift_min=240, seed=7, max_segments=0)
+    assert all(s.kind == "hotspot" for r in without for s in r.stops)
+    cov = pp.metrics.summary(demo_plan.routes, demo_plan.gdf_hotspots, demo_plan.labels,
+                             demo_plan.snapped, demo_plan.weights).iloc[-1]
+    cov0 = pp.metrics.summary(without, demo_plan.gdf_hotspots, demo_plan.labels,
+                              demo_plan.snapped, demo_plan.weights).iloc[-1]
+    assert cov["risk_covered_share"] > cov0["risk_covered_share"]
