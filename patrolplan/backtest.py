@@ -62,13 +62,9 @@ class Grid:
         """Sum (weighted) incidents per cell."""
         if gdf.empty:
             return np.zeros(self.shape)
-        geom = gdf.geometry if self.crs is None else gdf.geometry.to_crs(self.crs)
-        w = None if weights is None else weights.reindex(gdf.index).to_numpy(dtype=float)
-        (nx_, ny_), c = self.shape, self.cell_m
-        grid, _, _ = np.histogram2d(
-            geom.x.to_numpy(), geom.y.to_numpy(), bins=(nx_, ny_),
-            range=((self.x0, self.x0 + nx_ * c), (self.y0, self.y0 + ny_ * c)), weights=w,
-        )
+        grid, _, _ = hotspots.grid_counts(gdf, weights, cell_m=self.cell_m,
+                                          origin=(self.x0, self.y0), shape=self.shape,
+                                          crs=self.crs)
         return grid
 
 
@@ -259,17 +255,16 @@ def run(
             for m in _area_metrics(score, test_grid, grid.inside, rng, fractions):
                 rows.append({**base, "method": name, "unit": "area", **m})
         if G is not None:
-            def per_segment(idx: pd.Index, values: pd.Series) -> np.ndarray:
-                s = snapped.loc[idx]
-                ok = s["u"] >= 0
-                key = pd.MultiIndex.from_arrays([s["u"][ok], s["v"][ok]])
-                return values[ok].groupby(key).sum().reindex(seg_index).fillna(0).to_numpy()
+            def per_segment(idx: pd.Index) -> np.ndarray:
+                ones = pd.Series(1.0, index=idx)
+                sums = _graph.segment_totals(snapped.loc[idx], ones)["sum"]
+                return sums.reindex(seg_index).fillna(0).to_numpy()
 
-            test_seg = per_segment(test.index, pd.Series(1.0, index=test.index))
+            test_seg = per_segment(test.index)
             seg_scores = {
                 "segment_risk": _graph.segment_risk(G, snapped.loc[train.index], w)[
                     "smoothed"].to_numpy(),
-                "prior_counts": per_segment(train.index, pd.Series(1.0, index=train.index)),
+                "prior_counts": per_segment(train.index),
                 "random": rng.random(len(length)),
             }
             for name, score in seg_scores.items():

@@ -315,6 +315,34 @@ def snap_points(
     return [int(n) for n in nodes]
 
 
+def _undirected_edges(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
+    """One row per undirected pair of nodes (``u <= v``): the shortest of its edges, in G's CRS."""
+    gdf = ox.convert.graph_to_gdfs(G, nodes=False).reset_index()
+    a, b = gdf[["u", "v"]].min(axis=1), gdf[["u", "v"]].max(axis=1)
+    gdf = gdf.assign(u=a, v=b).sort_values(["u", "v", "length"], kind="stable")
+    return gdf.drop_duplicates(["u", "v"]).copy()
+
+
+def segment_totals(snapped: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
+    """Sum `values` per street segment.
+
+    Parameters
+    ----------
+    snapped
+        From :func:`snap_to_edges`.
+    values
+        One value per incident (a weight, or 1 to count), same index as `snapped`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``sum`` and ``count`` indexed by ``(u, v)``; incidents off the streets are left out.
+    """
+    ok = snapped["u"] >= 0
+    key = pd.MultiIndex.from_arrays([snapped["u"][ok], snapped["v"][ok]], names=["u", "v"])
+    return values.reindex(snapped.index)[ok].groupby(key).agg(["sum", "count"])
+
+
 def snap_to_edges(
     G: nx.MultiDiGraph,
     gdf_incidents: gpd.GeoDataFrame,
@@ -340,12 +368,9 @@ def snap_to_edges(
     """
     if gdf_incidents.empty:
         return pd.DataFrame({"u": [], "v": [], "dist_m": []}, index=gdf_incidents.index)
-    # One geometry per undirected street, in the graph's metric CRS; the tree search stops at
+    # One geometry per street in the graph's metric CRS; the tree search stops at
     # `max_dist_m`, which keeps a million points fast.
-    edges = ox.convert.graph_to_gdfs(G, nodes=False).reset_index()
-    a, b = edges[["u", "v"]].min(axis=1), edges[["u", "v"]].max(axis=1)
-    edges = edges.assign(u=a, v=b).sort_values(["u", "v", "length"], kind="stable")
-    edges = edges.drop_duplicates(["u", "v"])
+    edges = _undirected_edges(G)
     pts = gdf_incidents.geometry.to_crs(G.graph["crs"]).values
     tree = shapely.STRtree(edges.geometry.values)
     (i_pt, i_edge), dist = tree.query_nearest(pts, max_distance=max_dist_m, return_distance=True,
@@ -384,17 +409,15 @@ def add_edge_risk(
     """
     nx.set_edge_attributes(G, 0.0, "risk")
     nx.set_edge_attributes(G, 0, "n_incidents")
-    ok = snapped["u"] >= 0
-    frame = pd.DataFrame({"u": snapped["u"], "v": snapped["v"],
-                          "w": weights.reindex(snapped.index)})[ok]
-    sums = frame.groupby(["u", "v"])["w"].agg(["sum", "count"])
+    sums = segment_totals(snapped, weights)
     totals = {(int(u), int(v)): (float(s), int(c)) for (u, v), s, c in
               zip(sums.index, sums["sum"], sums["count"], strict=True)}
     for u, v, _, data in G.edges(keys=True, data=True):
         acc = totals.get((min(u, v), max(u, v)))
         if acc:
             data["risk"], data["n_incidents"] = acc
-    log(f"Snapped {int(ok.sum()):,} of {len(snapped):,} incidents to {len(totals):,} segments")
+    n_on = int((snapped["u"] >= 0).sum())
+    log(f"Snapped {n_on:,} of {len(snapped):,} incidents to {len(totals):,} segments")
     return G
 
 
@@ -435,11 +458,7 @@ def edges_gdf(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
         Columns ``u``, ``v``, ``name``, ``highway``, ``length``, ``risk``, ``n_incidents``,
         ``geometry``.
     """
-    gdf = ox.convert.graph_to_gdfs(G, nodes=False).reset_index()
-    # One row per undirected pair of nodes: the shortest of its edges, either direction.
-    a, b = gdf[["u", "v"]].min(axis=1), gdf[["u", "v"]].max(axis=1)
-    gdf = gdf.assign(u=a, v=b).sort_values(["u", "v", "length"], kind="stable")
-    gdf = gdf.drop_duplicates(["u", "v"]).copy()
+    gdf = _undirected_edges(G)
     for col, default in (("risk", 0.0), ("n_incidents", 0), ("name", ""), ("highway", "")):
         if col not in gdf:
             gdf[col] = default
@@ -618,14 +637,10 @@ def segment_risk(
         :func:`edges_gdf` rows plus ``smoothed`` and ``risk_per_km``.
     """
     gdf = edges_gdf(G).drop(columns=["risk", "n_incidents"])
-    ok = snapped["u"] >= 0
-    w = weights.reindex(snapped.index)[ok]
-    key = pd.MultiIndex.from_arrays([snapped["u"][ok], snapped["v"][ok]])
-    sums = w.groupby(key).sum()
-    counts = w.groupby(key).size()
-    idx = pd.MultiIndex.from_arrays([gdf["u"], gdf["v"]])
-    gdf["risk"] = sums.reindex(idx).fillna(0.0).to_numpy()
-    gdf["n_incidents"] = counts.reindex(idx).fillna(0).astype(int).to_numpy()
+    totals = segment_totals(snapped, weights).reindex(
+        pd.MultiIndex.from_arrays([gdf["u"], gdf["v"]]))
+    gdf["risk"] = totals["sum"].fillna(0.0).to_numpy()
+    gdf["n_incidents"] = totals["count"].fillna(0).astype(int).to_numpy()
     # segments x nodes incidence; neighbours share a node
     nodes = pd.Index(pd.unique(np.concatenate([gdf["u"], gdf["v"]])))
     rows = np.repeat(np.arange(len(gdf)), 2)

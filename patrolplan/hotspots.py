@@ -369,17 +369,8 @@ def kde_grid(
         Cells with ``density`` (weight per km²) above 0.1 % of the peak, as square polygons
         in the CRS of the incidents, densest first.
     """
-    crs = metric_crs(gdf_incidents)
-    xy = _xy_m(gdf_incidents)
-    w = weights.reindex(gdf_incidents.index).to_numpy(dtype=float)
-    pad = 3 * bandwidth_m
-    x0, y0 = xy.min(axis=0) - pad
-    x1, y1 = xy.max(axis=0) + pad
-    nx_, ny_ = int(np.ceil((x1 - x0) / cell_m)), int(np.ceil((y1 - y0) / cell_m))
-    hist, _, _ = np.histogram2d(
-        xy[:, 0], xy[:, 1], bins=(nx_, ny_), range=((x0, x0 + nx_ * cell_m), (y0, y0 + ny_ * cell_m)),
-        weights=w,
-    )
+    hist, (x0, y0), crs = grid_counts(gdf_incidents, weights, cell_m=cell_m,
+                                      pad_m=3 * bandwidth_m)
     dens = ndimage.gaussian_filter(hist, sigma=bandwidth_m / cell_m, mode="constant")
     dens *= 1e6 / (cell_m * cell_m)
     keep = dens > dens.max() * 1e-3
@@ -396,7 +387,10 @@ def grid_counts(
     weights: pd.Series | None = None,
     *,
     cell_m: float = 100.0,
-    bounds: tuple[float, float, float, float] | None = None,
+    origin: tuple[float, float] | None = None,
+    shape: tuple[int, int] | None = None,
+    pad_m: float = 0.0,
+    crs: object = "auto",
 ) -> tuple[np.ndarray, tuple[float, float], object]:
     """Sum incident weights on a square metric grid.
 
@@ -408,8 +402,13 @@ def grid_counts(
         Weight per incident; default 1 each.
     cell_m
         Cell size in metres.
-    bounds
-        ``(xmin, ymin, xmax, ymax)`` in the metric CRS; default the incidents' bounds.
+    origin, shape
+        Lower-left corner (in the metric CRS) and ``(nx, ny)`` of a fixed grid; default the
+        incidents' extent plus `pad_m`.
+    pad_m
+        Margin around the incidents when the grid is not fixed.
+    crs
+        Metric CRS of a fixed grid; default :func:`metric_crs` of the incidents.
 
     Returns
     -------
@@ -417,18 +416,25 @@ def grid_counts(
         ``(grid, origin, crs)``: ``grid[ix, iy]`` sums, the ``(x0, y0)`` lower-left corner
         and the metric CRS used.
     """
-    crs = metric_crs(gdf_incidents)
-    xy = _xy_m(gdf_incidents)
+    crs = metric_crs(gdf_incidents) if isinstance(crs, str) and crs == "auto" else crs
+    geom = gdf_incidents.geometry if crs is None else gdf_incidents.geometry.to_crs(crs)
+    xy = np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
     w = np.ones(len(xy)) if weights is None else weights.reindex(gdf_incidents.index).to_numpy(
         dtype=float)
-    x0, y0, x1, y1 = bounds if bounds is not None else (*xy.min(axis=0), *xy.max(axis=0))
-    nx_ = max(1, int(np.ceil((x1 - x0) / cell_m + 1e-9)))
-    ny_ = max(1, int(np.ceil((y1 - y0) / cell_m + 1e-9)))
+    if origin is None:
+        x0, y0 = xy.min(axis=0) - pad_m
+    else:
+        x0, y0 = origin
+    if shape is None:
+        x1, y1 = xy.max(axis=0) + pad_m
+        shape = (max(1, int(np.ceil((x1 - x0) / cell_m + 1e-9))),
+                 max(1, int(np.ceil((y1 - y0) / cell_m + 1e-9))))
+    nx_, ny_ = shape
     grid, _, _ = np.histogram2d(
         xy[:, 0], xy[:, 1], bins=(nx_, ny_),
         range=((x0, x0 + nx_ * cell_m), (y0, y0 + ny_ * cell_m)), weights=w,
     )
-    return grid, (x0, y0), crs
+    return grid, (float(x0), float(y0)), crs
 
 
 def gi_star(values: np.ndarray, *, radius_cells: int = 1) -> np.ndarray:

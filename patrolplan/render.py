@@ -386,7 +386,7 @@ def _svg_map(
             f'width="18" height="18" fill="#111" stroke="{colour}" stroke-width="2"/><text y="4" '
             'text-anchor="middle" fill="#fff" font-size="10" font-weight="bold">P</text></g>')
     bar_m = 250 if span_x * 111_320 < 3000 else 500
-    bar_px = bar_m / 111_320 / kx * kx * scale
+    bar_px = bar_m / 111_320 * scale  # a metre of longitude and of latitude, drawn alike
     scale_bar = (f'<g transform="translate(12,{height - 14})"><rect width="{bar_px:.1f}" '
                  f'height="4" fill="#333"/><text y="-4" font-size="10">{bar_m} m</text></g>')
     return (
