@@ -5,7 +5,13 @@ plans patrols on the walking graph and solves the Chao et al. (1996) benchmark i
 
 Model: points ``0..N-1``; route ``r`` leaves ``starts[r]``, may visit customers, and arrives at
 ``ends[r]`` within ``budgets[r]``; a visit to customer ``i`` adds ``service[i]`` to the route's
-duration and collects ``prize[i]`` once. Maximise the total prize.
+duration and collects ``prize[i]`` once. Maximise the total prize. Two side constraints:
+customers of one ``group`` exclude each other, and customers of one ``place`` (repeat visits
+to one spot) must start ``lag[0]`` to ``lag[1]`` apart on the clock shared by all routes, a
+time-lag constraint between routes. There is no waiting: a revisit comes late enough because
+the route does something else in between. Every move checks the lags of the routes it changes
+(candidates of one route before they are taken, two-route moves by applying and undoing), and
+a destroy that pulls a revisit too early is repaired by dropping the later visit.
 
 Search (after Vansteenwegen et al. 2009, "Iterated local search for the team orienteering
 problem with time windows", and the ALNS family): a greedy prize-per-time insertion builds a
@@ -52,6 +58,13 @@ class Instance:
     group
         Optional ``(N,)`` group id per point: points of one group exclude each other (at most
         one is visited), e.g. the two directions of walking one street. Default: all distinct.
+    place
+        Optional ``(N,)`` place id per point, ``-1`` for none: points of one place are visits
+        to the same spot (a hotspot visited twice), and any two of them that are used must
+        start at least ``lag[0]`` and at most ``lag[1]`` apart, on the common clock of all
+        routes (every route starts at time 0), whichever routes they are on.
+    lag
+        ``(min, max)`` time between the starts of two visits to one place.
     """
 
     D: np.ndarray
@@ -62,6 +75,8 @@ class Instance:
     ends: tuple[int, ...]
     budgets: tuple[float, ...]
     group: np.ndarray | None = None
+    place: np.ndarray | None = None
+    lag: tuple[float, float] = (0.0, float("inf"))
 
 
 @dataclass(frozen=True)
@@ -111,8 +126,71 @@ def route_duration(inst: Instance, r: int, seq: list[int] | tuple[int, ...]) -> 
     return travel + float(inst.service[list(seq)].sum()) if seq else travel
 
 
+def visit_times(inst: Instance, routes: tuple[tuple[int, ...], ...] | list[list[int]]
+                ) -> dict[int, tuple[int, float]]:
+    """Return the route and start time of every visited point.
+
+    Parameters
+    ----------
+    inst
+        The instance.
+    routes
+        Customers per route, in order.
+
+    Returns
+    -------
+    dict
+        ``point -> (route, start time)``; every route starts at time 0.
+    """
+    out: dict[int, tuple[int, float]] = {}
+    for r, seq in enumerate(routes):
+        t, prev = 0.0, inst.starts[r]
+        for c in seq:
+            t += float(inst.D[prev, c])
+            out[int(c)] = (r, t)
+            t += float(inst.service[c])
+            prev = c
+    return out
+
+
+def lag_violations(inst: Instance, routes: tuple[tuple[int, ...], ...] | list[list[int]]
+                   ) -> list[tuple[int, int, float]]:
+    """List pairs of visits to one place that break ``inst.lag``; an independent check.
+
+    Parameters
+    ----------
+    inst
+        The instance (``place`` and ``lag``).
+    routes
+        Customers per route, in order.
+
+    Returns
+    -------
+    list of tuple
+        ``(point, point, gap)`` for each breaking pair; empty when the routes comply.
+    """
+    if inst.place is None:
+        return []
+    times = visit_times(inst, routes)
+    lo, hi = inst.lag
+    by_place: dict[int, list[int]] = {}
+    for c in times:
+        if inst.place[c] >= 0:
+            by_place.setdefault(int(inst.place[c]), []).append(c)
+    bad = []
+    for pts in by_place.values():
+        for i, a in enumerate(pts):
+            for b in pts[i + 1:]:
+                gap = abs(times[a][1] - times[b][1])
+                if gap < lo - 1e-6 or gap > hi + 1e-6:
+                    bad.append((a, b, gap))
+    return bad
+
+
 # ---------------------------------------------------------------------------------------------
-# compiled core: routes live in seq[m, N] with lengths ln[m]
+# compiled core: routes live in seq[m, N] with lengths ln[m]. `lg` carries the revisit-interval
+# data: (place, place_start, place_members, [lo, hi, on], time, route_of, scratch_time,
+# scratch_stamp, scratch_row); when on = 0 no move looks at it.
 
 
 @njit(cache=True)
@@ -157,8 +235,106 @@ def _remove_at(row, L, pos):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @njit(cache=True)
-def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _retime(D, s, st, seq, ln, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Record the start time and the route of every visited point."""
+    tim, rof = lg[4], lg[5]
+    rof[:] = -1
+    for r in range(len(ln)):
+        t = 0.0
+        prev = st[r]
+        for k in range(ln[r]):
+            c = seq[r, k]
+            t += D[prev, c]
+            tim[c] = t
+            rof[c] = r
+            t += s[c]
+            prev = c
+
+
+@njit(cache=True)
+def _lag_viol(D, s, st, r, row, L, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Return a visit that breaks a revisit interval if route `r` were `row`, else -1.
+
+    Of a breaking pair the later visit is returned. Visits on other routes are taken at their
+    recorded times (see `_retime`), so `row` must differ from the recorded state in route `r`
+    only.
+    """
+    plc, pst, pix, lag, tim, rof, tt, stamp = lg[0], lg[1], lg[2], lg[3], lg[4], lg[5], lg[6], lg[7]
+    N = len(plc)
+    stamp[N] += 1
+    tok = stamp[N]
+    t = 0.0
+    prev = st[r]
+    for k in range(L):
+        c = row[k]
+        t += D[prev, c]
+        tt[c] = t
+        stamp[c] = tok
+        t += s[c]
+        prev = c
+    lo, hi = lag[0], lag[1]
+    for k in range(L):
+        c = row[k]
+        g = plc[c]
+        if g < 0:
+            continue
+        for q in range(pst[g], pst[g + 1]):
+            c2 = pix[q]
+            if c2 == c:
+                continue
+            if stamp[c2] == tok:
+                t2 = tt[c2]
+            elif rof[c2] >= 0 and rof[c2] != r:
+                t2 = tim[c2]
+            else:
+                continue
+            gap = abs(tt[c] - t2)
+            if gap < lo - 1e-9 or gap > hi + 1e-9:
+                return c if tt[c] >= t2 else c2
+    return -1
+
+
+@njit(cache=True)
+def _repair(D, s, st, en, seq, ln, cost, vis, grp, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Drop the later visit of every pair that breaks a revisit interval (after a destroy)."""
+    _retime(D, s, st, seq, ln, lg)
+    rof = lg[5]
+    while True:
+        bad = -1
+        for r in range(len(ln)):
+            bad = _lag_viol(D, s, st, r, seq[r], ln[r], lg)
+            if bad >= 0:
+                break
+        if bad < 0:
+            return
+        r = rof[bad]
+        for k in range(ln[r]):
+            if seq[r, k] == bad:
+                _remove_at(seq[r], ln[r], k)
+                break
+        ln[r] -= 1
+        vis[grp[bad]] = False
+        cost[r] = _cost(D, s, st[r], en[r], seq[r], ln[r])
+        _retime(D, s, st, seq, ln, lg)
+
+
+@njit(cache=True)
+def _ins_ok(D, s, st, seq, ln, r, u, k, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """True when inserting `u` at position `k` of route `r` keeps every revisit interval."""
+    buf = lg[8]
+    L = ln[r]
+    for t in range(k):
+        buf[t] = seq[r, t]
+    buf[k] = u
+    for t in range(k, L):
+        buf[t + 1] = seq[r, t]
+    return _lag_viol(D, s, st, r, buf, L + 1, lg) < 0
+
+
+@njit(cache=True)
+def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
     m, N = reach.shape
+    on = lg[3][2] > 0.0
     changed = False
     while True:
         best_val = -1.0
@@ -175,7 +351,8 @@ def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, pow
                 for k in range(L + 1):
                     nxt = seq[r, k] if k < L else en[r]
                     d = D[prev, u] + D[u, nxt] - D[prev, nxt]
-                    if d < bestd:
+                    if d < bestd and (not on or (d + s[u] <= slack + 1e-9
+                                                 and _ins_ok(D, s, st, seq, ln, r, u, k, lg))):
                         bestd = d
                         bestk = k
                     prev = nxt
@@ -193,11 +370,15 @@ def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, pow
         ln[br] += 1
         cost[br] += bd
         vis[grp[bc]] = True
+        if on:
+            _retime(D, s, st, seq, ln, lg)
         changed = True
 
 
 @njit(cache=True)
-def _two_opt(D, s, st, en, seq, ln, cost, r):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _two_opt(D, s, st, en, seq, ln, cost, r, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+    on = lg[3][2] > 0.0
+    buf = lg[8]
     improved = False
     while ln[r] >= 2:
         L = ln[r]
@@ -217,6 +398,12 @@ def _two_opt(D, s, st, en, seq, ln, cost, r):  # type: ignore[no-untyped-def]  #
                 g = (D[x[i - 1], x[i]] + D[x[j], x[j + 1]] + fwd[j] - fwd[i]
                      - D[x[i - 1], x[j]] - D[x[i], x[j + 1]] - (rev[j] - rev[i]))
                 if g > best:
+                    if on:
+                        # the reversed route, checked for revisit intervals
+                        for t in range(L):
+                            buf[t] = x[t + 1] if (t < i - 1 or t > j - 1) else x[i + j - t - 1]
+                        if _lag_viol(D, s, st, r, buf, L, lg) >= 0:
+                            continue
                     best, bi, bj = g, i, j
         if bi < 0:
             break
@@ -228,13 +415,36 @@ def _two_opt(D, s, st, en, seq, ln, cost, r):  # type: ignore[no-untyped-def]  #
             a += 1
             b -= 1
         cost[r] = _cost(D, s, st[r], en[r], seq[r], ln[r])
+        if on:
+            _retime(D, s, st, seq, ln, lg)
         improved = True
     return improved
 
 
 @njit(cache=True)
-def _or_opt(D, s, st, en, seq, ln, cost, r):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _oropt_row(x, L, i, j, k, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Write route x[1..L] with the segment x[i..j] moved after x[k] (x[0] is the start)."""
+    n = 0
+    if k == 0:
+        for q in range(i, j + 1):
+            out[n] = x[q]
+            n += 1
+    for t in range(1, L + 1):
+        if i <= t <= j:
+            continue
+        out[n] = x[t]
+        n += 1
+        if t == k:
+            for q in range(i, j + 1):
+                out[n] = x[q]
+                n += 1
+
+
+@njit(cache=True)
+def _or_opt(D, s, st, en, seq, ln, cost, r, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Move a segment of 1 to 3 customers elsewhere in the same route while that helps."""
+    on = lg[3][2] > 0.0
+    buf = lg[8]
     improved = False
     L = ln[r]
     x = np.empty(L + 2, dtype=np.int64)
@@ -254,33 +464,25 @@ def _or_opt(D, s, st, en, seq, ln, cost, r):  # type: ignore[no-untyped-def]  # 
                         continue
                     d = rem + D[x[k], x[i]] + D[x[j], x[k + 1]] - D[x[k], x[k + 1]]
                     if d < best:
+                        if on:
+                            _oropt_row(x, L, i, j, k, buf)
+                            if _lag_viol(D, s, st, r, buf, L, lg) >= 0:
+                                continue
                         best, bi, bj, bk = d, i, j, k
         if bi < 0:
             break
-        # rebuild: segment x[bi..bj] moves between x[bk] and x[bk+1]
-        n = 0
-        for t in range(1, L + 1):
-            if bi <= t <= bj:
-                continue
-            seq[r, n] = x[t]
-            n += 1
-            if t == bk:
-                for q in range(bi, bj + 1):
-                    seq[r, n] = x[q]
-                    n += 1
-        if bk == 0:
-            for t in range(n - 1, -1, -1):
-                seq[r, t + bj - bi + 1] = seq[r, t]
-            for q in range(bi, bj + 1):
-                seq[r, q - bi] = x[q]
+        _oropt_row(x, L, bi, bj, bk, seq[r])
         cost[r] = _cost(D, s, st[r], en[r], seq[r], L)
+        if on:
+            _retime(D, s, st, seq, ln, lg)
         improved = True
     return improved
 
 
 @njit(cache=True)
-def _relocate(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _relocate(D, s, reach, st, en, bud, seq, ln, cost, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Move a customer to another route where it costs less than it saves."""
+    on = lg[3][2] > 0.0
     m = len(ln)
     improved = False
     for r in range(m):
@@ -308,6 +510,20 @@ def _relocate(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyp
                 _insert_at(seq[bq], ln[bq], bk, c)
                 ln[bq] += 1
                 cost[bq] += bd
+                if on:
+                    # two routes changed: apply, check both, undo if an interval breaks
+                    _retime(D, s, st, seq, ln, lg)
+                    if (_lag_viol(D, s, st, r, seq[r], ln[r], lg) >= 0
+                            or _lag_viol(D, s, st, bq, seq[bq], ln[bq], lg) >= 0):
+                        _remove_at(seq[bq], ln[bq], bk)
+                        ln[bq] -= 1
+                        _insert_at(seq[r], ln[r], i, c)
+                        ln[r] += 1
+                        cost[r] = _cost(D, s, st[r], en[r], seq[r], ln[r])
+                        cost[bq] = _cost(D, s, st[bq], en[bq], seq[bq], ln[bq])
+                        _retime(D, s, st, seq, ln, lg)
+                        i += 1
+                        continue
                 improved = True
             else:
                 i += 1
@@ -315,8 +531,9 @@ def _relocate(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyp
 
 
 @njit(cache=True)
-def _swap(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _swap(D, s, reach, st, en, bud, seq, ln, cost, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Exchange two customers of different routes in place when both routes get shorter."""
+    on = lg[3][2] > 0.0
     m = len(ln)
     improved = False
     for r in range(m):
@@ -339,6 +556,14 @@ def _swap(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyped-d
                             and cost[q] + dq <= bud[q] + 1e-9):
                         seq[r, i] = d
                         seq[q, j] = c
+                        if on:
+                            _retime(D, s, st, seq, ln, lg)
+                            if (_lag_viol(D, s, st, r, seq[r], ln[r], lg) >= 0
+                                    or _lag_viol(D, s, st, q, seq[q], ln[q], lg) >= 0):
+                                seq[r, i] = c
+                                seq[q, j] = d
+                                _retime(D, s, st, seq, ln, lg)
+                                continue
                         cost[r] += dr
                         cost[q] += dq
                         c = d
@@ -347,8 +572,10 @@ def _swap(D, s, reach, st, en, bud, seq, ln, cost):  # type: ignore[no-untyped-d
 
 
 @njit(cache=True)
-def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Let an unvisited customer of higher prize take a visited one's place when it fits."""
+    on = lg[3][2] > 0.0
+    buf = lg[8]
     m, N = reach.shape
     improved = False
     order = np.argsort(-p)
@@ -379,6 +606,18 @@ def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp):  # type: ign
                             best, bestk = d, k
                     prev = nxt
                 if base + best <= bud[r] + 1e-9:
+                    if on:
+                        # the route without v and with u at bestk
+                        n = 0
+                        for t in range(L + 1):
+                            if t == bestk:
+                                buf[n] = u
+                                n += 1
+                            if t < L and t != i:
+                                buf[n] = seq[r, t]
+                                n += 1
+                        if _lag_viol(D, s, st, r, buf, L, lg) >= 0:
+                            continue
                     bg, br, bi, bk, bnew = gain, r, i, bestk, base + best
         if br >= 0:
             v = seq[br, bi]
@@ -392,13 +631,16 @@ def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp):  # type: ign
                 _insert_at(seq[br], ln[br], bk if bk < bi else bk - 1, u)
                 ln[br] += 1
             cost[br] = bnew
+            if on:
+                _retime(D, s, st, seq, ln, lg)
             improved = True
     return improved
 
 
 @njit(cache=True)
-def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, n_try):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, n_try, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Insert an unvisited customer over budget, re-optimise the route, keep it if it fits."""
+    on = lg[3][2] > 0.0
     m, N = reach.shape
     improved = False
     order = np.argsort(-p)
@@ -430,33 +672,40 @@ def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, n_try):  # ty
             _insert_at(tseq[r], tln[r], bestk, u)
             tln[r] += 1
             tcost[r] = _cost(D, s, st[r], en[r], tseq[r], tln[r])
-            while _two_opt(D, s, st, en, tseq, tln, tcost, r) | _or_opt(D, s, st, en, tseq,
-                                                                         tln, tcost, r):
+            while _two_opt(D, s, st, en, tseq, tln, tcost, r, lg) | _or_opt(D, s, st, en, tseq,
+                                                                             tln, tcost, r, lg):
                 pass
-            if tcost[r] <= bud[r] + 1e-9:
+            if tcost[r] <= bud[r] + 1e-9 and (
+                    not on or _lag_viol(D, s, st, r, tseq[r], tln[r], lg) < 0):
                 seq[r, :] = tseq[r]
                 ln[r] = tln[r]
                 cost[r] = tcost[r]
                 vis[grp[u]] = True
+                if on:
+                    _retime(D, s, st, seq, ln, lg)
                 improved = True
                 break
+            if on:
+                _retime(D, s, st, seq, ln, lg)
     return improved
 
 
 @njit(cache=True)
-def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
-    _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs)
+def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+    if lg[3][2] > 0.0:
+        _repair(D, s, st, en, seq, ln, cost, vis, grp, lg)
+    _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg)
     for _ in range(20):
         for r in range(len(ln)):
-            while _two_opt(D, s, st, en, seq, ln, cost, r) | _or_opt(D, s, st, en, seq, ln,
-                                                                      cost, r):
+            while _two_opt(D, s, st, en, seq, ln, cost, r, lg) | _or_opt(D, s, st, en, seq, ln,
+                                                                          cost, r, lg):
                 pass
-        ch = _relocate(D, s, reach, st, en, bud, seq, ln, cost)
-        ch |= _swap(D, s, reach, st, en, bud, seq, ln, cost)
+        ch = _relocate(D, s, reach, st, en, bud, seq, ln, cost, lg)
+        ch |= _swap(D, s, reach, st, en, bud, seq, ln, cost, lg)
         ch |= _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.0, power,
-                          rs)
-        ch |= _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp)
-        ch |= _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 3)
+                          rs, lg)
+        ch |= _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, lg)
+        ch |= _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 3, lg)
         if not ch:
             break
 
@@ -530,7 +779,7 @@ def _better(sa, ca, sb, cb):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 @njit(cache=True)
 def _search(D, p, s, reach, st, en, bud, grp, cur, cln, ccost, cvis, best, bln, bcost, bvis, rs,  # type: ignore[no-untyped-def]
-            state, n_iter, total, band0, restart):  # pragma: no cover
+            state, n_iter, total, band0, restart, lg):  # pragma: no cover
     """Run `n_iter` iterations; state = [iteration, stall]."""
     for _ in range(n_iter):
         state[0] += 1
@@ -538,7 +787,7 @@ def _search(D, p, s, reach, st, en, bud, grp, cur, cln, ccost, cvis, best, bln, 
         seq, ln, cost, vis = cur.copy(), cln.copy(), ccost.copy(), cvis.copy()
         _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, rs)
         power = 1.0 if _rand(rs) < 0.5 else 2.0
-        _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.3, power, rs)
+        _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.3, power, rs, lg)
         sc = _score(p, seq, ln)
         bs = _score(p, best, bln)
         if _better(sc, cost.sum(), bs, bcost.sum()):
@@ -561,6 +810,20 @@ def _search(D, p, s, reach, st, en, bud, grp, cur, cln, ccost, cvis, best, bln, 
             cln[:] = bln
             ccost[:] = bcost
             cvis[:] = bvis
+
+
+def _lag_data(inst: Instance, N: int) -> tuple[np.ndarray, ...]:
+    """Pack the revisit-interval data of `inst` for the compiled core."""
+    plc = (np.full(N, -1, dtype=np.int64) if inst.place is None
+           else np.asarray(inst.place, dtype=np.int64))
+    members = np.flatnonzero(plc >= 0)
+    members = members[np.argsort(plc[members], kind="stable")]
+    counts = np.bincount(plc[members], minlength=int(plc.max()) + 1) if len(members) else []
+    pst = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    on = bool(len(members)) and (inst.lag[0] > 0 or np.isfinite(inst.lag[1]))
+    lag = np.array([inst.lag[0], inst.lag[1], 1.0 if on else 0.0], dtype=np.float64)
+    return (plc, pst, members.astype(np.int64), lag, np.zeros(N), np.full(N, -1, dtype=np.int64),
+            np.zeros(N), np.zeros(N + 1, dtype=np.int64), np.zeros(N, dtype=np.int64))
 
 
 def solve(
@@ -618,7 +881,8 @@ def solve(
         vis[grp[list(route)]] = True
     cost = np.array([_cost(D, s, st[r], en[r], seq[r], ln[r]) for r in range(m)])
     rs = np.array([np.random.default_rng(seed).integers(1, 2**63 - 1)], dtype=np.uint64)
-    _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.0, 1.0, rs)
+    lg = _lag_data(inst, N)
+    _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.0, 1.0, rs, lg)
     best, bln, bcost, bvis = seq.copy(), ln.copy(), cost.copy(), vis.copy()
     state = np.zeros(2, dtype=np.int64)
     while state[0] < iterations:
@@ -626,7 +890,7 @@ def solve(
             break
         n = int(min(_CHUNK, iterations - state[0]))
         _search(D, p, s, reach, st, en, bud, grp, seq, ln, cost, vis, best, bln, bcost, bvis, rs,
-                state, n, iterations, _BAND, _RESTART)
+                state, n, iterations, _BAND, _RESTART, lg)
     routes = tuple(tuple(int(c) for c in best[r, : bln[r]]) for r in range(m))
     durations = tuple(route_duration(inst, r, seq_r) for r, seq_r in enumerate(routes))
     score = float(sum(p[list(seq_r)].sum() for seq_r in routes if seq_r))

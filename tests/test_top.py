@@ -100,3 +100,89 @@ def test_service_times_count_against_the_budget():
     # 2 + 3 = 5 for one customer, 1 + 1.414 + 1 + 6 = 9.41 for two adjacent ones
     assert sol.score == 9
     assert sol.durations[0] <= 9.5
+
+
+# --- revisits: visits to one place must start lag[0]..lag[1] apart, across routes too ----------
+
+
+def _revisit_instance(rng, n_places, m, budget, lag):
+    """Random places, each visitable twice (second visit worth half), depot at the centre."""
+    xy = np.vstack([[0.0, 0.0], rng.uniform(-10, 10, size=(n_places, 2))])
+    idx = np.concatenate([[0], np.arange(1, n_places + 1), np.arange(1, n_places + 1)])
+    D = np.sqrt(((xy[idx][:, None] - xy[idx][None]) ** 2).sum(-1))
+    first = rng.integers(1, 10, size=n_places).astype(float)
+    prize = np.concatenate([[0.0], first, first / 2])
+    service = np.concatenate([[0.0], np.full(2 * n_places, 4.0)])
+    place = np.concatenate([[-1], np.arange(n_places), np.arange(n_places)])
+    return _top.Instance(D=D, prize=prize, service=service,
+                         customers=np.arange(1, 2 * n_places + 1), starts=(0,) * m,
+                         ends=(0,) * m, budgets=(budget,) * m, place=place, lag=lag)
+
+
+def _brute_force(inst):
+    """Best score over every assignment of points to routes and every visiting order."""
+    from itertools import permutations, product
+
+    cust = list(inst.customers)
+    m = len(inst.starts)
+    best = 0.0
+
+    def feasible_orders(points, r):
+        for perm in permutations(points):
+            if _top.route_duration(inst, r, perm) <= inst.budgets[r] + 1e-9:
+                yield perm
+
+    for assign in product(range(m + 1), repeat=len(cust)):
+        groups = [[c for c, a in zip(cust, assign) if a == r] for r in range(m)]
+        value = sum(inst.prize[c] for g in groups for c in g)
+        if value <= best:
+            continue
+        options = [list(feasible_orders(g, r)) for r, g in enumerate(groups)]
+        for combo in product(*options):
+            if not _top.lag_violations(inst, list(combo)):
+                best = value
+                break
+    return best
+
+
+@pytest.mark.parametrize(("seed", "m", "lag"), [
+    (1, 1, (30.0, float("inf"))), (2, 1, (25.0, 45.0)), (3, 2, (30.0, float("inf"))),
+    (4, 2, (20.0, 35.0)),
+])
+def test_revisits_reach_the_enumerated_optimum(seed, m, lag):
+    rng = np.random.default_rng(seed)
+    inst = _revisit_instance(rng, 3, m, 70.0, lag)
+    sol = _top.solve(inst, seed=0, iterations=300)
+    assert not _top.lag_violations(inst, sol.routes)
+    for r, seq in enumerate(sol.routes):
+        assert _top.route_duration(inst, r, seq) <= inst.budgets[r] + 1e-9
+    assert sol.score == pytest.approx(_brute_force(inst))
+
+
+def test_revisit_interval_holds_on_a_benchmark_instance():
+    # p7.3.h with a second, half-prize visit to every customer, at least 30 % of tmax apart
+    base, _ = read("p7.3.h")
+    n = len(base.prize)
+    cust = np.asarray(base.customers)
+    idx = np.concatenate([np.arange(n), cust])
+    place = np.full(len(idx), -1)
+    place[cust] = place[n:] = np.arange(len(cust))
+    tmax = base.budgets[0]
+    inst = _top.Instance(
+        D=base.D[np.ix_(idx, idx)], prize=np.concatenate([base.prize, base.prize[cust] / 2]),
+        service=np.zeros(len(idx)), customers=np.concatenate([cust, np.arange(n, len(idx))]),
+        starts=base.starts, ends=base.ends, budgets=base.budgets, place=place,
+        lag=(0.3 * tmax, float("inf")),
+    )
+    sol = _top.solve(inst, seed=0, iterations=1000)
+    assert not _top.lag_violations(inst, sol.routes)
+    assert all(_top.route_duration(inst, r, seq) <= tmax + 1e-6
+               for r, seq in enumerate(sol.routes))
+    revisits = [c for seq in sol.routes for c in seq if c >= n]
+    assert revisits, "second visits are worth taking on this instance"
+    # allowing revisits can only add to the best single-visit score (425)
+    assert sol.score >= 425
+    # the independent checker does catch a violation: two visits of one place back to back
+    c = int(cust[0])
+    bad = _top.lag_violations(inst, [[c, n], [], []])
+    assert bad and bad[0][2] == pytest.approx(0.0)
