@@ -114,6 +114,13 @@ def plan(
     segments: Annotated[int | None, typer.Option(min=0, help="Riskiest streets outside "
                                                              "hotspots offered as walk-along "
                                                              "tasks [10]; 0 for none.")] = None,
+    revisit: Annotated[str | None, typer.Option(help="Let a hotspot be visited again when the "
+                                                     "visits start at least this far apart: "
+                                                     "60, 1h, or a range 60-120 [off].")] = None,
+    visits: Annotated[int | None, typer.Option(min=1, help="Most visits per hotspot with "
+                                                           "--revisit [2].")] = None,
+    revisit_value: Annotated[float | None, typer.Option(help="Share of a hotspot's risk a "
+                                                             "revisit is worth [0.5].")] = None,
     end: Annotated[list[str] | None, typer.Option(help="Open routes: end point lat,lon, "
                                                        "repeat like --post.")] = None,
     variants: Annotated[int | None, typer.Option(min=1, help="Also plan K diverse variants "
@@ -139,7 +146,8 @@ def plan(
             "start": start, "date": date, "days": days, "since": since, "seed": seed, "dwell_min": dwell,
             "speed_kmh": speed, "columns": parse_columns(columns) if columns else None,
             "crs": crs, "method": method, "variants": variants, "day": day,
-            "max_segments": segments,
+            "max_segments": segments, "revisit": revisit, "max_visits": visits,
+            "revisit_value": revisit_value,
         }
         kwargs.update({k: v for k, v in given.items() if v is not None})
         missing = [name for name, key in (("--incidents", "incidents"), ("--osm", "osm"),

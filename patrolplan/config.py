@@ -27,6 +27,7 @@ to the file. Example::
     shift = "4h"
     start = "18:00"
     dwell_min = 12
+    revisit = "60-150"            # a hotspot may be visited again 60 to 150 min later
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 _PLAN_KEYS = {
     "officers", "shift", "start", "date", "days", "since", "seed", "dwell_min", "speed_kmh", "method",
     "eps_m", "min_weight", "max_hotspots", "max_segments", "half_life_days", "iterations", "variants",
-    "tolerance",
+    "tolerance", "revisit", "max_visits", "revisit_value",
 }
 _LAYER_KEYS = {"file", "preset", "columns", "crs", "weight", "severity"}
 

@@ -77,8 +77,9 @@ def routes_geojson(
 
     Properties: every feature has ``kind`` (``route``, ``stop`` or ``post``) and ``officer``.
     Routes add ``length_m``, ``walk_min``, ``dwell_min``, ``duration_min``, ``shift_min``,
-    ``n_stops``, ``hotspots`` (ids in order), ``start``, ``end``. Stops add ``order``,
-    ``hotspot_id``, ``arrive``, ``leave`` (``HH:MM``), ``dwell_min``, ``risk``, ``street``.
+    ``n_stops``, ``hotspots`` (ids in order), ``start``, ``end``. Stops add ``task``, ``order``,
+    ``hotspot_id``, ``visit`` (2 for a revisit), ``arrive``, ``leave`` (``HH:MM``),
+    ``dwell_min``, ``risk``, ``street``.
 
     Parameters
     ----------
@@ -136,6 +137,7 @@ def routes_geojson(
                         "officer": route.officer,
                         "order": s.order,
                         "hotspot_id": s.hotspot_id,
+                        "visit": s.visit,
                         "arrive": clock(shift_start, s.arrive_min),
                         "leave": clock(shift_start, s.leave_min),
                         "dwell_min": round(s.leave_min - s.arrive_min, 1),
@@ -266,7 +268,7 @@ def gpx(
     ]
     for s in route.stops:
         lines.append(
-            f'  <wpt lat="{s.lat:.7f}" lon="{s.lon:.7f}"><name>{s.order}. {_xml(s.hotspot_id)}'
+            f'  <wpt lat="{s.lat:.7f}" lon="{s.lon:.7f}"><name>{s.order}. {_xml(s.label)}'
             f"</name><desc>arrive {clock(shift_start, s.arrive_min)}, leave "
             f"{clock(shift_start, s.leave_min)}; {_xml(s.street)}</desc><type>stop</type></wpt>"
         )
@@ -324,7 +326,7 @@ def kml(
                    "</Placemark>")
         for s in r.stops:
             out.append(
-                f"<Placemark><name>{s.order}. {_xml(s.hotspot_id)}</name><description>arrive "
+                f"<Placemark><name>{s.order}. {_xml(s.label)}</name><description>arrive "
                 f"{clock(shift_start, s.arrive_min)}, leave {clock(shift_start, s.leave_min)}; "
                 f"{_xml(s.street)}</description><styleUrl>#o{r.officer}</styleUrl><Point><coordinates>{s.lon:.7f},{s.lat:.7f}</coordinates></Point></Placemark>"
             )
@@ -347,28 +349,30 @@ def schedule_frame(routes: Sequence[Route], *, shift_start: pd.Timestamp) -> pd.
     -------
     pandas.DataFrame
         Columns ``officer``, ``stop`` (1.., or ``return``), ``task`` (``hotspot``: dwell,
-        ``street``: walk that street end to end, ``return``), ``hotspot_id``, ``arrive``,
-        ``leave``, ``street``, ``via`` (streets walked to get there, ``" > "``-separated),
-        ``lat``, ``lon``.
+        ``street``: walk that street end to end, ``return``), ``hotspot_id``, ``visit`` (1 for
+        the plan's first visit to that hotspot, 2 for a revisit, ...; 0 on the return row),
+        ``arrive``, ``leave``, ``street``, ``via`` (streets walked to get there,
+        ``" > "``-separated), ``lat``, ``lon``.
     """
     rows = []
     for r in routes:
         for s in r.stops:
             rows.append({
                 "officer": r.officer, "stop": str(s.order), "task": s.kind,
-                "hotspot_id": s.hotspot_id,
+                "hotspot_id": s.hotspot_id, "visit": s.visit,
                 "arrive": clock(shift_start, s.arrive_min),
                 "leave": clock(shift_start, s.leave_min), "street": s.street,
                 "via": " > ".join(s.via), "lat": round(s.lat, 6), "lon": round(s.lon, 6),
             })
         rows.append({
             "officer": r.officer, "stop": "return", "task": "return", "hotspot_id": "",
+            "visit": 0,
             "arrive": clock(shift_start, r.duration_min), "leave": "",
             "street": "post", "via": " > ".join(r.return_via),
             "lat": round(r.post[0], 6), "lon": round(r.post[1], 6),
         })
-    return pd.DataFrame(rows, columns=["officer", "stop", "task", "hotspot_id", "arrive",
-                                       "leave", "street", "via", "lat", "lon"])
+    return pd.DataFrame(rows, columns=["officer", "stop", "task", "hotspot_id", "visit",
+                                       "arrive", "leave", "street", "via", "lat", "lon"])
 
 
 def write_csv(path: str | Path, frame: pd.DataFrame) -> Path:

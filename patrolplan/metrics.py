@@ -80,8 +80,9 @@ def summary(
     -------
     pandas.DataFrame
         One row per officer and a last row ``officer = "all"``: ``km``, ``walk_min``,
-        ``dwell_min``, ``total_min``, ``shift_min``, ``hotspots``, ``streets`` (risky streets
-        walked as tasks), ``hotspot_risk_share``
+        ``dwell_min``, ``total_min``, ``shift_min``, ``hotspots`` (distinct hotspots visited),
+        ``revisits`` (further visits to a hotspot already visited in the plan, by the same or
+        another officer), ``streets`` (risky streets walked as tasks), ``hotspot_risk_share``
         (share of the risk of all hotspots visited), ``risk_covered_share`` (share of all
         weighted incidents at visited hotspots or on walked streets), ``incidents_covered``.
     """
@@ -102,10 +103,11 @@ def summary(
                 "dwell_min": round(r.dwell_min, 1),
                 "total_min": round(r.duration_min, 1),
                 "shift_min": round(r.shift_min, 1),
-                "hotspots": len(r.hotspot_ids),
+                "hotspots": len(set(r.hotspot_ids)),
+                "revisits": sum(s.visit > 1 for s in r.stops if s.kind == "hotspot"),
                 "streets": len(r.street_ids),
                 "hotspot_risk_share": round(
-                    sum(risk_of[h] for h in r.hotspot_ids) / total_hot, 4
+                    sum(risk_of[h] for h in set(r.hotspot_ids)) / total_hot, 4
                 ),
                 "risk_covered_share": round(float(weights[cov].sum()) / total_w, 4),
                 "incidents_covered": int(cov.sum()),
@@ -122,6 +124,7 @@ def summary(
             "total_min": round(sum(r.duration_min for r in routes), 1),
             "shift_min": round(sum(r.shift_min for r in routes), 1),
             "hotspots": len(visited),
+            "revisits": sum(s.visit > 1 for r in routes for s in r.stops if s.kind == "hotspot"),
             "streets": len({s for r in routes for s in r.street_ids}),
             "hotspot_risk_share": round(sum(risk_of[h] for h in visited) / total_hot, 4),
             "risk_covered_share": round(float(weights[union].sum()) / total_w, 4),

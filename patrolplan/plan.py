@@ -125,6 +125,51 @@ def parse_duration_min(text: str | float) -> float:
     return minutes
 
 
+def parse_revisit(text: str | float | Sequence[float] | None) -> tuple[float, float] | None:
+    """Parse a revisit interval: ``"60"`` / ``"1h"`` (at least), or ``"60-120"`` (between).
+
+    Parameters
+    ----------
+    text
+        Minutes, a duration, a ``min-max`` range of durations, a ``(min, max)`` pair, or None.
+
+    Returns
+    -------
+    tuple of float or None
+        ``(min, max)`` minutes between the starts of two visits to one hotspot; ``max`` is
+        infinite when not given. None when `text` is None.
+
+    Raises
+    ------
+    InfeasibleRouteError
+        If the text is not a duration or a range with min <= max.
+
+    Examples
+    --------
+    >>> parse_revisit("60"), parse_revisit("1h-2h30m")
+    ((60.0, inf), (60.0, 150.0))
+    """
+    if text is None:
+        return None
+    if not isinstance(text, str | int | float):
+        lo, hi = (float(v) for v in text)
+    else:
+        parts = str(text).replace(" ", "").split("-")
+        if len(parts) not in (1, 2) or not all(parts):
+            msg = f"`revisit` must be minutes or a range like 60-120, got {text!r}"
+            raise InfeasibleRouteError(msg)
+        try:
+            lo = parse_duration_min(parts[0])
+            hi = parse_duration_min(parts[1]) if len(parts) == 2 else float("inf")
+        except InfeasibleRouteError:
+            msg = f"`revisit` must be minutes or a range like 60-120, got {text!r}"
+            raise InfeasibleRouteError(msg) from None
+    if not 0 < lo <= hi:
+        msg = f"`revisit` must be positive with min <= max, got {text!r}"
+        raise InfeasibleRouteError(msg)
+    return lo, hi
+
+
 def _shift_start(date: str | None, start: str) -> pd.Timestamp:
     if not re.fullmatch(r"\d{1,2}:\d{2}", start):
         msg = f"`start` must be a time of day HH:MM, got {start!r}"
@@ -164,6 +209,9 @@ def daily_plan(
     min_weight: float | None = None,
     max_hotspots: int | None = None,
     max_segments: int | None = None,
+    revisit: str | float | Sequence[float] | None = None,
+    max_visits: int = 2,
+    revisit_value: float | None = None,
     half_life_days: float | None = None,
     iterations: int | None = None,
     ends: Sequence[tuple[float, float]] | None = None,
@@ -211,6 +259,15 @@ def daily_plan(
     max_segments
         Riskiest streets (by incidents outside hotspots) offered as walk-along tasks; 0 for
         none. Default :data:`patrolplan.settings.max_segments`.
+    revisit
+        Let a hotspot be visited again (by any officer) when the visits start at least this
+        far apart: minutes, a duration (``"1h"``) or a range (``"60-120"``) that also caps the
+        gap; see :func:`parse_revisit`. Default: each hotspot at most once.
+    max_visits
+        Most visits per hotspot when `revisit` is given.
+    revisit_value
+        Share of a hotspot's risk a revisit is worth to the solver; default
+        :data:`patrolplan.settings.revisit_value`.
     half_life_days
         Recency half-life.
     iterations
@@ -245,6 +302,7 @@ def daily_plan(
         msg = f"`shift` gives {len(shifts)} lengths for {officers} officers"
         raise InfeasibleRouteError(msg)
     shift_min = max(shifts)
+    revisit_min = parse_revisit(revisit)
     t0 = _shift_start(date, start)
     files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
     unknown = set(files) - set(ingest.LAYERS)
@@ -281,7 +339,8 @@ def daily_plan(
     route_args = dict(
         officers=officers, shift_min=shifts if len(shifts) > 1 else shift_min,
         dwell_min=dwell_min, speed_kmh=speed_kmh, max_hotspots=max_hotspots, ends=ends,
-        segments=streets, max_segments=max_segments,
+        segments=streets, max_segments=max_segments, revisit_min=revisit_min,
+        max_visits=max_visits, revisit_value=revisit_value,
     )
     alternatives: tuple[tuple[routing.Route, ...], ...] = ()
     table = None
@@ -305,14 +364,21 @@ def daily_plan(
         "officers": officers, "posts": [list(p) for p in posts], "seed": seed,
         "dwell_min": settings.dwell_min if dwell_min is None else dwell_min,
         "speed_kmh": settings.walk_speed_kmh if speed_kmh is None else speed_kmh,
-        "method": method, "days": days, "since": since, "max_segments": max_segments, "osm": Path(osm).name, "variants": variants,
+        "method": method, "days": days, "since": since, "max_segments": max_segments,
+        # JSON has no infinity: an open upper bound is null
+        "revisit_min": [revisit_min[0], revisit_min[1] if revisit_min[1] < float("inf")
+                        else None] if revisit_min else None,
+        "max_visits": max_visits if revisit_min else 1,
+        "revisit_value": (settings.revisit_value if revisit_value is None else revisit_value)
+        if revisit_min else None,
+        "osm": Path(osm).name, "variants": variants,
         "day": day, "ends": [list(p) for p in ends] if ends else None,
         "incidents": {k: Path(v).name for k, v in files.items() if v is not None},
     }
     total = summary.iloc[-1]
     log(
         f"Plan {params['date']} {params['start']}: {officers} officers, "
-        f"{total['hotspots']} hotspots, {total['km']:.1f} km, "
+        f"{total['hotspots']} hotspots ({total['revisits']} revisits), {total['km']:.1f} km, "
         f"{total['risk_covered_share']:.0%} of weighted incidents covered"
     )
     return PatrolPlan(

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import pandas as pd
 
-    from patrolplan.routing import Route
+    from patrolplan.routing import Route, Stop
 
 #: One colour per officer, colour-blind friendly (Okabe-Ito), cycled.
 OFFICER_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
@@ -172,7 +172,11 @@ def plan_map(
         fg.add_to(m)
 
     hot = folium.FeatureGroup(name=f"Hotspots ({len(gdf_hotspots)})", show=True)
-    visited = {h: r.officer for r in routes for h in r.hotspot_ids}
+    visited: dict[str, list[str]] = {}
+    for r in routes:
+        for s in r.stops:
+            if s.kind == "hotspot":
+                visited.setdefault(s.hotspot_id, []).append(f"officer {r.officer} stop {s.order}")
     for _, row in gdf_hotspots.iterrows():
         who = visited.get(row["hotspot_id"])
         popup = (
@@ -182,7 +186,7 @@ def plan_map(
             f"{row['n_accident']}, juvenile {row['n_juvenile']}<br>"
             f"top: {html.escape(str(row['top_categories']))}<br>"
             f"active hours {row['active_hours'] or 'n/a'}<br>"
-            f"{'visited by officer ' + str(who) if who else 'not visited'}"
+            f"{'visited by ' + ', '.join(who) if who else 'not visited'}"
         )
         folium.GeoJson(
             row.geometry.__geo_interface__,
@@ -195,6 +199,12 @@ def plan_map(
         ).add_to(hot)
     hot.add_to(m)
 
+    # officers who stop at the same node get their markers side by side, not on top
+    officers_at: dict[int, list[int]] = {}
+    for route in routes:
+        for s in route.stops:
+            if route.officer not in officers_at.setdefault(s.node, []):
+                officers_at[s.node].append(route.officer)
     for route, coords in zip(routes, route_coords, strict=True):
         colour = officer_colour(route.officer)
         fg = folium.FeatureGroup(
@@ -208,27 +218,39 @@ def plan_map(
         plugins.PolyLineTextPath(line, "   ►   ", repeat=True, offset=5,
                                  attributes={"fill": colour, "font-size": "13"}).add_to(fg)
         rows = schedule[(schedule["officer"] == route.officer) & (schedule["stop"] != "return")]
-        for s, (_, row) in zip(route.stops, rows.iterrows(), strict=True):
-            what = (f"walk along {html.escape(s.street)} ({html.escape(s.hotspot_id)})"
-                    if s.kind == "street" else
-                    f"{html.escape(s.hotspot_id)} on {html.escape(s.street or 'unnamed street')}")
-            popup = (
-                f"<b>Officer {route.officer}, stop {s.order}</b><br>{what}<br>"
-                f"{'start' if s.kind == 'street' else 'arrive'} {row['arrive']}, "
-                f"{'end' if s.kind == 'street' else 'leave'} {row['leave']}<br>risk {s.risk:.1f}"
-            )
-            radius = "3px" if s.kind == "street" else "50%"
+        row_of = {s.order: row for s, (_, row) in zip(route.stops, rows.iterrows(), strict=True)}
+        # a hotspot the officer comes back to gets one marker numbered "3/10"
+        for group in stop_groups(route):
+            parts, tips = [], []
+            for s in group:
+                row = row_of[s.order]
+                what = (f"walk along {html.escape(s.street)} ({html.escape(s.hotspot_id)})"
+                        if s.kind == "street" else
+                        f"{html.escape(s.label)} on "
+                        f"{html.escape(s.street or 'unnamed street')}")
+                parts.append(
+                    f"<b>Officer {route.officer}, stop {s.order}</b><br>{what}<br>"
+                    f"{'start' if s.kind == 'street' else 'arrive'} {row['arrive']}, "
+                    f"{'end' if s.kind == 'street' else 'leave'} {row['leave']}<br>"
+                    f"risk {s.risk:.1f}"
+                )
+                tips.append(f"{route.officer}.{s.order} {row['arrive']}-{row['leave']}")
+            label = "/".join(str(s.order) for s in group)
+            w = max(22, 7 * len(label) + 8)
+            radius = ("3px" if all(s.kind == "street" for s in group)
+                      else "50%" if len(group) == 1 else "11px")
+            slot = officers_at[group[0].node].index(route.officer)
             folium.Marker(
-                (s.lat, s.lon),
+                (group[0].lat, group[0].lon),
                 icon=folium.DivIcon(
                     html=(f'<div style="background:{colour};color:#fff;border:2px solid #fff;'
-                          f"border-radius:{radius};width:22px;height:22px;line-height:18px;"
-                          "text-align:center;font:bold 12px sans-serif;"
-                          f'box-shadow:0 0 2px #000">{s.order}</div>'),
-                    icon_size=(22, 22), icon_anchor=(11, 11),
+                          f"border-radius:{radius};width:{w}px;height:22px;line-height:18px;"
+                          "text-align:center;font:bold 12px sans-serif;box-sizing:border-box;"
+                          f'box-shadow:0 0 2px #000">{label}</div>'),
+                    icon_size=(w, 22), icon_anchor=(w // 2 - 26 * slot, 11),
                 ),
-                popup=folium.Popup(popup, max_width=260),
-                tooltip=f"{route.officer}.{s.order} {row['arrive']}-{row['leave']}",
+                popup=folium.Popup("<hr>".join(parts), max_width=260),
+                tooltip="; ".join(tips),
             ).add_to(fg)
         folium.Marker(
             (route.post[0], route.post[1]),
@@ -255,6 +277,8 @@ def _legend(title: str, routes: Sequence[Route], attribution: str) -> MacroEleme
         f"{r.duration_min:.0f}/{r.shift_min:.0f} min</div>"
         for r in routes
     )
+    again = any(s.visit > 1 for r in routes for s in r.stops)
+    revisit = "; 3/10: one hotspot, visited at stops 3 and 10" if again else ""
     body = f"""
     <div id="pp-legend" style="position:fixed;bottom:40px;left:10px;z-index:9999;
          background:rgba(255,255,255,.93);padding:8px 10px;border:1px solid #888;
@@ -265,7 +289,7 @@ def _legend(title: str, routes: Sequence[Route], attribution: str) -> MacroEleme
            background:#ef8a62;opacity:.7;border:1px solid #b2182b"></span>hotspot visited
            (dashed: not visited)</div>
       <div>● numbered: dwell stops in order; ■ numbered: risky street to walk along;
-           ► direction of walking</div>
+           ► direction of walking{revisit}</div>
       <div style="color:#555;margin-top:4px">{html.escape(attribution)}</div>
     </div>"""
     legend = MacroElement()
@@ -341,6 +365,25 @@ def _renumber(page: str) -> str:
     return re.sub(r"\bhtml_[0-9a-f]{32}\b", renumber, page)
 
 
+def stop_groups(route: Route) -> list[list[Stop]]:
+    """Group a route's stops by where they are, in order of the first stop of each place.
+
+    Parameters
+    ----------
+    route
+        A route.
+
+    Returns
+    -------
+    list of list of Stop
+        Stops at one graph node each; more than one when the officer comes back (a revisit).
+    """
+    groups: dict[int, list[Stop]] = {}
+    for s in route.stops:
+        groups.setdefault(s.node, []).append(s)
+    return list(groups.values())
+
+
 def _svg_map(
     route: Route,
     coords: list[tuple[float, float]],
@@ -373,15 +416,21 @@ def _svg_map(
     )
     colour = officer_colour(route.officer)
     line = " ".join(pt(lo, la) for lo, la in coords)
-    stops = "".join(
-        f'<g transform="translate({pt(s.lon, s.lat)})">'
-        + (f'<rect x="-9" y="-9" width="18" height="18" rx="3" fill="{colour}" stroke="#fff" '
-           'stroke-width="2"/>' if s.kind == "street" else
-           f'<circle r="9" fill="{colour}" stroke="#fff" stroke-width="2"/>')
-        + f'<text y="4" text-anchor="middle" fill="#fff" '
-        f'font-size="10" font-weight="bold">{s.order}</text></g>'
-        for s in route.stops
-    )
+    parts = []
+    for group in stop_groups(route):
+        s = group[0]
+        label = "/".join(str(g.order) for g in group)
+        # square: a street to walk; circle: a dwell stop; pill: stops of a revisited hotspot
+        half = max(9, 3 * len(label) + 3)
+        shape = ('<rect x="-9" y="-9" width="18" height="18" rx="3"' if s.kind == "street"
+                 and len(group) == 1 else '<circle r="9"' if len(group) == 1 else
+                 f'<rect x="-{half}" y="-9" width="{2 * half}" height="18" rx="9"')
+        parts.append(
+            f'<g transform="translate({pt(s.lon, s.lat)})">{shape} fill="{colour}" '
+            f'stroke="#fff" stroke-width="2"/><text y="4" text-anchor="middle" fill="#fff" '
+            f'font-size="10" font-weight="bold">{label}</text></g>'
+        )
+    stops = "".join(parts)
     post = (f'<g transform="translate({pt(route.post[1], route.post[0])})"><rect x="-9" y="-9" '
             f'width="18" height="18" fill="#111" stroke="{colour}" stroke-width="2"/><text y="4" '
             'text-anchor="middle" fill="#fff" font-size="10" font-weight="bold">P</text></g>')
@@ -398,6 +447,10 @@ def _svg_map(
         f'<text x="{width - 6:.0f}" y="{height - 6:.0f}" font-size="9" text-anchor="end" '
         f'fill="#666">{html.escape(ATTRIBUTION)}</text></svg>'
     )
+
+
+def _streets_to_walk(n: int) -> str:
+    return "" if n == 0 else ", 1 street to walk" if n == 1 else f", {n} streets to walk"
 
 
 def route_sheets(
@@ -437,7 +490,9 @@ def route_sheets(
         rows = schedule[schedule["officer"] == route.officer]
         body = "".join(
             f"<tr><td>{html.escape(str(r['stop']))}</td><td>"
-            f"{'walk ' if r['task'] == 'street' else ''}{html.escape(str(r['hotspot_id']))}</td><td>{r['arrive']}</td><td>{r['leave']}</td>"
+            f"{'walk ' if r['task'] == 'street' else ''}{html.escape(str(r['hotspot_id']))}"
+            f"{' (visit ' + str(r['visit']) + ')' if r['visit'] > 1 else ''}</td>"
+            f"<td>{r['arrive']}</td><td>{r['leave']}</td>"
             f"<td>{html.escape(str(r['street'])) or '&ndash;'}</td>"
             f"<td class='via'>{html.escape(str(r['via'])) or '&ndash;'}</td>"
             f"<td class='tick'>{'&#9744;' if r['stop'] != 'return' else ''}</td></tr>"
@@ -446,8 +501,9 @@ def route_sheets(
         pages.append(f"""
 <section class="sheet">
   <h1>{html.escape(title)} &middot; Officer {route.officer}</h1>
-  <p class="meta">Post {route.post[0]:.5f}, {route.post[1]:.5f} &middot; {len(route.stops)} dwell
-  stops of {route.dwell_min / max(len(route.stops), 1):.0f} min &middot;
+  <p class="meta">Post {route.post[0]:.5f}, {route.post[1]:.5f} &middot;
+  {len(route.hotspot_ids)} dwell stops of {route.dwell_min / max(len(route.hotspot_ids), 1):.0f}
+  min{_streets_to_walk(len(route.street_ids))} &middot;
   {route.length_m / 1000:.1f} km on foot &middot; {route.duration_min:.0f} of
   {route.shift_min:.0f} min</p>
   {_svg_map(route, coords, gdf_edges)}

@@ -52,6 +52,9 @@ class Stop:
         ``"hotspot"``: dwell at the hotspot ``hotspot_id`` (H001...); ``"street"``: walk the
         risky street ``hotspot_id`` (S001...) from ``node`` to its other end, ``arrive_min``
         to ``leave_min``.
+    visit
+        1 for the first visit of the plan to this hotspot, 2 for the second (by any officer),
+        ... (see `revisit_min` of :func:`solve`); always 1 for streets.
     """
 
     order: int
@@ -65,6 +68,12 @@ class Stop:
     street: str
     via: tuple[str, ...]
     kind: str = "hotspot"
+    visit: int = 1
+
+    @property
+    def label(self) -> str:
+        """The stop's id for people, with the visit number of a revisit (``H003 (visit 2)``)."""
+        return self.hotspot_id + (f" (visit {self.visit})" if self.visit > 1 else "")
 
 
 @dataclass(frozen=True)
@@ -114,7 +123,7 @@ class Route:
 
     @property
     def hotspot_ids(self) -> tuple[str, ...]:
-        """Hotspots visited, in order (street tasks left out)."""
+        """Hotspots visited, in order (street tasks left out; a revisit appears again)."""
         return tuple(s.hotspot_id for s in self.stops if s.kind == "hotspot")
 
     @property
@@ -164,6 +173,13 @@ class _Task:
     risk: float
     street: str
     length_m: float
+    dwell_min: float = 0.0
+    share: float = 1.0
+
+    @property
+    def prize(self) -> float:
+        """What doing the task is worth: its risk, a share of it for a repeat visit."""
+        return self.risk * self.share
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,6 +211,26 @@ def _street_tasks(segments: gpd.GeoDataFrame | None, top_k: int) -> list[_Task]:
     return tasks
 
 
+def _revisit_bounds(revisit_min: float | Sequence[float] | None,
+                    max_visits: int, value: float) -> tuple[float, float] | None:
+    """Check and normalise `revisit_min` to ``(min, max)`` minutes, or None for no revisits."""
+    if max_visits < 1:
+        msg = f"`max_visits` must be at least 1, got {max_visits}"
+        raise InfeasibleRouteError(msg)
+    if not 0 < value <= 1:
+        msg = f"`revisit_value` must be in (0, 1], got {value}"
+        raise InfeasibleRouteError(msg)
+    if revisit_min is None or max_visits == 1:
+        return None
+    lo, hi = ((float(revisit_min), float("inf")) if np.isscalar(revisit_min)
+              else (float(revisit_min[0]), float(revisit_min[1])))  # type: ignore[index]
+    if not (lo > 0 and hi >= lo):
+        msg = (f"`revisit_min` must be a positive number of minutes or (min, max) with "
+               f"0 < min <= max; got {revisit_min!r}")
+        raise InfeasibleRouteError(msg)
+    return lo, hi
+
+
 def _problem(
     G: nx.MultiDiGraph,
     gdf_hotspots: gpd.GeoDataFrame,
@@ -208,7 +244,12 @@ def _problem(
     ends: Sequence[tuple[float, float]] | None = None,
     segments: gpd.GeoDataFrame | None = None,
     max_segments: int | None = None,
+    revisit_min: float | Sequence[float] | None = None,
+    max_visits: int = 2,
+    revisit_value: float | None = None,
 ) -> _Problem:
+    value = settings.revisit_value if revisit_value is None else float(revisit_value)
+    lag = _revisit_bounds(revisit_min, max_visits, value)
     dwell = float(settings.dwell_min if dwell_min is None else dwell_min)
     speed = float(settings.walk_speed_kmh if speed_kmh is None else speed_kmh)
     top_k = settings.max_hotspots if max_hotspots is None else max_hotspots
@@ -242,10 +283,20 @@ def _problem(
     # a hotspot may carry its own dwell time (column dwell_min); others get `dwell`
     own = hot["dwell_min"].to_numpy(dtype=float) if "dwell_min" in hot else np.full(len(hot),
                                                                                     np.nan)
-    tasks = [
-        _Task("hotspot", str(h), n, n, float(r), node_street(G, n), 0.0)
-        for h, n, r in zip(hot["hotspot_id"], hot_nodes, hot["risk"], strict=True)
-    ] + _street_tasks(segments, top_s)
+    hot_tasks = [
+        _Task("hotspot", str(h), n, n, float(r), node_street(G, n), 0.0, d)
+        for h, n, r, d in zip(hot["hotspot_id"], hot_nodes, hot["risk"],
+                              np.where(np.isnan(own), dwell, own), strict=True)
+    ]
+    street_tasks = _street_tasks(segments, top_s)
+    # A revisit is a task of its own at the same spot, worth `value` times the visit before
+    # it (a second look deters less than the first); the solver keeps the visits of one
+    # hotspot at least `lag[0]` (at most `lag[1]`) minutes apart.
+    repeat_tasks = [
+        replace(t, share=value ** j) for j in range(1, max_visits if lag else 1)
+        for t in hot_tasks
+    ]
+    tasks = hot_tasks + street_tasks + repeat_tasks
 
     # Points: officer starts, officer ends, then the tasks. A task is entered at `entry` and
     # left at `exit` (the same node for a hotspot; the street's two ends for a street).
@@ -256,15 +307,22 @@ def _problem(
     D = np.array([sp.distance(a, entries) for a in exits]) / m_per_min
     starts = tuple(range(officers))
     finishes = tuple(range(officers, P))
-    prize = np.concatenate([np.zeros(P), [t.risk for t in tasks]])
+    prize = np.concatenate([np.zeros(P), [t.prize for t in tasks]])
     service = np.concatenate([
-        np.zeros(P), np.where(np.isnan(own), dwell, own),
-        [t.length_m / m_per_min for t in tasks if t.kind == "street"],
+        np.zeros(P), [t.length_m / m_per_min if t.kind == "street" else t.dwell_min
+                      for t in tasks],
     ])
     # both directions of one street are one group: walking it once collects its risk once
     group = np.arange(P + len(tasks))
-    for i in range(P + len(hot), P + len(tasks), 2):
+    first_street = P + len(hot_tasks)
+    for i in range(first_street, first_street + len(street_tasks), 2):
         group[i + 1] = group[i]
+    # every visit of one hotspot is at the same place
+    place = np.full(P + len(tasks), -1)
+    place[P:P + len(hot_tasks)] = np.arange(len(hot_tasks))
+    place[P + len(hot_tasks) + len(street_tasks):] = np.tile(np.arange(len(hot_tasks)),
+                                                             len(repeat_tasks) // max(
+                                                                 len(hot_tasks), 1))
 
     reachable = np.isfinite(D[:officers, P:]).any(axis=0) & np.isfinite(D[P:, officers:P]).any(
         axis=1
@@ -291,13 +349,18 @@ def _problem(
     inst = _top.Instance(
         D=D, prize=prize, service=service, customers=np.arange(P, P + len(tasks))[reachable],
         starts=starts, ends=finishes, budgets=tuple(shifts), group=group,
+        place=place if lag else None, lag=lag or (0.0, float("inf")),
     )
     return _Problem(inst, sp, tasks, list(posts), start_nodes, end_nodes, shifts, m_per_min)
 
 
 def _routes(G: nx.MultiDiGraph, prob: _Problem, sol: _top.Solution) -> list[Route]:
     P = len(prob.inst.starts) * 2
-    return [
+    bad = _top.lag_violations(prob.inst, sol.routes)
+    if bad:  # pragma: no cover - the solver never returns these; guard against regressions
+        msg = f"internal error: {len(bad)} revisits break the revisit interval"
+        raise RuntimeError(msg)
+    routes = [
         _build_route(
             G, prob.sp, k + 1, prob.posts[k % len(prob.posts)], prob.start_nodes[k],
             prob.end_nodes[k], prob.shifts[k],
@@ -305,6 +368,21 @@ def _routes(G: nx.MultiDiGraph, prob: _Problem, sol: _top.Solution) -> list[Rout
             prob.m_per_min,
         )
         for k, seq in enumerate(sol.routes)
+    ]
+    # number the visits of each hotspot in clock order, across officers
+    visits = sorted((s.arrive_min, r.officer, s.order) for r in routes for s in r.stops
+                    if s.kind == "hotspot")
+    seen: dict[str, int] = {}
+    number: dict[tuple[int, int], int] = {}
+    stop_of = {(r.officer, s.order): s for r in routes for s in r.stops}
+    for _, officer, order in visits:
+        h = stop_of[(officer, order)].hotspot_id
+        seen[h] = seen.get(h, 0) + 1
+        number[(officer, order)] = seen[h]
+    return [
+        replace(r, stops=tuple(replace(s, visit=number.get((r.officer, s.order), 1))
+                               for s in r.stops))
+        for r in routes
     ]
 
 
@@ -321,6 +399,9 @@ def solve(
     ends: Sequence[tuple[float, float]] | None = None,
     segments: gpd.GeoDataFrame | None = None,
     max_segments: int | None = None,
+    revisit_min: float | Sequence[float] | None = None,
+    max_visits: int = 2,
+    revisit_value: float | None = None,
     seed: int | None = None,
     iterations: int | None = None,
     time_limit_s: float | None = None,
@@ -330,7 +411,7 @@ def solve(
     Officers are assigned to posts in turn (officer 1 to the first post, officer 2 to the
     second, ...). Each route starts at its post's nearest street node, ends there (or at its
     end point, see `ends`) and lasts at most its shift, walking time plus `dwell_min` at every
-    hotspot. No hotspot is visited twice.
+    hotspot. A hotspot is visited once, unless `revisit_min` allows it to be visited again.
 
     Parameters
     ----------
@@ -362,6 +443,17 @@ def solve(
         incidents outside the hotspots, so nothing is counted twice.
     max_segments
         How many risky streets to offer; default :data:`patrolplan.settings.max_segments`.
+    revisit_min
+        Allow a hotspot to be visited again, by the same or another officer, when the visits
+        start at least this many minutes apart; ``(min, max)`` also caps the gap. A revisit
+        collects `revisit_value` times the risk of the visit before it, so it competes with
+        fresh hotspots. Default: no revisits.
+    max_visits
+        Most visits per hotspot when revisits are allowed.
+    revisit_value
+        Share of a hotspot's risk a second visit collects (a third: its square, ...); lower
+        values keep officers on fresh hotspots. Default
+        :data:`patrolplan.settings.revisit_value`.
     seed
         Seed of the solver; default :data:`patrolplan.settings.seed`.
     iterations
@@ -377,21 +469,24 @@ def solve(
     Raises
     ------
     InfeasibleRouteError
-        If a post is off the graph, no hotspot is reachable, or a shift is shorter than the
-        shortest round trip to a hotspot with its dwell.
+        If a post is off the graph, no hotspot is reachable, a shift is shorter than the
+        shortest round trip to a hotspot with its dwell, or `revisit_min` is not positive.
     """
     prob = _problem(G, gdf_hotspots, posts, officers=officers, shift_min=shift_min,
                     dwell_min=dwell_min, speed_kmh=speed_kmh, max_hotspots=max_hotspots,
-                    ends=ends, segments=segments, max_segments=max_segments)
+                    ends=ends, segments=segments, max_segments=max_segments,
+                    revisit_min=revisit_min, max_visits=max_visits,
+                    revisit_value=revisit_value)
     seed = settings.seed if seed is None else seed
     iterations = settings.solver_iterations if iterations is None else iterations
     sol = _top.solve(prob.inst, seed=seed, iterations=iterations, time_limit_s=time_limit_s)
-    total = float(sum(t.risk for t in prob.tasks if t.kind == "hotspot")) + float(
-        sum(t.risk for t in prob.tasks if t.kind == "street")) / 2
+    # the prize on offer: every group (a hotspot visit, a street either way) once
+    P = 2 * officers
+    first = {int(g): c for c, g in reversed(list(enumerate(prob.inst.group)))}
+    total = float(sum(prob.inst.prize[c] for g, c in first.items() if c >= P))
     log(
         f"Solved routes for {officers} officers: {sum(map(len, sol.routes))} of "
-        f"{len(set(t.task_id for t in prob.tasks))} tasks, "
-        f"{sol.score / total if total else 0:.0%} of their risk "
+        f"{len(first) - P} tasks, {sol.score / total if total else 0:.0%} of their prize "
         f"({sol.iterations} iterations, {sol.seconds:.1f} s)"
     )
     return _routes(G, prob, sol)

@@ -32,6 +32,11 @@ max_hotspots : int
 max_segments : int
     How many of the riskiest street segments (outside hotspots) are offered to the route solver
     as "walk this street" tasks. Default ``10``.
+revisit_value : float
+    When revisits are allowed (``revisit_min``), a second visit to a hotspot collects this
+    share of the hotspot's risk, a third this share of the second's, and so on: a planning
+    assumption (a repeat look deters less than the first, so fresh hotspots come first), not a
+    measured effect. Default ``0.5``.
 solver_iterations : int
     Iterations of the route metaheuristic (deterministic budget). Default ``3000``.
 log_level : int
@@ -55,5 +60,6 @@ hotspot_eps_m: float = 120.0
 hotspot_min_weight: float = 6.0
 max_hotspots: int = 40
 max_segments: int = 10
+revisit_value: float = 0.5
 solver_iterations: int = 3000
 log_level: int = logging.INFO

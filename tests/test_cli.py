@@ -58,6 +58,8 @@ def test_plan_command(tmp_path):
         ({"--shift": "soon"}, "`shift` must be a duration"),
         ({"--start": "25:00"}, "`start` must be a time of day"),
         ({"--columns": "lat"}, "role=column"),
+        ({"--revisit": "2h-1h"}, "`revisit` must be positive with min <= max"),
+        ({"--revisit": "often"}, "`revisit` must be minutes or a range like 60-120"),
     ],
 )
 def test_bad_input_exits_1_with_one_line_and_no_output(tmp_path, over, message):
@@ -80,6 +82,43 @@ def test_file_without_coordinates(tmp_path):
     assert result.exit_code == 1
     assert "no latitude or longitude column" in result.stderr
     assert not out.exists()
+
+
+def test_revisits_are_numbered_in_every_output(tmp_path):
+    import json
+    import re
+
+    import pandas as pd
+
+    out = tmp_path / "p"
+    result = run("plan", *plan_args(out, **{"--shift": "4h"}), "--revisit", "60-150", "-q")
+    assert result.exit_code == 0, result.output
+    schedule = pd.read_csv(out / "schedule.csv")
+    stops = schedule[schedule["task"] == "hotspot"]
+    again = stops[stops["visit"] == 2]
+    assert len(again) > 0
+    for h in again["hotspot_id"]:
+        times = sorted(pd.to_datetime(stops.loc[stops["hotspot_id"] == h, "arrive"],
+                                      format="%H:%M"))
+        gap = (times[1] - times[0]).total_seconds() / 60
+        assert 59 <= gap <= 151  # HH:MM rounding
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary.iloc[-1]["revisits"] == len(again)
+    features = json.loads((out / "routes.geojson").read_text())["features"]
+    assert sum(f["properties"].get("visit") == 2 for f in features) == len(again)
+    assert json.loads((out / "report.json").read_text())["params"]["revisit_min"] == [60, 150]
+    assert "(visit 2)" in (out / "officer_1.gpx").read_text() + (out / "officer_2.gpx").read_text()
+    assert "(visit 2)" in (out / "sheets.html").read_text()
+    # on the map and the sheets, an officer's visits to one hotspot share a marker "3/10"
+    page = (out / "map.html").read_text()
+    assert "one hotspot, visited at stops 3 and 10" in page
+    by_same_officer = sum(
+        ((stops["officer"] == r.officer) & (stops["hotspot_id"] == r.hotspot_id)).sum() == 2
+        for r in again.itertuples()
+    )
+    assert by_same_officer > 0
+    assert len(re.findall(r"u003e\d+/\d+\\u003c/div", page)) == by_same_officer
+    assert re.search(r'font-weight="bold">\d+/\d+</text>', (out / "sheets.html").read_text())
 
 
 def test_day_rotation_writes_variants(tmp_path):

@@ -39,6 +39,8 @@ weight = 0.5
 
 [plan]
 officers = 2
+revisit = "1h-2h"
+max_visits = 3
 """)
     cfg = config.load_config(cfg_path)
     assert cfg["columns"]["crime"]["category"] == "description"
@@ -46,6 +48,7 @@ officers = 2
     assert cfg["severity"]["crime"] == {"ROBBERY-FIREARM": 9}
     assert cfg["layer_weights"] == {"juvenile": 0.5}
     assert cfg["officers"] == 2
+    assert (cfg["revisit"], cfg["max_visits"]) == ("1h-2h", 3)
     # the per-layer settings reach ingest
     kwargs = {"columns": cfg["columns"], "crs": cfg["crs"], "severity": cfg["severity"]}
     with pytest.raises(InputDataError, match="juvenile has local grid coordinates"):

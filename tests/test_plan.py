@@ -55,9 +55,11 @@ def test_hotspots_geojson(demo_dir, demo_plan):
 
 def test_schedule_and_summary(demo_dir, demo_plan):
     sched = pd.read_csv(demo_dir / "schedule.csv", dtype={"stop": str})
-    assert list(sched.columns) == ["officer", "stop", "task", "hotspot_id", "arrive", "leave",
-                                   "street", "via", "lat", "lon"]
+    assert list(sched.columns) == ["officer", "stop", "task", "hotspot_id", "visit", "arrive",
+                                   "leave", "street", "via", "lat", "lon"]
     assert set(sched["task"]) == {"hotspot", "street", "return"}
+    # no revisits asked for: every stop is a first visit
+    assert set(sched.loc[sched["task"] != "return", "visit"]) == {1}
     first = sched.iloc[0]
     assert first["arrive"] >= "18:00"
     assert (sched.groupby("officer")["stop"].last() == "return").all()
@@ -68,6 +70,7 @@ def test_schedule_and_summary(demo_dir, demo_plan):
     total = summary.iloc[-1]
     assert 0 < total["risk_covered_share"] <= 1
     assert total["hotspots"] + total["streets"] == sum(len(r.stops) for r in demo_plan.routes)
+    assert total["revisits"] == 0
 
 
 def test_report_and_rejected_rows(demo_dir):
@@ -114,6 +117,20 @@ def test_parse_duration(text, minutes):
 def test_bad_duration(text):
     with pytest.raises(pp.InfeasibleRouteError, match="shift"):
         pp.plan.parse_duration_min(text)
+
+
+@pytest.mark.parametrize(("text", "bounds"), [
+    ("60", (60, float("inf"))), ("1h-2h", (60, 120)), ("45-45", (45, 45)), (None, None),
+    ((30, 90), (30, 90)),
+])
+def test_parse_revisit(text, bounds):
+    assert pp.plan.parse_revisit(text) == bounds
+
+
+@pytest.mark.parametrize("text", ["", "-", "1h-", "90-60", "soon", "0"])
+def test_bad_revisit(text):
+    with pytest.raises(pp.InfeasibleRouteError, match="revisit"):
+        pp.plan.parse_revisit(text)
 
 
 def test_gpx_per_officer_reads_back(demo_dir, demo_plan):

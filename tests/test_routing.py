@@ -162,3 +162,79 @@ def test_risky_streets_are_walked_end_to_end_once(demo_plan):
     cov0 = pp.metrics.summary(without, demo_plan.gdf_hotspots, demo_plan.labels,
                               demo_plan.snapped, demo_plan.weights).iloc[-1]
     assert cov["risk_covered_share"] > cov0["risk_covered_share"]
+
+
+def _value(routes):
+    """The solver's objective: risk of every task, a revisit worth `revisit_value` as much."""
+    return sum(s.risk * pp.settings.revisit_value ** (s.visit - 1)
+               for r in routes for s in r.stops)
+
+
+def _visits(routes):
+    by_hotspot = {}
+    for r in routes:
+        for s in r.stops:
+            if s.kind == "hotspot":
+                by_hotspot.setdefault(s.hotspot_id, []).append((s.arrive_min, s.visit, r.officer))
+    return {h: sorted(v) for h, v in by_hotspot.items()}
+
+
+@pytest.mark.parametrize(("revisit", "low", "high"),
+                         [(60.0, 60.0, 240.0), ((60.0, 90.0), 60.0, 90.0)])
+def test_revisits_keep_their_interval_across_officers(demo_plan, revisit, low, high):
+    kwargs = dict(officers=3, shift_min=240, seed=7, iterations=1000)
+    routes = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
+                           revisit_min=revisit, **kwargs)
+    visits = _visits(routes)
+    repeated = {h: v for h, v in visits.items() if len(v) > 1}
+    assert repeated, "with 4 h shifts and a 60 min interval some hotspots are revisited"
+    for v in visits.values():
+        assert len(v) <= 2  # max_visits
+        assert [n for _, n, _ in v] == list(range(1, len(v) + 1))  # numbered in clock order
+        for (a, _, _), (b, _, _) in zip(v[:-1], v[1:]):
+            assert low - 1e-6 <= b - a <= high + 1e-6
+    for r in routes:
+        assert r.duration_min <= r.shift_min + 1e-6
+        assert r.dwell_min == pytest.approx(12.0 * len(r.hotspot_ids))
+    # revisits can only add to what the plan is worth: the single-visit plan stays feasible
+    single = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
+                           **kwargs)
+    assert _value(routes) > _value(single)
+    table = pp.metrics.summary(routes, demo_plan.gdf_hotspots, demo_plan.labels,
+                               demo_plan.snapped, demo_plan.weights)
+    assert table.iloc[-1]["revisits"] == sum(len(v) - 1 for v in repeated.values())
+    assert table.iloc[-1]["hotspots"] == len(visits)
+
+
+def test_a_revisit_by_another_officer_also_keeps_the_interval(demo_plan):
+    # any two visits of a hotspot, whoever makes them, start 90 min apart or more
+    routes = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
+                           officers=3, shift_min=240, seed=1, iterations=800, revisit_min=90,
+                           max_visits=3)
+    visits = _visits(routes)
+    assert any(len({o for _, _, o in v}) > 1 for v in visits.values()), "a cross-officer revisit"
+    for v in visits.values():
+        assert len(v) <= 3
+        assert all(b[0] - a[0] >= 90 - 1e-6 for a, b in zip(v[:-1], v[1:]))
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"revisit_min": 0}, "revisit_min"), ({"revisit_min": -5}, "revisit_min"),
+    ({"revisit_min": (90, 60)}, "revisit_min"), ({"revisit_min": 60, "max_visits": 0},
+                                                  "max_visits"),
+    ({"revisit_min": 60, "revisit_value": 1.5}, "revisit_value"),
+])
+def test_bad_revisit_options_are_refused(demo_plan, kwargs, match):
+    with pytest.raises(InfeasibleRouteError, match=match):
+        routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
+                      iterations=10, **kwargs)
+
+
+def test_a_lower_revisit_value_means_fewer_revisits(demo_plan):
+    def revisits(value):
+        routes = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
+                               officers=3, shift_min=240, seed=7, iterations=600,
+                               revisit_min=60, revisit_value=value)
+        return sum(s.visit > 1 for r in routes for s in r.stops)
+
+    assert revisits(0.9) > revisits(0.5) > revisits(0.1)
