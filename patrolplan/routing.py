@@ -43,7 +43,8 @@ class Stop:
     arrive_min, leave_min
         Minutes after the start of the shift.
     risk
-        The hotspot's risk (its prize).
+        The hotspot's (or street's) risk; the solver counts a revisit at `revisit_value`
+        times the visit before it.
     street
         A street at the stop.
     via
