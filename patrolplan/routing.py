@@ -319,11 +319,8 @@ def _problem(
     for i in range(first_street, first_street + len(street_tasks), 2):
         group[i + 1] = group[i]
     # every visit of one hotspot is at the same place
-    place = np.full(P + len(tasks), -1)
-    place[P:P + len(hot_tasks)] = np.arange(len(hot_tasks))
-    place[P + len(hot_tasks) + len(street_tasks):] = np.tile(np.arange(len(hot_tasks)),
-                                                             len(repeat_tasks) // max(
-                                                                 len(hot_tasks), 1))
+    place_of = {t.task_id: i for i, t in enumerate(hot_tasks)}
+    place = np.array([-1] * P + [place_of.get(t.task_id, -1) for t in tasks])
 
     reachable = np.isfinite(D[:officers, P:]).any(axis=0) & np.isfinite(D[P:, officers:P]).any(
         axis=1
@@ -371,13 +368,11 @@ def _routes(G: nx.MultiDiGraph, prob: _Problem, sol: _top.Solution) -> list[Rout
         for k, seq in enumerate(sol.routes)
     ]
     # number the visits of each hotspot in clock order, across officers
-    visits = sorted((s.arrive_min, r.officer, s.order) for r in routes for s in r.stops
-                    if s.kind == "hotspot")
+    visits = sorted((s.arrive_min, r.officer, s.order, s.hotspot_id) for r in routes
+                    for s in r.stops if s.kind == "hotspot")
     seen: dict[str, int] = {}
     number: dict[tuple[int, int], int] = {}
-    stop_of = {(r.officer, s.order): s for r in routes for s in r.stops}
-    for _, officer, order in visits:
-        h = stop_of[(officer, order)].hotspot_id
+    for _, officer, order, h in visits:
         seen[h] = seen.get(h, 0) + 1
         number[(officer, order)] = seen[h]
     return [
