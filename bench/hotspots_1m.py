@@ -34,8 +34,10 @@ def main() -> int:
     jitter = rng.normal(0, 3e-4, size=(args.rows, 2))
     gdf = gpd.GeoDataFrame(
         gdf.drop(columns="geometry"),
-        geometry=gpd.points_from_xy(base.geometry.x.to_numpy()[pick] + jitter[:, 0],
-                                    base.geometry.y.to_numpy()[pick] + jitter[:, 1]),
+        geometry=gpd.points_from_xy(
+            base.geometry.x.to_numpy()[pick] + jitter[:, 0],
+            base.geometry.y.to_numpy()[pick] + jitter[:, 1],
+        ),
         crs="EPSG:4326",
     )
     timings = {}
@@ -55,7 +57,8 @@ def main() -> int:
     for k, v in timings.items():
         print(f"{k:15} {v:7.2f} s")
     print(f"{'KDE total':15} {timings['weights'] + timings['kde_grid']:7.2f} s")
-    print(f"{'segment total':15} {timings['weights'] + timings['snap_to_edges'] + timings['segment_risk']:7.2f} s")
+    seg_total = timings["weights"] + timings["snap_to_edges"] + timings["segment_risk"]
+    print(f"{'segment total':15} {seg_total:7.2f} s")
     return 0
 
 

@@ -36,8 +36,9 @@ def make(rows: int, folder: Path) -> tuple[Path, Path]:
     df["incident_id"] = np.arange(rows)
     df["latitude"] = (df["latitude"] + rng.normal(0, 3e-4, rows)).round(6).astype(str)
     df["longitude"] = (df["longitude"] + rng.normal(0, 3e-4, rows)).round(6).astype(str)
-    when = pd.Timestamp("2015-06-01") + pd.to_timedelta(rng.integers(0, 365 * 24 * 60, rows),
-                                                        unit="min")
+    when = pd.Timestamp("2015-06-01") + pd.to_timedelta(
+        rng.integers(0, 365 * 24 * 60, rows), unit="min"
+    )
     df["datetime"] = when.strftime("%Y-%m-%dT%H:%M:%S")
     broken = rng.choice(rows, rows // 100, replace=False)
     df.loc[broken[: len(broken) // 2], "latitude"] = ""
@@ -55,9 +56,18 @@ def child(path: str) -> None:
     gdf, report = ingest.read_incidents(path)
     secs = time.perf_counter() - t
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"file": Path(path).name, "rows": report.rows_read, "kept": len(gdf),
-                      "rejected": report.reasons(), "seconds": round(secs, 2),
-                      "peak_rss_mb": round(peak_mb)}))
+    print(
+        json.dumps(
+            {
+                "file": Path(path).name,
+                "rows": report.rows_read,
+                "kept": len(gdf),
+                "rejected": report.reasons(),
+                "seconds": round(secs, 2),
+                "peak_rss_mb": round(peak_mb),
+            }
+        )
+    )
 
 
 def main() -> int:
@@ -71,11 +81,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         files = make(args.rows, Path(tmp))
-        print(f"made {args.rows:,} rows in {time.perf_counter() - t:.1f} s; sizes "
-              + ", ".join(f"{f.suffix} {f.stat().st_size / 1e6:.0f} MB" for f in files))
+        print(
+            f"made {args.rows:,} rows in {time.perf_counter() - t:.1f} s; sizes "
+            + ", ".join(f"{f.suffix} {f.stat().st_size / 1e6:.0f} MB" for f in files)
+        )
         for f in files:
-            out = subprocess.run([sys.executable, __file__, "--child", str(f)],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(f)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             print(out.stdout.strip())
     return 0
 

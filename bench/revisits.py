@@ -32,20 +32,35 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=3)
     args = ap.parse_args()
     base = plan.daily_plan(
-        datasets.baltimore_crimes(), datasets.baltimore_osm(), list(datasets.DEMO_POSTS),
-        officers=3, shift="4h", start="18:00", date="2016-06-19", seed=0,
+        datasets.baltimore_crimes(),
+        datasets.baltimore_osm(),
+        list(datasets.DEMO_POSTS),
+        officers=3,
+        shift="4h",
+        start="18:00",
+        date="2016-06-19",
+        seed=0,
     )
     streets = routing_streets(base)
-    print(f"{'revisit':>8} {'seed':>4} {'visits':>6} {'again':>5} {'hotspots':>8} "
-          f"{'objective':>9} {'min_gap':>7} {'covered':>7} {'seconds':>7}")
+    print(
+        f"{'revisit':>8} {'seed':>4} {'visits':>6} {'again':>5} {'hotspots':>8} "
+        f"{'objective':>9} {'min_gap':>7} {'covered':>7} {'seconds':>7}"
+    )
     for text in INTERVALS:
         bounds = plan.parse_revisit(text)
         for seed in range(args.seeds):
             t0 = time.perf_counter()
-            routes = routing.solve(base.G, base.gdf_hotspots, list(datasets.DEMO_POSTS),
-                                   officers=3, shift_min=240, seed=seed,
-                                   iterations=args.iterations, segments=streets,
-                                   revisit_min=bounds)
+            routes = routing.solve(
+                base.G,
+                base.gdf_hotspots,
+                list(datasets.DEMO_POSTS),
+                officers=3,
+                shift_min=240,
+                seed=seed,
+                iterations=args.iterations,
+                segments=streets,
+                revisit_min=bounds,
+            )
             seconds = time.perf_counter() - t0
             gaps = []
             visits: dict[str, list[float]] = {}
@@ -58,16 +73,21 @@ def main() -> int:
                 times.sort()
                 gaps += list(np.diff(times))
             if bounds and gaps:
-                assert min(gaps) >= bounds[0] - 1e-6 and max(gaps) <= bounds[1] + 1e-6
-            objective = sum(s.risk * settings.revisit_value ** (s.visit - 1)
-                            for r in routes for s in r.stops)
-            total = metrics.summary(routes, base.gdf_hotspots, base.labels, base.snapped,
-                                    base.weights).iloc[-1]
+                assert min(gaps) >= bounds[0] - 1e-6
+                assert max(gaps) <= bounds[1] + 1e-6
+            objective = sum(
+                s.risk * settings.revisit_value ** (s.visit - 1) for r in routes for s in r.stops
+            )
+            total = metrics.summary(
+                routes, base.gdf_hotspots, base.labels, base.snapped, base.weights
+            ).iloc[-1]
             n_visits = sum(len(v) for v in visits.values())
-            print(f"{text or '-':>8} {seed:>4} {n_visits:>6} {int(total['revisits']):>5} "
-                  f"{int(total['hotspots']):>8} {objective:>9.1f} "
-                  f"{(min(gaps) if gaps else float('nan')):>7.0f} "
-                  f"{total['risk_covered_share']:>7.1%} {seconds:>7.2f}")
+            print(
+                f"{text or '-':>8} {seed:>4} {n_visits:>6} {int(total['revisits']):>5} "
+                f"{int(total['hotspots']):>8} {objective:>9.1f} "
+                f"{(min(gaps) if gaps else float('nan')):>7.0f} "
+                f"{total['risk_covered_share']:>7.1%} {seconds:>7.2f}"
+            )
     return 0
 
 

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import itertools
+
 from patrolplan import _top
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,8 +41,13 @@ def read_instance(path: Path) -> tuple[_top.Instance, np.ndarray]:
     xy, prize = rows[:, :2], rows[:, 2]
     D = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
     inst = _top.Instance(
-        D=D, prize=prize, service=np.zeros(n), customers=np.arange(1, n - 1),
-        starts=(0,) * m, ends=(n - 1,) * m, budgets=(tmax,) * m,
+        D=D,
+        prize=prize,
+        service=np.zeros(n),
+        customers=np.arange(1, n - 1),
+        starts=(0,) * m,
+        ends=(n - 1,) * m,
+        budgets=(tmax,) * m,
     )
     return inst, xy
 
@@ -53,10 +60,11 @@ def check(inst: _top.Instance, xy: np.ndarray, routes) -> float:
         if not seq:
             continue
         pts = [inst.starts[r], *seq, inst.ends[r]]
-        length = sum(math.dist(xy[a], xy[b]) for a, b in zip(pts[:-1], pts[1:]))
+        length = sum(math.dist(xy[a], xy[b]) for a, b in itertools.pairwise(pts))
         assert length <= inst.budgets[r] + 1e-6, f"route {r} too long: {length} > {inst.budgets[r]}"
         for c in seq:
-            assert c not in seen and c not in (inst.starts[r], inst.ends[r]), f"{c} repeated"
+            assert c not in seen, f"{c} repeated"
+            assert c not in (inst.starts[r], inst.ends[r]), f"{c} is a start or end"
             seen.add(c)
             score += inst.prize[c]
     return score
@@ -77,7 +85,7 @@ def solve_ortools(inst: _top.Instance, seconds: float) -> list[list[int]]:
         return int(arc[manager.IndexToNode(i), manager.IndexToNode(j)])
 
     cb = routing.RegisterTransitCallback(cost)
-    routing.AddDimension(cb, 0, int(math.floor(inst.budgets[0] * scale)), True, "time")
+    routing.AddDimension(cb, 0, math.floor(inst.budgets[0] * scale), True, "time")
     routing.SetArcCostEvaluatorOfAllVehicles(cb)
     # Penalty dominates arc costs so the solver maximises prize first.
     big = int(arc.max() * n + 1)
@@ -145,11 +153,20 @@ def main(argv: list[str] | None = None) -> int:
         score = check(inst, xy, sol.routes)
         assert abs(score - sol.score) < 1e-6
         gap = 100.0 * (ref - score) / ref if ref > 0 else 0.0
-        row = {"instance": f.stem, "n": len(inst.prize), "m": len(inst.starts), "ref": ref,
-               "score": score, "gap_pct": round(gap, 3), "seconds": round(secs, 2),
-               "iterations": sol.iterations}
-        line = (f"{f.stem:10} {row['n']:>4} {row['m']:>2} {ref:>7.0f} {score:>7.0f} "
-                f"{gap:>6.2f} {secs:>6.2f}")
+        row = {
+            "instance": f.stem,
+            "n": len(inst.prize),
+            "m": len(inst.starts),
+            "ref": ref,
+            "score": score,
+            "gap_pct": round(gap, 3),
+            "seconds": round(secs, 2),
+            "iterations": sol.iterations,
+        }
+        line = (
+            f"{f.stem:10} {row['n']:>4} {row['m']:>2} {ref:>7.0f} {score:>7.0f} "
+            f"{gap:>6.2f} {secs:>6.2f}"
+        )
         if args.ortools:
             o_routes = solve_ortools(inst, args.time)
             o_score = check(inst, xy, o_routes)
@@ -160,12 +177,16 @@ def main(argv: list[str] | None = None) -> int:
         print(line, flush=True)
         out.append(row)
     gaps = [r["gap_pct"] for r in out]
-    print(f"\n{len(out)} instances, time limit {args.time:g} s: mean gap {np.mean(gaps):.2f} %, "
-          f"max gap {np.max(gaps):.2f} %, better than reference on "
-          f"{sum(g < -1e-9 for g in gaps)}, mean seconds {np.mean([r['seconds'] for r in out]):.2f}")
+    print(
+        f"\n{len(out)} instances, time limit {args.time:g} s: mean gap {np.mean(gaps):.2f} %, "
+        f"max gap {np.max(gaps):.2f} %, better than reference on "
+        f"{sum(g < -1e-9 for g in gaps)}, mean seconds {np.mean([r['seconds'] for r in out]):.2f}"
+    )
     if args.ortools:
         og = [r["ortools_gap_pct"] for r in out]
-        print(f"OR-Tools GLS at the same limit: mean gap {np.mean(og):.2f} %, max {np.max(og):.2f} %")
+        print(
+            f"OR-Tools GLS at the same limit: mean gap {np.mean(og):.2f} %, max {np.max(og):.2f} %"
+        )
     if args.csv:
         with args.csv.open("w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(out[0]))

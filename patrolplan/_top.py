@@ -126,8 +126,9 @@ def route_duration(inst: Instance, r: int, seq: list[int] | tuple[int, ...]) -> 
     return travel + float(inst.service[list(seq)].sum()) if seq else travel
 
 
-def visit_times(inst: Instance, routes: tuple[tuple[int, ...], ...] | list[list[int]]
-                ) -> dict[int, tuple[int, float]]:
+def visit_times(
+    inst: Instance, routes: tuple[tuple[int, ...], ...] | list[list[int]]
+) -> dict[int, tuple[int, float]]:
     """Return the route and start time of every visited point.
 
     Parameters
@@ -153,8 +154,9 @@ def visit_times(inst: Instance, routes: tuple[tuple[int, ...], ...] | list[list[
     return out
 
 
-def lag_violations(inst: Instance, routes: tuple[tuple[int, ...], ...] | list[list[int]]
-                   ) -> list[tuple[int, int, float]]:
+def lag_violations(
+    inst: Instance, routes: tuple[tuple[int, ...], ...] | list[list[int]]
+) -> list[tuple[int, int, float]]:
     """List pairs of visits to one place that break ``inst.lag``; an independent check.
 
     Parameters
@@ -180,7 +182,7 @@ def lag_violations(inst: Instance, routes: tuple[tuple[int, ...], ...] | list[li
     bad = []
     for pts in by_place.values():
         for i, a in enumerate(pts):
-            for b in pts[i + 1:]:
+            for b in pts[i + 1 :]:
                 gap = abs(times[a][1] - times[b][1])
                 if gap < lo - 1e-6 or gap > hi + 1e-6:
                     bad.append((a, b, gap))
@@ -210,7 +212,7 @@ def _randint(rs: np.ndarray, n: int) -> int:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _cost(D, s, a, b, row, L):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _cost(D, s, a, b, row, L):  # pragma: no cover
     if L == 0:
         return D[a, b]
     c = D[a, row[0]] + D[row[L - 1], b]
@@ -222,20 +224,20 @@ def _cost(D, s, a, b, row, L):  # type: ignore[no-untyped-def]  # pragma: no cov
 
 
 @njit(cache=True)
-def _insert_at(row, L, pos, c):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _insert_at(row, L, pos, c):  # pragma: no cover
     for k in range(L, pos, -1):
         row[k] = row[k - 1]
     row[pos] = c
 
 
 @njit(cache=True)
-def _remove_at(row, L, pos):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _remove_at(row, L, pos):  # pragma: no cover
     for k in range(pos, L - 1):
         row[k] = row[k + 1]
 
 
 @njit(cache=True)
-def _retime(D, s, st, seq, ln, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _retime(D, s, st, seq, ln, lg):  # pragma: no cover
     """Record the start time and the route of every visited point."""
     tim, rof = lg[4], lg[5]
     rof[:] = -1
@@ -252,7 +254,7 @@ def _retime(D, s, st, seq, ln, lg):  # type: ignore[no-untyped-def]  # pragma: n
 
 
 @njit(cache=True)
-def _lag_viol(D, s, st, r, row, L, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _lag_viol(D, s, st, r, row, L, lg):  # pragma: no cover
     """Return a visit that breaks a revisit interval if route `r` were `row`, else -1.
 
     Of a breaking pair the later visit is returned. Visits on other routes are taken at their
@@ -295,7 +297,7 @@ def _lag_viol(D, s, st, r, row, L, lg):  # type: ignore[no-untyped-def]  # pragm
 
 
 @njit(cache=True)
-def _repair(D, s, st, en, seq, ln, cost, vis, grp, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _repair(D, s, st, en, seq, ln, cost, vis, grp, lg):  # pragma: no cover
     """Drop the later visit of every pair that breaks a revisit interval (after a destroy)."""
     _retime(D, s, st, seq, ln, lg)
     rof = lg[5]
@@ -319,8 +321,8 @@ def _repair(D, s, st, en, seq, ln, cost, vis, grp, lg):  # type: ignore[no-untyp
 
 
 @njit(cache=True)
-def _ins_ok(D, s, st, seq, ln, r, u, k, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """True when inserting `u` at position `k` of route `r` keeps every revisit interval."""
+def _ins_ok(D, s, st, seq, ln, r, u, k, lg):  # pragma: no cover
+    """Tell whether inserting `u` at position `k` of route `r` keeps every revisit interval."""
     buf = lg[8]
     L = ln[r]
     for t in range(k):
@@ -332,7 +334,9 @@ def _ins_ok(D, s, st, seq, ln, r, u, k, lg):  # type: ignore[no-untyped-def]  # 
 
 
 @njit(cache=True)
-def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _insert_all(
+    D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg
+):  # pragma: no cover
     m, N = reach.shape
     on = lg[3][2] > 0.0
     changed = False
@@ -351,8 +355,10 @@ def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, pow
                 for k in range(L + 1):
                     nxt = seq[r, k] if k < L else en[r]
                     d = D[prev, u] + D[u, nxt] - D[prev, nxt]
-                    if d < bestd and (not on or (d + s[u] <= slack + 1e-9
-                                                 and _ins_ok(D, s, st, seq, ln, r, u, k, lg))):
+                    if d < bestd and (
+                        not on
+                        or (d + s[u] <= slack + 1e-9 and _ins_ok(D, s, st, seq, ln, r, u, k, lg))
+                    ):
                         bestd = d
                         bestk = k
                     prev = nxt
@@ -376,7 +382,7 @@ def _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, pow
 
 
 @njit(cache=True)
-def _two_opt(D, s, st, en, seq, ln, cost, r, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _two_opt(D, s, st, en, seq, ln, cost, r, lg):  # pragma: no cover
     on = lg[3][2] > 0.0
     buf = lg[8]
     improved = False
@@ -395,8 +401,15 @@ def _two_opt(D, s, st, en, seq, ln, cost, r, lg):  # type: ignore[no-untyped-def
         best, bi, bj = 1e-7, -1, -1
         for i in range(1, L + 1):
             for j in range(i + 1, L + 1):
-                g = (D[x[i - 1], x[i]] + D[x[j], x[j + 1]] + fwd[j] - fwd[i]
-                     - D[x[i - 1], x[j]] - D[x[i], x[j + 1]] - (rev[j] - rev[i]))
+                g = (
+                    D[x[i - 1], x[i]]
+                    + D[x[j], x[j + 1]]
+                    + fwd[j]
+                    - fwd[i]
+                    - D[x[i - 1], x[j]]
+                    - D[x[i], x[j + 1]]
+                    - (rev[j] - rev[i])
+                )
                 if g > best:
                     if on:
                         # the reversed route, checked for revisit intervals
@@ -422,7 +435,7 @@ def _two_opt(D, s, st, en, seq, ln, cost, r, lg):  # type: ignore[no-untyped-def
 
 
 @njit(cache=True)
-def _oropt_row(x, L, i, j, k, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _oropt_row(x, L, i, j, k, out):  # pragma: no cover
     """Write route x[1..L] with the segment x[i..j] moved after x[k] (x[0] is the start)."""
     n = 0
     if k == 0:
@@ -441,7 +454,7 @@ def _oropt_row(x, L, i, j, k, out):  # type: ignore[no-untyped-def]  # pragma: n
 
 
 @njit(cache=True)
-def _or_opt(D, s, st, en, seq, ln, cost, r, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _or_opt(D, s, st, en, seq, ln, cost, r, lg):  # pragma: no cover
     """Move a segment of 1 to 3 customers elsewhere in the same route while that helps."""
     on = lg[3][2] > 0.0
     buf = lg[8]
@@ -480,7 +493,7 @@ def _or_opt(D, s, st, en, seq, ln, cost, r, lg):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _relocate(D, s, reach, st, en, bud, seq, ln, cost, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _relocate(D, s, reach, st, en, bud, seq, ln, cost, lg):  # pragma: no cover
     """Move a customer to another route where it costs less than it saves."""
     on = lg[3][2] > 0.0
     m = len(ln)
@@ -513,8 +526,10 @@ def _relocate(D, s, reach, st, en, bud, seq, ln, cost, lg):  # type: ignore[no-u
                 if on:
                     # two routes changed: apply, check both, undo if an interval breaks
                     _retime(D, s, st, seq, ln, lg)
-                    if (_lag_viol(D, s, st, r, seq[r], ln[r], lg) >= 0
-                            or _lag_viol(D, s, st, bq, seq[bq], ln[bq], lg) >= 0):
+                    if (
+                        _lag_viol(D, s, st, r, seq[r], ln[r], lg) >= 0
+                        or _lag_viol(D, s, st, bq, seq[bq], ln[bq], lg) >= 0
+                    ):
                         _remove_at(seq[bq], ln[bq], bk)
                         ln[bq] -= 1
                         _insert_at(seq[r], ln[r], i, c)
@@ -531,7 +546,7 @@ def _relocate(D, s, reach, st, en, bud, seq, ln, cost, lg):  # type: ignore[no-u
 
 
 @njit(cache=True)
-def _swap(D, s, reach, st, en, bud, seq, ln, cost, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _swap(D, s, reach, st, en, bud, seq, ln, cost, lg):  # pragma: no cover
     """Exchange two customers of different routes in place when both routes get shorter."""
     on = lg[3][2] > 0.0
     m = len(ln)
@@ -552,14 +567,19 @@ def _swap(D, s, reach, st, en, bud, seq, ln, cost, lg):  # type: ignore[no-untyp
                     f = en[q] if j == ln[q] - 1 else seq[q, j + 1]
                     dr = D[a, d] + D[d, b] - D[a, c] - D[c, b] + s[d] - s[c]
                     dq = D[e, c] + D[c, f] - D[e, d] - D[d, f] + s[c] - s[d]
-                    if (dr + dq < -1e-7 and cost[r] + dr <= bud[r] + 1e-9
-                            and cost[q] + dq <= bud[q] + 1e-9):
+                    if (
+                        dr + dq < -1e-7
+                        and cost[r] + dr <= bud[r] + 1e-9
+                        and cost[q] + dq <= bud[q] + 1e-9
+                    ):
                         seq[r, i] = d
                         seq[q, j] = c
                         if on:
                             _retime(D, s, st, seq, ln, lg)
-                            if (_lag_viol(D, s, st, r, seq[r], ln[r], lg) >= 0
-                                    or _lag_viol(D, s, st, q, seq[q], ln[q], lg) >= 0):
+                            if (
+                                _lag_viol(D, s, st, r, seq[r], ln[r], lg) >= 0
+                                or _lag_viol(D, s, st, q, seq[q], ln[q], lg) >= 0
+                            ):
                                 seq[r, i] = c
                                 seq[q, j] = d
                                 _retime(D, s, st, seq, ln, lg)
@@ -572,11 +592,11 @@ def _swap(D, s, reach, st, en, bud, seq, ln, cost, lg):  # type: ignore[no-untyp
 
 
 @njit(cache=True)
-def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, lg):  # pragma: no cover
     """Let an unvisited customer of higher prize take a visited one's place when it fits."""
     on = lg[3][2] > 0.0
     buf = lg[8]
-    m, N = reach.shape
+    m, _N = reach.shape
     improved = False
     order = np.argsort(-p)
     for u in order:
@@ -638,10 +658,10 @@ def _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, lg):  # type:
 
 
 @njit(cache=True)
-def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, n_try, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, n_try, lg):  # pragma: no cover
     """Insert an unvisited customer over budget, re-optimise the route, keep it if it fits."""
     on = lg[3][2] > 0.0
-    m, N = reach.shape
+    m, _N = reach.shape
     improved = False
     order = np.argsort(-p)
     tried = 0
@@ -672,11 +692,13 @@ def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, n_try, lg):  
             _insert_at(tseq[r], tln[r], bestk, u)
             tln[r] += 1
             tcost[r] = _cost(D, s, st[r], en[r], tseq[r], tln[r])
-            while _two_opt(D, s, st, en, tseq, tln, tcost, r, lg) | _or_opt(D, s, st, en, tseq,
-                                                                             tln, tcost, r, lg):
+            while _two_opt(D, s, st, en, tseq, tln, tcost, r, lg) | _or_opt(
+                D, s, st, en, tseq, tln, tcost, r, lg
+            ):
                 pass
             if tcost[r] <= bud[r] + 1e-9 and (
-                    not on or _lag_viol(D, s, st, r, tseq[r], tln[r], lg) < 0):
+                not on or _lag_viol(D, s, st, r, tseq[r], tln[r], lg) < 0
+            ):
                 seq[r, :] = tseq[r]
                 ln[r] = tln[r]
                 cost[r] = tcost[r]
@@ -691,19 +713,21 @@ def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, n_try, lg):  
 
 
 @njit(cache=True)
-def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _improve(
+    D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg
+):  # pragma: no cover
     if lg[3][2] > 0.0:
         _repair(D, s, st, en, seq, ln, cost, vis, grp, lg)
     _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg)
     for _ in range(20):
         for r in range(len(ln)):
-            while _two_opt(D, s, st, en, seq, ln, cost, r, lg) | _or_opt(D, s, st, en, seq, ln,
-                                                                          cost, r, lg):
+            while _two_opt(D, s, st, en, seq, ln, cost, r, lg) | _or_opt(
+                D, s, st, en, seq, ln, cost, r, lg
+            ):
                 pass
         ch = _relocate(D, s, reach, st, en, bud, seq, ln, cost, lg)
         ch |= _swap(D, s, reach, st, en, bud, seq, ln, cost, lg)
-        ch |= _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.0, power,
-                          rs, lg)
+        ch |= _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.0, power, rs, lg)
         ch |= _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, lg)
         ch |= _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 3, lg)
         if not ch:
@@ -711,7 +735,7 @@ def _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power,
 
 
 @njit(cache=True)
-def _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, rs):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, rs):  # pragma: no cover
     m = len(ln)
     op = _randint(rs, 4)
     if op == 3:
@@ -761,7 +785,7 @@ def _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, rs):  # type: ignore[no-u
 
 
 @njit(cache=True)
-def _score(p, seq, ln):  # type: ignore[no-untyped-def]  # pragma: no cover
+def _score(p, seq, ln):  # pragma: no cover
     t = 0.0
     for r in range(len(ln)):
         for k in range(ln[r]):
@@ -770,16 +794,39 @@ def _score(p, seq, ln):  # type: ignore[no-untyped-def]  # pragma: no cover
 
 
 @njit(cache=True)
-def _better(sa, ca, sb, cb):  # type: ignore[no-untyped-def]  # pragma: no cover
-    """True when (score sa, cost ca) beats (sb, cb): more prize, then less time."""
+def _better(sa, ca, sb, cb):  # pragma: no cover
+    """Tell whether (score sa, cost ca) beats (sb, cb): more prize, then less time."""
     if sa > sb + 1e-9:
         return True
     return abs(sa - sb) <= 1e-9 and ca < cb - 1e-9
 
 
 @njit(cache=True)
-def _search(D, p, s, reach, st, en, bud, grp, cur, cln, ccost, cvis, best, bln, bcost, bvis, rs,  # type: ignore[no-untyped-def]
-            state, n_iter, total, band0, restart, lg):  # pragma: no cover
+def _search(
+    D,
+    p,
+    s,
+    reach,
+    st,
+    en,
+    bud,
+    grp,
+    cur,
+    cln,
+    ccost,
+    cvis,
+    best,
+    bln,
+    bcost,
+    bvis,
+    rs,
+    state,
+    n_iter,
+    total,
+    band0,
+    restart,
+    lg,
+):  # pragma: no cover
     """Run `n_iter` iterations; state = [iteration, stall]."""
     for _ in range(n_iter):
         state[0] += 1
@@ -814,16 +861,32 @@ def _search(D, p, s, reach, st, en, bud, grp, cur, cln, ccost, cvis, best, bln, 
 
 def _lag_data(inst: Instance, N: int) -> tuple[np.ndarray, ...]:
     """Pack the revisit-interval data of `inst` for the compiled core."""
-    plc = (np.full(N, -1, dtype=np.int64) if inst.place is None
-           else np.asarray(inst.place, dtype=np.int64))
+    plc = (
+        np.full(N, -1, dtype=np.int64)
+        if inst.place is None
+        else np.asarray(inst.place, dtype=np.int64)
+    )
     members = np.flatnonzero(plc >= 0)
     members = members[np.argsort(plc[members], kind="stable")]
-    counts = np.bincount(plc[members], minlength=int(plc.max()) + 1) if len(members) else []
+    counts = (
+        np.bincount(plc[members], minlength=int(plc.max()) + 1)
+        if len(members)
+        else np.zeros(0, dtype=np.int64)
+    )
     pst = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     on = bool(len(members)) and (inst.lag[0] > 0 or np.isfinite(inst.lag[1]))
     lag = np.array([inst.lag[0], inst.lag[1], 1.0 if on else 0.0], dtype=np.float64)
-    return (plc, pst, members.astype(np.int64), lag, np.zeros(N), np.full(N, -1, dtype=np.int64),
-            np.zeros(N), np.zeros(N + 1, dtype=np.int64), np.zeros(N, dtype=np.int64))
+    return (
+        plc,
+        pst,
+        members.astype(np.int64),
+        lag,
+        np.zeros(N),
+        np.full(N, -1, dtype=np.int64),
+        np.zeros(N),
+        np.zeros(N + 1, dtype=np.int64),
+        np.zeros(N, dtype=np.int64),
+    )
 
 
 def solve(
@@ -870,8 +933,11 @@ def solve(
         ok = (alone <= bud[r] + _EPS) & (p[cust] > 0) & (D[st[r], en[r]] <= bud[r] + _EPS)
         reach[r, cust[ok]] = True
     # Points of one group are alternatives (a street walked either way): at most one is used.
-    grp = (np.arange(N, dtype=np.int64) if inst.group is None
-           else np.asarray(inst.group, dtype=np.int64))
+    grp = (
+        np.arange(N, dtype=np.int64)
+        if inst.group is None
+        else np.asarray(inst.group, dtype=np.int64)
+    )
     seq = np.zeros((m, N), dtype=np.int64)
     ln = np.zeros(m, dtype=np.int64)
     vis = np.zeros(int(grp.max()) + 1, dtype=np.bool_)
@@ -889,8 +955,31 @@ def solve(
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
             break
         n = int(min(_CHUNK, iterations - state[0]))
-        _search(D, p, s, reach, st, en, bud, grp, seq, ln, cost, vis, best, bln, bcost, bvis, rs,
-                state, n, iterations, _BAND, _RESTART, lg)
+        _search(
+            D,
+            p,
+            s,
+            reach,
+            st,
+            en,
+            bud,
+            grp,
+            seq,
+            ln,
+            cost,
+            vis,
+            best,
+            bln,
+            bcost,
+            bvis,
+            rs,
+            state,
+            n,
+            iterations,
+            _BAND,
+            _RESTART,
+            lg,
+        )
     routes = tuple(tuple(int(c) for c in best[r, : bln[r]]) for r in range(m))
     durations = tuple(route_duration(inst, r, seq_r) for r, seq_r in enumerate(routes))
     score = float(sum(p[list(seq_r)].sum() for seq_r in routes if seq_r))

@@ -71,8 +71,13 @@ class RowChecker:
         """
         self._rows.append(
             pd.DataFrame(
-                {"file": [self.path], "row": [row], "column": [column], "reason": [reason],
-                 "value": [value]}
+                {
+                    "file": [self.path],
+                    "row": [row],
+                    "column": [column],
+                    "reason": [reason],
+                    "value": [value],
+                }
             )
         )
 
@@ -96,8 +101,11 @@ class RowChecker:
         """
         cols = ["file", "row", "column", "reason", "value"]
         if not self._rows:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object)
-                                 for c in cols})
-        return pd.concat(self._rows, ignore_index=True).sort_values("row", kind="stable")[
-            cols
-        ].reset_index(drop=True)
+            return pd.DataFrame(
+                {c: pd.Series(dtype="int64" if c == "row" else object) for c in cols}
+            )
+        return (
+            pd.concat(self._rows, ignore_index=True)
+            .sort_values("row", kind="stable")[cols]
+            .reset_index(drop=True)
+        )

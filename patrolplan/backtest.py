@@ -62,9 +62,14 @@ class Grid:
         """Sum (weighted) incidents per cell."""
         if gdf.empty:
             return np.zeros(self.shape)
-        grid, _, _ = hotspots.grid_counts(gdf, weights, cell_m=self.cell_m,
-                                          origin=(self.x0, self.y0), shape=self.shape,
-                                          crs=self.crs)
+        grid, _, _ = hotspots.grid_counts(
+            gdf,
+            weights,
+            cell_m=self.cell_m,
+            origin=(self.x0, self.y0),
+            shape=self.shape,
+            crs=self.crs,
+        )
         return grid
 
 
@@ -108,8 +113,9 @@ AreaScorer = Callable[["gpd.GeoDataFrame", pd.Series, Grid], np.ndarray]
 
 
 def _kde(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
-    return ndimage.gaussian_filter(grid.counts(train, w), sigma=150.0 / grid.cell_m,
-                                   mode="constant")
+    return np.asarray(
+        ndimage.gaussian_filter(grid.counts(train, w), sigma=150.0 / grid.cell_m, mode="constant")
+    )
 
 
 def _gi(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
@@ -127,13 +133,21 @@ def _prior(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
 
 
 AREA_METHODS: dict[str, AreaScorer] = {
-    "kde": _kde, "gi_star": _gi, "dbscan": _dbscan, "prior_counts": _prior,
+    "kde": _kde,
+    "gi_star": _gi,
+    "dbscan": _dbscan,
+    "prior_counts": _prior,
 }
 SEGMENT_METHODS = ("segment_risk", "prior_counts", "random")
 
 
-def _area_metrics(score: np.ndarray, test: np.ndarray, inside: np.ndarray,
-                  rng: np.random.Generator, fractions: Sequence[float]) -> list[dict[str, float]]:
+def _area_metrics(
+    score: np.ndarray,
+    test: np.ndarray,
+    inside: np.ndarray,
+    rng: np.random.Generator,
+    fractions: Sequence[float],
+) -> list[dict[str, float]]:
     s = score[inside]
     t = test[inside]
     # random jitter far below any score difference breaks ties reproducibly
@@ -144,15 +158,24 @@ def _area_metrics(score: np.ndarray, test: np.ndarray, inside: np.ndarray,
     for f in fractions:
         k = max(1, int(np.ceil(f * len(s))))
         hits = t[order[:k]].sum()
-        out.append({"fraction": f, "hit_rate": hits / total if total else np.nan,
-                    "pai": (hits / total) / (k / len(s)) if total else np.nan,
-                    "pei_star": hits / best[:k].sum() if best[:k].sum() else np.nan})
+        out.append(
+            {
+                "fraction": f,
+                "hit_rate": hits / total if total else np.nan,
+                "pai": (hits / total) / (k / len(s)) if total else np.nan,
+                "pei_star": hits / best[:k].sum() if best[:k].sum() else np.nan,
+            }
+        )
     return out
 
 
-def _length_metrics(score: np.ndarray, test: np.ndarray, length: np.ndarray,
-                    rng: np.random.Generator,
-                    fractions: Sequence[float]) -> list[dict[str, float]]:
+def _length_metrics(
+    score: np.ndarray,
+    test: np.ndarray,
+    length: np.ndarray,
+    rng: np.random.Generator,
+    fractions: Sequence[float],
+) -> list[dict[str, float]]:
     total_len, total = length.sum(), test.sum()
     order = np.lexsort((rng.random(len(score)), -score / length))
     ideal = np.lexsort((rng.random(len(score)), -test / length))
@@ -167,9 +190,14 @@ def _length_metrics(score: np.ndarray, test: np.ndarray, length: np.ndarray,
 
         hits, used = take(order)
         best, _ = take(ideal)
-        out.append({"fraction": f, "hit_rate": hits / total if total else np.nan,
-                    "pai": (hits / total) / (used / total_len) if total else np.nan,
-                    "pei_star": hits / best if best else np.nan})
+        out.append(
+            {
+                "fraction": f,
+                "hit_rate": hits / total if total else np.nan,
+                "pai": (hits / total) / (used / total_len) if total else np.nan,
+                "pei_star": hits / best if best else np.nan,
+            }
+        )
     return out
 
 
@@ -228,8 +256,10 @@ def run(
     step = pd.Timedelta(days=step_days or test_days)
     train_td, test_td = pd.Timedelta(days=train_days), pd.Timedelta(days=test_days)
     if start + train_td + test_td > end + pd.Timedelta(days=1):
-        msg = (f"the data span {start:%Y-%m-%d} to {end:%Y-%m-%d} is shorter than one window "
-               f"of {train_days} training and {test_days} test days")
+        msg = (
+            f"the data span {start:%Y-%m-%d} to {end:%Y-%m-%d} is shorter than one window "
+            f"of {train_days} training and {test_days} test days"
+        )
         raise InputDataError(msg)
     grid = study_grid(timed, cell_m=cell_m)
     methods = dict(AREA_METHODS if methods is None else methods)
@@ -247,23 +277,29 @@ def run(
         test = timed[(timed["datetime"] >= t0) & (timed["datetime"] < t0 + test_td)]
         w = hotspots.incident_weights(train, at=t0, half_life_days=half_life_days)
         test_grid = grid.counts(test)
-        base = {"window": window, "train_start": (t0 - train_td).date().isoformat(),
-                "test_start": t0.date().isoformat(), "n_test": len(test)}
+        base = {
+            "window": window,
+            "train_start": (t0 - train_td).date().isoformat(),
+            "test_start": t0.date().isoformat(),
+            "n_test": len(test),
+        }
         scores = {name: f(train, w, grid) for name, f in methods.items()}
         scores["random"] = rng.random(grid.shape)
         for name, score in scores.items():
             for m in _area_metrics(score, test_grid, grid.inside, rng, fractions):
                 rows.append({**base, "method": name, "unit": "area", **m})
         if G is not None:
+
             def per_segment(idx: pd.Index) -> np.ndarray:
                 ones = pd.Series(1.0, index=idx)
                 sums = _graph.segment_totals(snapped.loc[idx], ones)["sum"]
-                return sums.reindex(seg_index).fillna(0).to_numpy()
+                return np.asarray(sums.reindex(seg_index).fillna(0).to_numpy(), dtype=float)
 
             test_seg = per_segment(test.index)
             seg_scores = {
                 "segment_risk": _graph.segment_risk(G, snapped.loc[train.index], w)[
-                    "smoothed"].to_numpy(),
+                    "smoothed"
+                ].to_numpy(),
                 "prior_counts": per_segment(train.index),
                 "random": rng.random(len(length)),
             }
@@ -272,8 +308,10 @@ def run(
                     rows.append({**base, "method": name, "unit": "length", **m})
         t0 += step
     out = pd.DataFrame(rows)
-    log(f"Backtest: {window} windows of {train_days} + {test_days} days, "
-        f"{out['method'].nunique()} methods")
+    log(
+        f"Backtest: {window} windows of {train_days} + {test_days} days, "
+        f"{out['method'].nunique()} methods"
+    )
     return out
 
 
@@ -291,7 +329,13 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
         Mean ``hit_rate``, ``pai`` and ``pei_star`` per ``unit``, ``method`` and ``fraction``,
         best PAI first within each unit and fraction.
     """
-    table = (results.groupby(["unit", "fraction", "method"], as_index=False)
-             [["hit_rate", "pai", "pei_star"]].mean().round(4))
-    return table.sort_values(["unit", "fraction", "pai"], ascending=[True, True, False],
-                             kind="stable").reset_index(drop=True)
+    table = (
+        results.groupby(["unit", "fraction", "method"], as_index=False)[
+            ["hit_rate", "pai", "pei_star"]
+        ]
+        .mean()
+        .round(4)
+    )
+    return table.sort_values(
+        ["unit", "fraction", "pai"], ascending=[True, True, False], kind="stable"
+    ).reset_index(drop=True)

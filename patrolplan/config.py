@@ -43,25 +43,58 @@ from patrolplan.ingest import DEFAULT_SEVERITY, LAYERS
 #: been tested on. ``police_uk`` is the street-level crime CSV of data.police.uk.
 PRESETS: dict[str, dict[str, Any]] = {
     "baltimore": {
-        "columns": {"lat": "latitude", "lon": "longitude", "datetime": "datetime",
-                    "category": "category", "id": "incident_id"},
+        "columns": {
+            "lat": "latitude",
+            "lon": "longitude",
+            "datetime": "datetime",
+            "category": "category",
+            "id": "incident_id",
+        },
         "severity": DEFAULT_SEVERITY["crime"],
     },
     "oakland": {
-        "columns": {"lat": "latitude", "lon": "longitude", "datetime": "datetime",
-                    "category": "description", "id": "incident_id"},
+        "columns": {
+            "lat": "latitude",
+            "lon": "longitude",
+            "datetime": "datetime",
+            "category": "description",
+            "id": "incident_id",
+        },
     },
     "cardiff_juvenile": {"columns": {"lat": "Y", "lon": "X", "id": "ID"}, "crs": "local"},
     "police_uk": {
-        "columns": {"lat": "Latitude", "lon": "Longitude", "datetime": "Month",
-                    "category": "Crime type", "id": "Crime ID"},
+        "columns": {
+            "lat": "Latitude",
+            "lon": "Longitude",
+            "datetime": "Month",
+            "category": "Crime type",
+            "id": "Crime ID",
+        },
     },
 }
 
 _PLAN_KEYS = {
-    "officers", "shift", "start", "date", "days", "since", "seed", "dwell_min", "speed_kmh", "method",
-    "eps_m", "min_weight", "max_hotspots", "max_segments", "half_life_days", "iterations", "variants",
-    "tolerance", "revisit", "max_visits", "revisit_value",
+    "officers",
+    "shift",
+    "start",
+    "date",
+    "days",
+    "since",
+    "seed",
+    "dwell_min",
+    "speed_kmh",
+    "method",
+    "eps_m",
+    "min_weight",
+    "max_hotspots",
+    "max_segments",
+    "half_life_days",
+    "iterations",
+    "variants",
+    "tolerance",
+    "revisit",
+    "max_visits",
+    "revisit_value",
 }
 _LAYER_KEYS = {"file", "preset", "columns", "crs", "weight", "severity"}
 
@@ -148,8 +181,13 @@ def load_config(path: str | Path) -> dict[str, Any]:
         if "weight" in spec:
             weights[layer] = float(spec["weight"])
     if incidents:
-        out.update(incidents=incidents, columns=columns or None, crs=crs or None,
-                   severity=severity or None, layer_weights=weights or None)
+        out.update(
+            incidents=incidents,
+            columns=columns or None,
+            crs=crs or None,
+            severity=severity or None,
+            layer_weights=weights or None,
+        )
     plan = doc.get("plan", {})
     bad = set(plan) - _PLAN_KEYS
     if bad:

@@ -42,8 +42,12 @@ def _feature(geometry: dict[str, Any], properties: dict[str, Any]) -> dict[str, 
 
 
 def _write_geojson(path: str | Path, features: list[dict[str, Any]]) -> Path:
-    text = json.dumps({"type": "FeatureCollection", "features": features},
-                      ensure_ascii=False, indent=None, separators=(",", ":"))
+    text = json.dumps(
+        {"type": "FeatureCollection", "features": features},
+        ensure_ascii=False,
+        indent=None,
+        separators=(",", ":"),
+    )
     return atomic_write_text(path, text + "\n")
 
 
@@ -62,7 +66,7 @@ def clock(start: pd.Timestamp, minutes: float) -> str:
     str
         Clock time, rounded to the minute.
     """
-    return (start + pd.Timedelta(minutes=round(minutes))).strftime("%H:%M")
+    return str((start + pd.Timedelta(minutes=round(minutes))).strftime("%H:%M"))
 
 
 def routes_geojson(
@@ -175,8 +179,13 @@ def variants_geojson(
     features = [
         _feature(
             {"type": "LineString", "coordinates": [list(c) for c in coords]},
-            {"variant": v, "officer": r.officer, "length_m": round(r.length_m, 1),
-             "n_stops": len(r.stops), "hotspots": list(r.hotspot_ids)},
+            {
+                "variant": v,
+                "officer": r.officer,
+                "length_m": round(r.length_m, 1),
+                "n_stops": len(r.stops),
+                "hotspots": list(r.hotspot_ids),
+            },
         )
         for v, (routes, coords_v) in enumerate(zip(plans, path_coords, strict=True), start=1)
         for r, coords in zip(routes, coords_v, strict=True)
@@ -306,24 +315,32 @@ def kml(
     pathlib.Path
         The written file.
     """
-    out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
-           f"<name>Patrol plan {shift_start:%Y-%m-%d %H:%M}</name>"]
-    for r, coords, colour in zip(routes, path_coords, colours, strict=True):
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
+        f"<name>Patrol plan {shift_start:%Y-%m-%d %H:%M}</name>",
+    ]
+    for r, _coords, colour in zip(routes, path_coords, colours, strict=True):
         abgr = "ff" + colour[5:7] + colour[3:5] + colour[1:3]
-        out.append(f'<Style id="o{r.officer}"><IconStyle><color>{abgr}</color></IconStyle>'
-                   f"<LineStyle><color>{abgr}</color><width>4</width></LineStyle></Style>")
+        out.append(
+            f'<Style id="o{r.officer}"><IconStyle><color>{abgr}</color></IconStyle>'
+            f"<LineStyle><color>{abgr}</color><width>4</width></LineStyle></Style>"
+        )
     for r, coords in zip(routes, path_coords, strict=True):
         line = " ".join(f"{lo:.7f},{la:.7f}" for lo, la in coords)
         out.append(f"<Folder><name>Officer {r.officer}</name>")
         # KML 2.2 order inside a Placemark: name, description, styleUrl, geometry
-        out.append(f"<Placemark><name>Route of officer {r.officer}</name><description>"
-                   f"{len(r.stops)} stops, {r.length_m / 1000:.1f} km, {r.duration_min:.0f} min"
-                   f"</description><styleUrl>#o{r.officer}</styleUrl><LineString><tessellate>1</tessellate><coordinates>{line}</coordinates>"
-                   "</LineString></Placemark>")
-        out.append(f"<Placemark><name>Post</name><styleUrl>#o{r.officer}</styleUrl><Point>"
-                   f"<coordinates>{r.post[1]:.7f},{r.post[0]:.7f}</coordinates></Point>"
-                   "</Placemark>")
+        out.append(
+            f"<Placemark><name>Route of officer {r.officer}</name><description>"
+            f"{len(r.stops)} stops, {r.length_m / 1000:.1f} km, {r.duration_min:.0f} min"
+            f"</description><styleUrl>#o{r.officer}</styleUrl><LineString><tessellate>1</tessellate><coordinates>{line}</coordinates>"
+            "</LineString></Placemark>"
+        )
+        out.append(
+            f"<Placemark><name>Post</name><styleUrl>#o{r.officer}</styleUrl><Point>"
+            f"<coordinates>{r.post[1]:.7f},{r.post[0]:.7f}</coordinates></Point>"
+            "</Placemark>"
+        )
         for s in r.stops:
             out.append(
                 f"<Placemark><name>{s.order}. {_xml(s.label)}</name><description>arrive "
@@ -357,22 +374,52 @@ def schedule_frame(routes: Sequence[Route], *, shift_start: pd.Timestamp) -> pd.
     rows = []
     for r in routes:
         for s in r.stops:
-            rows.append({
-                "officer": r.officer, "stop": str(s.order), "task": s.kind,
-                "hotspot_id": s.hotspot_id, "visit": s.visit,
-                "arrive": clock(shift_start, s.arrive_min),
-                "leave": clock(shift_start, s.leave_min), "street": s.street,
-                "via": " > ".join(s.via), "lat": round(s.lat, 6), "lon": round(s.lon, 6),
-            })
-        rows.append({
-            "officer": r.officer, "stop": "return", "task": "return", "hotspot_id": "",
-            "visit": 0,
-            "arrive": clock(shift_start, r.duration_min), "leave": "",
-            "street": "post", "via": " > ".join(r.return_via),
-            "lat": round(r.post[0], 6), "lon": round(r.post[1], 6),
-        })
-    return pd.DataFrame(rows, columns=["officer", "stop", "task", "hotspot_id", "visit",
-                                       "arrive", "leave", "street", "via", "lat", "lon"])
+            rows.append(
+                {
+                    "officer": r.officer,
+                    "stop": str(s.order),
+                    "task": s.kind,
+                    "hotspot_id": s.hotspot_id,
+                    "visit": s.visit,
+                    "arrive": clock(shift_start, s.arrive_min),
+                    "leave": clock(shift_start, s.leave_min),
+                    "street": s.street,
+                    "via": " > ".join(s.via),
+                    "lat": round(s.lat, 6),
+                    "lon": round(s.lon, 6),
+                }
+            )
+        rows.append(
+            {
+                "officer": r.officer,
+                "stop": "return",
+                "task": "return",
+                "hotspot_id": "",
+                "visit": 0,
+                "arrive": clock(shift_start, r.duration_min),
+                "leave": "",
+                "street": "post",
+                "via": " > ".join(r.return_via),
+                "lat": round(r.post[0], 6),
+                "lon": round(r.post[1], 6),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "officer",
+            "stop",
+            "task",
+            "hotspot_id",
+            "visit",
+            "arrive",
+            "leave",
+            "street",
+            "via",
+            "lat",
+            "lon",
+        ],
+    )
 
 
 def write_csv(path: str | Path, frame: pd.DataFrame) -> Path:

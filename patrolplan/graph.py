@@ -10,11 +10,12 @@ keyed by the extract's content, so a second run does not parse the extract again
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import tempfile
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -131,7 +132,9 @@ def graph_from_file(
     elif name.endswith((".osm", ".osm.bz2", ".xml", ".osm.xml")):
         G = _graph_from_xml(path, shown=path)
     else:
-        msg = f"`osm` file {path} has an unknown type; expected .osm, .osm.bz2, .osm.pbf or .graphml"
+        msg = (
+            f"`osm` file {path} has an unknown type; expected .osm, .osm.bz2, .osm.pbf or .graphml"
+        )
         raise GraphBuildError(msg)
     if use_cache:
         try:
@@ -180,7 +183,8 @@ def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
 def _load_graphml(path: Path) -> nx.MultiDiGraph:
     try:
         G = ox.load_graphml(
-            path, node_dtypes={"lon": float, "lat": float},
+            path,
+            node_dtypes={"lon": float, "lat": float},
             edge_dtypes={"risk": float, "osmid": str, "name": str, "highway": str},
         )
     except Exception as exc:
@@ -202,7 +206,7 @@ def _pbf_to_walk_xml(src: Path, dst: Path) -> None:
     n_ways = 0
     try:
         for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
-            if is_walkable(dict(way.tags)):
+            if isinstance(way, osmium.osm.Way) and is_walkable(dict(way.tags)):
                 way_nodes.update(n.ref for n in way.nodes)
                 n_ways += 1
         if n_ways == 0:
@@ -213,7 +217,7 @@ def _pbf_to_walk_xml(src: Path, dst: Path) -> None:
                 if node.id in way_nodes:
                     writer.add_node(node)
             for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
-                if is_walkable(dict(way.tags)):
+                if isinstance(way, osmium.osm.Way) and is_walkable(dict(way.tags)):
                     writer.add_way(way)
     except GraphBuildError:
         raise
@@ -373,8 +377,9 @@ def snap_to_edges(
     edges = _undirected_edges(G)
     pts = gdf_incidents.geometry.to_crs(G.graph["crs"]).values
     tree = shapely.STRtree(edges.geometry.values)
-    (i_pt, i_edge), dist = tree.query_nearest(pts, max_distance=max_dist_m, return_distance=True,
-                                              all_matches=False)
+    (i_pt, i_edge), dist = tree.query_nearest(
+        pts, max_distance=max_dist_m, return_distance=True, all_matches=False
+    )
     u = np.full(len(pts), -1, dtype=np.int64)
     v = np.full(len(pts), -1, dtype=np.int64)
     d = np.full(len(pts), np.inf)
@@ -410,8 +415,10 @@ def add_edge_risk(
     nx.set_edge_attributes(G, 0.0, "risk")
     nx.set_edge_attributes(G, 0, "n_incidents")
     sums = segment_totals(snapped, weights)
-    totals = {(int(u), int(v)): (float(s), int(c)) for (u, v), s, c in
-              zip(sums.index, sums["sum"], sums["count"], strict=True)}
+    totals = {
+        (int(u), int(v)): (float(s), int(c))
+        for (u, v), s, c in zip(sums.index, sums["sum"], sums["count"], strict=True)
+    }
     for u, v, _, data in G.edges(keys=True, data=True):
         acc = totals.get((min(u, v), max(u, v)))
         if acc:
@@ -521,7 +528,7 @@ class ShortestPaths:
             Metres; ``inf`` where unreachable.
         """
         row = self.dist_m[self._row[source]]
-        return row[[self._pos[int(t)] for t in targets]]
+        return np.asarray(row[[self._pos[int(t)] for t in targets]], dtype=float)
 
     def path(self, source: int, target: int) -> list[int]:
         """Return the node ids of the shortest path from `source` to `target`.
@@ -555,7 +562,7 @@ class ShortestPaths:
         return [int(self.nodes[j]) for j in reversed(out)]
 
 
-def edge_between(G: nx.MultiDiGraph, u: int, v: int) -> dict[str, object]:
+def edge_between(G: nx.MultiDiGraph, u: int, v: int) -> dict[str, Any]:
     """Return the attributes of the shortest edge from `u` to `v`.
 
     Parameters
@@ -570,7 +577,8 @@ def edge_between(G: nx.MultiDiGraph, u: int, v: int) -> dict[str, object]:
     dict
         The edge's attribute dict.
     """
-    return min(G[u][v].values(), key=lambda d: float(d["length"]))
+    edge: dict[str, Any] = min(G[u][v].values(), key=lambda d: float(d["length"]))
+    return edge
 
 
 def path_geometry(G: nx.MultiDiGraph, nodes: Sequence[int]) -> list[tuple[float, float]]:
@@ -592,8 +600,8 @@ def path_geometry(G: nx.MultiDiGraph, nodes: Sequence[int]) -> list[tuple[float,
 
     to_lonlat = Transformer.from_crs(G.graph["crs"], "EPSG:4326", always_xy=True)
     coords: list[tuple[float, float]] = [(G.nodes[nodes[0]]["lon"], G.nodes[nodes[0]]["lat"])]
-    for u, v in zip(nodes[:-1], nodes[1:], strict=True):
-        geom = edge_between(G, u, v).get("geometry")
+    for u, v in itertools.pairwise(nodes):
+        geom: Any = edge_between(G, u, v).get("geometry")
         if geom is not None:
             xy = np.asarray(geom.coords)
             start = np.array([G.nodes[u]["x"], G.nodes[u]["y"]])
@@ -601,8 +609,9 @@ def path_geometry(G: nx.MultiDiGraph, nodes: Sequence[int]) -> list[tuple[float,
                 xy = xy[::-1]
             if len(xy) > 2:
                 lon, lat = to_lonlat.transform(xy[1:-1, 0], xy[1:-1, 1])
-                coords.extend(zip(np.atleast_1d(lon).tolist(), np.atleast_1d(lat).tolist(),
-                                  strict=True))
+                coords.extend(
+                    zip(np.atleast_1d(lon).tolist(), np.atleast_1d(lat).tolist(), strict=True)
+                )
         coords.append((G.nodes[v]["lon"], G.nodes[v]["lat"]))
     return coords
 
@@ -638,7 +647,8 @@ def segment_risk(
     """
     gdf = edges_gdf(G).drop(columns=["risk", "n_incidents"])
     totals = segment_totals(snapped, weights).reindex(
-        pd.MultiIndex.from_arrays([gdf["u"], gdf["v"]]))
+        pd.MultiIndex.from_arrays([gdf["u"], gdf["v"]])
+    )
     gdf["risk"] = totals["sum"].fillna(0.0).to_numpy()
     gdf["n_incidents"] = totals["count"].fillna(0).astype(int).to_numpy()
     # segments x nodes incidence; neighbours share a node

@@ -273,10 +273,13 @@ def hotspots_from_labels(
                 "risk": float(w.sum()),
                 "share": float(w.sum()) / total,
                 "n_incidents": len(idx),
-                **{f"n_{layer}": int((sub["layer"] == layer).sum())
-                   for layer in ("crime", "accident", "juvenile")},
-                "top_categories": ", ".join(f"{c} {int((sub['category'] == c).sum())}"
-                                            for c in cats.index[:3]),
+                **{
+                    f"n_{layer}": int((sub["layer"] == layer).sum())
+                    for layer in ("crime", "accident", "juvenile")
+                },
+                "top_categories": ", ".join(
+                    f"{c} {int((sub['category'] == c).sum())}" for c in cats.index[:3]
+                ),
                 "active_hours": hours,
                 "peak_hour": peak,
                 "cx": x,
@@ -285,9 +288,23 @@ def hotspots_from_labels(
                 "cluster": int(label),
             }
         )
-    columns = ["hotspot_id", "rank", "risk", "share", "n_incidents", "n_crime", "n_accident",
-               "n_juvenile", "top_categories", "active_hours", "peak_hour", "lon", "lat",
-               "cluster", "geometry"]
+    columns = [
+        "hotspot_id",
+        "rank",
+        "risk",
+        "share",
+        "n_incidents",
+        "n_crime",
+        "n_accident",
+        "n_juvenile",
+        "top_categories",
+        "active_hours",
+        "peak_hour",
+        "lon",
+        "lat",
+        "cluster",
+        "geometry",
+    ]
     if not rows:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=gdf_incidents.crs)
     out = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
@@ -369,14 +386,14 @@ def kde_grid(
         Cells with ``density`` (weight per km²) above 0.1 % of the peak, as square polygons
         in the CRS of the incidents, densest first.
     """
-    hist, (x0, y0), crs = grid_counts(gdf_incidents, weights, cell_m=cell_m,
-                                      pad_m=3 * bandwidth_m)
+    hist, (x0, y0), crs = grid_counts(gdf_incidents, weights, cell_m=cell_m, pad_m=3 * bandwidth_m)
     dens = ndimage.gaussian_filter(hist, sigma=bandwidth_m / cell_m, mode="constant")
     dens *= 1e6 / (cell_m * cell_m)
     keep = dens > dens.max() * 1e-3
     ix, iy = np.nonzero(keep)
-    boxes = shapely.box(x0 + ix * cell_m, y0 + iy * cell_m, x0 + (ix + 1) * cell_m,
-                        y0 + (iy + 1) * cell_m)
+    boxes = shapely.box(
+        x0 + ix * cell_m, y0 + iy * cell_m, x0 + (ix + 1) * cell_m, y0 + (iy + 1) * cell_m
+    )
     out = gpd.GeoDataFrame({"density": dens[keep]}, geometry=boxes, crs=crs)
     out = out.sort_values("density", ascending=False, kind="stable").reset_index(drop=True)
     return out.to_crs(gdf_incidents.crs) if crs is not None else out
@@ -419,20 +436,28 @@ def grid_counts(
     crs = metric_crs(gdf_incidents) if isinstance(crs, str) and crs == "auto" else crs
     geom = gdf_incidents.geometry if crs is None else gdf_incidents.geometry.to_crs(crs)
     xy = np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
-    w = np.ones(len(xy)) if weights is None else weights.reindex(gdf_incidents.index).to_numpy(
-        dtype=float)
+    w = (
+        np.ones(len(xy))
+        if weights is None
+        else weights.reindex(gdf_incidents.index).to_numpy(dtype=float)
+    )
     if origin is None:
         x0, y0 = xy.min(axis=0) - pad_m
     else:
         x0, y0 = origin
     if shape is None:
         x1, y1 = xy.max(axis=0) + pad_m
-        shape = (max(1, int(np.ceil((x1 - x0) / cell_m + 1e-9))),
-                 max(1, int(np.ceil((y1 - y0) / cell_m + 1e-9))))
+        shape = (
+            max(1, int(np.ceil((x1 - x0) / cell_m + 1e-9))),
+            max(1, int(np.ceil((y1 - y0) / cell_m + 1e-9))),
+        )
     nx_, ny_ = shape
     grid, _, _ = np.histogram2d(
-        xy[:, 0], xy[:, 1], bins=(nx_, ny_),
-        range=((x0, x0 + nx_ * cell_m), (y0, y0 + ny_ * cell_m)), weights=w,
+        xy[:, 0],
+        xy[:, 1],
+        bins=(nx_, ny_),
+        range=((x0, x0 + nx_ * cell_m), (y0, y0 + ny_ * cell_m)),
+        weights=w,
     )
     return grid, (float(x0), float(y0)), crs
 
@@ -539,10 +564,17 @@ def gi_star_grid(
     p = norm.sf(z)
     hot = fdr(p, alpha) & (z > 0)
     ix, iy = np.indices(grid.shape)
-    boxes = shapely.box(x0 + ix.ravel() * cell_m, y0 + iy.ravel() * cell_m,
-                        x0 + (ix.ravel() + 1) * cell_m, y0 + (iy.ravel() + 1) * cell_m)
-    out = gpd.GeoDataFrame({"value": grid.ravel(), "z": z.ravel(), "p": p.ravel(),
-                            "hot": hot.ravel()}, geometry=boxes, crs=crs)
+    boxes = shapely.box(
+        x0 + ix.ravel() * cell_m,
+        y0 + iy.ravel() * cell_m,
+        x0 + (ix.ravel() + 1) * cell_m,
+        y0 + (iy.ravel() + 1) * cell_m,
+    )
+    out = gpd.GeoDataFrame(
+        {"value": grid.ravel(), "z": z.ravel(), "p": p.ravel(), "hot": hot.ravel()},
+        geometry=boxes,
+        crs=crs,
+    )
     log(f"Gi*: {int(hot.sum())} of {grid.size} cells hot at FDR {alpha:g}")
     return out.to_crs(gdf_incidents.crs) if crs is not None else out
 
@@ -568,7 +600,9 @@ def concentration_curve(counts: pd.Series | np.ndarray) -> pd.DataFrame:
     """
     x = np.sort(np.asarray(counts, dtype=float))[::-1]
     total = x.sum() or 1.0
-    return pd.DataFrame({
-        "share_units": np.concatenate([[0.0], np.arange(1, len(x) + 1) / len(x)]),
-        "share_incidents": np.concatenate([[0.0], np.cumsum(x) / total]),
-    })
+    return pd.DataFrame(
+        {
+            "share_units": np.concatenate([[0.0], np.arange(1, len(x) + 1) / len(x)]),
+            "share_incidents": np.concatenate([[0.0], np.cumsum(x) / total]),
+        }
+    )

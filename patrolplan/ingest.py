@@ -41,16 +41,50 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "lat": ("latitude", "lat", "y", "point_y", "coord_y", "широта", "ендік"),
     "lon": ("longitude", "lon", "lng", "long", "x", "point_x", "coord_x", "долгота", "бойлық"),
     "datetime": (
-        "datetime", "date_time", "occurred", "occurred_at", "timestamp", "crimedatetime",
-        "date", "crimedate", "incident_date", "month", "year",
-        "дата", "дата_совершения", "дата_время", "күні", "уақыты_күні",
+        "datetime",
+        "date_time",
+        "occurred",
+        "occurred_at",
+        "timestamp",
+        "crimedatetime",
+        "date",
+        "crimedate",
+        "incident_date",
+        "month",
+        "year",
+        "дата",
+        "дата_совершения",
+        "дата_время",
+        "күні",
+        "уақыты_күні",
     ),
     "time": ("time", "crimetime", "время", "уақыты"),
     "category": (
-        "category", "crime_type", "crime type", "offense", "offence", "type", "description", "crime",
-        "статья", "вид", "категория", "тяжесть", "санат", "түрі",
+        "category",
+        "crime_type",
+        "crime type",
+        "offense",
+        "offence",
+        "type",
+        "description",
+        "crime",
+        "статья",
+        "вид",
+        "категория",
+        "тяжесть",
+        "санат",
+        "түрі",
     ),
-    "id": ("incident_id", "id", "case_number", "crime_id", "crime id", "objectid", "номер", "нөмір"),
+    "id": (
+        "incident_id",
+        "id",
+        "case_number",
+        "crime_id",
+        "crime id",
+        "objectid",
+        "номер",
+        "нөмір",
+    ),
 }
 
 #: Harm weights per category and layer. Keys are upper-cased categories.
@@ -58,12 +92,29 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 #: English, Russian and Kazakh, and the Baltimore demo's BPD categories.
 DEFAULT_SEVERITY: dict[str, dict[str, float]] = {
     "crime": {
-        "MINOR": 1.0, "НЕБОЛЬШОЙ ТЯЖЕСТИ": 1.0, "ОНШАЛЫҚТЫ АУЫР ЕМЕС": 1.0,
-        "MEDIUM": 2.0, "СРЕДНЕЙ ТЯЖЕСТИ": 2.0, "ОРТАША АУЫРЛЫҚТАҒЫ": 2.0,
-        "GRAVE": 4.0, "ТЯЖКОЕ": 4.0, "ТЯЖКИЕ": 4.0, "АУЫР": 4.0,
-        "ESPECIALLY GRAVE": 8.0, "ОСОБО ТЯЖКОЕ": 8.0, "ОСОБО ТЯЖКИЕ": 8.0, "АСА АУЫР": 8.0,
-        "HOMICIDE": 10.0, "SHOOTING": 9.0, "RAPE": 8.0, "ROBBERY": 5.0, "ARSON": 4.0,
-        "ASSAULT": 4.0, "BURGLARY": 3.0, "AUTO THEFT": 2.0, "LARCENY": 1.0,
+        "MINOR": 1.0,
+        "НЕБОЛЬШОЙ ТЯЖЕСТИ": 1.0,
+        "ОНШАЛЫҚТЫ АУЫР ЕМЕС": 1.0,
+        "MEDIUM": 2.0,
+        "СРЕДНЕЙ ТЯЖЕСТИ": 2.0,
+        "ОРТАША АУЫРЛЫҚТАҒЫ": 2.0,
+        "GRAVE": 4.0,
+        "ТЯЖКОЕ": 4.0,
+        "ТЯЖКИЕ": 4.0,
+        "АУЫР": 4.0,
+        "ESPECIALLY GRAVE": 8.0,
+        "ОСОБО ТЯЖКОЕ": 8.0,
+        "ОСОБО ТЯЖКИЕ": 8.0,
+        "АСА АУЫР": 8.0,
+        "HOMICIDE": 10.0,
+        "SHOOTING": 9.0,
+        "RAPE": 8.0,
+        "ROBBERY": 5.0,
+        "ARSON": 4.0,
+        "ASSAULT": 4.0,
+        "BURGLARY": 3.0,
+        "AUTO THEFT": 2.0,
+        "LARCENY": 1.0,
     },
     "accident": {"FATAL": 10.0, "SERIOUS": 5.0, "INJURY": 3.0, "SLIGHT": 1.0, "DAMAGE": 0.5},
     "juvenile": {},
@@ -346,8 +397,12 @@ def read_layers(
     given = {k: v for k, v in files.items() if v is not None}
     for layer, path in given.items():
         gdf, report = read_incidents(
-            path, layer=layer, columns=per_layer(columns, layer), crs=per_layer(crs, layer),
-            severity=(severity or {}).get(layer), **kwargs,
+            path,
+            layer=layer,
+            columns=per_layer(columns, layer),
+            crs=per_layer(crs, layer),
+            severity=(severity or {}).get(layer),
+            **kwargs,
         )
         if len(given) > 1:
             gdf["incident_id"] = layer + ":" + gdf["incident_id"]
@@ -444,7 +499,10 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
         delimiter = ","
     try:
         df = pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
+            io.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
             skipinitialspace=True,
         )
         df.index = pd.RangeIndex(1, len(df) + 1)
@@ -587,9 +645,13 @@ def _coordinates(
     else:
         # A projected CRS with values that fit in degrees is almost certainly a wrong `crs`.
         ok = lat.notna() & lon.notna()
-        if ok.any() and not _is_local(crs) and (lat[ok].abs() <= 90).all() and (
-            lon[ok].abs() <= 180
-        ).all() and lat[ok].abs().max() > 1:
+        if (
+            ok.any()
+            and not _is_local(crs)
+            and (lat[ok].abs() <= 90).all()
+            and (lon[ok].abs() <= 180).all()
+            and lat[ok].abs().max() > 1
+        ):
             notes.append(f"coordinates look like degrees but `crs` is {crs}")
             warnings.warn(notes[-1], UserWarning, stacklevel=3)
     return lon, lat
@@ -634,8 +696,12 @@ def _datetimes(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # Wall-clock time as written, for every row.
-        naive = pd.to_datetime(text.where(~missing & ~aware, wall.where(~missing)),
-                                errors="coerce", format="mixed", dayfirst=dayfirst)
+        naive = pd.to_datetime(
+            text.where(~missing & ~aware, wall.where(~missing)),
+            errors="coerce",
+            format="mixed",
+            dayfirst=dayfirst,
+        )
         if tz and aware.any():
             # Rows with an offset are converted to `tz` when one is given.
             utc = pd.to_datetime(raw.where(aware), errors="coerce", format="mixed", utc=True)
@@ -709,10 +775,14 @@ def _check_duplicates(
         column = roles["id"]
         values = sub["incident_id"]
     else:
-        key = pd.DataFrame({
-            "x": sub.geometry.x.round(7), "y": sub.geometry.y.round(7),
-            "t": sub["datetime"], "c": sub["category"],
-        })
+        key = pd.DataFrame(
+            {
+                "x": sub.geometry.x.round(7),
+                "y": sub.geometry.y.round(7),
+                "t": sub["datetime"],
+                "c": sub["category"],
+            }
+        )
         dup = key.duplicated()
         column = "geometry+datetime+category"
         values = pd.Series("same point, time and category as an earlier row", index=sub.index)

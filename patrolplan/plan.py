@@ -23,8 +23,17 @@ if TYPE_CHECKING:
     import networkx as nx
 
 #: Files written by :func:`write_plan`.
-OUTPUT_FILES = ("map.html", "routes.geojson", "routes.kml", "hotspots.geojson", "schedule.csv",
-                "summary.csv", "rejected.csv", "report.json", "sheets.html")
+OUTPUT_FILES = (
+    "map.html",
+    "routes.geojson",
+    "routes.kml",
+    "hotspots.geojson",
+    "schedule.csv",
+    "summary.csv",
+    "rejected.csv",
+    "report.json",
+    "sheets.html",
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -296,8 +305,11 @@ def daily_plan(
     """
     seed = settings.seed if seed is None else seed
     # one shift for everybody, or one per officer: "4h" or "4h,4h,2h"
-    shifts = [parse_duration_min(v) for v in str(shift).split(",")] if isinstance(
-        shift, str) else [parse_duration_min(shift)]
+    shifts = (
+        [parse_duration_min(v) for v in str(shift).split(",")]
+        if isinstance(shift, str)
+        else [parse_duration_min(shift)]
+    )
     if len(shifts) not in (1, officers):
         msg = f"`shift` gives {len(shifts)} lengths for {officers} officers"
         raise InfeasibleRouteError(msg)
@@ -324,8 +336,12 @@ def daily_plan(
         files, columns=columns, crs=crs, severity=severity, area=area, since=since_ts, until=t0
     )
     weights = hotspots.incident_weights(
-        gdf_inc, at=t0, half_life_days=half_life_days, layer_weights=layer_weights,
-        shift_start_hour=t0.hour + t0.minute / 60.0, shift_length_h=shift_min / 60.0,
+        gdf_inc,
+        at=t0,
+        half_life_days=half_life_days,
+        layer_weights=layer_weights,
+        shift_start_hour=t0.hour + t0.minute / 60.0,
+        shift_length_h=shift_min / 60.0,
     )
     gdf_hot, labels = hotspots.find_hotspots(
         gdf_inc, weights, method=method, eps_m=eps_m, min_weight=min_weight
@@ -337,10 +353,17 @@ def daily_plan(
     # streets as tasks carry the risk of incidents outside hotspots only
     streets = graph.segment_risk(G, snapped, weights.where(labels < 0, 0.0))
     route_args = dict(
-        officers=officers, shift_min=shifts if len(shifts) > 1 else shift_min,
-        dwell_min=dwell_min, speed_kmh=speed_kmh, max_hotspots=max_hotspots, ends=ends,
-        segments=streets, max_segments=max_segments, revisit_min=revisit_min,
-        max_visits=max_visits, revisit_value=revisit_value,
+        officers=officers,
+        shift_min=shifts if len(shifts) > 1 else shift_min,
+        dwell_min=dwell_min,
+        speed_kmh=speed_kmh,
+        max_hotspots=max_hotspots,
+        ends=ends,
+        segments=streets,
+        max_segments=max_segments,
+        revisit_min=revisit_min,
+        max_visits=max_visits,
+        revisit_value=revisit_value,
     )
     alternatives: tuple[tuple[routing.Route, ...], ...] = ()
     table = None
@@ -349,30 +372,51 @@ def daily_plan(
         raise InfeasibleRouteError(msg)
     if variants > 1 or day is not None:
         k = max(variants, 7 if day is not None else 1)
-        plans, table = routing.variants(G, gdf_hot, posts, k=k, tolerance=tolerance,
-                                        seed=seed, iterations=iterations, **route_args)
+        plans, table = routing.variants(
+            G,
+            gdf_hot,
+            posts,
+            k=k,
+            tolerance=tolerance,
+            seed=seed,
+            iterations=iterations,
+            **route_args,
+        )
         alternatives = tuple(tuple(p) for p in plans)
         routes = alternatives[(day - 1) % len(alternatives) if day is not None else 0]
     else:
-        routes = tuple(routing.solve(G, gdf_hot, posts, seed=seed, iterations=iterations,
-                                     **route_args))
+        routes = tuple(
+            routing.solve(G, gdf_hot, posts, seed=seed, iterations=iterations, **route_args)
+        )
     summary = metrics.summary(routes, gdf_hot, labels, snapped, weights)
     schedule = export.schedule_frame(routes, shift_start=t0)
     coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
     params = {
-        "date": t0.date().isoformat(), "start": t0.strftime("%H:%M"), "shift_min": shift_min, "shifts_min": shifts,
-        "officers": officers, "posts": [list(p) for p in posts], "seed": seed,
+        "date": t0.date().isoformat(),
+        "start": t0.strftime("%H:%M"),
+        "shift_min": shift_min,
+        "shifts_min": shifts,
+        "officers": officers,
+        "posts": [list(p) for p in posts],
+        "seed": seed,
         "dwell_min": settings.dwell_min if dwell_min is None else dwell_min,
         "speed_kmh": settings.walk_speed_kmh if speed_kmh is None else speed_kmh,
-        "method": method, "days": days, "since": since, "max_segments": max_segments,
+        "method": method,
+        "days": days,
+        "since": since,
+        "max_segments": max_segments,
         # JSON has no infinity: an open upper bound is null
-        "revisit_min": [revisit_min[0], revisit_min[1] if revisit_min[1] < float("inf")
-                        else None] if revisit_min else None,
+        "revisit_min": [revisit_min[0], revisit_min[1] if revisit_min[1] < float("inf") else None]
+        if revisit_min
+        else None,
         "max_visits": max_visits if revisit_min else 1,
         "revisit_value": (settings.revisit_value if revisit_value is None else revisit_value)
-        if revisit_min else None,
-        "osm": Path(osm).name, "variants": variants,
-        "day": day, "ends": [list(p) for p in ends] if ends else None,
+        if revisit_min
+        else None,
+        "osm": Path(osm).name,
+        "variants": variants,
+        "day": day,
+        "ends": [list(p) for p in ends] if ends else None,
         "incidents": {k: Path(v).name for k, v in files.items() if v is not None},
     }
     total = summary.iloc[-1]
@@ -382,10 +426,21 @@ def daily_plan(
         f"{total['risk_covered_share']:.0%} of weighted incidents covered"
     )
     return PatrolPlan(
-        routes=routes, summary=summary, schedule=schedule, gdf_hotspots=gdf_hot,
-        gdf_incidents=gdf_inc, weights=weights, labels=labels, snapped=snapped, G=G,
-        reports=tuple(reports), shift_start=t0, route_coords=coords, params=params,
-        variants=alternatives, variant_table=table,
+        routes=routes,
+        summary=summary,
+        schedule=schedule,
+        gdf_hotspots=gdf_hot,
+        gdf_incidents=gdf_inc,
+        weights=weights,
+        labels=labels,
+        snapped=snapped,
+        G=G,
+        reports=tuple(reports),
+        shift_start=t0,
+        route_coords=coords,
+        params=params,
+        variants=alternatives,
+        variant_table=table,
     )
 
 
@@ -417,56 +472,91 @@ def write_plan(
     """
     out = Path(out_dir)
     end = plan.shift_start + pd.Timedelta(minutes=float(plan.params["shift_min"]))  # type: ignore[arg-type]
-    title = (f"Patrol plan {plan.shift_start:%Y-%m-%d}, shift {plan.shift_start:%H:%M}-"
-             f"{end:%H:%M}")
+    title = f"Patrol plan {plan.shift_start:%Y-%m-%d}, shift {plan.shift_start:%H:%M}-{end:%H:%M}"
     edges = graph.edges_gdf(plan.G)
     with atomic_dir(out) as tmp:
         m = render.plan_map(
-            gdf_edges=edges, gdf_incidents=plan.gdf_incidents,
-            weights=plan.weights, gdf_hotspots=plan.gdf_hotspots, routes=plan.routes,
-            route_coords=plan.route_coords, schedule=plan.schedule, title=title,
+            gdf_edges=edges,
+            gdf_incidents=plan.gdf_incidents,
+            weights=plan.weights,
+            gdf_hotspots=plan.gdf_hotspots,
+            routes=plan.routes,
+            route_coords=plan.route_coords,
+            schedule=plan.schedule,
+            title=title,
         )
         atomic_write_text(tmp / "map.html", render.to_html(m, offline=offline))
-        export.routes_geojson(tmp / "routes.geojson", plan.routes, plan.G,
-                              shift_start=plan.shift_start, path_coords=plan.route_coords)
-        export.kml(tmp / "routes.kml", plan.routes, plan.route_coords,
-                   shift_start=plan.shift_start,
-                   colours=[render.officer_colour(r.officer) for r in plan.routes])
+        export.routes_geojson(
+            tmp / "routes.geojson",
+            plan.routes,
+            plan.G,
+            shift_start=plan.shift_start,
+            path_coords=plan.route_coords,
+        )
+        export.kml(
+            tmp / "routes.kml",
+            plan.routes,
+            plan.route_coords,
+            shift_start=plan.shift_start,
+            colours=[render.officer_colour(r.officer) for r in plan.routes],
+        )
         for r, coords in zip(plan.routes, plan.route_coords, strict=True):
-            export.gpx(tmp / f"officer_{r.officer}.gpx", r, coords,
-                       shift_start=plan.shift_start)
-        atomic_write_text(tmp / "sheets.html", render.route_sheets(
-            plan.routes, plan.route_coords, plan.schedule, gdf_edges=edges, title=title,
-        ))
+            export.gpx(tmp / f"officer_{r.officer}.gpx", r, coords, shift_start=plan.shift_start)
+        atomic_write_text(
+            tmp / "sheets.html",
+            render.route_sheets(
+                plan.routes,
+                plan.route_coords,
+                plan.schedule,
+                gdf_edges=edges,
+                title=title,
+            ),
+        )
         if pdf:
             render.sheets_to_pdf(tmp / "sheets.html", tmp / "sheets.pdf")
         export.hotspots_geojson(tmp / "hotspots.geojson", plan.gdf_hotspots)
         export.write_csv(tmp / "schedule.csv", plan.schedule)
         export.write_csv(tmp / "summary.csv", plan.summary)
         export.write_csv(tmp / "rejected.csv", ingest.rejected_rows(list(plan.reports)))
-        export.write_json(tmp / "report.json", {
-            "params": plan.params,
-            "ingest": [
-                {"file": Path(r.file).name, "layer": r.layer, "rows_read": r.rows_read,
-                 "rows_kept": r.rows_kept, "rejected": r.reasons(), "columns": r.columns,
-                 "notes": list(r.notes)}
-                for r in plan.reports
-            ],
-            "hotspots": len(plan.gdf_hotspots),
-            "summary": plan.summary.to_dict(orient="records"),
-        })
+        export.write_json(
+            tmp / "report.json",
+            {
+                "params": plan.params,
+                "ingest": [
+                    {
+                        "file": Path(r.file).name,
+                        "layer": r.layer,
+                        "rows_read": r.rows_read,
+                        "rows_kept": r.rows_kept,
+                        "rejected": r.reasons(),
+                        "columns": r.columns,
+                        "notes": list(r.notes),
+                    }
+                    for r in plan.reports
+                ],
+                "hotspots": len(plan.gdf_hotspots),
+                "summary": plan.summary.to_dict(orient="records"),
+            },
+        )
         if plan.variants:
             export.write_csv(tmp / "variants.csv", plan.variant_table)
             export.variants_geojson(
-                tmp / "variants.geojson", plan.variants,
+                tmp / "variants.geojson",
+                plan.variants,
                 [[graph.path_geometry(plan.G, r.nodes) for r in v] for v in plan.variants],
             )
-    extra = tuple(f"officer_{r.officer}.gpx" for r in plan.routes) + (("sheets.pdf",) if pdf else ())
+    extra = tuple(f"officer_{r.officer}.gpx" for r in plan.routes) + (
+        ("sheets.pdf",) if pdf else ()
+    )
     extra += ("variants.csv", "variants.geojson") if plan.variants else ()
     written = [out / name for name in (*OUTPUT_FILES, *extra)]
     # Files an earlier plan wrote into the same folder must not pass for this plan's.
-    stale = {*out.glob("officer_*.gpx"), out / "sheets.pdf", out / "variants.csv",
-             out / "variants.geojson"} - set(written)
+    stale = {
+        *out.glob("officer_*.gpx"),
+        out / "sheets.pdf",
+        out / "variants.csv",
+        out / "variants.geojson",
+    } - set(written)
     for path in stale:
         path.unlink(missing_ok=True)
     log(f"Wrote plan to {out}")

@@ -9,8 +9,8 @@ gives the same HTML.
 from __future__ import annotations
 
 import base64
-import json
 import html
+import json
 import re
 from importlib import resources
 from pathlib import Path
@@ -34,8 +34,16 @@ if TYPE_CHECKING:
     from patrolplan.routing import Route, Stop
 
 #: One colour per officer, colour-blind friendly (Okabe-Ito), cycled.
-OFFICER_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9",
-                   "#000000", "#F0E442")
+OFFICER_COLOURS = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#000000",
+    "#F0E442",
+)
 LAYER_GRADIENTS = {
     "crime": {0.4: "#fee5d9", 0.7: "#fb6a4a", 1.0: "#a50f15"},
     "accident": {0.4: "#eff3ff", 0.7: "#6baed6", 1.0: "#08519c"},
@@ -82,8 +90,10 @@ def _heat_points(gdf: gpd.GeoDataFrame, w: pd.Series, max_points: int) -> list[l
         lat = np.bincount(inv, weights=lat * wv) / safe
         wv = wsum
     top = float(wv.max()) if len(wv) and wv.max() > 0 else 1.0
-    return [[round(float(a), 6), round(float(o), 6), round(float(v) / top, 4)]
-            for a, o, v in zip(lat, lon, wv, strict=True)]
+    return [
+        [round(float(a), 6), round(float(o), 6), round(float(v) / top, 4)]
+        for a, o, v in zip(lat, lon, wv, strict=True)
+    ]
 
 
 def _stable_ids(m: folium.Map) -> folium.Map:
@@ -148,8 +158,13 @@ def plan_map(
     b = gdf_edges.total_bounds
     m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
     m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap tiles (online)", show=False,
-                     overlay=False, control=True).add_to(m)
+    folium.TileLayer(
+        "OpenStreetMap",
+        name="OpenStreetMap tiles (online)",
+        show=False,
+        overlay=False,
+        control=True,
+    ).add_to(m)
 
     streets = folium.FeatureGroup(name="Streets (offline base map)", overlay=True, show=True)
     # 6 decimals (about 0.1 m) keep the street layer small.
@@ -167,8 +182,9 @@ def plan_map(
     for layer, group in gdf_incidents.groupby("layer", sort=True):
         data = _heat_points(group, weights.loc[group.index], max_heat_points)
         fg = folium.FeatureGroup(name=f"Heat: {layer} ({len(group):,} incidents)", show=True)
-        plugins.HeatMap(data, radius=14, blur=12, min_opacity=0.25,
-                        gradient=LAYER_GRADIENTS.get(str(layer))).add_to(fg)
+        plugins.HeatMap(
+            data, radius=14, blur=12, min_opacity=0.25, gradient=LAYER_GRADIENTS.get(str(layer))
+        ).add_to(fg)
         fg.add_to(m)
 
     hot = folium.FeatureGroup(name=f"Hotspots ({len(gdf_hotspots)})", show=True)
@@ -191,12 +207,14 @@ def plan_map(
         folium.GeoJson(
             row.geometry.__geo_interface__,
             style_function=lambda _, w=who: {
-                "color": "#b2182b", "weight": 1.5, "fillColor": "#ef8a62",
-                "fillOpacity": 0.35 if w else 0.12, "dashArray": None if w else "4 4",
+                "color": "#b2182b",
+                "weight": 1.5,
+                "fillColor": "#ef8a62",
+                "fillOpacity": 0.35 if w else 0.12,
+                "dashArray": None if w else "4 4",
             },
-            popup=folium.Popup(popup, max_width=320),
             tooltip=f"{row['hotspot_id']}: risk {row['risk']:.1f}",
-        ).add_to(hot)
+        ).add_child(folium.Popup(popup, max_width=320)).add_to(hot)
     hot.add_to(m)
 
     # officers who stop at the same node get their markers side by side, not on top
@@ -209,14 +227,17 @@ def plan_map(
         colour = officer_colour(route.officer)
         fg = folium.FeatureGroup(
             name=f"Officer {route.officer}: {len(route.stops)} stops, "
-                 f"{route.length_m / 1000:.1f} km", show=True,
+            f"{route.length_m / 1000:.1f} km",
+            show=True,
         )
         latlon = [(la, lo) for lo, la in coords]
-        line = folium.PolyLine(latlon, color=colour, weight=4, opacity=0.85,
-                               tooltip=f"Officer {route.officer}")
+        line = folium.PolyLine(
+            latlon, color=colour, weight=4, opacity=0.85, tooltip=f"Officer {route.officer}"
+        )
         line.add_to(fg)
-        plugins.PolyLineTextPath(line, "   ►   ", repeat=True, offset=5,
-                                 attributes={"fill": colour, "font-size": "13"}).add_to(fg)
+        plugins.PolyLineTextPath(
+            line, "   ►   ", repeat=True, offset=5, attributes={"fill": colour, "font-size": "13"}
+        ).add_to(fg)
         rows = schedule[(schedule["officer"] == route.officer) & (schedule["stop"] != "return")]
         row_of = {s.order: row for s, (_, row) in zip(route.stops, rows.iterrows(), strict=True)}
         # a hotspot the officer comes back to gets one marker numbered "3/10"
@@ -224,10 +245,11 @@ def plan_map(
             parts, tips = [], []
             for s in group:
                 row = row_of[s.order]
-                what = (f"walk along {html.escape(s.street)} ({html.escape(s.hotspot_id)})"
-                        if s.kind == "street" else
-                        f"{html.escape(s.label)} on "
-                        f"{html.escape(s.street or 'unnamed street')}")
+                what = (
+                    f"walk along {html.escape(s.street)} ({html.escape(s.hotspot_id)})"
+                    if s.kind == "street"
+                    else f"{html.escape(s.label)} on {html.escape(s.street or 'unnamed street')}"
+                )
                 parts.append(
                     f"<b>Officer {route.officer}, stop {s.order}</b><br>{what}<br>"
                     f"{'start' if s.kind == 'street' else 'arrive'} {row['arrive']}, "
@@ -237,17 +259,25 @@ def plan_map(
                 tips.append(f"{route.officer}.{s.order} {row['arrive']}-{row['leave']}")
             label = "/".join(str(s.order) for s in group)
             w = max(22, 7 * len(label) + 8)
-            radius = ("3px" if all(s.kind == "street" for s in group)
-                      else "50%" if len(group) == 1 else "11px")
+            radius = (
+                "3px"
+                if all(s.kind == "street" for s in group)
+                else "50%"
+                if len(group) == 1
+                else "11px"
+            )
             slot = officers_at[group[0].node].index(route.officer)
             folium.Marker(
                 (group[0].lat, group[0].lon),
                 icon=folium.DivIcon(
-                    html=(f'<div style="background:{colour};color:#fff;border:2px solid #fff;'
-                          f"border-radius:{radius};width:{w}px;height:22px;line-height:18px;"
-                          "text-align:center;font:bold 12px sans-serif;box-sizing:border-box;"
-                          f'box-shadow:0 0 2px #000">{label}</div>'),
-                    icon_size=(w, 22), icon_anchor=(w // 2 - 26 * slot, 11),
+                    html=(
+                        f'<div style="background:{colour};color:#fff;border:2px solid #fff;'
+                        f"border-radius:{radius};width:{w}px;height:22px;line-height:18px;"
+                        "text-align:center;font:bold 12px sans-serif;box-sizing:border-box;"
+                        f'box-shadow:0 0 2px #000">{label}</div>'
+                    ),
+                    icon_size=(w, 22),
+                    icon_anchor=(w // 2 - 26 * slot, 11),
                 ),
                 popup=folium.Popup("<hr>".join(parts), max_width=260),
                 tooltip="; ".join(tips),
@@ -255,10 +285,13 @@ def plan_map(
         folium.Marker(
             (route.post[0], route.post[1]),
             icon=folium.DivIcon(
-                html=('<div style="background:#111;color:#fff;border:2px solid '
-                      f'{colour};width:26px;height:26px;line-height:22px;text-align:center;'
-                      'font:bold 11px sans-serif;box-shadow:0 0 3px #000">P</div>'),
-                icon_size=(26, 26), icon_anchor=(13, 13),
+                html=(
+                    '<div style="background:#111;color:#fff;border:2px solid '
+                    f"{colour};width:26px;height:26px;line-height:22px;text-align:center;"
+                    'font:bold 11px sans-serif;box-shadow:0 0 3px #000">P</div>'
+                ),
+                icon_size=(26, 26),
+                icon_anchor=(13, 13),
             ),
             tooltip=f"Post of officer {route.officer}",
         ).add_to(fg)
@@ -293,16 +326,18 @@ def _legend(title: str, routes: Sequence[Route], attribution: str) -> MacroEleme
       <div style="color:#555;margin-top:4px">{html.escape(attribution)}</div>
     </div>"""
     legend = MacroElement()
-    legend._template = Template(
-        "{% macro html(this, kwargs) %}" + body + "{% endmacro %}"
-    )
+    legend._template = Template("{% macro html(this, kwargs) %}" + body + "{% endmacro %}")
     return legend
 
 
 # Assets a folium map links from CDNs, by the file name in the URL; others are dropped.
-_INLINE = {"leaflet.js": "leaflet.js", "leaflet.css": "leaflet.css",
-           "leaflet_heat.min.js": "leaflet-heat.js",
-           "leaflet.textpath.min.js": "leaflet.textpath.js", "jquery-3.7.1.min.js": "jquery.min.js"}
+_INLINE = {
+    "leaflet.js": "leaflet.js",
+    "leaflet.css": "leaflet.css",
+    "leaflet_heat.min.js": "leaflet-heat.js",
+    "leaflet.textpath.min.js": "leaflet.textpath.js",
+    "jquery-3.7.1.min.js": "jquery.min.js",
+}
 _SCRIPT = re.compile(r'<script\s+src="(https?://[^"]+)"[^>]*>\s*</script>')
 _LINK = re.compile(r'<link\s+rel="stylesheet"\s+href="(https?://[^"]+)"[^>]*/?>')
 
@@ -323,9 +358,9 @@ def to_html(m: folium.Map, *, offline: bool = True) -> str:
     """Render a map to one self-contained HTML page that needs no network.
 
     Leaflet and the plugins are inlined from the copies bundled in ``patrolplan/_assets``
-    (see its README for versions and licences), with jQuery for popups; links to Bootstrap and icon fonts,
-    which these maps do not use, are removed. Only the optional OpenStreetMap tile layer,
-    off by default, reaches the internet.
+    (see its README for versions and licences), with jQuery for popups; links to Bootstrap and
+    icon fonts, which these maps do not use, are removed. Only the optional OpenStreetMap tile
+    layer, off by default, reaches the internet.
 
     Parameters
     ----------
@@ -356,7 +391,7 @@ def to_html(m: folium.Map, *, offline: bool = True) -> str:
 
 
 def _renumber(page: str) -> str:
-    """Number branca's random popup ids in order of appearance, for reproducible files."""
+    """Renumber branca's random popup ids in order of appearance, for reproducible files."""
     seen: dict[str, str] = {}
 
     def renumber(match: re.Match[str]) -> str:
@@ -412,7 +447,8 @@ def _svg_map(
     near = gdf_edges.cx[cx - half_w : cx + half_w, cy - half_h : cy + half_h]
     streets = "".join(
         f'<polyline points="{" ".join(pt(lo, la) for lo, la in geom.coords)}"/>'
-        for geom in near.geometry if geom.geom_type == "LineString"
+        for geom in near.geometry
+        if geom.geom_type == "LineString"
     )
     colour = officer_colour(route.officer)
     line = " ".join(pt(lo, la) for lo, la in coords)
@@ -422,22 +458,30 @@ def _svg_map(
         label = "/".join(str(g.order) for g in group)
         # square: a street to walk; circle: a dwell stop; pill: stops of a revisited hotspot
         half = max(9, 3 * len(label) + 3)
-        shape = ('<rect x="-9" y="-9" width="18" height="18" rx="3"' if s.kind == "street"
-                 and len(group) == 1 else '<circle r="9"' if len(group) == 1 else
-                 f'<rect x="-{half}" y="-9" width="{2 * half}" height="18" rx="9"')
+        shape = (
+            '<rect x="-9" y="-9" width="18" height="18" rx="3"'
+            if s.kind == "street" and len(group) == 1
+            else '<circle r="9"'
+            if len(group) == 1
+            else f'<rect x="-{half}" y="-9" width="{2 * half}" height="18" rx="9"'
+        )
         parts.append(
             f'<g transform="translate({pt(s.lon, s.lat)})">{shape} fill="{colour}" '
             f'stroke="#fff" stroke-width="2"/><text y="4" text-anchor="middle" fill="#fff" '
             f'font-size="10" font-weight="bold">{label}</text></g>'
         )
     stops = "".join(parts)
-    post = (f'<g transform="translate({pt(route.post[1], route.post[0])})"><rect x="-9" y="-9" '
-            f'width="18" height="18" fill="#111" stroke="{colour}" stroke-width="2"/><text y="4" '
-            'text-anchor="middle" fill="#fff" font-size="10" font-weight="bold">P</text></g>')
+    post = (
+        f'<g transform="translate({pt(route.post[1], route.post[0])})"><rect x="-9" y="-9" '
+        f'width="18" height="18" fill="#111" stroke="{colour}" stroke-width="2"/><text y="4" '
+        'text-anchor="middle" fill="#fff" font-size="10" font-weight="bold">P</text></g>'
+    )
     bar_m = 250 if span_x * 111_320 < 3000 else 500
     bar_px = bar_m / 111_320 * scale  # a metre of longitude and of latitude, drawn alike
-    scale_bar = (f'<g transform="translate(12,{height - 14})"><rect width="{bar_px:.1f}" '
-                 f'height="4" fill="#333"/><text y="-4" font-size="10">{bar_m} m</text></g>')
+    scale_bar = (
+        f'<g transform="translate(12,{height - 14})"><rect width="{bar_px:.1f}" '
+        f'height="4" fill="#333"/><text y="-4" font-size="10">{bar_m} m</text></g>'
+    )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'class="sheet-map"><rect width="100%" height="100%" fill="#fafafa"/>'
@@ -560,22 +604,39 @@ def sheets_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
     import subprocess
     import tempfile
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which(
-        "google-chrome"
+    browser = (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
     )
     if browser is None:
-        msg = "PDF route sheets need Chromium (Debian: apt-get install chromium); sheets.html " \
-              "can be printed from any browser instead"
+        msg = (
+            "PDF route sheets need Chromium (Debian: apt-get install chromium); sheets.html "
+            "can be printed from any browser instead"
+        )
         raise PatrolPlanError(msg)
     pdf_path = Path(pdf_path)
     with tempfile.TemporaryDirectory() as profile:
         tmp_pdf = Path(profile) / "out.pdf"
         proc = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--no-pdf-header-footer",
-             f"--print-to-pdf={tmp_pdf}", Path(html_path).resolve().as_uri()],
-            capture_output=True, text=True, timeout=180, check=False,
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--no-pdf-header-footer",
+                f"--print-to-pdf={tmp_pdf}",
+                Path(html_path).resolve().as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
         )
         if not tmp_pdf.is_file():
             msg = f"Chromium could not print {html_path}: {proc.stderr.strip()[-300:]}"
@@ -610,12 +671,18 @@ def methods_map(
     palette = ("#d7301f", "#2b8cbe", "#31a354", "#756bb1", "#fe9929")
     all_bounds = np.array([g.total_bounds for g in layers.values() if len(g)])
     m = folium.Map(tiles=None, control_scale=True)
-    m.fit_bounds([[all_bounds[:, 1].min(), all_bounds[:, 0].min()],
-                  [all_bounds[:, 3].max(), all_bounds[:, 2].max()]])
+    m.fit_bounds(
+        [
+            [all_bounds[:, 1].min(), all_bounds[:, 0].min()],
+            [all_bounds[:, 3].max(), all_bounds[:, 2].max()],
+        ]
+    )
     if gdf_edges is not None:
         fg = folium.FeatureGroup(name="Streets", show=True)
-        folium.GeoJson(json.loads(gdf_edges[["geometry"]].to_json(drop_id=True)),
-                       style_function=lambda _: {"color": "#aaa", "weight": 1}).add_to(fg)
+        folium.GeoJson(
+            json.loads(gdf_edges[["geometry"]].to_json(drop_id=True)),
+            style_function=lambda _: {"color": "#aaa", "weight": 1},
+        ).add_to(fg)
         fg.add_to(m)
     for i, (name, gdf) in enumerate(layers.items()):
         colour = palette[i % len(palette)]
@@ -624,8 +691,12 @@ def methods_map(
         data = gdf[[c for c in [col] if c] + ["geometry"]]
         folium.GeoJson(
             json.loads(data.to_json(drop_id=True)),
-            style_function=lambda _, c=colour: {"color": c, "weight": 1.5, "fillColor": c,
-                                                "fillOpacity": 0.3},
+            style_function=lambda _, c=colour: {
+                "color": c,
+                "weight": 1.5,
+                "fillColor": c,
+                "fillOpacity": 0.3,
+            },
             tooltip=folium.GeoJsonTooltip(fields=[col]) if col else None,
         ).add_to(fg)
         fg.add_to(m)

@@ -8,6 +8,7 @@ module turns the solution back into street paths and a timetable.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -201,19 +202,24 @@ def _street_tasks(segments: gpd.GeoDataFrame | None, top_k: int) -> list[_Task]:
     """Both walking directions of the `top_k` riskiest segments (ids S001, S002, ...)."""
     if segments is None or top_k <= 0 or segments.empty:
         return []
-    seg = segments[segments["risk"] > 0].sort_values(
-        ["risk", "u", "v"], ascending=[False, True, True], kind="stable").head(top_k)
+    seg = (
+        segments[segments["risk"] > 0]
+        .sort_values(["risk", "u", "v"], ascending=[False, True, True], kind="stable")
+        .head(top_k)
+    )
     tasks = []
     for rank, row in enumerate(seg.itertuples(index=False), start=1):
         name = str(row.name or "").split(";")[0] or "unnamed street"
         for a, b in ((int(row.u), int(row.v)), (int(row.v), int(row.u))):
-            tasks.append(_Task("street", f"S{rank:03d}", a, b, float(row.risk), name,
-                               float(row.length)))
+            tasks.append(
+                _Task("street", f"S{rank:03d}", a, b, float(row.risk), name, float(row.length))
+            )
     return tasks
 
 
-def _revisit_bounds(revisit_min: float | Sequence[float] | None,
-                    max_visits: int, value: float) -> tuple[float, float] | None:
+def _revisit_bounds(
+    revisit_min: float | Sequence[float] | None, max_visits: int, value: float
+) -> tuple[float, float] | None:
     """Check and normalise `revisit_min` to ``(min, max)`` minutes, or None for no revisits."""
     if max_visits < 1:
         msg = f"`max_visits` must be at least 1, got {max_visits}"
@@ -223,11 +229,15 @@ def _revisit_bounds(revisit_min: float | Sequence[float] | None,
         raise InfeasibleRouteError(msg)
     if revisit_min is None or max_visits == 1:
         return None
-    lo, hi = ((float(revisit_min), float("inf")) if np.isscalar(revisit_min)
-              else (float(revisit_min[0]), float(revisit_min[1])))  # type: ignore[index]
+    if isinstance(revisit_min, int | float | np.number):
+        lo, hi = float(revisit_min), float("inf")
+    else:
+        lo, hi = float(revisit_min[0]), float(revisit_min[1])
     if not (lo > 0 and hi >= lo):
-        msg = (f"`revisit_min` must be a positive number of minutes or (min, max) with "
-               f"0 < min <= max; got {revisit_min!r}")
+        msg = (
+            f"`revisit_min` must be a positive number of minutes or (min, max) with "
+            f"0 < min <= max; got {revisit_min!r}"
+        )
         raise InfeasibleRouteError(msg)
     return lo, hi
 
@@ -262,8 +272,9 @@ def _problem(
         msg = "`posts` is empty: give at least one post as lat,lon"
         raise InfeasibleRouteError(msg)
     shifts = (
-        [float(shift_min)] * officers if np.isscalar(shift_min)
-        else [float(v) for v in shift_min]  # type: ignore[union-attr]
+        [float(shift_min)] * officers
+        if isinstance(shift_min, int | float | np.number)
+        else [float(v) for v in shift_min]
     )
     if len(shifts) != officers:
         msg = f"`shift_min` has {len(shifts)} values for {officers} officers"
@@ -276,26 +287,32 @@ def _problem(
     end_points = list(ends) if ends else list(posts)
     end_nodes_all = snap_points(G, end_points, what="end point") if ends else post_nodes
     hot = gdf_hotspots.sort_values("rank").head(top_k)
-    hot_nodes = snap_points(G, list(zip(hot["lat"], hot["lon"], strict=True)), what="hotspot",
-                            max_dist_m=float("inf"))
+    hot_nodes = snap_points(
+        G, list(zip(hot["lat"], hot["lon"], strict=True)), what="hotspot", max_dist_m=float("inf")
+    )
     m_per_min = speed * 1000.0 / 60.0
     start_nodes = [post_nodes[k % len(post_nodes)] for k in range(officers)]
     end_nodes = [end_nodes_all[k % len(end_nodes_all)] for k in range(officers)]
     # a hotspot may carry its own dwell time (column dwell_min); others get `dwell`
-    own = hot["dwell_min"].to_numpy(dtype=float) if "dwell_min" in hot else np.full(len(hot),
-                                                                                    np.nan)
+    own = (
+        hot["dwell_min"].to_numpy(dtype=float) if "dwell_min" in hot else np.full(len(hot), np.nan)
+    )
     hot_tasks = [
         _Task("hotspot", str(h), n, n, float(r), node_street(G, n), 0.0, d)
-        for h, n, r, d in zip(hot["hotspot_id"], hot_nodes, hot["risk"],
-                              np.where(np.isnan(own), dwell, own), strict=True)
+        for h, n, r, d in zip(
+            hot["hotspot_id"],
+            hot_nodes,
+            hot["risk"],
+            np.where(np.isnan(own), dwell, own),
+            strict=True,
+        )
     ]
     street_tasks = _street_tasks(segments, top_s)
     # A revisit is a task of its own at the same spot, worth `value` times the visit before
     # it (a second look deters less than the first); the solver keeps the visits of one
     # hotspot at least `lag[0]` (at most `lag[1]`) minutes apart.
     repeat_tasks = [
-        replace(t, share=value ** j) for j in range(1, max_visits if lag else 1)
-        for t in hot_tasks
+        replace(t, share=value**j) for j in range(1, max_visits if lag else 1) for t in hot_tasks
     ]
     tasks = hot_tasks + street_tasks + repeat_tasks
 
@@ -309,10 +326,12 @@ def _problem(
     starts = tuple(range(officers))
     finishes = tuple(range(officers, P))
     prize = np.concatenate([np.zeros(P), [t.prize for t in tasks]])
-    service = np.concatenate([
-        np.zeros(P), [t.length_m / m_per_min if t.kind == "street" else t.dwell_min
-                      for t in tasks],
-    ])
+    service = np.concatenate(
+        [
+            np.zeros(P),
+            [t.length_m / m_per_min if t.kind == "street" else t.dwell_min for t in tasks],
+        ]
+    )
     # both directions of one street are one group: walking it once collects its risk once
     group = np.arange(P + len(tasks))
     first_street = P + len(hot_tasks)
@@ -345,9 +364,16 @@ def _problem(
             )
             raise InfeasibleRouteError(msg)
     inst = _top.Instance(
-        D=D, prize=prize, service=service, customers=np.arange(P, P + len(tasks))[reachable],
-        starts=starts, ends=finishes, budgets=tuple(shifts), group=group,
-        place=place if lag else None, lag=lag or (0.0, float("inf")),
+        D=D,
+        prize=prize,
+        service=service,
+        customers=np.arange(P, P + len(tasks))[reachable],
+        starts=starts,
+        ends=finishes,
+        budgets=tuple(shifts),
+        group=group,
+        place=place if lag else None,
+        lag=lag or (0.0, float("inf")),
     )
     return _Problem(inst, sp, tasks, list(posts), start_nodes, end_nodes, shifts, m_per_min)
 
@@ -360,24 +386,34 @@ def _routes(G: nx.MultiDiGraph, prob: _Problem, sol: _top.Solution) -> list[Rout
         raise RuntimeError(msg)
     routes = [
         _build_route(
-            G, prob.sp, k + 1, prob.posts[k % len(prob.posts)], prob.start_nodes[k],
-            prob.end_nodes[k], prob.shifts[k],
+            G,
+            prob.sp,
+            k + 1,
+            prob.posts[k % len(prob.posts)],
+            prob.start_nodes[k],
+            prob.end_nodes[k],
+            prob.shifts[k],
             [(prob.tasks[c - P], float(prob.inst.service[c])) for c in seq],
             prob.m_per_min,
         )
         for k, seq in enumerate(sol.routes)
     ]
     # number the visits of each hotspot in clock order, across officers
-    visits = sorted((s.arrive_min, r.officer, s.order, s.hotspot_id) for r in routes
-                    for s in r.stops if s.kind == "hotspot")
+    visits = sorted(
+        (s.arrive_min, r.officer, s.order, s.hotspot_id)
+        for r in routes
+        for s in r.stops
+        if s.kind == "hotspot"
+    )
     seen: dict[str, int] = {}
     number: dict[tuple[int, int], int] = {}
     for _, officer, order, h in visits:
         seen[h] = seen.get(h, 0) + 1
         number[(officer, order)] = seen[h]
     return [
-        replace(r, stops=tuple(replace(s, visit=number.get((r.officer, s.order), 1))
-                               for s in r.stops))
+        replace(
+            r, stops=tuple(replace(s, visit=number.get((r.officer, s.order), 1)) for s in r.stops)
+        )
         for r in routes
     ]
 
@@ -468,17 +504,29 @@ def solve(
         If a post is off the graph, no hotspot is reachable, a shift is shorter than the
         shortest round trip to a hotspot with its dwell, or `revisit_min` is not positive.
     """
-    prob = _problem(G, gdf_hotspots, posts, officers=officers, shift_min=shift_min,
-                    dwell_min=dwell_min, speed_kmh=speed_kmh, max_hotspots=max_hotspots,
-                    ends=ends, segments=segments, max_segments=max_segments,
-                    revisit_min=revisit_min, max_visits=max_visits,
-                    revisit_value=revisit_value)
+    prob = _problem(
+        G,
+        gdf_hotspots,
+        posts,
+        officers=officers,
+        shift_min=shift_min,
+        dwell_min=dwell_min,
+        speed_kmh=speed_kmh,
+        max_hotspots=max_hotspots,
+        ends=ends,
+        segments=segments,
+        max_segments=max_segments,
+        revisit_min=revisit_min,
+        max_visits=max_visits,
+        revisit_value=revisit_value,
+    )
     seed = settings.seed if seed is None else seed
     iterations = settings.solver_iterations if iterations is None else iterations
     sol = _top.solve(prob.inst, seed=seed, iterations=iterations, time_limit_s=time_limit_s)
     # the prize on offer: every group (a hotspot visit, a street either way) once
     P = 2 * officers
-    first = {int(g): c for c, g in reversed(list(enumerate(prob.inst.group)))}
+    group = np.arange(len(prob.inst.prize)) if prob.inst.group is None else prob.inst.group
+    first = {int(g): c for c, g in reversed(list(enumerate(group)))}
     total = float(sum(prob.inst.prize[c] for g, c in first.items() if c >= P))
     log(
         f"Solved routes for {officers} officers: {sum(map(len, sol.routes))} of "
@@ -527,8 +575,11 @@ def overlap(G: nx.MultiDiGraph, a: Sequence[Route], b: Sequence[Route]) -> float
     sa, sb = walked_segments(a), walked_segments(b)
 
     def length(segs: set[tuple[int, int]]) -> float:
-        return sum(float(edge_between(G, u, v)["length"]) if G.has_edge(u, v)
-                   else float(edge_between(G, v, u)["length"]) for u, v in segs)
+        total = 0.0
+        for u, v in segs:
+            edge = edge_between(G, u, v) if G.has_edge(u, v) else edge_between(G, v, u)
+            total += float(edge["length"])
+        return total
 
     union = length(sa | sb)
     return length(sa & sb) / union if union else 1.0
@@ -591,8 +642,9 @@ def variants(
     for i in range(3 * k):
         prize = inst.prize * rng.uniform(0.7, 1.3, size=len(inst.prize))
         prize[forced] += bonus
-        cand = _top.solve(replace(inst, prize=prize), seed=seed + 1 + i,
-                          iterations=max(1, iterations // 2))
+        cand = _top.solve(
+            replace(inst, prize=prize), seed=seed + 1 + i, iterations=max(1, iterations // 2)
+        )
         score = float(sum(inst.prize[list(seq)].sum() for seq in cand.routes if seq))
         if score >= (1.0 - tolerance) * best.score - 1e-9:
             sols.append(replace(cand, score=score))
@@ -612,22 +664,26 @@ def variants(
     rows = []
     for n, i in enumerate(chosen, start=1):
         others = [ov(i, j) for j in chosen if j != i]
-        rows.append({
-            "variant": n,
-            "risk": round(sols[i].score, 3),
-            "share_of_best": round(sols[i].score / best.score, 4) if best.score else 1.0,
-            "mean_overlap": round(float(np.mean(others)), 4) if others else 1.0,
-            "max_overlap": round(float(np.max(others)), 4) if others else 1.0,
-        })
+        rows.append(
+            {
+                "variant": n,
+                "risk": round(sols[i].score, 3),
+                "share_of_best": round(sols[i].score / best.score, 4) if best.score else 1.0,
+                "mean_overlap": round(float(np.mean(others)), 4) if others else 1.0,
+                "max_overlap": round(float(np.max(others)), 4) if others else 1.0,
+            }
+        )
     table = pd.DataFrame(rows)
-    log(f"{len(chosen)} variants within {tolerance:.0%} of the best; mean street overlap "
-        f"{table['mean_overlap'].mean():.0%}")
+    log(
+        f"{len(chosen)} variants within {tolerance:.0%} of the best; mean street overlap "
+        f"{table['mean_overlap'].mean():.0%}"
+    )
     return [plans[i] for i in chosen], table
 
 
 def _streets(G: nx.MultiDiGraph, path: Sequence[int]) -> tuple[str, ...]:
     names: list[str] = []
-    for u, v in zip(path[:-1], path[1:], strict=True):
+    for u, v in itertools.pairwise(path):
         name = str(edge_between(G, u, v).get("name") or "").split(";")[0]
         if name and name != "nan" and (not names or names[-1] != name):
             names.append(name)

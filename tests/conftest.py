@@ -20,7 +20,7 @@ def _graph_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 @pytest.fixture(scope="session")
-def G():
+def G():  # noqa: N802 - the graph fixture is called G, as graphs are in osmnx
     """Projected Baltimore walking graph (read once per session)."""
     return pp.graph.graph_from_file(datasets.baltimore_osm())
 
@@ -29,8 +29,14 @@ def G():
 def demo_plan():
     """The demo plan: Baltimore, 19 June 2016 18:00, 4 h, 3 officers from 2 posts."""
     return pp.plan.daily_plan(
-        datasets.baltimore_crimes(), datasets.baltimore_osm(), list(datasets.DEMO_POSTS),
-        officers=3, shift="4h", start="18:00", date="2016-06-19", seed=7,
+        datasets.baltimore_crimes(),
+        datasets.baltimore_osm(),
+        list(datasets.DEMO_POSTS),
+        officers=3,
+        shift="4h",
+        start="18:00",
+        date="2016-06-19",
+        seed=7,
     )
 
 

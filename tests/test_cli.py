@@ -18,9 +18,14 @@ def run(*args):
 
 def plan_args(out, **over):
     args = {
-        "--incidents": datasets.baltimore_crimes(), "--osm": datasets.baltimore_osm(),
-        "--post": "39.2826,-76.5932", "--officers": 2, "--shift": "3h", "--start": "18:00",
-        "--date": "2016-06-19", "--out": out,
+        "--incidents": datasets.baltimore_crimes(),
+        "--osm": datasets.baltimore_osm(),
+        "--post": "39.2826,-76.5932",
+        "--officers": 2,
+        "--shift": "3h",
+        "--start": "18:00",
+        "--date": "2016-06-19",
+        "--out": out,
     }
     args.update(over)
     return [x for kv in args.items() for x in kv]
@@ -35,7 +40,8 @@ def test_version():
 def test_demo_writes_the_plan_and_prints_the_summary(tmp_path):
     result = run("demo", "--out", tmp_path / "plan", "--quiet")
     assert result.exit_code == 0, result.output
-    assert "officer" in result.stdout and "risk_covered_share" in result.stdout
+    assert "officer" in result.stdout
+    assert "risk_covered_share" in result.stdout
     assert "2399 read" in result.stdout
     assert (tmp_path / "plan" / "map.html").stat().st_size > 100_000
 
@@ -98,8 +104,9 @@ def test_revisits_are_numbered_in_every_output(tmp_path):
     again = stops[stops["visit"] == 2]
     assert len(again) > 0
     for h in again["hotspot_id"]:
-        times = sorted(pd.to_datetime(stops.loc[stops["hotspot_id"] == h, "arrive"],
-                                      format="%H:%M"))
+        times = sorted(
+            pd.to_datetime(stops.loc[stops["hotspot_id"] == h, "arrive"], format="%H:%M")
+        )
         gap = (times[1] - times[0]).total_seconds() / 60
         assert 59 <= gap <= 151  # HH:MM rounding
     summary = pd.read_csv(out / "summary.csv")
@@ -135,11 +142,24 @@ def test_day_rotation_writes_variants(tmp_path):
 
 def test_backtest_command(tmp_path):
     out = tmp_path / "bt.csv"
-    result = run("backtest", "--incidents", datasets.baltimore_crimes(), "--train-days", 7,
-                 "--test-days", 2, "--cell", 150, "--out", out, "-q")
+    result = run(
+        "backtest",
+        "--incidents",
+        datasets.baltimore_crimes(),
+        "--train-days",
+        7,
+        "--test-days",
+        2,
+        "--cell",
+        150,
+        "--out",
+        out,
+        "-q",
+    )
     assert result.exit_code == 0, result.output
     assert "5 windows of 7 + 2 days" in result.stdout
-    assert "gi_star" in result.stdout and "random" in result.stdout
+    assert "gi_star" in result.stdout
+    assert "random" in result.stdout
     assert out.read_text().startswith("window,train_start,test_start")
     bad = run("backtest", "--incidents", datasets.baltimore_crimes(), "--out", out, "-q")
     assert bad.exit_code == 1

@@ -10,30 +10,45 @@ from .conftest import DATA, write
 
 
 def test_demo_config_drives_a_plan(tmp_path):
-    from cli import app
     from typer.testing import CliRunner
 
-    result = CliRunner().invoke(app, ["plan", "--config", str(datasets.data_dir() /
-                                "baltimore.toml"), "--date", "2016-06-19", "--officers", "2",
-                                "--out", str(tmp_path / "p"), "-q"])
+    from cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            "--config",
+            str(datasets.data_dir() / "baltimore.toml"),
+            "--date",
+            "2016-06-19",
+            "--officers",
+            "2",
+            "--out",
+            str(tmp_path / "p"),
+            "-q",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = (tmp_path / "p" / "summary.csv").read_text().splitlines()
     assert len(summary) == 4  # two officers from the option, not three from the file
 
 
 def test_layers_presets_and_overrides(tmp_path):
-    cfg_path = write(tmp_path / "d.toml", f"""
+    cfg_path = write(
+        tmp_path / "d.toml",
+        f"""
 [district]
-osm = "{DATA / 'oakland' / 'West-Oakland.osm.bz2'}"
+osm = "{DATA / "oakland" / "West-Oakland.osm.bz2"}"
 posts = [[37.8076, -122.3003]]
 
 [layers.crime]
-file = "{DATA / 'oakland' / 'oakland_crimes_2012-2013.csv'}"
+file = "{DATA / "oakland" / "oakland_crimes_2012-2013.csv"}"
 preset = "oakland"
 severity = {{ "ROBBERY-FIREARM" = 9 }}
 
 [layers.juvenile]
-file = "{DATA / 'cardiff' / 'cardiff_juvenile_offender_residences.csv'}"
+file = "{DATA / "cardiff" / "cardiff_juvenile_offender_residences.csv"}"
 preset = "cardiff_juvenile"
 weight = 0.5
 
@@ -41,7 +56,8 @@ weight = 0.5
 officers = 2
 revisit = "1h-2h"
 max_visits = 3
-""")
+""",
+    )
     cfg = config.load_config(cfg_path)
     assert cfg["columns"]["crime"]["category"] == "description"
     assert cfg["crs"] == {"juvenile": "local"}
@@ -80,8 +96,11 @@ def test_bad_config(tmp_path, text, match):
 
 
 def test_police_uk_month_precision(tmp_path):
-    path = write(tmp_path / "uk.csv", "Crime ID,Month,Reported by,Longitude,Latitude,Crime type\n"
-                 "abc,2023-01,Met,-0.1276,51.5072,Burglary\n,2023-02,Met,-0.128,51.508,Robbery\n")
+    path = write(
+        tmp_path / "uk.csv",
+        "Crime ID,Month,Reported by,Longitude,Latitude,Crime type\n"
+        "abc,2023-01,Met,-0.1276,51.5072,Burglary\n,2023-02,Met,-0.128,51.508,Robbery\n",
+    )
     gdf, report = ingest.read_incidents(path, columns=config.PRESETS["police_uk"]["columns"])
     assert report.rows_kept == 2
     assert list(gdf["time_precision"]) == ["month", "month"]

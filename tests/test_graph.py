@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -21,7 +23,8 @@ def test_graph_is_projected_connected_and_walkable(G):
     highways = {d["highway"] for *_, d in G.edges(data=True)}
     assert not any("motorway" in h or "cycleway" in h for h in highways)
     node = next(iter(G.nodes.values()))
-    assert -76.62 < node["lon"] < -76.51 and 39.25 < node["lat"] < 39.32
+    assert -76.62 < node["lon"] < -76.51
+    assert 39.25 < node["lat"] < 39.32
 
 
 def test_pbf_gives_the_same_graph_as_the_walk_xml(G, tmp_path):
@@ -98,8 +101,9 @@ def test_shortest_paths_match_networkx(G):
         want = [nx.shortest_path_length(G, s, t, weight="length") for t in dst]
         assert got == pytest.approx(want)
         path = sp.path(s, dst[0])
-        assert path[0] == s and path[-1] == dst[0]
-        assert all(G.has_edge(a, b) for a, b in zip(path[:-1], path[1:]))
+        assert path[0] == s
+        assert path[-1] == dst[0]
+        assert all(G.has_edge(a, b) for a, b in itertools.pairwise(path))
 
 
 def test_edge_risk_sums_weights_once_per_segment(G):

@@ -24,8 +24,7 @@ def test_weights_follow_severity_recency_and_shift(city):
     homicide = city["category"] == "HOMICIDE"
     larceny = city["category"] == "LARCENY"
     assert base[homicide].mean() > 5 * base[larceny].mean()
-    night = hotspots.incident_weights(city, at="2016-06-19", shift_start_hour=22,
-                                      shift_length_h=6)
+    night = hotspots.incident_weights(city, at="2016-06-19", shift_start_hour=22, shift_length_h=6)
     at_night = city["hour"].isin([22, 23, 0, 1, 2, 3])
     ratio = night / base
     assert ratio[at_night].min() == pytest.approx(1.0)
@@ -53,7 +52,7 @@ def test_top_hotspot_holds_the_densest_cluster(city):
 
 def test_hdbscan_finds_clusters_too(city):
     w = hotspots.incident_weights(city)
-    hot, labels = hotspots.find_hotspots(city, w, method="hdbscan", min_cluster_size=8)
+    hot, _labels = hotspots.find_hotspots(city, w, method="hdbscan", min_cluster_size=8)
     assert len(hot) >= 10
     with pytest.raises(InputDataError, match="method"):
         hotspots.cluster_incidents(city, w, method="kmeans")
@@ -61,8 +60,8 @@ def test_hdbscan_finds_clusters_too(city):
 
 def test_cardiff_juvenile_clusters_on_a_local_grid():
     gdf, _ = ingest.read_incidents(
-        "tests/data/cardiff/cardiff_juvenile_offender_residences.csv", layer="juvenile",
-        crs="local")
+        "tests/data/cardiff/cardiff_juvenile_offender_residences.csv", layer="juvenile", crs="local"
+    )
     w = hotspots.incident_weights(gdf)
     hot, labels = hotspots.find_hotspots(gdf, w, eps_m=6, min_weight=5)
     assert hot.crs is None
@@ -126,16 +125,22 @@ def test_backtest_pai_rewards_knowledge_of_the_future(city):
         future = city[(city["datetime"] >= t0) & (city["datetime"] < t0 + np.timedelta64(2, "D"))]
         return grid.counts(future)
 
-    cheat = backtest.run(city, train_days=7, test_days=2, cell_m=150,
-                         methods={"kde": backtest.AREA_METHODS["kde"], "peek": peek})
+    cheat = backtest.run(
+        city,
+        train_days=7,
+        test_days=2,
+        cell_m=150,
+        methods={"kde": backtest.AREA_METHODS["kde"], "peek": peek},
+    )
     table = backtest.summary(cheat).set_index(["unit", "fraction", "method"])
     for f in backtest.FRACTIONS:
         assert table.loc[("area", f, "peek"), "pai"] > table.loc[("area", f, "kde"), "pai"]
         assert table.loc[("area", f, "peek"), "pei_star"] == pytest.approx(1.0)
     summary = backtest.summary(honest).set_index(["unit", "fraction", "method"])
     for f in backtest.FRACTIONS:
-        assert summary.loc[("area", f, "kde"), "pai"] > 2 * summary.loc[("area", f, "random"),
-                                                                        "pai"]
+        assert (
+            summary.loc[("area", f, "kde"), "pai"] > 2 * summary.loc[("area", f, "random"), "pai"]
+        )
         assert 0.3 < summary.loc[("area", f, "random"), "pai"] < 2.0
 
 

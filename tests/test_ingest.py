@@ -29,7 +29,7 @@ def test_baltimore_counts_and_reasons():
 
 
 def test_baltimore_area_rejects_the_outlier_and_the_rest_of_the_city():
-    gdf, report = ingest.read_incidents(datasets.baltimore_crimes(), area=BALTIMORE_BOX)
+    _gdf, report = ingest.read_incidents(datasets.baltimore_crimes(), area=BALTIMORE_BOX)
     reasons = report.reasons()
     assert reasons["missing_coordinates"] == 15
     assert report.rows_kept == 597  # the data README's overlap with the graph bbox
@@ -51,7 +51,8 @@ def test_oakland_bad_dates_are_rejected_with_row_and_column():
 
 def test_window_filter_reports_rows_outside_it():
     _, report = ingest.read_incidents(
-        DATA / "oakland" / "oakland_crimes_2012-2013.csv", since="2013-01-01",
+        DATA / "oakland" / "oakland_crimes_2012-2013.csv",
+        since="2013-01-01",
         until="2013-02-01",
     )
     assert report.reasons()["outside_window"] > 0
@@ -60,7 +61,8 @@ def test_window_filter_reports_rows_outside_it():
 
 def test_cardiff_local_grid_is_kept_as_is():
     gdf, report = ingest.read_incidents(
-        DATA / "cardiff" / "cardiff_juvenile_offender_residences.csv", layer="juvenile",
+        DATA / "cardiff" / "cardiff_juvenile_offender_residences.csv",
+        layer="juvenile",
         crs="local",
     )
     assert report.rows_kept == 168
@@ -82,8 +84,11 @@ HEADER = "id,lat,lon,date,type\n"
         ("header_only.csv", HEADER, "no data rows"),
         ("no_coords.csv", "id,date,type\n1,2020-01-01,THEFT\n", "no latitude or longitude"),
         ("no_lon.csv", "id,lat,date\n1,43.2,2020-01-01\n", "no longitude"),
-        ("all_missing.csv", HEADER + "1,,,2020-01-01,X\n2,,,2020-01-01,X\n",
-         "missing_coordinates 2"),
+        (
+            "all_missing.csv",
+            HEADER + "1,,,2020-01-01,X\n2,,,2020-01-01,X\n",
+            "missing_coordinates 2",
+        ),
         ("all_text.csv", HEADER + "1,abc,def,2020-01-01,X\n", "invalid_coordinates"),
         ("all_bad_dates.csv", HEADER + "1,43.2,76.9,yesterday,X\n", "unparseable_datetime"),
         ("binary.csv", "\x00\x01\x02", "no data rows"),
@@ -121,14 +126,21 @@ def test_bad_columns_spec():
 
 
 def test_mixed_rows_keep_the_good_and_name_the_bad(tmp_path):
-    path = write(tmp_path / "mixed.csv", HEADER + "\n".join([
-        "1,43.25,76.95,2020-01-01 10:00,THEFT",
-        "2,,76.95,2020-01-01 10:00,THEFT",
-        "3,95.0,76.95,2020-01-01 10:00,THEFT",
-        "4,43.25,76.95,not a date,THEFT",
-        "5,43.25,abc,2020-01-01 10:00,THEFT",
-        "1,43.26,76.96,2020-01-02 10:00,THEFT",
-    ]) + "\n")
+    path = write(
+        tmp_path / "mixed.csv",
+        HEADER
+        + "\n".join(
+            [
+                "1,43.25,76.95,2020-01-01 10:00,THEFT",
+                "2,,76.95,2020-01-01 10:00,THEFT",
+                "3,95.0,76.95,2020-01-01 10:00,THEFT",
+                "4,43.25,76.95,not a date,THEFT",
+                "5,43.25,abc,2020-01-01 10:00,THEFT",
+                "1,43.26,76.96,2020-01-02 10:00,THEFT",
+            ]
+        )
+        + "\n",
+    )
     gdf, report = ingest.read_incidents(path)
     assert list(gdf["incident_id"]) == ["1"]
     table = report.rejected.set_index("row")
@@ -143,8 +155,11 @@ def test_mixed_rows_keep_the_good_and_name_the_bad(tmp_path):
 
 
 def test_ragged_rows_are_rejected_as_malformed(tmp_path):
-    path = write(tmp_path / "ragged.csv", HEADER + "1,43.2,76.9,2020-01-01,X\n"
-                 "2,43.2,76.9,2020-01-01,X,EXTRA,MORE\n3,43.3,76.8,2020-01-02,Y\n")
+    path = write(
+        tmp_path / "ragged.csv",
+        HEADER + "1,43.2,76.9,2020-01-01,X\n"
+        "2,43.2,76.9,2020-01-01,X,EXTRA,MORE\n3,43.3,76.8,2020-01-02,Y\n",
+    )
     gdf, report = ingest.read_incidents(path)
     assert list(gdf["incident_id"]) == ["1", "3"]
     assert report.rejected.loc[0, "row"] == 2
@@ -152,8 +167,11 @@ def test_ragged_rows_are_rejected_as_malformed(tmp_path):
 
 
 def test_duplicates_without_id_by_point_time_category(tmp_path):
-    path = write(tmp_path / "dup.csv", "lat,lon,date,type\n43.2,76.9,2020-01-01,X\n"
-                 "43.2,76.9,2020-01-01,X\n43.2,76.9,2020-01-01,Y\n")
+    path = write(
+        tmp_path / "dup.csv",
+        "lat,lon,date,type\n43.2,76.9,2020-01-01,X\n"
+        "43.2,76.9,2020-01-01,X\n43.2,76.9,2020-01-01,Y\n",
+    )
     gdf, report = ingest.read_incidents(path)
     assert len(gdf) == 2
     assert report.reasons() == {"duplicate": 1}
@@ -163,8 +181,13 @@ def test_russian_cp1251_semicolons_and_decimal_commas(tmp_path):
     text = "Номер;Широта;Долгота;Дата;Статья\n1;43,2380;76,9450;01.03.2024 22:15;ТЯЖКОЕ\n"
     path = write(tmp_path / "ru.csv", text, encoding="cp1251")
     gdf, report = ingest.read_incidents(path)
-    assert report.columns == {"lat": "Широта", "lon": "Долгота", "datetime": "Дата",
-                              "category": "Статья", "id": "Номер"}
+    assert report.columns == {
+        "lat": "Широта",
+        "lon": "Долгота",
+        "datetime": "Дата",
+        "category": "Статья",
+        "id": "Номер",
+    }
     assert gdf.geometry.y.iloc[0] == pytest.approx(43.238)
     assert gdf["datetime"].iloc[0] == pd.Timestamp("2024-03-01 22:15")  # day first
     assert gdf["severity"].iloc[0] == 4.0  # grave
@@ -180,8 +203,11 @@ def test_kazakh_headers_utf8_bom(tmp_path):
 
 
 def test_year_only_and_timezone_aware_dates(tmp_path):
-    path = write(tmp_path / "t.csv", "lat,lon,date\n43.2,76.9,2021\n43.3,76.9,"
-                 "2021-06-01T10:00:00+06:00\n43.4,76.9,2021-06-01T04:00:00Z\n")
+    path = write(
+        tmp_path / "t.csv",
+        "lat,lon,date\n43.2,76.9,2021\n43.3,76.9,"
+        "2021-06-01T10:00:00+06:00\n43.4,76.9,2021-06-01T04:00:00Z\n",
+    )
     gdf, _ = ingest.read_incidents(path, tz="Asia/Almaty")
     assert list(gdf["time_precision"]) == ["year", "datetime", "datetime"]
     assert gdf["datetime"].iloc[0] == pd.Timestamp("2021-01-01")
@@ -212,9 +238,13 @@ def test_bad_crs(tmp_path):
 
 def _points(n: int = 3) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"incident_id": [str(i) for i in range(n)], "category": ["ROBBERY"] * n,
-         "datetime": ["2016-06-01 20:00"] * n},
-        geometry=[Point(-76.59 + i * 1e-3, 39.29) for i in range(n)], crs="EPSG:4326",
+        {
+            "incident_id": [str(i) for i in range(n)],
+            "category": ["ROBBERY"] * n,
+            "datetime": ["2016-06-01 20:00"] * n,
+        },
+        geometry=[Point(-76.59 + i * 1e-3, 39.29) for i in range(n)],
+        crs="EPSG:4326",
     )
 
 
@@ -242,22 +272,19 @@ def test_zipped_shapefile(tmp_path):
     shp_dir = tmp_path / "shp"
     shp_dir.mkdir()
     # Shapefile names are at most 10 characters
-    _points().rename(columns={"incident_id": "id", "datetime": "date"}).to_file(
-        shp_dir / "pts.shp"
-    )
+    _points().rename(columns={"incident_id": "id", "datetime": "date"}).to_file(shp_dir / "pts.shp")
     zpath = tmp_path / "pts.zip"
     with zipfile.ZipFile(zpath, "w") as zf:
         for f in shp_dir.iterdir():
             zf.write(f, f.name)
-    out, report = ingest.read_incidents(zpath)
+    _out, report = ingest.read_incidents(zpath)
     assert report.rows_kept == 3
 
 
 def test_plain_parquet_with_columns(tmp_path):
     path = tmp_path / "p.parquet"
     pd.DataFrame({"Y": [39.29], "X": [-76.59], "when": ["2016-06-01"]}).to_parquet(path)
-    out, report = ingest.read_incidents(path, columns={"lat": "Y", "lon": "X",
-                                                       "datetime": "when"})
+    _out, report = ingest.read_incidents(path, columns={"lat": "Y", "lon": "X", "datetime": "when"})
     assert report.rows_kept == 1
 
 
@@ -277,8 +304,10 @@ def test_broken_geojson(tmp_path):
 
 
 def test_read_layers_prefixes_ids_and_rejected_rows_stack(tmp_path):
-    acc = write(tmp_path / "acc.csv", "lat,lon,date,type\n39.29,-76.59,2016-06-02,FATAL\n"
-                ",,2016-06-02,SLIGHT\n")
+    acc = write(
+        tmp_path / "acc.csv",
+        "lat,lon,date,type\n39.29,-76.59,2016-06-02,FATAL\n,,2016-06-02,SLIGHT\n",
+    )
     gdf, reports = ingest.read_layers(
         {"crime": datasets.baltimore_crimes(), "accident": acc, "juvenile": None}
     )

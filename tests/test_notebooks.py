@@ -12,8 +12,11 @@ NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 
 def test_there_are_three_notebooks_stored_without_outputs():
-    assert [p.name for p in NOTEBOOKS] == ["01_explore_incidents.ipynb", "02_hotspots.ipynb",
-                                           "03_plan_routes.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_explore_incidents.ipynb",
+        "02_hotspots.ipynb",
+        "03_plan_routes.ipynb",
+    ]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
@@ -26,10 +29,12 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
 
     monkeypatch.setenv("PATROLPLAN_CACHE", str(patrolplan.settings.cache_dir))
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
-              if o.output_type == "error"]
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
     assert not errors
     # the last cell of each notebook produced something to look at (a table, figure or list)
     assert nb.cells[-1].outputs

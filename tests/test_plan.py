@@ -28,7 +28,8 @@ def test_routes_geojson_is_rfc7946_and_reads_back(demo_dir, demo_plan):
         coords = f["geometry"]["coordinates"]
         first = coords[0] if f["geometry"]["type"] == "LineString" else coords
         lon, lat = first
-        assert -76.62 < lon < -76.51 and 39.25 < lat < 39.32  # lon first, then lat
+        assert -76.62 < lon < -76.51
+        assert 39.25 < lat < 39.32
     gdf = gpd.read_file(demo_dir / "routes.geojson")
     assert gdf.crs.to_epsg() == 4326
     lines = gdf[gdf["kind"] == "route"]
@@ -37,7 +38,7 @@ def test_routes_geojson_is_rfc7946_and_reads_back(demo_dir, demo_plan):
     stops = gdf[gdf["kind"] == "stop"]
     assert len(stops) == sum(len(r.stops) for r in demo_plan.routes)
     # the line starts and ends at the post
-    for (_, line), route in zip(lines.iterrows(), demo_plan.routes):
+    for (_, line), route in zip(lines.iterrows(), demo_plan.routes, strict=True):
         post = demo_plan.G.nodes[route.post_node]
         start, end = line.geometry.coords[0], line.geometry.coords[-1]
         assert start == pytest.approx((post["lon"], post["lat"]), abs=1e-6)
@@ -55,8 +56,19 @@ def test_hotspots_geojson(demo_dir, demo_plan):
 
 def test_schedule_and_summary(demo_dir, demo_plan):
     sched = pd.read_csv(demo_dir / "schedule.csv", dtype={"stop": str})
-    assert list(sched.columns) == ["officer", "stop", "task", "hotspot_id", "visit", "arrive",
-                                   "leave", "street", "via", "lat", "lon"]
+    assert list(sched.columns) == [
+        "officer",
+        "stop",
+        "task",
+        "hotspot_id",
+        "visit",
+        "arrive",
+        "leave",
+        "street",
+        "via",
+        "lat",
+        "lon",
+    ]
     assert set(sched["task"]) == {"hotspot", "street", "return"}
     # no revisits asked for: every stop is a first visit
     assert set(sched.loc[sched["task"] != "return", "visit"]) == {1}
@@ -86,8 +98,14 @@ def test_report_and_rejected_rows(demo_dir):
 
 def test_same_seed_gives_identical_files(demo_plan, tmp_path):
     again = pp.plan.daily_plan(
-        datasets.baltimore_crimes(), datasets.baltimore_osm(), list(datasets.DEMO_POSTS),
-        officers=3, shift="4h", start="18:00", date="2016-06-19", seed=7,
+        datasets.baltimore_crimes(),
+        datasets.baltimore_osm(),
+        list(datasets.DEMO_POSTS),
+        officers=3,
+        shift="4h",
+        start="18:00",
+        date="2016-06-19",
+        seed=7,
     )
     a, b = tmp_path / "a", tmp_path / "b"
     pp.plan.write_plan(demo_plan, a)
@@ -119,10 +137,16 @@ def test_bad_duration(text):
         pp.plan.parse_duration_min(text)
 
 
-@pytest.mark.parametrize(("text", "bounds"), [
-    ("60", (60, float("inf"))), ("1h-2h", (60, 120)), ("45-45", (45, 45)), (None, None),
-    ((30, 90), (30, 90)),
-])
+@pytest.mark.parametrize(
+    ("text", "bounds"),
+    [
+        ("60", (60, float("inf"))),
+        ("1h-2h", (60, 120)),
+        ("45-45", (45, 45)),
+        (None, None),
+        ((30, 90), (30, 90)),
+    ],
+)
 def test_parse_revisit(text, bounds):
     assert pp.plan.parse_revisit(text) == bounds
 
@@ -146,8 +170,8 @@ def test_gpx_per_officer_reads_back(demo_dir, demo_plan):
         (track,) = doc.tracks
         pts = track.segments[0].points
         assert (pts[0].latitude, pts[0].longitude) == pytest.approx(
-            (demo_plan.G.nodes[r.post_node]["lat"], demo_plan.G.nodes[r.post_node]["lon"]),
-            abs=1e-6)
+            (demo_plan.G.nodes[r.post_node]["lat"], demo_plan.G.nodes[r.post_node]["lon"]), abs=1e-6
+        )
         assert "arrive" in doc.waypoints[1].description
         # GPX 1.1 schema order: metadata, then all wpt, then trk
         root = ET.parse(path).getroot()
@@ -171,12 +195,13 @@ def test_kml_has_a_folder_per_officer(demo_dir, demo_plan):
     ns = {"k": "http://www.opengis.net/kml/2.2"}
     folders = root.findall(".//k:Folder", ns)
     assert len(folders) == len(demo_plan.routes)
-    for folder, r in zip(folders, demo_plan.routes):
+    for folder, r in zip(folders, demo_plan.routes, strict=True):
         marks = folder.findall("k:Placemark", ns)
         assert len(marks) == len(r.stops) + 2  # line, post, stops
         first = marks[0].find(".//k:coordinates", ns).text.split()[0]
         lon, lat = map(float, first.split(","))
-        assert -76.62 < lon < -76.51 and 39.25 < lat < 39.32
+        assert -76.62 < lon < -76.51
+        assert 39.25 < lat < 39.32
 
 
 def test_route_sheets_have_a_page_per_officer(demo_dir, demo_plan):
@@ -192,8 +217,14 @@ def test_route_sheets_have_a_page_per_officer(demo_dir, demo_plan):
 
 def test_per_officer_shifts_and_since():
     plan = pp.plan.daily_plan(
-        datasets.baltimore_crimes(), datasets.baltimore_osm(), [datasets.DEMO_POSTS[0]],
-        officers=2, shift="3h,90m", start="18:00", date="2016-06-19", since="2016-06-10",
+        datasets.baltimore_crimes(),
+        datasets.baltimore_osm(),
+        [datasets.DEMO_POSTS[0]],
+        officers=2,
+        shift="3h,90m",
+        start="18:00",
+        date="2016-06-19",
+        since="2016-06-10",
         iterations=300,
     )
     assert [r.shift_min for r in plan.routes] == [180, 90]
@@ -202,8 +233,13 @@ def test_per_officer_shifts_and_since():
     assert report.reasons()["outside_window"] > 0
     assert plan.gdf_incidents["datetime"].min() >= pd.Timestamp("2016-06-10")
     with pytest.raises(pp.InfeasibleRouteError, match="3 lengths for 2 officers"):
-        pp.plan.daily_plan(datasets.baltimore_crimes(), datasets.baltimore_osm(),
-                           [datasets.DEMO_POSTS[0]], officers=2, shift="1h,1h,1h")
+        pp.plan.daily_plan(
+            datasets.baltimore_crimes(),
+            datasets.baltimore_osm(),
+            [datasets.DEMO_POSTS[0]],
+            officers=2,
+            shift="1h,1h,1h",
+        )
 
 
 def test_rewriting_a_folder_drops_files_of_the_earlier_plan(demo_plan, tmp_path):

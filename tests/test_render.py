@@ -17,7 +17,8 @@ def test_map_is_self_contained(demo_dir):
     # no script or stylesheet from the network; only the optional, hidden tile layer is online
     assert not re.search(r'<script[^>]+src="https?://', page)
     assert not re.search(r'<link[^>]+href="https?://', page)
-    assert "L.heatLayer" in page and "setText" in page  # heat and arrow plugins inlined
+    assert "L.heatLayer" in page
+    assert "setText" in page
     assert "OpenStreetMap contributors" in page
 
 
@@ -36,22 +37,40 @@ def test_map_has_every_layer(demo_dir, demo_plan):
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
 def test_map_renders_in_headless_chromium_without_errors(demo_dir, tmp_path):
     shot = tmp_path / "map.png"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
-             "--virtual-time-budget=5000", "--window-size=1400,1000",
-             # no network: every host resolves nowhere
-             "--host-resolver-rules=MAP * ~NOTFOUND"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        "--window-size=1400,1000",
+        # no network: every host resolves nowhere
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+    ]
     proc = subprocess.run(
         [CHROMIUM, *flags, f"--screenshot={shot}", (demo_dir / "map.html").as_uri()],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path)},
     )
     console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
     assert not [c for c in console if "Uncaught" in c or "Error" in c], console
-    assert shot.is_file() and shot.stat().st_size > 20_000  # a drawn map, not a blank page
+    assert shot.is_file()
+    assert shot.stat().st_size > 20_000
     dom = subprocess.run(
         [CHROMIUM, *flags, "--dump-dom", (demo_dir / "map.html").as_uri()],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path)},
     ).stdout
     # Leaflet built the layer control and drew the route paths and numbered stops
     assert "leaflet-control-layers" in dom
@@ -76,15 +95,22 @@ def test_hundred_thousand_incidents_make_a_small_map(demo_plan, tmp_path):
     jitter = rng.normal(0, 0.0003, size=(100_000, 2))
     big = gpd.GeoDataFrame(
         {"layer": "crime"},
-        geometry=gpd.points_from_xy(base.geometry.x.to_numpy()[pick] + jitter[:, 0],
-                                    base.geometry.y.to_numpy()[pick] + jitter[:, 1]),
-        crs="EPSG:4326", index=pd.RangeIndex(100_000),
+        geometry=gpd.points_from_xy(
+            base.geometry.x.to_numpy()[pick] + jitter[:, 0],
+            base.geometry.y.to_numpy()[pick] + jitter[:, 1],
+        ),
+        crs="EPSG:4326",
+        index=pd.RangeIndex(100_000),
     )
     weights = pd.Series(demo_plan.weights.to_numpy()[pick], index=big.index)
     m = render.plan_map(
-        gdf_edges=graph.edges_gdf(demo_plan.G), gdf_incidents=big, weights=weights,
-        gdf_hotspots=demo_plan.gdf_hotspots, routes=demo_plan.routes,
-        route_coords=demo_plan.route_coords, schedule=demo_plan.schedule,
+        gdf_edges=graph.edges_gdf(demo_plan.G),
+        gdf_incidents=big,
+        weights=weights,
+        gdf_hotspots=demo_plan.gdf_hotspots,
+        routes=demo_plan.routes,
+        route_coords=demo_plan.route_coords,
+        schedule=demo_plan.schedule,
     )
     page = render.to_html(m)
     assert len(page.encode()) < 5_000_000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 import patrolplan as pp
@@ -19,10 +21,11 @@ def test_every_route_starts_and_ends_at_its_post(demo_plan):
 def test_consecutive_vertices_lie_on_graph_edges(demo_plan):
     G = demo_plan.G
     for r in demo_plan.routes:
-        assert all(G.has_edge(u, v) for u, v in zip(r.nodes[:-1], r.nodes[1:]))
+        assert all(G.has_edge(u, v) for u, v in itertools.pairwise(r.nodes))
         # the walked length is the sum of the edges walked
-        walked = sum(pp.graph.edge_between(G, u, v)["length"]
-                     for u, v in zip(r.nodes[:-1], r.nodes[1:]))
+        walked = sum(
+            pp.graph.edge_between(G, u, v)["length"] for u, v in itertools.pairwise(r.nodes)
+        )
         assert walked == pytest.approx(r.length_m)
 
 
@@ -31,7 +34,7 @@ def test_duration_fits_the_shift_and_dwell_is_counted(demo_plan):
         assert r.duration_min <= r.shift_min + 1e-6
         assert r.dwell_min == pytest.approx(12.0 * len(r.hotspot_ids))
         assert r.walk_min == pytest.approx(r.length_m / (4.5 * 1000 / 60))
-        for a, b in zip(r.stops[:-1], r.stops[1:]):
+        for a, b in itertools.pairwise(r.stops):
             assert b.arrive_min >= a.leave_min - 1e-9
         for s in r.stops:
             if s.kind == "hotspot":
@@ -54,7 +57,7 @@ def test_solver_beats_greedy_on_the_demo(demo_plan):
     kwargs = dict(officers=3, shift_min=240, seed=7)
     hot = demo_plan.gdf_hotspots
     greedy = routing.solve(demo_plan.G, hot, list(datasets.DEMO_POSTS), iterations=0, **kwargs)
-    risk = dict(zip(hot["hotspot_id"], hot["risk"]))
+    risk = dict(zip(hot["hotspot_id"], hot["risk"], strict=True))
 
     def total(routes):
         return sum(risk[h] for r in routes for h in r.hotspot_ids)
@@ -64,26 +67,38 @@ def test_solver_beats_greedy_on_the_demo(demo_plan):
 
 def test_same_seed_same_routes(demo_plan):
     def plan():
-        return routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
-                             officers=3, shift_min=240, seed=7, iterations=1000)
+        return routing.solve(
+            demo_plan.G,
+            demo_plan.gdf_hotspots,
+            list(datasets.DEMO_POSTS),
+            officers=3,
+            shift_min=240,
+            seed=7,
+            iterations=1000,
+        )
 
     assert [r.nodes for r in plan()] == [r.nodes for r in plan()]
 
 
 def test_post_outside_the_graph(demo_plan):
-    with pytest.raises(InfeasibleRouteError, match="post 39.400000,-76.600000 is .* m from"):
+    with pytest.raises(InfeasibleRouteError, match=r"post 39\.400000,-76\.600000 is .* m from"):
         routing.solve(demo_plan.G, demo_plan.gdf_hotspots, [(39.40, -76.60)])
 
 
 def test_shift_shorter_than_the_shortest_round_trip(demo_plan):
     with pytest.raises(InfeasibleRouteError, match="shift of officer 1 is 10 min but"):
-        routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
-                      shift_min=10)
+        routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), shift_min=10)
 
 
 def test_per_officer_shifts(demo_plan):
-    routes = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
-                           officers=2, shift_min=[60, 180], iterations=200)
+    routes = routing.solve(
+        demo_plan.G,
+        demo_plan.gdf_hotspots,
+        list(datasets.DEMO_POSTS),
+        officers=2,
+        shift_min=[60, 180],
+        iterations=200,
+    )
     assert routes[0].duration_min <= 60 < routes[1].duration_min <= 180
 
 
@@ -95,8 +110,14 @@ def test_bad_post_text(text):
 
 def test_open_route_ends_at_its_end_point(demo_plan):
     G = demo_plan.G
-    (r,) = routing.solve(G, demo_plan.gdf_hotspots, [datasets.DEMO_POSTS[0]],
-                         ends=[datasets.DEMO_POSTS[1]], shift_min=120, iterations=300)
+    (r,) = routing.solve(
+        G,
+        demo_plan.gdf_hotspots,
+        [datasets.DEMO_POSTS[0]],
+        ends=[datasets.DEMO_POSTS[1]],
+        shift_min=120,
+        iterations=300,
+    )
     end = pp.graph.snap_points(G, [datasets.DEMO_POSTS[1]])[0]
     assert r.nodes[0] == r.post_node != end
     assert r.nodes[-1] == r.end_node == end
@@ -105,8 +126,14 @@ def test_open_route_ends_at_its_end_point(demo_plan):
 
 def test_variants_are_good_and_different(demo_plan):
     plans, table = routing.variants(
-        demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), k=4, officers=3,
-        shift_min=240, seed=7, iterations=1500,
+        demo_plan.G,
+        demo_plan.gdf_hotspots,
+        list(datasets.DEMO_POSTS),
+        k=4,
+        officers=3,
+        shift_min=240,
+        seed=7,
+        iterations=1500,
     )
     assert len(plans) == 4 == len(table)
     assert table.loc[0, "share_of_best"] == 1.0
@@ -128,15 +155,17 @@ def test_a_hotspot_may_have_its_own_dwell(demo_plan):
     hot = demo_plan.gdf_hotspots.copy()
     hot["dwell_min"] = float("nan")
     hot.loc[hot["hotspot_id"] == "H001", "dwell_min"] = 30.0
-    routes = routing.solve(demo_plan.G, hot, list(datasets.DEMO_POSTS), officers=2,
-                           shift_min=240, iterations=500)
+    routes = routing.solve(
+        demo_plan.G, hot, list(datasets.DEMO_POSTS), officers=2, shift_min=240, iterations=500
+    )
     stops = {s.hotspot_id: s for r in routes for s in r.stops}
     assert stops["H001"].leave_min - stops["H001"].arrive_min == pytest.approx(30.0)
     others = [s for h, s in stops.items() if h != "H001" and s.kind == "hotspot"]
     assert all(s.leave_min - s.arrive_min == pytest.approx(12.0) for s in others)
     for r in routes:
         assert r.dwell_min == pytest.approx(
-            sum(s.leave_min - s.arrive_min for s in r.stops if s.kind == "hotspot"))
+            sum(s.leave_min - s.arrive_min for s in r.stops if s.kind == "hotspot")
+        )
 
 
 def test_risky_streets_are_walked_end_to_end_once(demo_plan):
@@ -154,20 +183,32 @@ def test_risky_streets_are_walked_end_to_end_once(demo_plan):
             walk = pp.graph.edge_between(G, u, v)["length"] / (4.5 * 1000 / 60)
             assert s.leave_min - s.arrive_min == pytest.approx(walk, rel=1e-6)
     # walking them adds coverage beyond the hotspots: compare with no street tasks
-    without = routing.solve(G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), officers=3,
-                            shift_min=240, seed=7, max_segments=0)
+    without = routing.solve(
+        G,
+        demo_plan.gdf_hotspots,
+        list(datasets.DEMO_POSTS),
+        officers=3,
+        shift_min=240,
+        seed=7,
+        max_segments=0,
+    )
     assert all(s.kind == "hotspot" for r in without for s in r.stops)
-    cov = pp.metrics.summary(demo_plan.routes, demo_plan.gdf_hotspots, demo_plan.labels,
-                             demo_plan.snapped, demo_plan.weights).iloc[-1]
-    cov0 = pp.metrics.summary(without, demo_plan.gdf_hotspots, demo_plan.labels,
-                              demo_plan.snapped, demo_plan.weights).iloc[-1]
+    cov = pp.metrics.summary(
+        demo_plan.routes,
+        demo_plan.gdf_hotspots,
+        demo_plan.labels,
+        demo_plan.snapped,
+        demo_plan.weights,
+    ).iloc[-1]
+    cov0 = pp.metrics.summary(
+        without, demo_plan.gdf_hotspots, demo_plan.labels, demo_plan.snapped, demo_plan.weights
+    ).iloc[-1]
     assert cov["risk_covered_share"] > cov0["risk_covered_share"]
 
 
 def _value(routes):
     """The solver's objective: risk of every task, a revisit worth `revisit_value` as much."""
-    return sum(s.risk * pp.settings.revisit_value ** (s.visit - 1)
-               for r in routes for s in r.stops)
+    return sum(s.risk * pp.settings.revisit_value ** (s.visit - 1) for r in routes for s in r.stops)
 
 
 def _visits(routes):
@@ -179,62 +220,89 @@ def _visits(routes):
     return {h: sorted(v) for h, v in by_hotspot.items()}
 
 
-@pytest.mark.parametrize(("revisit", "low", "high"),
-                         [(60.0, 60.0, 240.0), ((60.0, 90.0), 60.0, 90.0)])
+@pytest.mark.parametrize(
+    ("revisit", "low", "high"), [(60.0, 60.0, 240.0), ((60.0, 90.0), 60.0, 90.0)]
+)
 def test_revisits_keep_their_interval_across_officers(demo_plan, revisit, low, high):
     kwargs = dict(officers=3, shift_min=240, seed=7, iterations=1000)
-    routes = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
-                           revisit_min=revisit, **kwargs)
+    routes = routing.solve(
+        demo_plan.G,
+        demo_plan.gdf_hotspots,
+        list(datasets.DEMO_POSTS),
+        revisit_min=revisit,
+        **kwargs,
+    )
     visits = _visits(routes)
     repeated = {h: v for h, v in visits.items() if len(v) > 1}
     assert repeated, "with 4 h shifts and a 60 min interval some hotspots are revisited"
     for v in visits.values():
         assert len(v) <= 2  # max_visits
         assert [n for _, n, _ in v] == list(range(1, len(v) + 1))  # numbered in clock order
-        for (a, _, _), (b, _, _) in zip(v[:-1], v[1:]):
+        for (a, _, _), (b, _, _) in itertools.pairwise(v):
             assert low - 1e-6 <= b - a <= high + 1e-6
     for r in routes:
         assert r.duration_min <= r.shift_min + 1e-6
         assert r.dwell_min == pytest.approx(12.0 * len(r.hotspot_ids))
     # revisits can only add to what the plan is worth: the single-visit plan stays feasible
-    single = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
-                           **kwargs)
+    single = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), **kwargs)
     assert _value(routes) > _value(single)
-    table = pp.metrics.summary(routes, demo_plan.gdf_hotspots, demo_plan.labels,
-                               demo_plan.snapped, demo_plan.weights)
+    table = pp.metrics.summary(
+        routes, demo_plan.gdf_hotspots, demo_plan.labels, demo_plan.snapped, demo_plan.weights
+    )
     assert table.iloc[-1]["revisits"] == sum(len(v) - 1 for v in repeated.values())
     assert table.iloc[-1]["hotspots"] == len(visits)
 
 
 def test_a_revisit_by_another_officer_also_keeps_the_interval(demo_plan):
     # any two visits of a hotspot, whoever makes them, start 90 min apart or more
-    routes = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
-                           officers=3, shift_min=240, seed=1, iterations=800, revisit_min=90,
-                           max_visits=3)
+    routes = routing.solve(
+        demo_plan.G,
+        demo_plan.gdf_hotspots,
+        list(datasets.DEMO_POSTS),
+        officers=3,
+        shift_min=240,
+        seed=1,
+        iterations=800,
+        revisit_min=90,
+        max_visits=3,
+    )
     visits = _visits(routes)
     assert any(len({o for _, _, o in v}) > 1 for v in visits.values()), "a cross-officer revisit"
     for v in visits.values():
         assert len(v) <= 3
-        assert all(b[0] - a[0] >= 90 - 1e-6 for a, b in zip(v[:-1], v[1:]))
+        assert all(b[0] - a[0] >= 90 - 1e-6 for a, b in itertools.pairwise(v))
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"revisit_min": 0}, "revisit_min"), ({"revisit_min": -5}, "revisit_min"),
-    ({"revisit_min": (90, 60)}, "revisit_min"), ({"revisit_min": 60, "max_visits": 0},
-                                                  "max_visits"),
-    ({"revisit_min": 60, "revisit_value": 1.5}, "revisit_value"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"revisit_min": 0}, "revisit_min"),
+        ({"revisit_min": -5}, "revisit_min"),
+        ({"revisit_min": (90, 60)}, "revisit_min"),
+        ({"revisit_min": 60, "max_visits": 0}, "max_visits"),
+        ({"revisit_min": 60, "revisit_value": 1.5}, "revisit_value"),
+    ],
+)
 def test_bad_revisit_options_are_refused(demo_plan, kwargs, match):
     with pytest.raises(InfeasibleRouteError, match=match):
-        routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
-                      iterations=10, **kwargs)
+        routing.solve(
+            demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), iterations=10, **kwargs
+        )
 
 
 def test_a_lower_revisit_value_means_fewer_revisits(demo_plan):
     def revisits(value):
-        routes = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS),
-                               officers=3, shift_min=240, seed=7, iterations=600,
-                               revisit_min=60, revisit_value=value)
+        routes = routing.solve(
+            demo_plan.G,
+            demo_plan.gdf_hotspots,
+            list(datasets.DEMO_POSTS),
+            officers=3,
+            shift_min=240,
+            seed=7,
+            iterations=600,
+            revisit_min=60,
+            revisit_value=value,
+        )
         return sum(s.visit > 1 for r in routes for s in r.stops)
 
     assert revisits(0.9) > revisits(0.5) > revisits(0.1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -18,9 +19,15 @@ def read(name):
     rows = np.array([[float(v) for v in line.split()] for line in lines[3 : 3 + n]])
     xy = rows[:, :2]
     D = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
-    inst = _top.Instance(D=D, prize=rows[:, 2], service=np.zeros(n),
-                         customers=np.arange(1, n - 1), starts=(0,) * m,
-                         ends=(n - 1,) * m, budgets=(tmax,) * m)
+    inst = _top.Instance(
+        D=D,
+        prize=rows[:, 2],
+        service=np.zeros(n),
+        customers=np.arange(1, n - 1),
+        starts=(0,) * m,
+        ends=(n - 1,) * m,
+        budgets=(tmax,) * m,
+    )
     return inst, xy
 
 
@@ -32,15 +39,13 @@ def check(inst, xy, routes):
     for r, seq in enumerate(routes):
         pts = [inst.starts[r], *seq, inst.ends[r]]
         if seq:
-            length = sum(math.dist(xy[a], xy[b]) for a, b in zip(pts[:-1], pts[1:]))
+            length = sum(math.dist(xy[a], xy[b]) for a, b in itertools.pairwise(pts))
             assert length <= inst.budgets[r] + 1e-6
         score += sum(inst.prize[c] for c in seq)
     return score
 
 
-@pytest.mark.parametrize(
-    ("name", "ref", "tol"), [("p1.2.d", 30, 0.0), ("p7.3.h", 425, 0.01)]
-)
+@pytest.mark.parametrize(("name", "ref", "tol"), [("p1.2.d", 30, 0.0), ("p7.3.h", 425, 0.01)])
 def test_reaches_the_reference_score(name, ref, tol):
     inst, xy = read(name)
     sol = _top.solve(inst, seed=0, iterations=3000)
@@ -52,8 +57,7 @@ def test_reaches_the_reference_score(name, ref, tol):
 def test_long_routes_mean_gap_within_three_percent():
     # p4.2.k has two routes of about 35 customers, where single runs vary most
     inst, xy = read("p4.2.k")
-    scores = [check(inst, xy, _top.solve(inst, seed=s, iterations=3000).routes)
-              for s in range(3)]
+    scores = [check(inst, xy, _top.solve(inst, seed=s, iterations=3000).routes) for s in range(3)]
     assert sum(scores) / len(scores) >= 0.97 * 1022
 
 
@@ -94,8 +98,15 @@ def test_service_times_count_against_the_budget():
     xy = np.array([[0, 0], [1, 0], [0, 1], [-1, 0], [0, -1]], dtype=float)
     D = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1))
     prize = np.array([0, 5, 4, 3, 2], dtype=float)
-    inst = _top.Instance(D=D, prize=prize, service=np.array([0, 3, 3, 3, 3.0]),
-                         customers=np.arange(1, 5), starts=(0,), ends=(0,), budgets=(9.5,))
+    inst = _top.Instance(
+        D=D,
+        prize=prize,
+        service=np.array([0, 3, 3, 3, 3.0]),
+        customers=np.arange(1, 5),
+        starts=(0,),
+        ends=(0,),
+        budgets=(9.5,),
+    )
     sol = _top.solve(inst, iterations=50)
     # 2 + 3 = 5 for one customer, 1 + 1.414 + 1 + 6 = 9.41 for two adjacent ones
     assert sol.score == 9
@@ -114,9 +125,17 @@ def _revisit_instance(rng, n_places, m, budget, lag):
     prize = np.concatenate([[0.0], first, first / 2])
     service = np.concatenate([[0.0], np.full(2 * n_places, 4.0)])
     place = np.concatenate([[-1], np.arange(n_places), np.arange(n_places)])
-    return _top.Instance(D=D, prize=prize, service=service,
-                         customers=np.arange(1, 2 * n_places + 1), starts=(0,) * m,
-                         ends=(0,) * m, budgets=(budget,) * m, place=place, lag=lag)
+    return _top.Instance(
+        D=D,
+        prize=prize,
+        service=service,
+        customers=np.arange(1, 2 * n_places + 1),
+        starts=(0,) * m,
+        ends=(0,) * m,
+        budgets=(budget,) * m,
+        place=place,
+        lag=lag,
+    )
 
 
 def _brute_force(inst):
@@ -133,7 +152,7 @@ def _brute_force(inst):
                 yield perm
 
     for assign in product(range(m + 1), repeat=len(cust)):
-        groups = [[c for c, a in zip(cust, assign) if a == r] for r in range(m)]
+        groups = [[c for c, a in zip(cust, assign, strict=True) if a == r] for r in range(m)]
         value = sum(inst.prize[c] for g in groups for c in g)
         if value <= best:
             continue
@@ -145,10 +164,15 @@ def _brute_force(inst):
     return best
 
 
-@pytest.mark.parametrize(("seed", "m", "lag"), [
-    (1, 1, (30.0, float("inf"))), (2, 1, (25.0, 45.0)), (3, 2, (30.0, float("inf"))),
-    (4, 2, (20.0, 35.0)),
-])
+@pytest.mark.parametrize(
+    ("seed", "m", "lag"),
+    [
+        (1, 1, (30.0, float("inf"))),
+        (2, 1, (25.0, 45.0)),
+        (3, 2, (30.0, float("inf"))),
+        (4, 2, (20.0, 35.0)),
+    ],
+)
 def test_revisits_reach_the_enumerated_optimum(seed, m, lag):
     rng = np.random.default_rng(seed)
     inst = _revisit_instance(rng, 3, m, 70.0, lag)
@@ -169,15 +193,19 @@ def test_revisit_interval_holds_on_a_benchmark_instance():
     place[cust] = place[n:] = np.arange(len(cust))
     tmax = base.budgets[0]
     inst = _top.Instance(
-        D=base.D[np.ix_(idx, idx)], prize=np.concatenate([base.prize, base.prize[cust] / 2]),
-        service=np.zeros(len(idx)), customers=np.concatenate([cust, np.arange(n, len(idx))]),
-        starts=base.starts, ends=base.ends, budgets=base.budgets, place=place,
+        D=base.D[np.ix_(idx, idx)],
+        prize=np.concatenate([base.prize, base.prize[cust] / 2]),
+        service=np.zeros(len(idx)),
+        customers=np.concatenate([cust, np.arange(n, len(idx))]),
+        starts=base.starts,
+        ends=base.ends,
+        budgets=base.budgets,
+        place=place,
         lag=(0.3 * tmax, float("inf")),
     )
     sol = _top.solve(inst, seed=0, iterations=1000)
     assert not _top.lag_violations(inst, sol.routes)
-    assert all(_top.route_duration(inst, r, seq) <= tmax + 1e-6
-               for r, seq in enumerate(sol.routes))
+    assert all(_top.route_duration(inst, r, seq) <= tmax + 1e-6 for r, seq in enumerate(sol.routes))
     revisits = [c for seq in sol.routes for c in seq if c >= n]
     assert revisits, "second visits are worth taking on this instance"
     # allowing revisits can only add to the best single-visit score (425)
@@ -185,4 +213,5 @@ def test_revisit_interval_holds_on_a_benchmark_instance():
     # the independent checker does catch a violation: two visits of one place back to back
     c = int(cust[0])
     bad = _top.lag_violations(inst, [[c, n], [], []])
-    assert bad and bad[0][2] == pytest.approx(0.0)
+    assert bad
+    assert bad[0][2] == pytest.approx(0.0)
