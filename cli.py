@@ -1,19 +1,26 @@
-"""Command-line interface of patrolplan: ``patrolplan plan``, ``patrolplan demo``."""
+"""Command-line interface of patrolplan: ``patrolplan plan``, ``demo``, ``backtest``.
+
+The commands read options, call the library and turn its errors into one line on stderr and
+exit code 1. The heavy scientific stack is imported only inside a command, so ``--help`` and
+``--version`` answer at once.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-import patrolplan
-from patrolplan import datasets, routing
-from patrolplan import plan as _plan
-from patrolplan.config import load_config
-from patrolplan.ingest import parse_columns
+from patrolplan import datasets, settings
+from patrolplan._errors import PatrolPlanError
+from patrolplan.options import PlanOptions, option_help
+
+if TYPE_CHECKING:
+    from patrolplan.plan import PatrolPlan
 
 app = typer.Typer(
     help="Turn public crime maps into foot-patrol routes.",
@@ -25,12 +32,31 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"patrolplan {patrolplan.__version__}")
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("patrolplan")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree
+            v = "0+unknown"
+        typer.echo(f"patrolplan {v}")
         raise typer.Exit
 
 
+def _showwarning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Send a library warning to the log as one line, without source paths."""
+    text = " ".join(str(message).split())
+    logging.getLogger("patrolplan").warning("%s: %s", category.__name__, text)
+
+
 def _logging(verbose: bool, quiet: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else settings.log_level
     logger = logging.getLogger("patrolplan")
     logger.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
@@ -38,6 +64,13 @@ def _logging(verbose: bool, quiet: bool) -> None:
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
+    # numpy, pandas and pyproj warnings become one log line each (a user reads them, not code)
+    warnings.showwarning = _showwarning
+
+
+def _fail(exc: BaseException) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=1)
 
 
 @app.callback()
@@ -56,8 +89,7 @@ Offline = Annotated[
     bool,
     typer.Option(
         "--offline/--online",
-        help="Inline Leaflet in map.html "
-        "(default), or link it from its CDN (smaller, needs "
+        help="Inline Leaflet in map.html (default), or link it from its CDN (smaller, needs "
         "internet).",
     ),
 ]
@@ -65,26 +97,35 @@ Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step (
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings only.")]
 
 
-def _run(out: Path, pdf: bool = False, offline: bool = True, **kwargs: object) -> None:
-    """Compute and write a plan, print its summary; user errors exit 1 with one line."""
+def _check_out(out: Path) -> None:
+    """Refuse an output path that cannot become a folder, before any work is done."""
+    from patrolplan.utils import check_output_dir
+
+    check_output_dir(out)
+
+
+def _write(plan: PatrolPlan, out: Path, *, pdf: bool, offline: bool) -> None:
+    """Write a computed plan and print its summary; user errors exit 1 with one line."""
+    from patrolplan import plan as _plan
+
     try:
-        result = _plan.daily_plan(**kwargs)  # type: ignore[arg-type]
-        files = _plan.write_plan(result, out, pdf=pdf, offline=offline)
-    except (patrolplan.PatrolPlanError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
-    for report in result.reports:
+        files = _plan.write_plan(plan, out, pdf=pdf, offline=offline)
+    except (PatrolPlanError, OSError) as exc:
+        raise _fail(exc) from None
+    for report in plan.reports:
         typer.echo(report.summary())
     typer.echo("")
-    typer.echo(result.summary.to_string(index=False))
-    if result.variant_table is not None:
+    typer.echo(plan.summary.to_string(index=False))
+    if plan.variant_table is not None:
         typer.echo("\nVariants (share of the best plan's risk, street overlap with the others):")
-        typer.echo(result.variant_table.to_string(index=False))
+        typer.echo(plan.variant_table.to_string(index=False))
     typer.echo(f"\nWrote {', '.join(p.name for p in files)} to {out}")
 
 
 def _posts(values: list[str]) -> list[tuple[float, float]]:
-    return [routing.parse_post(v) for v in values]
+    from patrolplan.routing import parse_post
+
+    return [parse_post(v) for v in values]
 
 
 @app.command()
@@ -93,73 +134,46 @@ def plan(
         Path | None, typer.Option(help="Crime incidents (CSV, GeoJSON, GPKG, Parquet, Shapefile).")
     ] = None,
     osm: Annotated[
-        Path | None, typer.Option(help="Local OSM extract: .osm, .osm.bz2, .osm.pbf.")
+        Path | None, typer.Option(help="Local OSM extract: .osm, .osm.bz2, .osm.pbf, .graphml.")
     ] = None,
-    post: Annotated[
-        list[str] | None, typer.Option(help="Post as lat,lon; repeat for several.")
-    ] = None,
+    post: Annotated[list[str] | None, typer.Option(help="Post as lat,lon; repeat for several.")] = (
+        None
+    ),
     config: Annotated[
         Path | None, typer.Option(help="District TOML file; options given here override it.")
     ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("plan"),
     accidents: Annotated[Path | None, typer.Option(help="Traffic accidents layer.")] = None,
     juvenile: Annotated[Path | None, typer.Option(help="Juvenile offences layer.")] = None,
-    officers: Annotated[int | None, typer.Option(min=1, help="Officers on foot [1].")] = None,
-    shift: Annotated[
-        str | None,
-        typer.Option(help="Shift length: 4h, 90m, 3h30m [4h]; or one per officer: 4h,4h,2h."),
-    ] = None,
-    start: Annotated[str | None, typer.Option(help="Shift start, HH:MM [08:00].")] = None,
-    date: Annotated[str | None, typer.Option(help="Plan date YYYY-MM-DD [today].")] = None,
-    days: Annotated[int | None, typer.Option(help="Use only the last N days of data.")] = None,
-    since: Annotated[
-        str | None, typer.Option(help="Use only data from this date, YYYY-MM-DD.")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Seed; same inputs and seed, same plan [0].")
-    ] = None,
-    dwell: Annotated[float | None, typer.Option(help="Minutes at each hotspot [12].")] = None,
-    speed: Annotated[float | None, typer.Option(help="Walking speed km/h [4.5].")] = None,
+    officers: Annotated[int | None, typer.Option(help=option_help("officers"))] = None,
+    shift: Annotated[str | None, typer.Option(help=option_help("shift"))] = None,
+    start: Annotated[str | None, typer.Option(help=option_help("start"))] = None,
+    date: Annotated[str | None, typer.Option(help=option_help("date"))] = None,
+    days: Annotated[int | None, typer.Option(help=option_help("days"))] = None,
+    since: Annotated[str | None, typer.Option(help=option_help("since"))] = None,
+    tz: Annotated[str | None, typer.Option(help=option_help("tz"))] = None,
+    seed: Annotated[int | None, typer.Option(help=option_help("seed"))] = None,
+    dwell: Annotated[float | None, typer.Option(help=option_help("dwell_min"))] = None,
+    speed: Annotated[float | None, typer.Option(help=option_help("speed_kmh"))] = None,
     columns: Annotated[
         str | None, typer.Option(help="Column mapping, e.g. lat=Y,lon=X,datetime=Date.")
     ] = None,
     crs: Annotated[
-        str | None, typer.Option(help="CRS of the coordinates, e.g. EPSG:32642.")
-    ] = None,
-    method: Annotated[
-        str | None, typer.Option(help="Hotspot clustering: dbscan or hdbscan [dbscan].")
-    ] = None,
-    segments: Annotated[
-        int | None,
-        typer.Option(
-            min=0,
-            help="Riskiest streets outside hotspots offered as walk-along tasks [10]; 0 for none.",
-        ),
-    ] = None,
-    revisit: Annotated[
         str | None,
-        typer.Option(
-            help="Let a hotspot be visited again when the "
-            "visits start at least this far apart: "
-            "60, 1h, or a range 60-120 [off]."
-        ),
+        typer.Option(help="CRS of the coordinates, e.g. EPSG:32642; 'local' for a local grid."),
     ] = None,
-    visits: Annotated[
-        int | None, typer.Option(min=1, help="Most visits per hotspot with --revisit [2].")
-    ] = None,
-    revisit_value: Annotated[
-        float | None, typer.Option(help="Share of a hotspot's risk a revisit is worth [0.5].")
-    ] = None,
+    method: Annotated[str | None, typer.Option(help=option_help("method"))] = None,
+    half_life: Annotated[float | None, typer.Option(help=option_help("half_life_days"))] = None,
+    max_hotspots: Annotated[int | None, typer.Option(help=option_help("max_hotspots"))] = None,
+    segments: Annotated[int | None, typer.Option(help=option_help("max_segments"))] = None,
+    revisit: Annotated[str | None, typer.Option(help=option_help("revisit"))] = None,
+    visits: Annotated[int | None, typer.Option(help=option_help("max_visits"))] = None,
+    revisit_value: Annotated[float | None, typer.Option(help=option_help("revisit_value"))] = None,
     end: Annotated[
         list[str] | None, typer.Option(help="Open routes: end point lat,lon, repeat like --post.")
     ] = None,
-    variants: Annotated[
-        int | None,
-        typer.Option(min=1, help="Also plan K diverse variants (variants.csv/.geojson)."),
-    ] = None,
-    day: Annotated[
-        int | None, typer.Option(min=1, max=7, help="Rotation day 1-7: use that one of 7 variants.")
-    ] = None,
+    variants: Annotated[int | None, typer.Option(help=option_help("variants"))] = None,
+    day: Annotated[int | None, typer.Option(help=option_help("day"))] = None,
     pdf: Pdf = False,
     offline: Offline = True,
     verbose: Verbose = False,
@@ -167,50 +181,75 @@ def plan(
 ) -> None:
     """Plan foot-patrol routes for one shift and write map, GeoJSON, sheets and timetable."""
     _logging(verbose, quiet)
+    from patrolplan import plan as _plan
+    from patrolplan.config import District, load_config
+    from patrolplan.ingest import parse_columns
+
     try:
-        kwargs = load_config(config) if config else {}
-        layers = {"crime": incidents, "accident": accidents, "juvenile": juvenile}
-        if any(layers.values()):
-            kwargs["incidents"] = {
-                **kwargs.get("incidents", {}),
-                **{k: v for k, v in layers.items() if v},
-            }
+        district = load_config(config) if config else District(path=Path("."))
         given = {
-            "osm": osm,
-            "posts": _posts(post) if post else None,
-            "ends": _posts(end) if end else None,
             "officers": officers,
             "shift": shift,
             "start": start,
             "date": date,
             "days": days,
             "since": since,
+            "tz": tz,
             "seed": seed,
             "dwell_min": dwell,
             "speed_kmh": speed,
-            "columns": parse_columns(columns) if columns else None,
-            "crs": crs,
             "method": method,
-            "variants": variants,
-            "day": day,
+            "half_life_days": half_life,
+            "max_hotspots": max_hotspots,
             "max_segments": segments,
             "revisit": revisit,
             "max_visits": visits,
             "revisit_value": revisit_value,
+            "variants": variants,
+            "day": day,
         }
-        kwargs.update({k: v for k, v in given.items() if v is not None})
+        options = PlanOptions.from_mapping(
+            {**district.plan, **{k: v for k, v in given.items() if v is not None}}
+        )
+        files: dict[str, str | Path | None] = dict(district.incidents)
+        files.update(
+            {
+                k: v
+                for k, v in {
+                    "crime": incidents,
+                    "accident": accidents,
+                    "juvenile": juvenile,
+                }.items()
+                if v
+            }
+        )
+        posts = _posts(post) if post else list(district.posts)
+        ends = _posts(end) if end else list(district.ends)
+        extract = osm or district.osm
         missing = [
             name
-            for name, key in (("--incidents", "incidents"), ("--osm", "osm"), ("--post", "posts"))
-            if not kwargs.get(key)
+            for name, value in (("--incidents", files), ("--osm", extract), ("--post", posts))
+            if not value
         ]
         if missing:
             msg = f"missing {', '.join(missing)} (give them as options or in --config)"
-            raise patrolplan.PatrolPlanError(msg)
-    except patrolplan.PatrolPlanError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
-    _run(out, pdf=pdf, offline=offline, **kwargs)
+            raise PatrolPlanError(msg)
+        assert extract is not None
+        _check_out(out)
+        result = _plan.daily_plan(
+            files,
+            extract,
+            posts,
+            options,
+            ends=ends or None,
+            columns=parse_columns(columns) if columns else district.columns or None,
+            crs=crs or district.crs or None,
+            severity=district.severity or None,
+            layer_weights=district.layer_weights or None,
+        )
+    except PatrolPlanError as exc:
+        raise _fail(exc) from None
+    _write(result, out, pdf=pdf, offline=offline)
 
 
 @app.command()
@@ -224,13 +263,13 @@ def backtest(
     ] = None,
     train_days: Annotated[int, typer.Option(min=1, help="Training window in days.")] = 90,
     test_days: Annotated[int, typer.Option(min=1, help="Test window in days.")] = 7,
-    cell: Annotated[float, typer.Option(help="Grid cell size in metres.")] = 100.0,
+    cell: Annotated[float, typer.Option(min=1, help="Grid cell size in metres.")] = 100.0,
     columns: Annotated[str | None, typer.Option(help="Column mapping, e.g. lat=Y,lon=X.")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of the coordinates.")] = None,
     out: Annotated[Path, typer.Option(help="CSV of every window's results.")] = Path(
         "backtest.csv"
     ),
-    seed: Annotated[int, typer.Option(help="Seed of the random baseline.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline.")] = 0,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -243,15 +282,14 @@ def backtest(
         G = graph.graph_from_file(osm) if osm else None
         area = graph.graph_area(G) if G is not None else None
         gdf, report = ingest.read_incidents(
-            incidents, columns=parse_columns(columns), crs=crs, area=area
+            incidents, columns=ingest.parse_columns(columns), crs=crs, area=area
         )
         results = bt.run(
             gdf, G=G, train_days=train_days, test_days=test_days, cell_m=cell, seed=seed
         )
-    except patrolplan.PatrolPlanError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
-    export.write_csv(out, results)
+        export.write_csv(out, results)
+    except (PatrolPlanError, OSError) as exc:
+        raise _fail(exc) from None
     typer.echo(report.summary())
     typer.echo(
         f"{results['window'].max()} windows of {train_days} + {test_days} days; "
@@ -267,7 +305,7 @@ def demo(
     officers: Annotated[
         int, typer.Option(min=1, help="Officers on foot.")
     ] = datasets.DEMO_OFFICERS,
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
     pdf: Pdf = False,
     offline: Offline = True,
     verbose: Verbose = False,
@@ -275,25 +313,26 @@ def demo(
 ) -> None:
     """Plan the Baltimore demo shift (19 June 2016, 18:00-22:00, two posts) from data/."""
     _logging(verbose, quiet)
+    from patrolplan import plan as _plan
+
     try:
-        files = {"crime": datasets.baltimore_crimes()}
-        osm = datasets.baltimore_osm()
-    except FileNotFoundError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
-    _run(
-        out,
-        pdf=pdf,
-        offline=offline,
-        incidents=files,
-        osm=osm,
-        posts=list(datasets.DEMO_POSTS),
-        officers=officers,
-        shift=f"{datasets.DEMO_SHIFT_HOURS:g}h",
-        start=datasets.DEMO_SHIFT_START,
-        date=datasets.DEMO_DATE,
-        seed=seed,
-    )
+        options = PlanOptions(
+            officers=officers,
+            shift=f"{datasets.DEMO_SHIFT_HOURS:g}h",
+            start=datasets.DEMO_SHIFT_START,
+            date=datasets.DEMO_DATE,
+            seed=seed,
+        )
+        _check_out(out)
+        result = _plan.daily_plan(
+            {"crime": datasets.baltimore_crimes()},
+            datasets.baltimore_osm(),
+            list(datasets.DEMO_POSTS),
+            options,
+        )
+    except (PatrolPlanError, FileNotFoundError) as exc:
+        raise _fail(exc) from None
+    _write(result, out, pdf=pdf, offline=offline)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,6 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from patrolplan import datasets, metrics, plan, routing, settings
+from patrolplan.options import PlanOptions
 
 INTERVALS = [None, "45", "60", "90", "120", "60-120"]
 
@@ -35,11 +36,7 @@ def main() -> int:
         datasets.baltimore_crimes(),
         datasets.baltimore_osm(),
         list(datasets.DEMO_POSTS),
-        officers=3,
-        shift="4h",
-        start="18:00",
-        date="2016-06-19",
-        seed=0,
+        PlanOptions(officers=3, shift="4h", start="18:00", date="2016-06-19", seed=0),
     )
     streets = routing_streets(base)
     print(
@@ -54,12 +51,14 @@ def main() -> int:
                 base.G,
                 base.gdf_hotspots,
                 list(datasets.DEMO_POSTS),
-                officers=3,
-                shift_min=240,
-                seed=seed,
-                iterations=args.iterations,
+                routing.RouteOptions(
+                    officers=3,
+                    shift_min=240,
+                    seed=seed,
+                    iterations=args.iterations,
+                    revisit_min=bounds,
+                ),
                 segments=streets,
-                revisit_min=bounds,
             )
             seconds = time.perf_counter() - t0
             gaps = []

@@ -1,22 +1,16 @@
-"""patrolplan: turn public crime maps into foot-patrol routes."""
+"""patrolplan: turn public crime maps into foot-patrol routes.
 
+The public modules are imported on first use (``patrolplan.plan``, ``patrolplan.routing``...),
+so ``import patrolplan`` and the command line's ``--help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
+from typing import TYPE_CHECKING, Any
 
-from patrolplan import (
-    backtest,
-    config,
-    datasets,
-    export,
-    graph,
-    hotspots,
-    ingest,
-    metrics,
-    plan,
-    render,
-    routing,
-    settings,
-)
 from patrolplan._errors import (
     GraphBuildError,
     InfeasibleRouteError,
@@ -24,10 +18,57 @@ from patrolplan._errors import (
     PatrolPlanError,
 )
 
+if TYPE_CHECKING:
+    from patrolplan import (
+        backtest,
+        config,
+        datasets,
+        export,
+        graph,
+        hotspots,
+        ingest,
+        metrics,
+        options,
+        plan,
+        render,
+        routing,
+        settings,
+    )
+
 try:
     __version__ = _version("patrolplan")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
+
+_MODULES = (
+    "backtest",
+    "config",
+    "datasets",
+    "export",
+    "graph",
+    "hotspots",
+    "ingest",
+    "metrics",
+    "options",
+    "plan",
+    "render",
+    "routing",
+    "settings",
+)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public module on first access (PEP 562)."""
+    if name in _MODULES:
+        return importlib.import_module(f"patrolplan.{name}")
+    msg = f"module 'patrolplan' has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    """List the public names, modules included."""
+    return sorted([*__all__])
+
 
 __all__ = [
     "GraphBuildError",
@@ -43,6 +84,7 @@ __all__ = [
     "hotspots",
     "ingest",
     "metrics",
+    "options",
     "plan",
     "render",
     "routing",

@@ -33,11 +33,13 @@ to the file. Example::
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from patrolplan._errors import InputDataError
 from patrolplan.ingest import DEFAULT_SEVERITY, LAYERS
+from patrolplan.options import PlanOptions
 
 #: Column mappings (and CRS or severity where needed) for the public sources patrolplan has
 #: been tested on. ``police_uk`` is the street-level crime CSV of data.police.uk.
@@ -73,34 +75,67 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-_PLAN_KEYS = {
-    "officers",
-    "shift",
-    "start",
-    "date",
-    "days",
-    "since",
-    "seed",
-    "dwell_min",
-    "speed_kmh",
-    "method",
-    "eps_m",
-    "min_weight",
-    "max_hotspots",
-    "max_segments",
-    "half_life_days",
-    "iterations",
-    "variants",
-    "tolerance",
-    "revisit",
-    "max_visits",
-    "revisit_value",
-}
 _LAYER_KEYS = {"file", "preset", "columns", "crs", "weight", "severity"}
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a district TOML file into keyword arguments of :func:`patrolplan.plan.daily_plan`.
+@dataclass(frozen=True)
+class District:
+    """A district file, read and checked.
+
+    Attributes
+    ----------
+    path
+        The file read.
+    osm
+        The street extract, or None when the file names none.
+    posts, ends
+        ``(lat, lon)`` of the posts and of the open routes' end points.
+    incidents
+        Layer -> incident file.
+    columns, crs, severity, layer_weights
+        Per-layer column mapping, CRS, severity table and weight, for
+        :func:`patrolplan.plan.daily_plan`.
+    plan
+        The ``[plan]`` values, checked against :class:`~patrolplan.options.PlanOptions`.
+    """
+
+    path: Path
+    osm: Path | None = None
+    posts: tuple[tuple[float, float], ...] = ()
+    ends: tuple[tuple[float, float], ...] = ()
+    incidents: dict[str, Path] = field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    crs: dict[str, str] = field(default_factory=dict)
+    severity: dict[str, dict[str, float]] = field(default_factory=dict)
+    layer_weights: dict[str, float] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+
+
+def _points(value: object, where: str) -> tuple[tuple[float, float], ...]:
+    ok = isinstance(value, list) and all(
+        isinstance(p, list)
+        and len(p) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in p)
+        for p in value
+    )
+    if not ok:
+        msg = f"{where} must be a list of [lat, lon] pairs of numbers, got {value!r}"
+        raise InputDataError(msg)
+    assert isinstance(value, list)
+    return tuple((float(p[0]), float(p[1])) for p in value)
+
+
+def _need(value: object, kind: type | tuple[type, ...], where: str, expected: str) -> None:
+    if not isinstance(value, kind) or isinstance(value, bool):
+        msg = f"{where} must be {expected}, got {value!r} ({type(value).__name__})"
+        raise InputDataError(msg)
+
+
+def load_config(path: str | Path) -> District:
+    """Read and check a district TOML file.
+
+    Every key is checked before any data is read: an unknown key, or a value of the wrong type,
+    raises one error naming the file, the key and the type expected.
 
     Parameters
     ----------
@@ -109,20 +144,20 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
     Returns
     -------
-    dict
-        ``incidents``, ``osm``, ``posts``, ``columns``, ``crs``, ``severity``,
-        ``layer_weights`` and any ``[plan]`` values.
+    District
+        The extract, posts, layers and ``[plan]`` values; paths are made relative to the file.
 
     Raises
     ------
     InputDataError
-        If the file is missing, is not TOML, or has unknown keys, presets or layers.
+        If the file is missing, is not TOML, or has unknown keys, presets, layers or values of
+        the wrong type.
 
     Examples
     --------
     >>> from patrolplan import datasets
     >>> cfg = load_config(datasets.data_dir() / "baltimore.toml")
-    >>> sorted(cfg["incidents"]), len(cfg["posts"]), cfg["officers"]
+    >>> sorted(cfg.incidents), len(cfg.posts), cfg.plan["officers"]
     (['crime'], 2, 3)
     """
     path = Path(path)
@@ -130,6 +165,9 @@ def load_config(path: str | Path) -> dict[str, Any]:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         msg = f"config file {path} not found"
+        raise InputDataError(msg) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"config file {path} cannot be read ({exc})"
         raise InputDataError(msg) from None
     except tomllib.TOMLDecodeError as exc:
         msg = f"{path}: not valid TOML ({exc})"
@@ -140,58 +178,83 @@ def load_config(path: str | Path) -> dict[str, Any]:
         msg = f"{path}: unknown sections {sorted(unknown)}; expected district, layers, plan"
         raise InputDataError(msg)
     district = doc.get("district", {})
-    out: dict[str, Any] = {}
+    _need(district, dict, f"{path}: [district]", "a table")
+    bad = set(district) - {"name", "osm", "posts", "ends"}
+    if bad:
+        msg = f"{path}: [district] has unknown keys {sorted(bad)}; known: name, osm, posts, ends"
+        raise InputDataError(msg)
+    osm = None
     if "osm" in district:
-        out["osm"] = base / district["osm"]
-    if "posts" in district:
-        try:
-            out["posts"] = [(float(la), float(lo)) for la, lo in district["posts"]]
-        except (TypeError, ValueError):
-            msg = f"{path}: [district] posts must be a list of [lat, lon] pairs"
-            raise InputDataError(msg) from None
-    if "ends" in district:
-        out["ends"] = [(float(la), float(lo)) for la, lo in district["ends"]]
+        _need(district["osm"], str, f"{path}: [district] `osm`", "a file path text")
+        osm = base / district["osm"]
+    posts = _points(district["posts"], f"{path}: [district] `posts`") if "posts" in district else ()
+    ends = _points(district["ends"], f"{path}: [district] `ends`") if "ends" in district else ()
 
-    incidents, columns, crs, severity, weights = {}, {}, {}, {}, {}
-    for layer, spec in doc.get("layers", {}).items():
+    layers = doc.get("layers", {})
+    _need(layers, dict, f"{path}: [layers]", "a table of layers")
+    incidents: dict[str, Path] = {}
+    columns: dict[str, dict[str, str]] = {}
+    crs: dict[str, str] = {}
+    severity: dict[str, dict[str, float]] = {}
+    weights: dict[str, float] = {}
+    for layer, spec in layers.items():
+        where = f"{path}: [layers.{layer}]"
         if layer not in LAYERS:
             msg = f"{path}: unknown layer [layers.{layer}]; expected one of {LAYERS}"
             raise InputDataError(msg)
+        _need(spec, dict, where, "a table")
         bad = set(spec) - _LAYER_KEYS
         if bad:
-            msg = f"{path}: [layers.{layer}] has unknown keys {sorted(bad)}"
+            msg = f"{where} has unknown keys {sorted(bad)}; known: {sorted(_LAYER_KEYS)}"
             raise InputDataError(msg)
         if "file" not in spec:
-            msg = f"{path}: [layers.{layer}] needs a `file`"
+            msg = f"{where} needs a `file`"
             raise InputDataError(msg)
+        _need(spec["file"], str, f"{where} `file`", "a file path text")
         preset: dict[str, Any] = {}
         if "preset" in spec:
+            _need(spec["preset"], str, f"{where} `preset`", "a preset name")
             if spec["preset"] not in PRESETS:
                 msg = f"{path}: unknown preset {spec['preset']!r}; known: {sorted(PRESETS)}"
                 raise InputDataError(msg)
             preset = PRESETS[spec["preset"]]
+        own_cols = spec.get("columns", {})
+        _need(own_cols, dict, f"{where} `columns`", 'a table such as { lat = "Y", lon = "X" }')
+        for role, col in own_cols.items():
+            _need(col, str, f"{where} `columns.{role}`", "a column name text")
         incidents[layer] = base / spec["file"]
-        merged_cols = {**preset.get("columns", {}), **spec.get("columns", {})}
+        merged_cols = {**preset.get("columns", {}), **own_cols}
         if merged_cols:
             columns[layer] = merged_cols
-        if spec.get("crs", preset.get("crs")):
-            crs[layer] = spec.get("crs", preset.get("crs"))
-        if spec.get("severity", preset.get("severity")):
-            severity[layer] = {**preset.get("severity", {}), **spec.get("severity", {})}
+        layer_crs = spec.get("crs", preset.get("crs"))
+        if layer_crs is not None:
+            _need(layer_crs, str, f"{where} `crs`", "a CRS text such as 'EPSG:32642'")
+            crs[layer] = layer_crs
+        own_sev = spec.get("severity", {})
+        _need(own_sev, dict, f"{where} `severity`", "a table of category = weight")
+        for cat, w in own_sev.items():
+            _need(w, (int, float), f"{where} `severity.{cat}`", "a number")
+        if own_sev or preset.get("severity"):
+            severity[layer] = {**preset.get("severity", {}), **own_sev}
         if "weight" in spec:
+            _need(spec["weight"], (int, float), f"{where} `weight`", "a number")
+            if not spec["weight"] >= 0:
+                msg = f"{where} `weight` must be zero or more, got {spec['weight']}"
+                raise InputDataError(msg)
             weights[layer] = float(spec["weight"])
-    if incidents:
-        out.update(
-            incidents=incidents,
-            columns=columns or None,
-            crs=crs or None,
-            severity=severity or None,
-            layer_weights=weights or None,
-        )
     plan = doc.get("plan", {})
-    bad = set(plan) - _PLAN_KEYS
-    if bad:
-        msg = f"{path}: [plan] has unknown keys {sorted(bad)}; known: {sorted(_PLAN_KEYS)}"
-        raise InputDataError(msg)
-    out.update(plan)
-    return out
+    _need(plan, dict, f"{path}: [plan]", "a table")
+    # checked now, so a wrong type is reported before any data is read
+    PlanOptions.from_mapping(plan, source=f"{path}: [plan]")
+    return District(
+        path=path,
+        osm=osm,
+        posts=posts,
+        ends=ends,
+        incidents=incidents,
+        columns=columns,
+        crs=crs,
+        severity=severity,
+        layer_weights=weights,
+        plan=dict(plan),
+    )

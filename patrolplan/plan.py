@@ -6,21 +6,37 @@ folder atomically (all files appear together, or none do).
 
 from __future__ import annotations
 
-import re
+import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from patrolplan import export, graph, hotspots, ingest, metrics, render, routing, settings
-from patrolplan._errors import InfeasibleRouteError, InputDataError
+from patrolplan._errors import InputDataError
+from patrolplan.options import (
+    PlanOptions,
+    parse_date,
+    parse_duration_min,
+    parse_revisit,
+)
 from patrolplan.utils import atomic_dir, atomic_write_text, log
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import networkx as nx
+
+__all__ = [
+    "OUTPUT_FILES",
+    "PatrolPlan",
+    "PlanOptions",
+    "daily_plan",
+    "parse_duration_min",
+    "parse_revisit",
+    "write_plan",
+]
 
 #: Files written by :func:`write_plan`.
 OUTPUT_FILES = (
@@ -67,7 +83,9 @@ class PatrolPlan:
     route_coords
         (lon, lat) vertices of each route.
     params
-        The parameters used, for the record.
+        Every resolved parameter, the package version and the inputs' hashes, for the record.
+    options
+        The options the plan was made with.
     variants
         With `variants` or `day`: every variant plan, in rotation order (the chosen one
         included), else empty.
@@ -89,144 +107,43 @@ class PatrolPlan:
     shift_start: pd.Timestamp
     route_coords: tuple[list[tuple[float, float]], ...]
     params: dict[str, object]
+    options: PlanOptions = field(default_factory=PlanOptions)
     variants: tuple[tuple[routing.Route, ...], ...] = ()
     variant_table: pd.DataFrame | None = None
 
 
-def parse_duration_min(text: str | float) -> float:
-    """Parse a duration such as ``"4h"``, ``"90m"``, ``"3h30m"``, ``"4:30"`` or ``240``.
-
-    Parameters
-    ----------
-    text
-        A duration; a bare number is minutes.
-
-    Returns
-    -------
-    float
-        Minutes.
-
-    Raises
-    ------
-    InfeasibleRouteError
-        If the text is not a positive duration.
-
-    Examples
-    --------
-    >>> parse_duration_min("4h"), parse_duration_min("3h30m"), parse_duration_min("1:15")
-    (240.0, 210.0, 75.0)
-    """
-    s = str(text).strip().lower().replace(" ", "")
-    m = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m(?:in)?)?", s)
-    if s and m and any(m.groups()):
-        minutes = float(m.group(1) or 0) * 60 + float(m.group(2) or 0)
-    elif re.fullmatch(r"\d{1,2}:\d{2}", s):
-        h, mm = s.split(":")
-        minutes = int(h) * 60.0 + int(mm)
-    elif re.fullmatch(r"\d+(?:\.\d+)?", s):
-        minutes = float(s)
-    else:
-        msg = f"`shift` must be a duration like 4h, 90m, 3h30m or 4:30; got {text!r}"
-        raise InfeasibleRouteError(msg)
-    if minutes <= 0:
-        msg = f"`shift` must be longer than zero, got {text!r}"
-        raise InfeasibleRouteError(msg)
-    return minutes
-
-
-def parse_revisit(text: str | float | Sequence[float] | None) -> tuple[float, float] | None:
-    """Parse a revisit interval: ``"60"`` / ``"1h"`` (at least), or ``"60-120"`` (between).
-
-    Parameters
-    ----------
-    text
-        Minutes, a duration, a ``min-max`` range of durations, a ``(min, max)`` pair, or None.
-
-    Returns
-    -------
-    tuple of float or None
-        ``(min, max)`` minutes between the starts of two visits to one hotspot; ``max`` is
-        infinite when not given. None when `text` is None.
-
-    Raises
-    ------
-    InfeasibleRouteError
-        If the text is not a duration or a range with min <= max.
-
-    Examples
-    --------
-    >>> parse_revisit("60"), parse_revisit("1h-2h30m")
-    ((60.0, inf), (60.0, 150.0))
-    """
-    if text is None:
-        return None
-    if not isinstance(text, str | int | float):
-        lo, hi = (float(v) for v in text)
-    else:
-        parts = str(text).replace(" ", "").split("-")
-        if len(parts) not in (1, 2) or not all(parts):
-            msg = f"`revisit` must be minutes or a range like 60-120, got {text!r}"
-            raise InfeasibleRouteError(msg)
-        try:
-            lo = parse_duration_min(parts[0])
-            hi = parse_duration_min(parts[1]) if len(parts) == 2 else float("inf")
-        except InfeasibleRouteError:
-            msg = f"`revisit` must be minutes or a range like 60-120, got {text!r}"
-            raise InfeasibleRouteError(msg) from None
-    if not 0 < lo <= hi:
-        msg = f"`revisit` must be positive with min <= max, got {text!r}"
-        raise InfeasibleRouteError(msg)
-    return lo, hi
-
-
-def _shift_start(date: str | None, start: str) -> pd.Timestamp:
-    if not re.fullmatch(r"\d{1,2}:\d{2}", start):
-        msg = f"`start` must be a time of day HH:MM, got {start!r}"
-        raise InfeasibleRouteError(msg)
+def _file_sha256(path: str | Path) -> str | None:
+    """Return the SHA-256 of a file's bytes, or None when it cannot be read."""
+    digest = hashlib.sha256()
     try:
-        day = pd.Timestamp(date).normalize() if date else pd.Timestamp.now().normalize()
-    except ValueError:
-        msg = f"`date` must be YYYY-MM-DD, got {date!r}"
-        raise InputDataError(msg) from None
-    h, m = (int(v) for v in start.split(":"))
-    if h > 23 or m > 59:
-        msg = f"`start` must be a time of day HH:MM, got {start!r}"
-        raise InfeasibleRouteError(msg)
-    return day + pd.Timedelta(hours=h, minutes=m)
+        with Path(path).open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _window_start(opts: PlanOptions, t0: pd.Timestamp) -> pd.Timestamp | None:
+    """First instant of the incident window from `days` and `since` (the later of the two)."""
+    since_ts = t0.normalize() - pd.Timedelta(days=opts.days) if opts.days else None
+    if opts.since is not None:
+        given = pd.Timestamp(parse_date(opts.since, what="since"))
+        since_ts = given if since_ts is None else max(given, since_ts)
+    return since_ts
 
 
 def daily_plan(
     incidents: str | Path | Mapping[str, str | Path | None],
     osm: str | Path,
     posts: Sequence[tuple[float, float]],
+    options: PlanOptions | None = None,
     *,
-    officers: int = 1,
-    shift: str | float = "4h",
-    start: str = "08:00",
-    date: str | None = None,
-    days: int | None = None,
-    since: str | None = None,
-    seed: int | None = None,
-    dwell_min: float | None = None,
-    speed_kmh: float | None = None,
+    ends: Sequence[tuple[float, float]] | None = None,
     columns: Mapping[str, Any] | None = None,
     crs: str | Mapping[str, str] | None = None,
     severity: Mapping[str, Mapping[str, float]] | None = None,
     layer_weights: Mapping[str, float] | None = None,
-    method: str = "dbscan",
-    eps_m: float | None = None,
-    min_weight: float | None = None,
-    max_hotspots: int | None = None,
-    max_segments: int | None = None,
-    revisit: str | float | Sequence[float] | None = None,
-    max_visits: int = 2,
-    revisit_value: float | None = None,
-    half_life_days: float | None = None,
-    iterations: int | None = None,
-    ends: Sequence[tuple[float, float]] | None = None,
-    variants: int = 1,
-    day: int | None = None,
-    tolerance: float = 0.05,
     cache_dir: str | Path | None = None,
 ) -> PatrolPlan:
     """Compute a daily foot-patrol plan from incident files and a local OSM extract.
@@ -239,57 +156,16 @@ def daily_plan(
         Local OSM extract (``.osm``, ``.osm.bz2``, ``.osm.pbf``) or GraphML.
     posts
         ``(lat, lon)`` of each post; officers are assigned to posts in turn.
-    officers
-        Number of officers on foot.
-    shift
-        Shift length, e.g. ``"4h"``, or one per officer, e.g. ``"4h,4h,2h"``.
-    start
-        Time the shift starts, ``HH:MM``.
-    date
-        Day of the plan, ``YYYY-MM-DD``; incidents from the shift start on are not used.
-        Default: today.
-    days
-        Use only incidents of the last `days` days before the plan.
-    since
-        Use only incidents from this date on (``YYYY-MM-DD``).
-    seed
-        Seed of the route solver; default :data:`patrolplan.settings.seed`.
-    dwell_min, speed_kmh
-        Minutes at each hotspot and walking speed; defaults from :mod:`patrolplan.settings`.
+    options
+        Officers, shift, date, hotspot and route settings (see
+        :class:`~patrolplan.options.PlanOptions`); default ``PlanOptions()``.
+    ends
+        Open routes: where officers finish, assigned in turn; default back at the post.
     columns, crs, severity
         Passed to :func:`patrolplan.ingest.read_layers` (one value for all layers, or per
         layer).
     layer_weights
         Layer -> weight in the combined risk.
-    method, eps_m, min_weight
-        Passed to :func:`patrolplan.hotspots.cluster_incidents`.
-    max_hotspots
-        Top hotspots offered to the solver.
-    max_segments
-        Riskiest streets (by incidents outside hotspots) offered as walk-along tasks; 0 for
-        none. Default :data:`patrolplan.settings.max_segments`.
-    revisit
-        Let a hotspot be visited again (by any officer) when the visits start at least this
-        far apart: minutes, a duration (``"1h"``) or a range (``"60-120"``) that also caps the
-        gap; see :func:`parse_revisit`. Default: each hotspot at most once.
-    max_visits
-        Most visits per hotspot when `revisit` is given.
-    revisit_value
-        Share of a hotspot's risk a revisit is worth to the solver; default
-        :data:`patrolplan.settings.revisit_value`.
-    half_life_days
-        Recency half-life.
-    iterations
-        Solver iterations.
-    ends
-        Open routes: where officers finish, assigned in turn; default back at the post.
-    variants
-        Also plan this many diverse alternatives (see :func:`patrolplan.routing.variants`).
-    day
-        Rotate routes day to day: plan 7 variants and use variant ``day`` (1 to 7), so each
-        day of a week walks different streets while the top hotspots stay visited.
-    tolerance
-        Largest loss of collected risk a variant may have against the best plan.
     cache_dir
         Graph cache folder.
 
@@ -302,49 +178,58 @@ def daily_plan(
     ------
     PatrolPlanError
         Any input or feasibility problem, with a message that names it.
+
+    Examples
+    --------
+    >>> from patrolplan import datasets
+    >>> from patrolplan.options import PlanOptions
+    >>> plan = daily_plan(
+    ...     datasets.baltimore_crimes(), datasets.baltimore_osm(), list(datasets.DEMO_POSTS),
+    ...     PlanOptions(officers=2, shift="2h", start="18:00", date="2016-06-19", iterations=300),
+    ... )
+    >>> len(plan.routes), all(r.duration_min <= 120 for r in plan.routes)
+    (2, True)
     """
-    seed = settings.seed if seed is None else seed
-    # one shift for everybody, or one per officer: "4h" or "4h,4h,2h"
-    shifts = (
-        [parse_duration_min(v) for v in str(shift).split(",")]
-        if isinstance(shift, str)
-        else [parse_duration_min(shift)]
-    )
-    if len(shifts) not in (1, officers):
-        msg = f"`shift` gives {len(shifts)} lengths for {officers} officers"
-        raise InfeasibleRouteError(msg)
+    opts = PlanOptions() if options is None else options
+    seed = settings.seed if opts.seed is None else opts.seed
+    shifts = list(opts.shifts_min)
     shift_min = max(shifts)
-    revisit_min = parse_revisit(revisit)
-    t0 = _shift_start(date, start)
+    revisit_min = parse_revisit(opts.revisit)
+    t0 = opts.shift_start()
     files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
     unknown = set(files) - set(ingest.LAYERS)
     if unknown:
         msg = f"`incidents` layers must be among {ingest.LAYERS}, got {sorted(unknown)}"
         raise InputDataError(msg)
+    # Positions are checked before the slow steps, so a typo costs no time.
+    for label, points in (("post", posts), ("end point", ends or [])):
+        for lat, lon in points:
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                msg = f"`{label}` {lat},{lon} is not a latitude,longitude pair"
+                raise InputDataError(msg)
 
     G = graph.graph_from_file(osm, cache_dir=cache_dir)
     area = graph.graph_area(G)
-    since_ts = t0.normalize() - pd.Timedelta(days=days) if days else None
-    if since is not None:
-        try:
-            given = pd.Timestamp(since)
-        except ValueError:
-            msg = f"`since` must be a date YYYY-MM-DD, got {since!r}"
-            raise InputDataError(msg) from None
-        since_ts = given if since_ts is None else max(given, since_ts)
     gdf_inc, reports = ingest.read_layers(
-        files, columns=columns, crs=crs, severity=severity, area=area, since=since_ts, until=t0
+        files,
+        columns=columns,
+        crs=crs,
+        severity=severity,
+        area=area,
+        since=_window_start(opts, t0),
+        until=t0,
     )
     weights = hotspots.incident_weights(
         gdf_inc,
         at=t0,
-        half_life_days=half_life_days,
+        half_life_days=opts.half_life_days,
         layer_weights=layer_weights,
         shift_start_hour=t0.hour + t0.minute / 60.0,
         shift_length_h=shift_min / 60.0,
     )
+    method = "dbscan" if opts.method in ("auto", "microplace") else opts.method
     gdf_hot, labels = hotspots.find_hotspots(
-        gdf_inc, weights, method=method, eps_m=eps_m, min_weight=min_weight
+        gdf_inc, weights, method=method, eps_m=opts.eps_m, min_weight=opts.min_weight
     )
     if not gdf_hot.empty:
         gdf_hot["node"], _ = graph.nearest_nodes(G, gdf_hot["lon"], gdf_hot["lat"])
@@ -352,76 +237,70 @@ def daily_plan(
     graph.add_edge_risk(G, snapped, weights)
     # streets as tasks carry the risk of incidents outside hotspots only
     streets = graph.segment_risk(G, snapped, weights.where(labels < 0, 0.0))
-    route_args = dict(
-        officers=officers,
-        shift_min=shifts if len(shifts) > 1 else shift_min,
-        dwell_min=dwell_min,
-        speed_kmh=speed_kmh,
-        max_hotspots=max_hotspots,
-        ends=ends,
-        segments=streets,
-        max_segments=max_segments,
+    route_opts = routing.RouteOptions(
+        officers=opts.officers,
+        shift_min=tuple(shifts) if len(shifts) > 1 else shift_min,
+        dwell_min=opts.dwell_min,
+        speed_kmh=opts.speed_kmh,
+        max_hotspots=opts.max_hotspots,
+        ends=tuple(ends) if ends else None,
+        max_segments=opts.max_segments,
         revisit_min=revisit_min,
-        max_visits=max_visits,
-        revisit_value=revisit_value,
+        max_visits=opts.max_visits,
+        revisit_value=opts.revisit_value,
+        seed=seed,
+        iterations=opts.iterations,
     )
     alternatives: tuple[tuple[routing.Route, ...], ...] = ()
     table = None
-    if day is not None and not 1 <= day <= 7:
-        msg = f"`day` must be 1 to 7 (the day of the rotation week), got {day}"
-        raise InfeasibleRouteError(msg)
-    if variants > 1 or day is not None:
-        k = max(variants, 7 if day is not None else 1)
+    if opts.variants > 1 or opts.day is not None:
+        k = max(opts.variants, 7 if opts.day is not None else 1)
         plans, table = routing.variants(
-            G,
-            gdf_hot,
-            posts,
-            k=k,
-            tolerance=tolerance,
-            seed=seed,
-            iterations=iterations,
-            **route_args,
+            G, gdf_hot, posts, route_opts, segments=streets, k=k, tolerance=opts.tolerance
         )
         alternatives = tuple(tuple(p) for p in plans)
-        routes = alternatives[(day - 1) % len(alternatives) if day is not None else 0]
+        pick = (opts.day - 1) % len(alternatives) if opts.day is not None else 0
+        routes = alternatives[pick]
     else:
-        routes = tuple(
-            routing.solve(G, gdf_hot, posts, seed=seed, iterations=iterations, **route_args)
-        )
+        routes = tuple(routing.solve(G, gdf_hot, posts, route_opts, segments=streets))
     summary = metrics.summary(routes, gdf_hot, labels, snapped, weights)
     schedule = export.schedule_frame(routes, shift_start=t0)
     coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
-    params = {
+    resolved = opts.resolved()
+    params: dict[str, object] = {
+        "patrolplan_version": _package_version(),
+        **resolved,
         "date": t0.date().isoformat(),
         "start": t0.strftime("%H:%M"),
         "shift_min": shift_min,
         "shifts_min": shifts,
-        "officers": officers,
-        "posts": [list(p) for p in posts],
         "seed": seed,
-        "dwell_min": settings.dwell_min if dwell_min is None else dwell_min,
-        "speed_kmh": settings.walk_speed_kmh if speed_kmh is None else speed_kmh,
-        "method": method,
-        "days": days,
-        "since": since,
-        "max_segments": max_segments,
         # JSON has no infinity: an open upper bound is null
         "revisit_min": [revisit_min[0], revisit_min[1] if revisit_min[1] < float("inf") else None]
         if revisit_min
         else None,
-        "max_visits": max_visits if revisit_min else 1,
-        "revisit_value": (settings.revisit_value if revisit_value is None else revisit_value)
-        if revisit_min
-        else None,
-        "osm": Path(osm).name,
-        "variants": variants,
-        "day": day,
+        "max_visits": opts.max_visits if revisit_min else 1,
+        "posts": [list(p) for p in posts],
         "ends": [list(p) for p in ends] if ends else None,
-        "incidents": {k: Path(v).name for k, v in files.items() if v is not None},
+        "osm": {"file": Path(osm).name, "sha256": _file_sha256(osm)},
+        "incidents": {
+            k: {"file": Path(v).name, "sha256": _file_sha256(v)}
+            for k, v in files.items()
+            if v is not None
+        },
+        "layer_weights": {**hotspots.DEFAULT_LAYER_WEIGHTS, **(layer_weights or {})},
+        "severity": {
+            r.layer: dict((severity or {}).get(r.layer) or ingest.DEFAULT_SEVERITY.get(r.layer, {}))
+            for r in reports
+        },
+        "columns": {r.layer: r.columns for r in reports},
+        "crs": {r.layer: r.crs for r in reports},
+        "graph_crs": str(G.graph.get("crs")),
+        "hotspot_method": method,
     }
     total = summary.iloc[-1]
     log(
-        f"Plan {params['date']} {params['start']}: {officers} officers, "
+        f"Plan {params['date']} {params['start']}: {opts.officers} officers, "
         f"{total['hotspots']} hotspots ({total['revisits']} revisits), {total['km']:.1f} km, "
         f"{total['risk_covered_share']:.0%} of weighted incidents covered"
     )
@@ -439,9 +318,16 @@ def daily_plan(
         shift_start=t0,
         route_coords=coords,
         params=params,
+        options=opts,
         variants=alternatives,
         variant_table=table,
     )
+
+
+def _package_version() -> str:
+    from patrolplan import __version__
+
+    return __version__
 
 
 def write_plan(
@@ -471,7 +357,7 @@ def write_plan(
         plus ``variants.csv`` and ``variants.geojson`` when the plan has variants.
     """
     out = Path(out_dir)
-    end = plan.shift_start + pd.Timedelta(minutes=float(plan.params["shift_min"]))  # type: ignore[arg-type]
+    end = plan.shift_start + pd.Timedelta(minutes=max(plan.options.shifts_min))
     title = f"Patrol plan {plan.shift_start:%Y-%m-%d}, shift {plan.shift_start:%H:%M}-{end:%H:%M}"
     edges = graph.edges_gdf(plan.G)
     with atomic_dir(out) as tmp:

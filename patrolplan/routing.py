@@ -9,6 +9,7 @@ module turns the solution back into street paths and a timetable.
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -165,6 +166,63 @@ def parse_post(text: str) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
+class RouteOptions:
+    """What a routing request asks for, besides the graph, the hotspots and the posts.
+
+    A field left at None takes its value from :mod:`patrolplan.settings` when routes are solved.
+
+    Attributes
+    ----------
+    officers
+        Number of officers; assigned to the posts in turn.
+    shift_min
+        Shift length in minutes, one value for all or one per officer.
+    dwell_min
+        Minutes at each hotspot; default :data:`patrolplan.settings.dwell_min`. A hotspot with
+        its own ``dwell_min`` column value uses that instead.
+    speed_kmh
+        Walking speed; default :data:`patrolplan.settings.walk_speed_kmh`.
+    max_hotspots
+        Offer only the top-ranked hotspots; default :data:`patrolplan.settings.max_hotspots`.
+    ends
+        Open routes: ``(lat, lon)`` where each officer finishes, assigned in turn like posts.
+        Default: back at the post.
+    max_segments
+        How many risky streets to offer; default :data:`patrolplan.settings.max_segments`.
+    revisit_min
+        Allow a hotspot to be visited again, by the same or another officer, when the visits
+        start at least this many minutes apart; ``(min, max)`` also caps the gap. A revisit
+        collects `revisit_value` times the risk of the visit before it, so it competes with
+        fresh hotspots. Default: no revisits.
+    max_visits
+        Most visits per hotspot when revisits are allowed.
+    revisit_value
+        Share of a hotspot's risk a second visit collects (a third: its square, ...); default
+        :data:`patrolplan.settings.revisit_value`.
+    seed
+        Seed of the solver; default :data:`patrolplan.settings.seed`.
+    iterations
+        Solver iterations; default :data:`patrolplan.settings.solver_iterations`.
+    time_limit_s
+        Optional wall-clock limit of the solver (makes results machine dependent).
+    """
+
+    officers: int = 1
+    shift_min: float | tuple[float, ...] = 240.0
+    dwell_min: float | None = None
+    speed_kmh: float | None = None
+    max_hotspots: int | None = None
+    ends: tuple[tuple[float, float], ...] | None = None
+    max_segments: int | None = None
+    revisit_min: float | tuple[float, float] | None = None
+    max_visits: int = 2
+    revisit_value: float | None = None
+    seed: int | None = None
+    iterations: int | None = None
+    time_limit_s: float | None = None
+
+
+@dataclass(frozen=True)
 class _Task:
     """Something a route can do: dwell at a hotspot, or walk a risky street from entry to exit."""
 
@@ -246,19 +304,13 @@ def _problem(
     G: nx.MultiDiGraph,
     gdf_hotspots: gpd.GeoDataFrame,
     posts: Sequence[tuple[float, float]],
-    *,
-    officers: int = 1,
-    shift_min: float | Sequence[float] = 240.0,
-    dwell_min: float | None = None,
-    speed_kmh: float | None = None,
-    max_hotspots: int | None = None,
-    ends: Sequence[tuple[float, float]] | None = None,
-    segments: gpd.GeoDataFrame | None = None,
-    max_segments: int | None = None,
-    revisit_min: float | Sequence[float] | None = None,
-    max_visits: int = 2,
-    revisit_value: float | None = None,
+    opts: RouteOptions,
+    segments: gpd.GeoDataFrame | None,
 ) -> _Problem:
+    officers, shift_min, ends = opts.officers, opts.shift_min, opts.ends
+    max_visits, revisit_value = opts.max_visits, opts.revisit_value
+    dwell_min, speed_kmh = opts.dwell_min, opts.speed_kmh
+    max_hotspots, max_segments, revisit_min = opts.max_hotspots, opts.max_segments, opts.revisit_min
     value = settings.revisit_value if revisit_value is None else float(revisit_value)
     lag = _revisit_bounds(revisit_min, max_visits, value)
     dwell = float(settings.dwell_min if dwell_min is None else dwell_min)
@@ -422,28 +474,17 @@ def solve(
     G: nx.MultiDiGraph,
     gdf_hotspots: gpd.GeoDataFrame,
     posts: Sequence[tuple[float, float]],
+    options: RouteOptions | None = None,
     *,
-    officers: int = 1,
-    shift_min: float | Sequence[float] = 240.0,
-    dwell_min: float | None = None,
-    speed_kmh: float | None = None,
-    max_hotspots: int | None = None,
-    ends: Sequence[tuple[float, float]] | None = None,
     segments: gpd.GeoDataFrame | None = None,
-    max_segments: int | None = None,
-    revisit_min: float | Sequence[float] | None = None,
-    max_visits: int = 2,
-    revisit_value: float | None = None,
-    seed: int | None = None,
-    iterations: int | None = None,
-    time_limit_s: float | None = None,
 ) -> list[Route]:
     """Plan one route per officer that collects as much hotspot risk as the shift allows.
 
     Officers are assigned to posts in turn (officer 1 to the first post, officer 2 to the
     second, ...). Each route starts at its post's nearest street node, ends there (or at its
-    end point, see `ends`) and lasts at most its shift, walking time plus `dwell_min` at every
-    hotspot. A hotspot is visited once, unless `revisit_min` allows it to be visited again.
+    end point, see :attr:`RouteOptions.ends`) and lasts at most its shift, walking time plus the
+    dwell at every hotspot. A hotspot is visited once, unless ``revisit_min`` allows it to be
+    visited again.
 
     Parameters
     ----------
@@ -454,86 +495,57 @@ def solve(
         ``risk``, ``hotspot_id``, ``rank``).
     posts
         ``(lat, lon)`` of each post.
-    officers
-        Number of officers.
-    shift_min
-        Shift length in minutes, one value for all or one per officer.
-    dwell_min
-        Minutes at each hotspot; default :data:`patrolplan.settings.dwell_min`. A hotspot with
-        its own ``dwell_min`` column value uses that instead.
-    speed_kmh
-        Walking speed; default :data:`patrolplan.settings.walk_speed_kmh`.
-    max_hotspots
-        Offer only the top-ranked hotspots; default :data:`patrolplan.settings.max_hotspots`.
-    ends
-        Open routes: ``(lat, lon)`` where each officer finishes, assigned in turn like posts.
-        Default: back at the post.
+    options
+        Officers, shifts, dwell, speed, revisits, seed...; default ``RouteOptions()``.
     segments
         Street segments with ``u``, ``v``, ``name``, ``length`` and ``risk`` (from
-        :func:`patrolplan.graph.segment_risk`); the `max_segments` riskiest become tasks: walking
-        such a street end to end, in either direction, collects its risk once. Give the risk of
-        incidents outside the hotspots, so nothing is counted twice.
-    max_segments
-        How many risky streets to offer; default :data:`patrolplan.settings.max_segments`.
-    revisit_min
-        Allow a hotspot to be visited again, by the same or another officer, when the visits
-        start at least this many minutes apart; ``(min, max)`` also caps the gap. A revisit
-        collects `revisit_value` times the risk of the visit before it, so it competes with
-        fresh hotspots. Default: no revisits.
-    max_visits
-        Most visits per hotspot when revisits are allowed.
-    revisit_value
-        Share of a hotspot's risk a second visit collects (a third: its square, ...); lower
-        values keep officers on fresh hotspots. Default
-        :data:`patrolplan.settings.revisit_value`.
-    seed
-        Seed of the solver; default :data:`patrolplan.settings.seed`.
-    iterations
-        Solver iterations; default :data:`patrolplan.settings.solver_iterations`.
-    time_limit_s
-        Optional wall-clock limit of the solver (makes results machine dependent).
+        :func:`patrolplan.graph.segment_risk`); the ``max_segments`` riskiest become tasks:
+        walking such a street end to end, in either direction, collects its risk once. Give the
+        risk of incidents outside the hotspots, so nothing is counted twice.
 
     Returns
     -------
     list of Route
-        One per officer, in officer order.
+        One per officer, in officer order. An officer with nothing to do (fewer tasks than
+        officers, or none within reach of the shift) gets an empty route and a warning.
 
     Raises
     ------
     InfeasibleRouteError
         If a post is off the graph, no hotspot is reachable, a shift is shorter than the
-        shortest round trip to a hotspot with its dwell, or `revisit_min` is not positive.
+        shortest round trip to a hotspot with its dwell, or ``revisit_min`` is not positive.
     """
-    prob = _problem(
-        G,
-        gdf_hotspots,
-        posts,
-        officers=officers,
-        shift_min=shift_min,
-        dwell_min=dwell_min,
-        speed_kmh=speed_kmh,
-        max_hotspots=max_hotspots,
-        ends=ends,
-        segments=segments,
-        max_segments=max_segments,
-        revisit_min=revisit_min,
-        max_visits=max_visits,
-        revisit_value=revisit_value,
-    )
-    seed = settings.seed if seed is None else seed
-    iterations = settings.solver_iterations if iterations is None else iterations
-    sol = _top.solve(prob.inst, seed=seed, iterations=iterations, time_limit_s=time_limit_s)
+    opts = RouteOptions() if options is None else options
+    prob = _problem(G, gdf_hotspots, posts, opts, segments)
+    seed = settings.seed if opts.seed is None else opts.seed
+    iterations = settings.solver_iterations if opts.iterations is None else opts.iterations
+    sol = _top.solve(prob.inst, seed=seed, iterations=iterations, time_limit_s=opts.time_limit_s)
     # the prize on offer: every group (a hotspot visit, a street either way) once
-    P = 2 * officers
+    P = 2 * opts.officers
     group = np.arange(len(prob.inst.prize)) if prob.inst.group is None else prob.inst.group
     first = {int(g): c for c, g in reversed(list(enumerate(group)))}
     total = float(sum(prob.inst.prize[c] for g, c in first.items() if c >= P))
     log(
-        f"Solved routes for {officers} officers: {sum(map(len, sol.routes))} of "
+        f"Solved routes for {opts.officers} officers: {sum(map(len, sol.routes))} of "
         f"{len(first) - P} tasks, {sol.score / total if total else 0:.0%} of their prize "
         f"({sol.iterations} iterations, {sol.seconds:.1f} s)"
     )
-    return _routes(G, prob, sol)
+    routes = _routes(G, prob, sol)
+    _warn_idle(routes, len(first) - P)
+    return routes
+
+
+def _warn_idle(routes: Sequence[Route], n_tasks: int) -> None:
+    """Log one warning naming the officers who have nothing to do, and why."""
+    idle = [r.officer for r in routes if not r.stops]
+    if not idle:
+        return
+    who = ", ".join(map(str, idle[:10])) + (" ..." if len(idle) > 10 else "")
+    if n_tasks < len(routes):
+        why = f"fewer tasks ({n_tasks}) than officers ({len(routes)})"
+    else:
+        why = "every task within reach of their posts and shifts is taken by other officers"
+    log(f"officer {who} has nothing to do: {why}", logging.WARNING)
 
 
 def walked_segments(routes: Sequence[Route]) -> set[tuple[int, int]]:
@@ -589,13 +601,12 @@ def variants(
     G: nx.MultiDiGraph,
     gdf_hotspots: gpd.GeoDataFrame,
     posts: Sequence[tuple[float, float]],
+    options: RouteOptions | None = None,
     *,
+    segments: gpd.GeoDataFrame | None = None,
     k: int = 7,
     tolerance: float = 0.05,
     keep_top: int = 3,
-    seed: int | None = None,
-    iterations: int | None = None,
-    **kwargs: object,
 ) -> tuple[list[list[Route]], pd.DataFrame]:
     """Plan `k` different route sets, each within `tolerance` of the best, for rotation.
 
@@ -607,29 +618,26 @@ def variants(
 
     Parameters
     ----------
-    G, gdf_hotspots, posts
-        As for :func:`solve`.
+    G, gdf_hotspots, posts, options, segments
+        As for :func:`solve`; each candidate gets its own seed derived from ``options.seed``.
     k
         Number of plans wanted (e.g. 7 for a week).
     tolerance
-        Largest allowed loss of collected hotspot risk against the best plan.
+        Largest allowed loss of collected risk (hotspots and streets) against the best plan.
     keep_top
         The top hotspots (by rank) that every variant visits when the best plan does.
-    seed, iterations
-        As for :func:`solve`; each candidate gets its own seed derived from `seed`.
-    **kwargs
-        Other arguments of :func:`solve`.
 
     Returns
     -------
     tuple
         ``(plans, table)``: the plans in rotation order, and a table with ``variant``,
-        ``risk`` (hotspot risk collected), ``share_of_best``, ``mean_overlap`` (with the other
-        chosen plans) and ``max_overlap``.
+        ``risk`` (risk collected: hotspot visits and streets walked, as the solver counts it),
+        ``share_of_best``, ``mean_overlap`` (with the other chosen plans) and ``max_overlap``.
     """
-    prob = _problem(G, gdf_hotspots, posts, **kwargs)  # type: ignore[arg-type]
-    seed = settings.seed if seed is None else seed
-    iterations = settings.solver_iterations if iterations is None else iterations
+    opts = RouteOptions() if options is None else options
+    prob = _problem(G, gdf_hotspots, posts, opts, segments)
+    seed = settings.seed if opts.seed is None else opts.seed
+    iterations = settings.solver_iterations if opts.iterations is None else opts.iterations
     inst = prob.inst
     best = _top.solve(inst, seed=seed, iterations=iterations)
     rng = np.random.default_rng(seed)

@@ -24,6 +24,9 @@ half_life_days : float
     Half-life of the recency decay of incident weights. Default ``30.0``.
 hotspot_eps_m : float
     DBSCAN neighbourhood radius for hotspot clustering, in metres. Default ``120.0``.
+hotspot_size_m : float
+    Largest hotspot, metres across: an officer on a 10-15 minute dwell can watch a place about
+    this big. Default ``150.0``.
 hotspot_min_weight : float
     Least total incident weight within ``hotspot_eps_m`` of a DBSCAN core incident (rounded
     up). Default ``6.0``.
@@ -40,7 +43,8 @@ revisit_value : float
 solver_iterations : int
     Iterations of the route metaheuristic (deterministic budget). Default ``3000``.
 log_level : int
-    Level of the ``patrolplan`` logger when the CLI sets it up. Default ``logging.INFO``.
+    Level of the ``patrolplan`` logger when the CLI sets it up without ``-v`` or ``-q``.
+    Default ``logging.INFO``.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ seed: int = 0
 half_life_days: float = 30.0
 hotspot_eps_m: float = 120.0
 hotspot_min_weight: float = 6.0
+hotspot_size_m: float = 150.0
 max_hotspots: int = 40
 max_segments: int = 10
 revisit_value: float = 0.5

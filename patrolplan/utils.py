@@ -105,3 +105,39 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
                 os.replace(item, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_output_dir(path: str | os.PathLike[str]) -> Path:
+    """Check that `path` can become an output folder, before any work is done.
+
+    Parameters
+    ----------
+    path
+        The output folder; it may exist.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    PatrolPlanError
+        If `path` is an existing file, or its nearest existing parent is not writable.
+    """
+    from patrolplan._errors import PatrolPlanError
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        msg = f"`out` {out} is an existing file, not a folder"
+        raise PatrolPlanError(msg)
+    parent = out if out.exists() else out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        msg = f"`out` {out}: {parent} is a file, not a folder"
+        raise PatrolPlanError(msg)
+    if not os.access(parent, os.W_OK | os.X_OK):
+        msg = f"`out` {out}: folder {parent} is not writable"
+        raise PatrolPlanError(msg)
+    return out

@@ -9,6 +9,7 @@ import pytest
 
 import patrolplan as pp
 from patrolplan import datasets
+from patrolplan.options import PlanOptions
 
 DATA = Path(__file__).parent / "data"
 
@@ -32,11 +33,7 @@ def demo_plan():
         datasets.baltimore_crimes(),
         datasets.baltimore_osm(),
         list(datasets.DEMO_POSTS),
-        officers=3,
-        shift="4h",
-        start="18:00",
-        date="2016-06-19",
-        seed=7,
+        PlanOptions(officers=3, shift="4h", start="18:00", date="2016-06-19", seed=7),
     )
 
 

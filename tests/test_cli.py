@@ -66,6 +66,17 @@ def test_plan_command(tmp_path):
         ({"--columns": "lat"}, "role=column"),
         ({"--revisit": "2h-1h"}, "`revisit` must be positive with min <= max"),
         ({"--revisit": "often"}, "`revisit` must be minutes or a range like 60-120"),
+        ({"--date": "10.1.2023"}, "`date` must be a date YYYY-MM-DD, got '10.1.2023'"),
+        ({"--date": "2200-01-01"}, "`date` must lie between 1900-01-01 and 2199-12-31"),
+        ({"--date": "2262-04-11", "--start": "23:59"}, "`date` must lie between"),
+        ({"--since": "June"}, "`since` must be a date YYYY-MM-DD"),
+        ({"--seed": "-1"}, "`seed` must be at least 0"),
+        ({"--speed": "0"}, "`speed_kmh` must be at least 0.5"),
+        ({"--speed": "-4.5"}, "`speed_kmh` must be at least 0.5"),
+        ({"--dwell": "-3"}, "`dwell_min` must be at least 0"),
+        ({"--officers": "10000"}, "`officers` must be at least 1 and at most 500"),
+        ({"--method": "magic"}, "`method` must be one of"),
+        ({"--tz": "Mars/Olympus"}, "`tz` must be an IANA time zone"),
     ],
 )
 def test_bad_input_exits_1_with_one_line_and_no_output(tmp_path, over, message):
@@ -174,3 +185,37 @@ def test_online_map_links_the_cdn_offline_inlines(tmp_path):
     assert '<script src="https://' in online
     assert '<script src="https://' not in offline
     assert len(offline) > len(online)
+
+
+def test_out_that_is_a_file_is_refused_before_any_work(tmp_path):
+    target = tmp_path / "report.json"
+    target.write_text("the user's own file")
+    for out in (target, target / "plan"):
+        result = run("plan", *plan_args(out), "-q")
+        assert result.exit_code == 1
+        (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+        assert "is a file" in line or "existing file" in line
+    assert target.read_text() == "the user's own file"
+
+
+def test_a_district_file_with_a_wrong_type_exits_1_naming_the_key(tmp_path):
+    cfg = tmp_path / "d.toml"
+    cfg.write_text('[plan]\nofficers = "3"\n')
+    result = run("plan", "--config", cfg, "--out", tmp_path / "p", "-q")
+    assert result.exit_code == 1
+    (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+    assert "`officers` must be a whole number, got '3' (str)" in line
+
+
+def test_help_lists_defaults_from_one_place():
+    result = run("plan", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert f"[{pp_settings().dwell_min:g}]" in text
+    assert "[08:00]" in text
+
+
+def pp_settings():
+    from patrolplan import settings
+
+    return settings

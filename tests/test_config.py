@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from patrolplan import InputDataError, config, datasets, ingest
@@ -59,19 +61,25 @@ max_visits = 3
 """,
     )
     cfg = config.load_config(cfg_path)
-    assert cfg["columns"]["crime"]["category"] == "description"
-    assert cfg["crs"] == {"juvenile": "local"}
-    assert cfg["severity"]["crime"] == {"ROBBERY-FIREARM": 9}
-    assert cfg["layer_weights"] == {"juvenile": 0.5}
-    assert cfg["officers"] == 2
-    assert (cfg["revisit"], cfg["max_visits"]) == ("1h-2h", 3)
+    assert cfg.columns["crime"]["category"] == "description"
+    assert cfg.crs == {"juvenile": "local"}
+    assert cfg.severity["crime"] == {"ROBBERY-FIREARM": 9}
+    assert cfg.layer_weights == {"juvenile": 0.5}
+    assert cfg.plan["officers"] == 2
+    assert (cfg.plan["revisit"], cfg.plan["max_visits"]) == ("1h-2h", 3)
     # the per-layer settings reach ingest
-    kwargs = {"columns": cfg["columns"], "crs": cfg["crs"], "severity": cfg["severity"]}
     with pytest.raises(InputDataError, match="juvenile has local grid coordinates"):
-        ingest.read_layers(cfg["incidents"], **kwargs)
-    _, (juv,) = ingest.read_layers({"juvenile": cfg["incidents"]["juvenile"]}, **kwargs)
+        ingest.read_layers(cfg.incidents, columns=cfg.columns, crs=cfg.crs, severity=cfg.severity)
+    _, (juv,) = ingest.read_layers(
+        {"juvenile": cfg.incidents["juvenile"]},
+        columns=cfg.columns,
+        crs=cfg.crs,
+        severity=cfg.severity,
+    )
     assert juv.rows_kept == 168
-    crime, _ = ingest.read_layers({"crime": cfg["incidents"]["crime"]}, **kwargs)
+    crime, _ = ingest.read_layers(
+        {"crime": cfg.incidents["crime"]}, columns=cfg.columns, crs=cfg.crs, severity=cfg.severity
+    )
     assert set(crime.loc[crime["category"] == "ROBBERY-FIREARM", "severity"]) == {9.0}
 
 
@@ -84,13 +92,27 @@ max_visits = 3
         ("[layers.crime]\npreset = 'baltimore'\n", "needs a `file`"),
         ("[layers.crime]\nfile = 'x.csv'\npreset = 'atlantis'\n", "unknown preset"),
         ("[layers.crime]\nfile = 'x.csv'\ncolour = 'red'\n", "unknown keys"),
-        ("[plan]\nofficer = 3\n", "unknown keys"),
+        ("[plan]\nofficer = 3\n", "unknown options"),
         ("[district]\nposts = [1, 2]\n", "pairs"),
+        ("[district]\nosm = 5\n", "`osm` must be a file path text, got 5"),
+        ('[plan]\nofficers = "3"\n', "`officers` must be a whole number, got '3'"),
+        ("[plan]\nofficers = 0\n", "`officers` must be at least 1"),
+        ("[plan]\nspeed_kmh = -4.5\n", "`speed_kmh` must be at least 0.5"),
+        ("[plan]\ndwell_min = -3\n", "`dwell_min` must be at least 0"),
+        ("[plan]\nstart = 18:00:00\nshift = 1\n", None),
+        ("[plan]\ndate = 2016-06-19\n", None),
+        ("[plan]\nstart = 1979-05-27T07:32:00\n", "`start` must be a time of day"),
+        ("[layers.crime]\nfile = 'x.csv'\nweight = \"heavy\"\n", "`weight` must be a number"),
+        ("[layers.crime]\nfile = 'x.csv'\ncolumns = \"lat=Y\"\n", "`columns` must be a table"),
     ],
 )
 def test_bad_config(tmp_path, text, match):
-    with pytest.raises(InputDataError, match=match):
-        config.load_config(write(tmp_path / "bad.toml", text))
+    path = write(tmp_path / "bad.toml", text)
+    if match is None:  # TOML's own dates and times are accepted
+        assert config.load_config(path).plan
+        return
+    with pytest.raises(InputDataError, match=re.escape(match) if "`" in match else match):
+        config.load_config(path)
     with pytest.raises(InputDataError, match="not found"):
         config.load_config(tmp_path / "missing.toml")
 

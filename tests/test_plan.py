@@ -11,6 +11,7 @@ import shapely
 
 import patrolplan as pp
 from patrolplan import datasets
+from patrolplan.options import PlanOptions
 
 from .conftest import xml_schema
 
@@ -101,11 +102,7 @@ def test_same_seed_gives_identical_files(demo_plan, tmp_path):
         datasets.baltimore_crimes(),
         datasets.baltimore_osm(),
         list(datasets.DEMO_POSTS),
-        officers=3,
-        shift="4h",
-        start="18:00",
-        date="2016-06-19",
-        seed=7,
+        PlanOptions(officers=3, shift="4h", start="18:00", date="2016-06-19", seed=7),
     )
     a, b = tmp_path / "a", tmp_path / "b"
     pp.plan.write_plan(demo_plan, a)
@@ -133,7 +130,7 @@ def test_parse_duration(text, minutes):
 
 @pytest.mark.parametrize("text", ["", "0h", "four hours", "-1"])
 def test_bad_duration(text):
-    with pytest.raises(pp.InfeasibleRouteError, match="shift"):
+    with pytest.raises(pp.InputDataError, match="shift"):
         pp.plan.parse_duration_min(text)
 
 
@@ -153,7 +150,7 @@ def test_parse_revisit(text, bounds):
 
 @pytest.mark.parametrize("text", ["", "-", "1h-", "90-60", "soon", "0"])
 def test_bad_revisit(text):
-    with pytest.raises(pp.InfeasibleRouteError, match="revisit"):
+    with pytest.raises(pp.InputDataError, match="revisit"):
         pp.plan.parse_revisit(text)
 
 
@@ -220,26 +217,23 @@ def test_per_officer_shifts_and_since():
         datasets.baltimore_crimes(),
         datasets.baltimore_osm(),
         [datasets.DEMO_POSTS[0]],
-        officers=2,
-        shift="3h,90m",
-        start="18:00",
-        date="2016-06-19",
-        since="2016-06-10",
-        iterations=300,
+        PlanOptions(
+            officers=2,
+            shift="3h,90m",
+            start="18:00",
+            date="2016-06-19",
+            since="2016-06-10",
+            iterations=300,
+        ),
     )
     assert [r.shift_min for r in plan.routes] == [180, 90]
     assert plan.routes[1].duration_min <= 90
     (report,) = plan.reports
     assert report.reasons()["outside_window"] > 0
     assert plan.gdf_incidents["datetime"].min() >= pd.Timestamp("2016-06-10")
-    with pytest.raises(pp.InfeasibleRouteError, match="3 lengths for 2 officers"):
-        pp.plan.daily_plan(
-            datasets.baltimore_crimes(),
-            datasets.baltimore_osm(),
-            [datasets.DEMO_POSTS[0]],
-            officers=2,
-            shift="1h,1h,1h",
-        )
+    # wrong options are refused when they are made, before any data is read
+    with pytest.raises(pp.InputDataError, match="3 lengths for 2 officers"):
+        PlanOptions(officers=2, shift="1h,1h,1h")
 
 
 def test_rewriting_a_folder_drops_files_of_the_earlier_plan(demo_plan, tmp_path):

@@ -53,10 +53,19 @@ def test_no_hotspot_is_visited_twice_and_the_best_are_visited(demo_plan):
     assert demo_plan.summary.iloc[-1]["hotspot_risk_share"] > 0.6
 
 
+def _solve(G, hot, posts, **kw):
+    segments = kw.pop("segments", None)
+    return routing.solve(G, hot, posts, routing.RouteOptions(**kw), segments=segments)
+
+
+def _variants(G, hot, posts, *, k, **kw):
+    return routing.variants(G, hot, posts, routing.RouteOptions(**kw), k=k)
+
+
 def test_solver_beats_greedy_on_the_demo(demo_plan):
     kwargs = dict(officers=3, shift_min=240, seed=7)
     hot = demo_plan.gdf_hotspots
-    greedy = routing.solve(demo_plan.G, hot, list(datasets.DEMO_POSTS), iterations=0, **kwargs)
+    greedy = _solve(demo_plan.G, hot, list(datasets.DEMO_POSTS), iterations=0, **kwargs)
     risk = dict(zip(hot["hotspot_id"], hot["risk"], strict=True))
 
     def total(routes):
@@ -67,7 +76,7 @@ def test_solver_beats_greedy_on_the_demo(demo_plan):
 
 def test_same_seed_same_routes(demo_plan):
     def plan():
-        return routing.solve(
+        return _solve(
             demo_plan.G,
             demo_plan.gdf_hotspots,
             list(datasets.DEMO_POSTS),
@@ -82,16 +91,16 @@ def test_same_seed_same_routes(demo_plan):
 
 def test_post_outside_the_graph(demo_plan):
     with pytest.raises(InfeasibleRouteError, match=r"post 39\.400000,-76\.600000 is .* m from"):
-        routing.solve(demo_plan.G, demo_plan.gdf_hotspots, [(39.40, -76.60)])
+        _solve(demo_plan.G, demo_plan.gdf_hotspots, [(39.40, -76.60)])
 
 
 def test_shift_shorter_than_the_shortest_round_trip(demo_plan):
     with pytest.raises(InfeasibleRouteError, match="shift of officer 1 is 10 min but"):
-        routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), shift_min=10)
+        _solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), shift_min=10)
 
 
 def test_per_officer_shifts(demo_plan):
-    routes = routing.solve(
+    routes = _solve(
         demo_plan.G,
         demo_plan.gdf_hotspots,
         list(datasets.DEMO_POSTS),
@@ -110,7 +119,7 @@ def test_bad_post_text(text):
 
 def test_open_route_ends_at_its_end_point(demo_plan):
     G = demo_plan.G
-    (r,) = routing.solve(
+    (r,) = _solve(
         G,
         demo_plan.gdf_hotspots,
         [datasets.DEMO_POSTS[0]],
@@ -125,7 +134,7 @@ def test_open_route_ends_at_its_end_point(demo_plan):
 
 
 def test_variants_are_good_and_different(demo_plan):
-    plans, table = routing.variants(
+    plans, table = _variants(
         demo_plan.G,
         demo_plan.gdf_hotspots,
         list(datasets.DEMO_POSTS),
@@ -155,7 +164,7 @@ def test_a_hotspot_may_have_its_own_dwell(demo_plan):
     hot = demo_plan.gdf_hotspots.copy()
     hot["dwell_min"] = float("nan")
     hot.loc[hot["hotspot_id"] == "H001", "dwell_min"] = 30.0
-    routes = routing.solve(
+    routes = _solve(
         demo_plan.G, hot, list(datasets.DEMO_POSTS), officers=2, shift_min=240, iterations=500
     )
     stops = {s.hotspot_id: s for r in routes for s in r.stops}
@@ -183,7 +192,7 @@ def test_risky_streets_are_walked_end_to_end_once(demo_plan):
             walk = pp.graph.edge_between(G, u, v)["length"] / (4.5 * 1000 / 60)
             assert s.leave_min - s.arrive_min == pytest.approx(walk, rel=1e-6)
     # walking them adds coverage beyond the hotspots: compare with no street tasks
-    without = routing.solve(
+    without = _solve(
         G,
         demo_plan.gdf_hotspots,
         list(datasets.DEMO_POSTS),
@@ -225,7 +234,7 @@ def _visits(routes):
 )
 def test_revisits_keep_their_interval_across_officers(demo_plan, revisit, low, high):
     kwargs = dict(officers=3, shift_min=240, seed=7, iterations=1000)
-    routes = routing.solve(
+    routes = _solve(
         demo_plan.G,
         demo_plan.gdf_hotspots,
         list(datasets.DEMO_POSTS),
@@ -244,7 +253,7 @@ def test_revisits_keep_their_interval_across_officers(demo_plan, revisit, low, h
         assert r.duration_min <= r.shift_min + 1e-6
         assert r.dwell_min == pytest.approx(12.0 * len(r.hotspot_ids))
     # revisits can only add to what the plan is worth: the single-visit plan stays feasible
-    single = routing.solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), **kwargs)
+    single = _solve(demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), **kwargs)
     assert _value(routes) > _value(single)
     table = pp.metrics.summary(
         routes, demo_plan.gdf_hotspots, demo_plan.labels, demo_plan.snapped, demo_plan.weights
@@ -255,7 +264,7 @@ def test_revisits_keep_their_interval_across_officers(demo_plan, revisit, low, h
 
 def test_a_revisit_by_another_officer_also_keeps_the_interval(demo_plan):
     # any two visits of a hotspot, whoever makes them, start 90 min apart or more
-    routes = routing.solve(
+    routes = _solve(
         demo_plan.G,
         demo_plan.gdf_hotspots,
         list(datasets.DEMO_POSTS),
@@ -285,14 +294,14 @@ def test_a_revisit_by_another_officer_also_keeps_the_interval(demo_plan):
 )
 def test_bad_revisit_options_are_refused(demo_plan, kwargs, match):
     with pytest.raises(InfeasibleRouteError, match=match):
-        routing.solve(
+        _solve(
             demo_plan.G, demo_plan.gdf_hotspots, list(datasets.DEMO_POSTS), iterations=10, **kwargs
         )
 
 
 def test_a_lower_revisit_value_means_fewer_revisits(demo_plan):
     def revisits(value):
-        routes = routing.solve(
+        routes = _solve(
             demo_plan.G,
             demo_plan.gdf_hotspots,
             list(datasets.DEMO_POSTS),
