@@ -27,8 +27,12 @@ budget; `time_limit_s` stops earlier on the wall clock.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from numba import njit
@@ -984,3 +988,58 @@ def solve(
     durations = tuple(route_duration(inst, r, seq_r) for r, seq_r in enumerate(routes))
     score = float(sum(p[list(seq_r)].sum() for seq_r in routes if seq_r))
     return Solution(routes, score, durations, int(state[0]), time.perf_counter() - t0)
+
+
+def _cache_is_warm() -> bool:
+    """Tell whether numba's on-disk cache holds a compiled search for this source file."""
+    folder = Path(os.environ.get("NUMBA_CACHE_DIR") or Path(__file__).with_name("__pycache__"))
+    source = Path(__file__).stat().st_mtime
+    try:
+        return any(f.stat().st_mtime >= source for f in folder.rglob("_top._search-*.nbi"))
+    except OSError:
+        return False
+
+
+def start_compiling() -> subprocess.Popen[bytes] | None:
+    """Compile the search in a background process when numba's cache is empty.
+
+    The first plan after an install otherwise spends most of its time compiling; a second
+    process compiles (and caches) while this one reads the street graph and the incidents.
+    Call ``.wait()`` on the result before the first :func:`solve`, which then loads the cache.
+
+    Returns
+    -------
+    subprocess.Popen or None
+        The compiling process, or None when the cache is already warm or numba is disabled.
+    """
+    if os.environ.get("NUMBA_DISABLE_JIT") == "1" or _cache_is_warm():
+        return None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", "from patrolplan._top import _warm_up; _warm_up()"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError:  # pragma: no cover - no subprocess here: compile in process
+        return None
+
+
+def _warm_up() -> None:
+    """Solve a tiny instance with every side constraint, so every kernel is compiled."""
+    n = 8
+    xy = np.arange(2 * n, dtype=np.float64).reshape(n, 2) % 5
+    D = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    inst = Instance(
+        D=D,
+        prize=np.r_[0.0, 0.0, np.ones(n - 2)],
+        service=np.ones(n),
+        customers=np.arange(2, n),
+        starts=(0,),
+        ends=(1,),
+        budgets=(30.0,),
+        group=np.r_[np.arange(n - 1), n - 2],
+        place=np.r_[-1, -1, 0, 0, -1, -1, -1, -1],
+        lag=(2.0, 20.0),
+    )
+    solve(inst, seed=0, iterations=30)

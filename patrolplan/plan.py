@@ -208,6 +208,8 @@ def daily_plan(
                 msg = f"`{label}` {lat},{lon} is not a latitude,longitude pair"
                 raise InputDataError(msg)
 
+    # the first plan after an install compiles the route search while the data loads
+    compiled = routing.start_compiling()
     G = graph.graph_from_file(osm, cache_dir=cache_dir)
     area = graph.graph_area(G)
     gdf_inc, reports = ingest.read_layers(
@@ -253,6 +255,7 @@ def daily_plan(
     )
     alternatives: tuple[tuple[routing.Route, ...], ...] = ()
     table = None
+    compiled()
     if opts.variants > 1 or opts.day is not None:
         k = max(opts.variants, 7 if opts.day is not None else 1)
         plans, table = routing.variants(

@@ -22,7 +22,7 @@ from patrolplan.graph import ShortestPaths, edge_between, node_street, snap_poin
 from patrolplan.utils import log
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import geopandas as gpd
     import networkx as nx
@@ -405,7 +405,10 @@ def _problem(
         if not np.isfinite(D[k, officers + k]):
             msg = f"the end point of officer {k + 1} cannot be reached on foot from its post"
             raise InfeasibleRouteError(msg)
-        trip = D[k, P:] + service[P:] + D[P:, officers + k]
+        # the README's promise: a shift too short for the nearest hotspot and back is refused,
+        # even when a short risky street could be walked in it
+        hot_idx = P + np.arange(len(hot_tasks))
+        trip = D[k, hot_idx] + service[hot_idx] + D[hot_idx, officers + k]
         need = float(np.min(np.where(np.isfinite(trip), trip, np.inf)))
         if need > shifts[k]:
             la, lo = posts[k % len(posts)]
@@ -546,6 +549,26 @@ def _warn_idle(routes: Sequence[Route], n_tasks: int) -> None:
     else:
         why = "every task within reach of their posts and shifts is taken by other officers"
     log(f"officer {who} has nothing to do: {why}", logging.WARNING)
+
+
+def start_compiling() -> Callable[[], None]:
+    """Start compiling the route search in the background if this install never has.
+
+    Returns
+    -------
+    callable
+        Call it before the first :func:`solve` to wait for the compilation (a no-op when the
+        compiled search was already cached).
+    """
+    proc = _top.start_compiling()
+    if proc is None:
+        return lambda: None
+    log("Compiling the route search in the background (first run after an install)")
+
+    def wait() -> None:
+        proc.wait()
+
+    return wait
 
 
 def walked_segments(routes: Sequence[Route]) -> set[tuple[int, int]]:
