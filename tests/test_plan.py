@@ -88,6 +88,32 @@ def test_schedule_and_summary(demo_dir, demo_plan):
 
 def test_report_and_rejected_rows(demo_dir):
     report = json.loads((demo_dir / "report.json").read_text())
+    # every resolved parameter is recorded, so the plan can be reproduced
+    params = report["params"]
+    for key in (
+        "half_life_days",
+        "eps_m",
+        "min_weight",
+        "max_hotspots",
+        "max_segments",
+        "iterations",
+        "dwell_min",
+        "speed_kmh",
+        "seed",
+        "hotspot_size_m",
+    ):
+        assert params[key] is not None, key
+    assert params["patrolplan_version"] == pp.__version__
+    assert len(params["osm"]["sha256"]) == 64
+    assert len(params["incidents"]["crime"]["sha256"]) == 64
+    assert params["severity"]["crime"]["HOMICIDE"] == 10
+    assert params["layer_weights"]["crime"] == 1.0
+    assert params["crs"]["crime"] == "EPSG:4326"
+    # and the recorded options make the same options again
+    opts = PlanOptions.from_mapping(
+        {k: params[k] for k in ("officers", "shift", "start", "date", "seed", "half_life_days")}
+    )
+    assert opts.shift_start() == pd.Timestamp("2016-06-19 18:00")
     (ing,) = report["ingest"]
     assert ing["rows_read"] == 2399
     assert ing["rejected"]["missing_coordinates"] == 15
