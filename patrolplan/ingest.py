@@ -529,23 +529,26 @@ def read_layers(
 
 def _check_distinct_files(given: Mapping[str, Path]) -> None:
     """Refuse one file (same path, link or same content) given for two layers."""
-    seen: dict[tuple[int, str], str] = {}
+    sizes: dict[int, list[str]] = {}
     for layer, path in given.items():
-        if not path.is_file():
-            continue
-        size = path.stat().st_size
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        key = (size, digest.hexdigest())
-        if key in seen:
-            msg = (
-                f"{path}: the same file (or identical content) is given for layers "
-                f"{seen[key]} and {layer}; its incidents would be counted twice"
-            )
-            raise InputDataError(msg)
-        seen[key] = layer
+        if path.is_file():
+            sizes.setdefault(path.stat().st_size, []).append(layer)
+    # only files of equal size can be the same; hash just those
+    seen: dict[str, str] = {}
+    for layers in (v for v in sizes.values() if len(v) > 1):
+        for layer in layers:
+            digest = hashlib.sha256()
+            with given[layer].open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            key = digest.hexdigest()
+            if key in seen:
+                msg = (
+                    f"{given[layer]}: the same file (or identical content) is given for layers "
+                    f"{seen[key]} and {layer}; its incidents would be counted twice"
+                )
+                raise InputDataError(msg)
+            seen[key] = layer
 
 
 def _check_tz(tz: str | None) -> None:
