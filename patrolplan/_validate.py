@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+_logger = logging.getLogger("patrolplan")
 
 
 class RowChecker:
@@ -13,13 +20,14 @@ class RowChecker:
     Parameters
     ----------
     path
-        The file being checked; named in every rejected row.
+        The file being checked; its name (not the whole path) is written in every rejected
+        row, the report's header holds the full path once.
     index
         The 1-based data row numbers of the file.
     """
 
     def __init__(self, path: Path, index: pd.Index) -> None:
-        self.path = str(path)
+        self.path = Path(path).name
         self._ok = pd.Series(True, index=index)
         self._rows: list[pd.DataFrame] = []
 
@@ -109,3 +117,80 @@ class RowChecker:
             .sort_values("row", kind="stable")[cols]
             .reset_index(drop=True)
         )
+
+
+def outlying_times(
+    when: pd.Series,
+    *,
+    tail: float = 0.005,
+    k: float = 1.0,
+    floor_days: float = 365.0,
+    min_rows: int = 20,
+) -> pd.Series:
+    """Flag times far outside the bulk of a file's own span.
+
+    The bulk is the span between the `tail` and ``1 - tail`` quantiles, so a few stray rows
+    cannot stretch it; a time is flagged when it lies more than ``k`` times that span (and at
+    least `floor_days`) before or after it.
+
+    Parameters
+    ----------
+    when
+        Datetimes; NaT is never flagged.
+    tail
+        Share of rows at each end that may be outliers without moving the bulk.
+    k
+        Margin around the bulk, in multiples of its length.
+    floor_days
+        Smallest margin, so short files keep a year on either side.
+    min_rows
+        Files with fewer dated rows are not checked.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean, aligned with `when`.
+    """
+    flagged = pd.Series(False, index=when.index)
+    valid = when.dropna()
+    if len(valid) < min_rows:
+        return flagged
+    days = (valid - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy() / 86400.0
+    lo, hi = np.quantile(days, [tail, 1.0 - tail])
+    margin = max(k * (hi - lo), floor_days)
+    out = (days < lo - margin) | (days > hi + margin)
+    flagged.loc[valid.index[out]] = True
+    return flagged
+
+
+@contextlib.contextmanager
+def warnings_to_log(source: str) -> Iterator[None]:
+    """Log runtime and user warnings raised by the readers as one line each.
+
+    numpy's RuntimeWarnings and pyproj's or pandas' UserWarnings carry source paths and
+    several lines; inside this block they are caught and logged once each on the
+    ``patrolplan`` logger, prefixed by `source`. Other warnings (deprecations) are re-raised.
+
+    Parameters
+    ----------
+    source
+        What the block reads, e.g. the file name.
+
+    Yields
+    ------
+    None
+        Run the reading code inside the block.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    seen: set[str] = set()
+    for w in caught:
+        if issubclass(w.category, RuntimeWarning | UserWarning):
+            first = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+            line = f"{source}: {w.category.__name__}: {first}"
+            if line not in seen:
+                seen.add(line)
+                _logger.warning(line)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

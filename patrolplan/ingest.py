@@ -1,31 +1,42 @@
 """Read public incident point data into clean, validated incidents.
 
-Reads CSV, GeoJSON, GeoPackage, Parquet/GeoParquet and (zipped) Shapefile, maps columns by
-common names in English, Russian and Kazakh or by an explicit mapping, sets the CRS, and
-validates every row in one pass. Valid rows are kept; every rejected row is reported with its
-file, row, column and reason in an :class:`IngestReport`. Only a file with no usable row at all
-raises :class:`~patrolplan._errors.InputDataError`.
+Reads CSV (UTF-8, UTF-16 with BOM, cp1251, or UTF-8 and cp1251 mixed line by line),
+GeoJSON, GeoPackage, Parquet/GeoParquet and (zipped) Shapefile, maps columns by common names
+in English, Russian and Kazakh or by an explicit mapping, sets the CRS, and validates every
+row in one pass. Valid rows are kept; every rejected row is reported with its file, row,
+column, reason and raw value in an :class:`IngestReport`. Only a file with no usable row at
+all raises :class:`~patrolplan._errors.InputDataError`.
 
 Output incidents are a GeoDataFrame in EPSG:4326 with the columns ``incident_id``, ``layer``,
-``category``, ``severity``, ``datetime`` (naive local time), ``time_precision``
-(``"datetime"``, ``"date"``, ``"month"``, ``"year"`` or ``"none"``), ``hour``, ``weekday``,
-``source_file``, ``source_row`` and ``geometry``.
+``category``, ``severity``, ``datetime`` (naive local wall-clock time; for a value known only
+to the day, month or year, the start of that span), ``span_end`` (the end of the span the
+incident may lie in, exclusive; equal to ``datetime`` for values with a time of day),
+``time_precision`` (``"datetime"``, ``"date"``, ``"month"``, ``"year"`` or ``"none"``),
+``hour`` (empty unless the time of day is known), ``weekday`` (empty for month- and
+year-only values), ``source_file``, ``source_row`` and ``geometry``.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import io
+import logging
 import warnings
+import zipfile
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyogrio.errors import DataLayerError, DataSourceError
+from shapely.errors import ShapelyError
 
 from patrolplan import _validate
 from patrolplan._errors import InputDataError
@@ -36,7 +47,8 @@ if TYPE_CHECKING:
 
 LAYERS = ("crime", "accident", "juvenile")
 
-#: Known column names, lower-cased, per role. The first match in file order wins.
+#: Known column names, lower-cased, per role. The first alias found in the file wins. A
+#: ``time`` column (time of day) is combined with the ``datetime`` column's date.
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "lat": ("latitude", "lat", "y", "point_y", "coord_y", "широта", "ендік"),
     "lon": ("longitude", "lon", "lng", "long", "x", "point_x", "coord_x", "долгота", "бойлық"),
@@ -49,6 +61,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "crimedatetime",
         "date",
         "crimedate",
+        "arrestdate",
         "incident_date",
         "month",
         "year",
@@ -58,13 +71,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "күні",
         "уақыты_күні",
     ),
-    "time": ("time", "crimetime", "время", "уақыты"),
+    "time": ("time", "crimetime", "arresttime", "incident_time", "время", "уақыт", "уақыты"),
     "category": (
         "category",
         "crime_type",
         "crime type",
         "offense",
         "offence",
+        "incidentoffense",
         "type",
         "description",
         "crime",
@@ -80,6 +94,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "id",
         "case_number",
         "crime_id",
+        "arrest",
         "crime id",
         "objectid",
         "номер",
@@ -132,6 +147,27 @@ _REASONS = (
     "duplicate",
     "malformed_row",
 )
+
+
+#: Fields of the category or id columns longer than this reject their row as malformed.
+MAX_FIELD_CHARS = 10_000
+
+# Datetimes outside these years are rejected (and cannot be held as nanoseconds anyway).
+_MIN_YEAR, _MAX_YEAR = 1900, 2261
+_MISSING = frozenset({"", "nan", "NaN", "NaT", "nat", "None", "none", "null", "NULL", "<NA>"})
+# A UTC offset or zone written after a time of day: Z, UTC, GMT, +03, +0300, -04:00.
+_TZ_TAIL = r"(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+_TZ_SPLIT = (
+    r"^(?P<body>.*?\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?)\s*"
+    r"(?P<tz>Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+)
+_CLOCK = (
+    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,]\d+)?)?"
+    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?)?$"
+)
+# d/m/yyyy, m/d/yyyy, d.m.yyyy, d-m-yyyy; and yyyy/m/d, yyyy.m.d
+_DMY = r"^(?P<a>\d{1,2})(?P<sep>[./-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4})" + _CLOCK
+_YMD = r"^(?P<y>\d{4})(?P<sep>[./])(?P<b>\d{1,2})(?P=sep)(?P<a>\d{1,2})" + _CLOCK
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,6 +275,8 @@ def read_incidents(
     until: str | pd.Timestamp | None = None,
     severity: Mapping[str, float] | None = None,
     tz: str | None = None,
+    datetime_format: str | None = None,
+    dayfirst: bool | None = None,
 ) -> tuple[gpd.GeoDataFrame, IngestReport]:
     """Read one incident file, validate every row and return the valid incidents.
 
@@ -249,7 +287,10 @@ def read_incidents(
     layer
         ``"crime"``, ``"accident"`` or ``"juvenile"``.
     columns
-        Explicit role -> column mapping; roles not given are found by :data:`COLUMN_ALIASES`.
+        Explicit role -> column mapping (roles ``lat``, ``lon``, ``datetime``, ``time``,
+        ``category``, ``id``); roles not given are found by :data:`COLUMN_ALIASES`. A
+        ``time`` column (``HH:MM``, ``HH:MM:SS`` or ``HHMM``) is combined with the date of
+        the ``datetime`` column.
     crs
         CRS of the coordinates when the file does not say, e.g. ``"EPSG:32643"``. Default:
         the file's own CRS, else EPSG:4326. ``"local"`` keeps coordinates of an unknown local
@@ -257,14 +298,26 @@ def read_incidents(
     area
         Polygon in EPSG:4326; points outside it are rejected as ``outside_area``.
     since, until
-        Keep incidents with ``since <= datetime < until``; others are reported as
-        ``outside_window``.
+        The time window. An incident is kept when its span (``datetime`` to ``span_end``)
+        ends at or before `until` (an instant: lies before `until`) and overlaps
+        ``[since, until)``; others are reported as ``outside_window``. So a year-only value
+        is never used for a plan that starts inside that year.
     severity
         Category -> harm weight for this layer; default :data:`DEFAULT_SEVERITY`. Categories
-        not in the table weigh 1.
+        not in the table weigh 1; a table that matches no category is logged as a warning.
     tz
-        Timezone to convert timezone-aware datetimes to before dropping the zone; default
-        keeps the wall-clock time as written.
+        The district's IANA time zone, e.g. ``"America/New_York"`` or ``"Asia/Almaty"``.
+        Values with a UTC offset or ``Z`` are converted to it; values without are taken as
+        local time already. Without `tz`, values with offsets keep their wall-clock time when
+        they all share one offset, else they are converted to the most common one.
+    datetime_format
+        An explicit :func:`~datetime.datetime.strptime` format of the date (and time) without
+        a UTC offset, e.g. ``"%m/%d/%Y %H:%M"``; rows that do not match it are rejected.
+        Default: recognised per pattern (ISO ``yyyy-mm-dd`` is never day-first,
+        ``dd.mm.yyyy`` is day-first, ``a/b/yyyy`` is decided from rows with a field above 12).
+    dayfirst
+        Read ``a/b/yyyy``, ``a-b-yyyy`` and ``a.b.yyyy`` dates day-first (True) or month-first
+        (False); default: decided from the data as above.
 
     Returns
     -------
@@ -274,7 +327,8 @@ def read_incidents(
     Raises
     ------
     InputDataError
-        If the file cannot be read, lacks coordinate columns, or has no valid row.
+        If the file cannot be read, lacks coordinate columns, or has no valid row; if `tz`
+        is not a time zone name or `datetime_format` is not a format.
 
     Examples
     --------
@@ -289,18 +343,62 @@ def read_incidents(
     if layer not in LAYERS:
         msg = f"`layer` must be one of {LAYERS}, got {layer!r}"
         raise InputDataError(msg)
-    df, file_crs, bad_rows = _read_table(path)
+    _check_tz(tz)
+    with _validate.warnings_to_log(path.name):
+        gdf, report, alerts = _read_incidents(
+            path,
+            layer=layer,
+            columns=columns or {},
+            crs=crs,
+            area=area,
+            since=since,
+            until=until,
+            severity=severity,
+            tz=tz,
+            datetime_format=datetime_format,
+            dayfirst=dayfirst,
+        )
+    for alert in alerts:
+        warnings.warn(alert, UserWarning, stacklevel=2)
+    log(report.summary())
+    if gdf.empty:
+        reasons = ", ".join(f"{k} {v}" for k, v in report.reasons().items()) or "no rows"
+        msg = f"{path}: no usable incident among {report.rows_read} rows ({reasons})"
+        raise InputDataError(msg)
+    return gdf, report
+
+
+def _read_incidents(
+    path: Path,
+    *,
+    layer: str,
+    columns: Mapping[str, str],
+    crs: str | None,
+    area: BaseGeometry | None,
+    since: str | pd.Timestamp | None,
+    until: str | pd.Timestamp | None,
+    severity: Mapping[str, float] | None,
+    tz: str | None,
+    datetime_format: str | None,
+    dayfirst: bool | None,
+) -> tuple[gpd.GeoDataFrame, IngestReport, list[str]]:
+    """Do the work of :func:`read_incidents`; also return the warnings to raise."""
+    notes: list[str] = []
+    alerts: list[str] = []
+    df, file_crs, bad_rows = _read_table(path, notes)
     rows_read = len(df) + len(bad_rows)
     if crs is None:
         crs = file_crs or "EPSG:4326"
-    roles = _map_columns(df, path, columns or {})
+    roles = _map_columns(df, path, columns)
     checker = _validate.RowChecker(path, df.index)
     for row, why in bad_rows:
         checker.reject_extra(row, "", "malformed_row", why)
-    notes: list[str] = []
+    _check_field_sizes(df, roles, checker)
 
-    lon, lat = _coordinates(df, roles, checker, crs, notes)
-    when, precision = _datetimes(df, roles, checker, tz, notes)
+    coords = _coordinates(df, roles, checker, crs, area, notes, alerts)
+    times = _datetimes(
+        df, roles, checker, tz=tz, datetime_format=datetime_format, dayfirst=dayfirst, notes=notes
+    )
     category = _text(df, roles.get("category"), "UNKNOWN").str.upper()
     ids = _text(df, roles.get("id"), "")
 
@@ -309,32 +407,32 @@ def read_incidents(
             "incident_id": ids.where(ids != "", df.index.astype(str)),
             "layer": layer,
             "category": category,
-            "datetime": when,
-            "time_precision": precision,
+            "datetime": times.start,
+            "span_end": times.end,
+            "time_precision": times.precision,
             "source_file": path.name,
             "source_row": df.index.astype(np.int64),
         },
-        geometry=gpd.points_from_xy(lon, lat),
+        geometry=gpd.points_from_xy(coords.lon, coords.lat),
         crs=None if _is_local(crs) else crs,
         index=df.index,
     )
-    ok = checker.valid()
-    gdf = gdf.loc[ok]
+    gdf = gdf.loc[checker.valid()]
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and not _is_local(crs):
         gdf = gdf.to_crs("EPSG:4326")
     if area is not None:
-        _check_area(gdf, area, checker, notes)
-    _check_window(gdf, since, until, checker)
-    _check_duplicates(gdf, roles, checker)
+        _check_area(gdf, area, checker, coords)
+    _check_window(gdf, since, until, checker, times)
+    _check_duplicates(gdf, roles, checker, df)
 
     gdf = gdf.loc[checker.valid().reindex(gdf.index)]
-    table = {k.upper(): float(v) for k, v in (severity or DEFAULT_SEVERITY[layer]).items()}
-    gdf["severity"] = gdf["category"].map(table).fillna(1.0).astype(float)
-    gdf["hour"] = gdf["datetime"].dt.hour.astype("Int64")
-    gdf["weekday"] = gdf["datetime"].dt.day_of_week.astype("Int64")
+    gdf["severity"] = _severity(gdf["category"], layer, severity, path, notes)
+    timed = gdf["time_precision"] == "datetime"
+    dated = timed | (gdf["time_precision"] == "date")
+    gdf["hour"] = gdf["datetime"].dt.hour.where(timed).astype("Int64")
+    gdf["weekday"] = gdf["datetime"].dt.day_of_week.where(dated).astype("Int64")
     gdf = gdf.reset_index(drop=True)
 
-    rejected = checker.table()
     report = IngestReport(
         file=str(path),
         layer=layer,
@@ -342,15 +440,10 @@ def read_incidents(
         rows_kept=len(gdf),
         columns=dict(roles),
         crs=str(crs),
-        rejected=rejected,
+        rejected=checker.table(),
         notes=tuple(notes),
     )
-    log(report.summary())
-    if gdf.empty:
-        reasons = ", ".join(f"{k} {v}" for k, v in report.reasons().items()) or "no rows"
-        msg = f"{path}: no usable incident among {rows_read} rows ({reasons})"
-        raise InputDataError(msg)
-    return gdf, report
+    return gdf, report, alerts
 
 
 def read_layers(
@@ -359,6 +452,9 @@ def read_layers(
     columns: Mapping[str, Any] | None = None,
     crs: str | Mapping[str, str] | None = None,
     severity: Mapping[str, Mapping[str, float]] | None = None,
+    datetime_format: str | Mapping[str, str] | None = None,
+    dayfirst: bool | Mapping[str, bool] | None = None,
+    tz: str | None = None,
     **kwargs: Any,
 ) -> tuple[gpd.GeoDataFrame, list[IngestReport]]:
     """Read one file per layer and stack the incidents.
@@ -366,13 +462,18 @@ def read_layers(
     Parameters
     ----------
     files
-        Layer -> path; layers mapped to None are skipped.
+        Layer -> path; layers mapped to None are skipped. One file may not serve two layers
+        (its incidents would be counted twice).
     columns
         A role -> column mapping for every file, or layer -> (role -> column).
     crs
         One CRS for every file, or layer -> CRS.
     severity
         Layer -> severity table; layers not given use :data:`DEFAULT_SEVERITY`.
+    datetime_format, dayfirst
+        One value for every file, or layer -> value; see :func:`read_incidents`.
+    tz
+        The district's time zone, see :func:`read_incidents`.
     **kwargs
         Passed to :func:`read_incidents` for every file.
 
@@ -385,7 +486,7 @@ def read_layers(
     Raises
     ------
     InputDataError
-        If no file is given.
+        If no file is given, or one file is given for two layers.
     """
 
     def per_layer(value: Any, layer: str) -> Any:
@@ -393,8 +494,9 @@ def read_layers(
             return value.get(layer)
         return value
 
+    given = {k: Path(v) for k, v in files.items() if v is not None}
+    _check_distinct_files(given)
     frames, reports = [], []
-    given = {k: v for k, v in files.items() if v is not None}
     for layer, path in given.items():
         gdf, report = read_incidents(
             path,
@@ -402,6 +504,9 @@ def read_layers(
             columns=per_layer(columns, layer),
             crs=per_layer(crs, layer),
             severity=(severity or {}).get(layer),
+            datetime_format=per_layer(datetime_format, layer),
+            dayfirst=per_layer(dayfirst, layer),
+            tz=tz,
             **kwargs,
         )
         if len(given) > 1:
@@ -422,6 +527,40 @@ def read_layers(
     return gdf_all, reports
 
 
+def _check_distinct_files(given: Mapping[str, Path]) -> None:
+    """Refuse one file (same path, link or same content) given for two layers."""
+    sizes: dict[int, list[str]] = {}
+    for layer, path in given.items():
+        if path.is_file():
+            sizes.setdefault(path.stat().st_size, []).append(layer)
+    # only files of equal size can be the same; hash just those
+    seen: dict[str, str] = {}
+    for layers in (v for v in sizes.values() if len(v) > 1):
+        for layer in layers:
+            digest = hashlib.sha256()
+            with given[layer].open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(chunk)
+            key = digest.hexdigest()
+            if key in seen:
+                msg = (
+                    f"{given[layer]}: the same file (or identical content) is given for layers "
+                    f"{seen[key]} and {layer}; its incidents would be counted twice"
+                )
+                raise InputDataError(msg)
+            seen[key] = layer
+
+
+def _check_tz(tz: str | None) -> None:
+    if tz is None:
+        return
+    try:
+        zoneinfo.ZoneInfo(str(tz))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        msg = f"`tz` must be an IANA time zone name such as 'America/New_York', got {tz!r}"
+        raise InputDataError(msg) from None
+
+
 def rejected_rows(reports: list[IngestReport]) -> pd.DataFrame:
     """Stack the rejected rows of several reports.
 
@@ -433,7 +572,8 @@ def rejected_rows(reports: list[IngestReport]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``file``, ``layer``, ``row``, ``column``, ``reason``, ``value``.
+        Columns ``file`` (the file's name), ``layer``, ``row``, ``column``, ``reason``,
+        ``value`` (the offending cell as written).
     """
     frames = [r.rejected.assign(layer=r.layer) for r in reports]
     cols = ["file", "layer", "row", "column", "reason", "value"]
@@ -445,23 +585,46 @@ def rejected_rows(reports: list[IngestReport]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # readers
 
+# What the readers raise on a broken file. Anything else is a bug and shows its traceback.
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    UnicodeError,
+    ValueError,
+    csv.Error,
+    zipfile.BadZipFile,
+    DataSourceError,
+    DataLayerError,
+    ShapelyError,
+)
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, str | None, list[tuple[int, str]]]:
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is a dependency of the parquet reader
+        return _READ_ERRORS
+    return (*_READ_ERRORS, pa.ArrowException)
+
+
+def _read_table(
+    path: Path, notes: list[str]
+) -> tuple[pd.DataFrame, str | None, list[tuple[int, str]]]:
     """Read `path` into a frame of strings indexed by 1-based data row."""
     if not path.is_file():
         msg = f"{path}: file not found"
         raise InputDataError(msg)
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".zip" else path.suffix.lower()
+    bad: list[tuple[int, str]] = []
+    crs: str | None = None
     try:
         if suffix in {".csv", ".txt", ".tsv"}:
-            df, bad = _read_csv(path)
-            crs = None
+            df, bad = _read_csv(path, notes)
         elif suffix in {".parquet", ".geoparquet"}:
             df, crs = _read_parquet(path)
-            df.index, bad = pd.RangeIndex(1, len(df) + 1), []
+            df.index = pd.RangeIndex(1, len(df) + 1)
         elif suffix in {".geojson", ".json", ".gpkg", ".shp", ".zip", ".shp.zip", ".fgb"}:
             df, crs = _read_vector(path)
-            df.index, bad = pd.RangeIndex(1, len(df) + 1), []
+            df.index = pd.RangeIndex(1, len(df) + 1)
         else:
             msg = (
                 f"{path}: unsupported file type {path.suffix!r}; expected .csv, .geojson, "
@@ -470,8 +633,9 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str | None, list[tuple[int, s
             raise InputDataError(msg)
     except InputDataError:
         raise
-    except Exception as exc:
-        msg = f"{path}: cannot read file ({type(exc).__name__}: {exc})"
+    except _read_errors() as exc:
+        detail = " ".join(str(exc).split())[:300]
+        msg = f"{path}: cannot read file ({type(exc).__name__}: {detail})"
         raise InputDataError(msg) from None
     if df.empty and not bad:
         msg = f"{path}: file has no data rows"
@@ -479,18 +643,53 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str | None, list[tuple[int, s
     return df, crs, bad
 
 
-def _decode(raw: bytes) -> str:
-    """Decode CSV bytes as UTF-8 (with or without BOM), else cp1251."""
+def _decode(raw: bytes, path: Path, notes: list[str]) -> str:
+    """Decode CSV bytes: UTF-16 with a BOM, UTF-8 (BOM or not), else per line UTF-8 or cp1251."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            msg = f"{path}: UTF-16 file with an invalid byte at offset {exc.start}"
+            raise InputDataError(msg) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return raw.decode("cp1251")
+        pass
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        msg = f"{path}: binary file, not text (NUL byte at offset {nul})"
+        raise InputDataError(msg)
+    # Not UTF-8 as a whole: decide per line, so a UTF-8 file with a few cp1251 lines (or the
+    # reverse) keeps every line readable.
+    lines = raw.split(b"\n")
+    out: list[str] = []
+    n_utf8 = n_cp1251 = 0
+    for line in lines:
+        try:
+            text = line.decode("utf-8")
+            n_utf8 += not text.isascii()
+        except UnicodeDecodeError:
+            text = line.decode("cp1251", errors="replace")
+            n_cp1251 += 1
+        out.append(text)
+    if n_utf8:
+        notes.append(
+            f"encoding: {n_cp1251} lines read as cp1251 and {n_utf8} non-ASCII lines as UTF-8 "
+            "(the file mixes encodings)"
+        )
+    else:
+        notes.append("encoding: read as cp1251")
+    text = "\n".join(out)
+    return text[1:] if text.startswith("\ufeff") else text
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
-    text = _decode(path.read_bytes())
+def _read_csv(path: Path, notes: list[str]) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    text = _decode(path.read_bytes(), path, notes)
     if not text.strip():
         msg = f"{path}: file is empty"
+        raise InputDataError(msg)
+    if "\x00" in text:
+        msg = f"{path}: binary file, not text (NUL character at {text.index(chr(0))})"
         raise InputDataError(msg)
     sample = text[:65536]
     try:
@@ -509,16 +708,24 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
         return df, []
     except pd.errors.ParserError:
         pass
-    # Ragged rows: read with the csv module to keep good rows and name the bad ones.
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
-    header = next(reader)
-    rows, bad, kept_rows = [], [], []
-    for i, record in enumerate(reader, start=1):
-        if len(record) == len(header):
-            rows.append(record)
-            kept_rows.append(i)
-        elif any(cell.strip() for cell in record):
-            bad.append((i, f"{len(record)} fields, expected {len(header)}"))
+    # Ragged rows: read with the csv module to keep good rows and name the bad ones. Its
+    # field size limit (128 KiB) is lifted for this file so one huge field rejects one row.
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+        header = next(reader)
+        rows, bad, kept_rows = [], [], []
+        for i, record in enumerate(reader, start=1):
+            if len(record) == len(header):
+                rows.append(record)
+                kept_rows.append(i)
+            elif any(cell.strip() for cell in record):
+                longest = max(len(cell) for cell in record)
+                extra = f", a field of {longest} characters" if longest > MAX_FIELD_CHARS else ""
+                bad.append((i, f"{len(record)} fields, expected {len(header)}{extra}"))
+    finally:
+        csv.field_size_limit(limit)
     # Keep the file's own row numbers for the good rows.
     df = pd.DataFrame(rows, columns=header, dtype=str, index=pd.Index(kept_rows))
     return df, bad
@@ -527,7 +734,10 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
 def _read_parquet(path: Path) -> tuple[pd.DataFrame, str | None]:
     try:
         gdf = gpd.read_parquet(path)
-    except ValueError:
+    except ValueError as exc:
+        # a plain (non-geo) Parquet file: read its columns as text
+        if "geo" not in str(exc).lower():
+            raise
         return pd.read_parquet(path).astype(str), None
     return _vector_to_frame(gdf)
 
@@ -597,6 +807,21 @@ def _text(df: pd.DataFrame, column: str | None, default: str) -> pd.Series:
     return df[column].astype(str).str.strip()
 
 
+def _check_field_sizes(
+    df: pd.DataFrame, roles: Mapping[str, str], checker: _validate.RowChecker
+) -> None:
+    """Reject rows whose category or id is absurdly long (a broken or hostile row)."""
+    for role in ("category", "id"):
+        column = roles.get(role)
+        if column is None:
+            continue
+        length = df[column].astype(str).str.len()
+        long = length > MAX_FIELD_CHARS
+        if long.any():
+            values = length[long].map(lambda n: f"a field of {n} characters")
+            checker.reject(long, column, "malformed_row", values)
+
+
 def _to_float(values: pd.Series) -> pd.Series:
     """Parse numbers written with a decimal point or a decimal comma."""
     text = values.astype(str).str.strip().str.replace("\u00a0", "", regex=False)
@@ -608,13 +833,22 @@ def _is_local(crs: str | None) -> bool:
     return bool(crs) and str(crs).lower() in {"local", "engineering", "none"}
 
 
+class _Coords(NamedTuple):
+    lon: pd.Series
+    lat: pd.Series
+    raw: pd.Series  # the cells as written, "lat,lon"
+    column: str
+
+
 def _coordinates(
     df: pd.DataFrame,
     roles: Mapping[str, str],
     checker: _validate.RowChecker,
     crs: str,
+    area: BaseGeometry | None,
     notes: list[str],
-) -> tuple[pd.Series, pd.Series]:
+    alerts: list[str],
+) -> _Coords:
     lat_col, lon_col = roles["lat"], roles["lon"]
     lat_raw, lon_raw = df[lat_col].astype(str).str.strip(), df[lon_col].astype(str).str.strip()
     lat, lon = _to_float(lat_raw), _to_float(lon_raw)
@@ -630,15 +864,14 @@ def _coordinates(
     checker.reject(lon.isna() & ~empty, shown_lon, "invalid_coordinates", lon_raw)
     geographic = not _is_local(crs) and _crs_is_geographic(crs)
     if geographic:
-        ok = lat.notna() & lon.notna()
-        swapped = ok & (lat.abs() > 90) & (lon.abs() <= 90)
-        if swapped.any() and swapped.sum() >= 0.5 * ok.sum():
+        if _looks_swapped(lat, lon, area):
+            ok = lat.notna() & lon.notna()
             lat, lon = lon.where(ok, lat), lat.where(ok, lon)
             notes.append(
-                f"latitude and longitude look swapped in {int(swapped.sum())} of {int(ok.sum())}"
-                " rows; read them the other way round"
+                f"latitude and longitude look swapped in most of {int(ok.sum())} rows; "
+                "read them the other way round"
             )
-            warnings.warn(notes[-1], UserWarning, stacklevel=3)
+            alerts.append(notes[-1])
         bad = (lat.abs() > 90) | (lon.abs() > 180)
         checker.reject(bad & lat.abs().gt(90), shown_lat, "out_of_range", lat_raw)
         checker.reject(bad & ~lat.abs().gt(90), shown_lon, "out_of_range", lon_raw)
@@ -653,8 +886,33 @@ def _coordinates(
             and lat[ok].abs().max() > 1
         ):
             notes.append(f"coordinates look like degrees but `crs` is {crs}")
-            warnings.warn(notes[-1], UserWarning, stacklevel=3)
-    return lon, lat
+            alerts.append(notes[-1])
+    raw = lat_raw + "," + lon_raw
+    return _Coords(lon, lat, raw, f"{shown_lat}/{shown_lon}")
+
+
+def _looks_swapped(lat: pd.Series, lon: pd.Series, area: BaseGeometry | None) -> bool:
+    """Tell whether most coordinates only make sense as (lon, lat) instead of (lat, lon).
+
+    Without an area: most rows have a latitude beyond 90 degrees that fits as a longitude.
+    With one: most rows lie near the area's centre only when read the other way round. The
+    test is on the coordinates' own plausibility, so a city-wide file of which only a small
+    share falls inside the extract is still recognised.
+    """
+    ok = lat.notna() & lon.notna()
+    n = int(ok.sum())
+    if n == 0:
+        return False
+    if int((ok & (lat.abs() > 90) & (lon.abs() <= 90)).sum()) >= 0.5 * n:
+        return True
+    if area is None or area.is_empty:
+        return False
+    cx, cy = area.centroid.x, area.centroid.y
+    minx, miny, maxx, maxy = area.bounds
+    reach = max(1.0, 2.0 * float(np.hypot(maxx - minx, maxy - miny)))
+    near_read = int((ok & (np.hypot(lon - cx, lat - cy) <= reach)).sum())
+    near_swapped = int((ok & (np.hypot(lat - cx, lon - cy) <= reach)).sum())
+    return near_swapped > near_read and near_swapped >= 0.5 * n
 
 
 def _crs_is_geographic(crs: str) -> bool:
@@ -668,58 +926,357 @@ def _crs_is_geographic(crs: str) -> bool:
         raise InputDataError(msg) from None
 
 
+# ----------------------------------------------------------------------------------------------
+# dates and times
+
+
+class _Times(NamedTuple):
+    start: pd.Series  # datetime64[ns], naive local wall-clock
+    end: pd.Series  # exclusive end of the span; = start for values with a time of day
+    precision: pd.Series
+    raw: pd.Series  # the cells as written
+    column: str
+
+
 def _datetimes(
     df: pd.DataFrame,
     roles: Mapping[str, str],
     checker: _validate.RowChecker,
+    *,
     tz: str | None,
+    datetime_format: str | None,
+    dayfirst: bool | None,
     notes: list[str],
-) -> tuple[pd.Series, pd.Series]:
+) -> _Times:
+    index = df.index
     column = roles.get("datetime")
     if column is None:
         notes.append("no date column: recency and shift weighting treat all rows alike")
-        return (
-            pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]"),
-            pd.Series("none", index=df.index),
-        )
-    raw = df[column].astype(str).str.strip()
+        nat = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+        none = pd.Series("none", index=index, dtype=object)
+        return _Times(nat, nat.copy(), none, pd.Series("", index=index), "datetime")
+    date_raw = df[column].astype(str).str.strip()
+    missing = date_raw.isin(_MISSING)
+    raw, shown = date_raw, column
     if roles.get("time"):
-        raw = (raw + " " + _clock(df[roles["time"]])).str.strip()
-    missing = raw.isin({"", "nan", "NaT", "None", "null"})
-    year_only = raw.str.fullmatch(r"\d{4}")
-    month_only = raw.str.fullmatch(r"\d{4}-\d{2}")
-    date_only = raw.str.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4}")
-    text = raw.where(~year_only, raw + "-01-01").where(~month_only, raw + "-01")
-    dayfirst = bool(raw.str.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4}.*").any())
-    aware = raw.str.contains(r"(?:Z|[+-]\d{2}:?\d{2})$", regex=True) & ~missing
-    wall = raw.str.replace(r"(?:Z|[+-]\d{2}:?\d{2})$", "", regex=True)
+        # a separate time-of-day column completes the date (a midnight time in the date
+        # column, as spreadsheets write dates, is dropped first)
+        clock = _clock(df[roles["time"]])
+        has_clock = ~clock.isin(_MISSING)
+        day = date_raw.str.replace(r"[ T]00:00(?::00(?:\.0+)?)?$", "", regex=True)
+        raw = date_raw.where(~has_clock, day + " " + clock)
+        shown = f"{column}+{roles['time']}"
+    body, offset = _split_offset(raw.where(~missing, ""), missing)
+
+    wall = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    precision = pd.Series("datetime", index=index, dtype=object)
+    out_of_range = pd.Series(False, index=index)
+    formats: dict[str, int] = {}
+
+    def put(stamps: pd.Series, label: str) -> None:
+        """Store parsed `stamps`, setting aside years that cannot be right."""
+        year = stamps.dt.year
+        bad = stamps.notna() & ((year < _MIN_YEAR) | (year > _MAX_YEAR))
+        out_of_range.loc[stamps.index[bad]] = True
+        good = stamps.notna() & ~bad
+        wall.loc[stamps.index[good]] = stamps[good].astype("datetime64[ns]")
+        if good.any():
+            formats[label] = formats.get(label, 0) + int(good.sum())
+
+    todo = ~missing
+    if datetime_format:
+        stamps = _strptime(body[todo], datetime_format)
+        put(stamps, datetime_format)
+        precision[:] = _format_precision(datetime_format)
+    else:
+        iso = _iso(body[todo])
+        put(iso, "yyyy-mm-dd")
+        got = iso.notna().reindex(index, fill_value=False)
+        n = body.str.len()
+        precision[got & (n <= 10)] = "date"
+        precision[got & n.between(5, 7)] = "month"
+        precision[got & (n == 4)] = "year"
+        rest = todo & ~got
+        if rest.any():
+            # rows of a known pattern are not guessed at again below
+            rest.loc[_parse_dmy(body[rest], dayfirst, put, precision, notes)] = False
+        rest &= wall.isna() & ~out_of_range
+        # anything else with a four-digit year: let pandas try (month names, ...)
+        loose = rest & body.str.contains(r"\d{4}", regex=True)
+        if loose.any():
+            stamps, off = _loose(body[loose], dayfirst=bool(dayfirst))
+            put(stamps, "other")
+            offset.loc[off.index] = offset.loc[off.index].where(off.isna(), off)
+            precision[loose & ~body.str.contains(r"\d:\d", regex=True)] = "date"
+    if len(formats) > 1:
+        notes.append(
+            "date formats: " + ", ".join(f"{k} {v} rows" for k, v in sorted(formats.items()))
+        )
+    wall = _to_local(wall, offset, tz, notes)
+
+    checker.reject(missing, shown, "unparseable_datetime", raw)
+    checker.reject(out_of_range, shown, "implausible_datetime", raw)
+    checker.reject(wall.isna() & ~missing, shown, "unparseable_datetime", raw)
+    future = wall > pd.Timestamp.now()
+    checker.reject(future, shown, "implausible_datetime", raw)
+    stray = _validate.outlying_times(wall.where(~future & checker.valid()))
+    if stray.any():
+        kept = wall[~stray & ~future & wall.notna()]
+        notes.append(
+            f"{int(stray.sum())} dates lie far outside the file's own span "
+            f"({kept.min():%Y-%m-%d} to {kept.max():%Y-%m-%d}): rejected as implausible_datetime"
+        )
+    checker.reject(stray, shown, "implausible_datetime", raw)
+    _precision_notes(wall, precision, notes)
+    return _Times(wall, _span_end(wall, precision), precision, raw, shown)
+
+
+def _split_offset(values: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Split a trailing UTC offset (``Z``, ``UTC``, ``+03``, ``-04:00``) from each value.
+
+    Returns the values without it and the offset in minutes (NaN where none was written).
+    """
+    offset = pd.Series(np.nan, index=values.index)
+    cand = ~missing & values.str.contains(_TZ_TAIL, regex=True)
+    if not cand.any():
+        return values, offset
+    parts = values[cand].str.extract(_TZ_SPLIT)
+    hit = parts["body"].notna()
+    if not hit.any():
+        return values, offset
+    rows = parts.index[hit]
+    body = values.copy()
+    body.loc[rows] = parts.loc[rows, "body"].astype(str)
+    offset.loc[rows] = parts.loc[rows, "tz"].map(_offset_min).astype(float)
+    return body, offset
+
+
+def _offset_min(text: str) -> float:
+    if text in {"Z", "UTC", "GMT"}:
+        return 0.0
+    sign = -1.0 if text[0] == "-" else 1.0
+    digits = text[1:].replace(":", "")
+    return sign * (int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0))
+
+
+def _iso(values: pd.Series) -> pd.Series:
+    """Parse ISO 8601 values (``yyyy``, ``yyyy-mm``, ``yyyy-mm-dd[ HH:MM[:SS]]``); else NaT."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # Wall-clock time as written, for every row.
-        naive = pd.to_datetime(
-            text.where(~missing & ~aware, wall.where(~missing)),
-            errors="coerce",
-            format="mixed",
-            dayfirst=dayfirst,
+        try:
+            return pd.to_datetime(values, format="ISO8601", errors="coerce")
+        except (ValueError, OverflowError):
+            return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+
+
+def _strptime(values: pd.Series, fmt: str) -> pd.Series:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return pd.to_datetime(values, format=fmt, errors="coerce")
+        except ValueError as exc:
+            msg = f"`datetime_format` {fmt!r} is not a strptime format ({exc})"
+            raise InputDataError(msg) from None
+
+
+def _format_precision(fmt: str) -> str:
+    if any(d in fmt for d in ("%H", "%I", "%M", "%X", "%T", "%c", "%R")):
+        return "datetime"
+    if any(d in fmt for d in ("%d", "%j", "%x", "%F", "%D")):
+        return "date"
+    if any(d in fmt for d in ("%m", "%b", "%B")):
+        return "month"
+    return "year"
+
+
+def _parse_dmy(
+    values: pd.Series,
+    dayfirst: bool | None,
+    put: Any,
+    precision: pd.Series,
+    notes: list[str],
+) -> pd.Index:
+    """Parse ``a/b/yyyy``, ``a.b.yyyy``, ``a-b-yyyy`` and ``yyyy/m/d`` dates, with a time.
+
+    Returns the rows that have one of these patterns (parsed or not).
+    """
+    dmy = values.str.extract(_DMY)
+    ok = dmy["y"].notna()
+    matched = dmy.index[ok]
+    if ok.any():
+        parts = dmy[ok]
+        a, b = parts["a"].astype(int), parts["b"].astype(int)
+        dots = parts["sep"] == "."
+        # dd.mm.yyyy is day first; a/b/yyyy and a-b-yyyy are decided from the data
+        first = pd.Series(True if dayfirst is None else dayfirst, index=parts.index)
+        first[~dots] = _decide_dayfirst(a[~dots], b[~dots], dayfirst, notes)
+        day, month = a.where(first, b), b.where(first, a)
+        stamps = _assemble(parts["y"], month, day, parts)
+        put(stamps[dots], "dd.mm.yyyy")
+        put(stamps[~dots & first], "dd/mm/yyyy")
+        put(stamps[~dots & ~first], "mm/dd/yyyy")
+        precision[parts.index[parts["H"].isna()]] = "date"
+    rest = values[~ok]
+    ymd = rest.str.extract(_YMD)
+    ok = ymd["y"].notna()
+    if ok.any():
+        parts = ymd[ok]
+        stamps = _assemble(parts["y"], parts["b"].astype(int), parts["a"].astype(int), parts)
+        put(stamps, "yyyy/mm/dd")
+        precision[parts.index[parts["H"].isna()]] = "date"
+    return matched.append(ymd.index[ok])
+
+
+def _decide_dayfirst(a: pd.Series, b: pd.Series, dayfirst: bool | None, notes: list[str]) -> bool:
+    """Read ``a/b/yyyy`` day first when rows with a first field above 12 say so."""
+    if dayfirst is not None or a.empty:
+        return bool(dayfirst)
+    n_day, n_month = int((a > 12).sum()), int((b > 12).sum())
+    if n_day and n_month:
+        choice = n_day > n_month
+        notes.append(
+            f"conflicting date formats: {n_day} rows fit only dd/mm/yyyy and {n_month} only "
+            f"mm/dd/yyyy; read as {'dd/mm/yyyy' if choice else 'mm/dd/yyyy'}, the others are "
+            "rejected as unparseable_datetime; give `dayfirst` or `datetime_format`"
         )
-        if tz and aware.any():
-            # Rows with an offset are converted to `tz` when one is given.
-            utc = pd.to_datetime(raw.where(aware), errors="coerce", format="mixed", utc=True)
-            naive = naive.where(~aware, utc.dt.tz_convert(tz).dt.tz_localize(None))
-    naive = naive.astype("datetime64[ns]")
-    checker.reject(missing, column, "unparseable_datetime", raw)
-    checker.reject(naive.isna() & ~missing, column, "unparseable_datetime", raw)
-    now = pd.Timestamp.now()
-    implausible = (naive > now) | (naive < pd.Timestamp("1900-01-01"))
-    checker.reject(implausible, column, "implausible_datetime", raw)
-    precision = pd.Series("datetime", index=df.index)
-    precision[date_only.fillna(False)] = "date"
-    precision[month_only.fillna(False)] = "month"
-    precision[year_only.fillna(False)] = "year"
-    n_coarse = int((precision != "datetime").sum())
-    if n_coarse:
-        notes.append(f"{n_coarse} rows have a date, month or year but no time of day")
-    return naive, precision
+        return choice
+    if n_day or n_month:
+        return bool(n_day)
+    notes.append(
+        f"{len(a)} dates like 03/04/2024 have no field above 12; read as mm/dd/yyyy (month "
+        "first); give `dayfirst` if they are day first"
+    )
+    return False
+
+
+def _assemble(year: pd.Series, month: pd.Series, day: pd.Series, parts: pd.DataFrame) -> pd.Series:
+    """Build timestamps from parts; impossible dates and times become NaT."""
+    hour = pd.to_numeric(parts["H"], errors="coerce").fillna(0)
+    ampm = parts["ampm"].fillna("").str.lower().str.replace(".", "", regex=False)
+    pm, am = ampm == "pm", ampm == "am"
+    bad_clock = (pm | am) & ((hour > 12) | (hour == 0))
+    hour = hour.where(~(pm | am), hour % 12 + np.where(pm, 12, 0))
+    years = year.astype(int)
+    in_range = years.between(_MIN_YEAR, _MAX_YEAR)
+    frame = pd.DataFrame(
+        {
+            # a year outside the range is built as 2000, then marked (see below)
+            "year": years.where(in_range, 2000),
+            "month": month,
+            "day": day,
+            "hour": hour,
+            "minute": pd.to_numeric(parts["M"], errors="coerce").fillna(0),
+            "second": pd.to_numeric(parts["S"], errors="coerce").fillna(0),
+        }
+    )
+    stamps = pd.to_datetime(frame, errors="coerce")
+    stamps[bad_clock] = pd.NaT
+    # a valid date in an impossible year: a stand-in year that put() rejects as implausible
+    stamps[~in_range & stamps.notna()] = pd.Timestamp(f"{_MIN_YEAR - 1}-01-01")
+    return stamps
+
+
+def _loose(values: pd.Series, *, dayfirst: bool) -> tuple[pd.Series, pd.Series]:
+    """Parse whatever pandas understands; return wall-clock times and offsets in minutes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            stamps = pd.to_datetime(values, format="mixed", errors="coerce", dayfirst=dayfirst)
+        except (ValueError, TypeError, OverflowError):
+            stamps = pd.Series([_one(v, dayfirst) for v in values], index=values.index)
+    offset = pd.Series(np.nan, index=values.index)
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        local = stamps.dt.tz_localize(None)
+        utc = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        offset = (local - utc).dt.total_seconds() / 60.0
+        stamps = local
+    elif stamps.dtype == object:
+        # per-value results: some may carry a zone
+        offs = [
+            np.nan if pd.isna(s) or s.tzinfo is None else s.utcoffset().total_seconds() / 60.0
+            for s in stamps
+        ]
+        offset = pd.Series(offs, index=values.index, dtype=float)
+        naive = [pd.NaT if pd.isna(s) else s.tz_localize(None) for s in stamps]
+        stamps = pd.Series(pd.to_datetime(naive, errors="coerce"), index=values.index)
+    return stamps, offset
+
+
+def _one(value: str, dayfirst: bool) -> Any:
+    try:
+        return pd.Timestamp(pd.to_datetime(value, errors="coerce", dayfirst=dayfirst))
+    except (ValueError, TypeError, OverflowError):
+        return pd.NaT
+
+
+def _to_local(wall: pd.Series, offset: pd.Series, tz: str | None, notes: list[str]) -> pd.Series:
+    """Bring values written with a UTC offset to the district's local wall-clock time."""
+    aware = offset.notna() & wall.notna()
+    if not aware.any():
+        return wall
+    offs = offset[aware]
+    utc = wall[aware] - pd.to_timedelta(offs, unit="min")
+    wall = wall.copy()
+    if tz is not None:
+        local = utc.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
+        wall.loc[local.index] = local.astype("datetime64[ns]")
+        notes.append(f"{len(offs)} times with a UTC offset converted to {tz}")
+        return wall
+    distinct = offs.unique()
+    if len(distinct) == 1:
+        notes.append(
+            f"{len(offs)} times carry UTC offset {_fmt_offset(distinct[0])}; kept as written "
+            "(give `tz`, the district's time zone, to convert them)"
+        )
+        return wall
+    # several offsets: the same instant must get the same hour, so bring them to one
+    counts = offs.value_counts(sort=False)
+    ref = float(counts.index[int(np.argmax(counts.to_numpy()))])
+    wall.loc[utc.index] = (utc + pd.Timedelta(minutes=ref)).astype("datetime64[ns]")
+    notes.append(
+        f"{len(offs)} times carry {len(distinct)} different UTC offsets; converted to the most "
+        f"common, {_fmt_offset(ref)} (give `tz`, the district's time zone)"
+    )
+    return wall
+
+
+def _fmt_offset(minutes: float) -> str:
+    sign = "-" if minutes < 0 else "+"
+    m = int(abs(minutes))
+    return f"{sign}{m // 60:02d}:{m % 60:02d}"
+
+
+def _span_end(start: pd.Series, precision: pd.Series) -> pd.Series:
+    """Exclusive end of the span each value may lie in (the start itself for a time)."""
+    end = start.copy()
+    for label, step in (
+        ("date", pd.offsets.Day(1)),
+        ("month", pd.offsets.MonthBegin(1)),
+        ("year", pd.offsets.YearBegin(1)),
+    ):
+        rows = (precision == label) & start.notna()
+        if rows.any():
+            end.loc[rows] = (start[rows] + step).astype("datetime64[ns]")
+    return end
+
+
+def _precision_notes(wall: pd.Series, precision: pd.Series, notes: list[str]) -> None:
+    ok = wall.notna()
+    counts = precision[ok].value_counts()
+    coarse = [f"{int(counts[p])} {p}-only" for p in ("date", "month", "year") if p in counts]
+    if coarse:
+        notes.append(
+            f"time precision: {', '.join(coarse)} values without a time of day (hour left "
+            "empty; each is a span of a day, month or year for the time window)"
+        )
+    timed = wall[ok & (precision == "datetime")]
+    if len(timed) >= 20:
+        share = float((timed == timed.dt.normalize()).mean())
+        if share >= 0.05:
+            notes.append(
+                f"{share:.1%} of the timed values are at exactly 00:00, which often means the "
+                "time is unknown; kept as 00:00"
+            )
 
 
 def _clock(values: pd.Series) -> pd.Series:
@@ -730,22 +1287,18 @@ def _clock(values: pd.Series) -> pd.Series:
     return text.where(~digits, padded.str[:2] + ":" + padded.str[2:] + ":00")
 
 
+# ----------------------------------------------------------------------------------------------
+# checks on the assembled incidents
+
+
 def _check_area(
     gdf: gpd.GeoDataFrame,
     area: BaseGeometry,
     checker: _validate.RowChecker,
-    notes: list[str],
+    coords: _Coords,
 ) -> None:
     inside = shapely.contains_xy(area, gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
-    if not inside.any():
-        swapped = shapely.contains_xy(area, gdf.geometry.y.to_numpy(), gdf.geometry.x.to_numpy())
-        if swapped.mean() > 0.5:
-            gdf.geometry = gpd.points_from_xy(gdf.geometry.y, gdf.geometry.x, crs=gdf.crs)
-            notes.append("latitude and longitude were swapped; read them the other way round")
-            warnings.warn(notes[-1], UserWarning, stacklevel=3)
-            inside = swapped
-    values = gdf.geometry.y.round(6).astype(str) + "," + gdf.geometry.x.round(6).astype(str)
-    checker.reject(pd.Series(~inside, index=gdf.index), "geometry", "outside_area", values)
+    checker.reject(pd.Series(~inside, index=gdf.index), coords.column, "outside_area", coords.raw)
 
 
 def _check_window(
@@ -753,27 +1306,32 @@ def _check_window(
     since: str | pd.Timestamp | None,
     until: str | pd.Timestamp | None,
     checker: _validate.RowChecker,
+    times: _Times,
 ) -> None:
-    when = gdf["datetime"]
+    """Keep incidents whose span ends by `until` and overlaps ``[since, until)``."""
+    start, end = gdf["datetime"], gdf["span_end"]
     out = pd.Series(False, index=gdf.index)
-    if since is not None:
-        out |= when < pd.Timestamp(since)
     if until is not None:
-        out |= when >= pd.Timestamp(until)
-    checker.reject(out & when.notna(), "datetime", "outside_window", when.astype(str))
+        # an incident that may lie after the shift start is never used
+        out |= (start >= pd.Timestamp(until)) | (end > pd.Timestamp(until))
+    if since is not None:
+        s = pd.Timestamp(since)
+        out |= ~((end > s) | (start >= s))
+    checker.reject(out & start.notna(), times.column, "outside_window", times.raw)
 
 
 def _check_duplicates(
     gdf: gpd.GeoDataFrame,
     roles: Mapping[str, str],
     checker: _validate.RowChecker,
+    df: pd.DataFrame,
 ) -> None:
     valid = checker.valid().reindex(gdf.index)
     sub = gdf.loc[valid]
     if "id" in roles:
         dup = sub["incident_id"].duplicated() & (sub["incident_id"] != "")
         column = roles["id"]
-        values = sub["incident_id"]
+        values = df[column]
     else:
         key = pd.DataFrame(
             {
@@ -787,3 +1345,24 @@ def _check_duplicates(
         column = "geometry+datetime+category"
         values = pd.Series("same point, time and category as an earlier row", index=sub.index)
     checker.reject(dup, column, "duplicate", values)
+
+
+def _severity(
+    category: pd.Series,
+    layer: str,
+    severity: Mapping[str, float] | None,
+    path: Path,
+    notes: list[str],
+) -> pd.Series:
+    """Map categories to harm weights; say so when the table matches none of them."""
+    table = {str(k).upper(): float(v) for k, v in (severity or DEFAULT_SEVERITY[layer]).items()}
+    weights = category.map(table).fillna(1.0).astype(float)
+    seen = category[category != "UNKNOWN"]
+    if table and len(seen) and not seen.isin(list(table)).any():
+        top = [repr(str(c)[:40]) for c in seen.value_counts().index[:5]]
+        notes.append(
+            f"no category matches the {layer} severity table, so every incident weighs 1; "
+            f"categories seen: {', '.join(top)}"
+        )
+        log(f"{path.name}: {notes[-1]}", logging.WARNING)
+    return weights
