@@ -162,6 +162,20 @@ def plan(
         str | None,
         typer.Option(help="CRS of the coordinates, e.g. EPSG:32642; 'local' for a local grid."),
     ] = None,
+    datetime_format: Annotated[
+        str | None,
+        typer.Option(
+            help="Date format of the incident files, e.g. %d.%m.%Y %H:%M [decided per file]."
+        ),
+    ] = None,
+    dayfirst: Annotated[
+        bool | None,
+        typer.Option(
+            "--dayfirst/--monthfirst",
+            help="Read a/b/yyyy dates day first (01/03 = 1 March) or month first "
+            "[decided per file from the rows].",
+        ),
+    ] = None,
     method: Annotated[str | None, typer.Option(help=option_help("method"))] = None,
     half_life: Annotated[float | None, typer.Option(help=option_help("half_life_days"))] = None,
     max_hotspots: Annotated[int | None, typer.Option(help=option_help("max_hotspots"))] = None,
@@ -246,6 +260,8 @@ def plan(
             crs=crs or district.crs or None,
             severity=district.severity or None,
             layer_weights=district.layer_weights or None,
+            datetime_format=datetime_format or district.datetime_format or None,
+            dayfirst=dayfirst if dayfirst is not None else district.dayfirst or None,
         )
     except PatrolPlanError as exc:
         raise _fail(exc) from None
@@ -266,6 +282,14 @@ def backtest(
     cell: Annotated[float, typer.Option(min=1, help="Grid cell size in metres.")] = 100.0,
     columns: Annotated[str | None, typer.Option(help="Column mapping, e.g. lat=Y,lon=X.")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of the coordinates.")] = None,
+    tz: Annotated[str | None, typer.Option(help=option_help("tz"))] = None,
+    datetime_format: Annotated[
+        str | None, typer.Option(help="Date format, e.g. %d.%m.%Y [decided from the rows].")
+    ] = None,
+    dayfirst: Annotated[
+        bool | None,
+        typer.Option("--dayfirst/--monthfirst", help="Read a/b/yyyy dates day or month first."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="CSV of every window's results.")] = Path(
         "backtest.csv"
     ),
@@ -281,8 +305,16 @@ def backtest(
     try:
         G = graph.graph_from_file(osm) if osm else None
         area = graph.graph_area(G) if G is not None else None
+        if tz is not None:
+            PlanOptions(tz=tz)  # checks the zone name
         gdf, report = ingest.read_incidents(
-            incidents, columns=ingest.parse_columns(columns), crs=crs, area=area
+            incidents,
+            columns=ingest.parse_columns(columns),
+            crs=crs,
+            area=area,
+            tz=tz,
+            datetime_format=datetime_format,
+            dayfirst=dayfirst,
         )
         results = bt.run(
             gdf, G=G, train_days=train_days, test_days=test_days, cell_m=cell, seed=seed

@@ -64,6 +64,17 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
     },
     "cardiff_juvenile": {"columns": {"lat": "Y", "lon": "X", "id": "ID"}, "crs": "local"},
+    "baltimore_arrests": {
+        "columns": {
+            "lat": "Latitude",
+            "lon": "Longitude",
+            "datetime": "ArrestDate",
+            "time": "ArrestTime",
+            "category": "IncidentOffense",
+            "id": "Arrest",
+        },
+        "dayfirst": False,
+    },
     "police_uk": {
         "columns": {
             "lat": "Latitude",
@@ -75,7 +86,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
 }
 
-_LAYER_KEYS = {"file", "preset", "columns", "crs", "weight", "severity"}
+_LAYER_KEYS = {
+    "file",
+    "preset",
+    "columns",
+    "crs",
+    "weight",
+    "severity",
+    "datetime_format",
+    "dayfirst",
+}
 
 
 @dataclass(frozen=True)
@@ -92,8 +112,8 @@ class District:
         ``(lat, lon)`` of the posts and of the open routes' end points.
     incidents
         Layer -> incident file.
-    columns, crs, severity, layer_weights
-        Per-layer column mapping, CRS, severity table and weight, for
+    columns, crs, severity, layer_weights, datetime_format, dayfirst
+        Per-layer column mapping, CRS, severity table, weight and date reading, for
         :func:`patrolplan.plan.daily_plan`.
     plan
         The ``[plan]`` values, checked against :class:`~patrolplan.options.PlanOptions`.
@@ -108,6 +128,8 @@ class District:
     crs: dict[str, str] = field(default_factory=dict)
     severity: dict[str, dict[str, float]] = field(default_factory=dict)
     layer_weights: dict[str, float] = field(default_factory=dict)
+    datetime_format: dict[str, str] = field(default_factory=dict)
+    dayfirst: dict[str, bool] = field(default_factory=dict)
     plan: dict[str, Any] = field(default_factory=dict)
 
 
@@ -197,6 +219,8 @@ def load_config(path: str | Path) -> District:
     crs: dict[str, str] = {}
     severity: dict[str, dict[str, float]] = {}
     weights: dict[str, float] = {}
+    formats: dict[str, str] = {}
+    dayfirst: dict[str, bool] = {}
     for layer, spec in layers.items():
         where = f"{path}: [layers.{layer}]"
         if layer not in LAYERS:
@@ -242,6 +266,17 @@ def load_config(path: str | Path) -> District:
                 msg = f"{where} `weight` must be zero or more, got {spec['weight']}"
                 raise InputDataError(msg)
             weights[layer] = float(spec["weight"])
+        if "datetime_format" in spec:
+            _need(
+                spec["datetime_format"], str, f"{where} `datetime_format`", "a text like '%d.%m.%Y'"
+            )
+            formats[layer] = spec["datetime_format"]
+        first = spec.get("dayfirst", preset.get("dayfirst"))
+        if first is not None:
+            if not isinstance(first, bool):
+                msg = f"{where} `dayfirst` must be true or false, got {first!r}"
+                raise InputDataError(msg)
+            dayfirst[layer] = first
     plan = doc.get("plan", {})
     _need(plan, dict, f"{path}: [plan]", "a table")
     # checked now, so a wrong type is reported before any data is read
@@ -256,5 +291,7 @@ def load_config(path: str | Path) -> District:
         crs=crs,
         severity=severity,
         layer_weights=weights,
+        datetime_format=formats,
+        dayfirst=dayfirst,
         plan=dict(plan),
     )

@@ -144,6 +144,8 @@ def daily_plan(
     crs: str | Mapping[str, str] | None = None,
     severity: Mapping[str, Mapping[str, float]] | None = None,
     layer_weights: Mapping[str, float] | None = None,
+    datetime_format: str | Mapping[str, str] | None = None,
+    dayfirst: bool | Mapping[str, bool] | None = None,
     cache_dir: str | Path | None = None,
 ) -> PatrolPlan:
     """Compute a daily foot-patrol plan from incident files and a local OSM extract.
@@ -166,6 +168,9 @@ def daily_plan(
         layer).
     layer_weights
         Layer -> weight in the combined risk.
+    datetime_format, dayfirst
+        How to read dates, one value for all layers or per layer (see
+        :func:`patrolplan.ingest.read_incidents`); default: decided from each file's rows.
     cache_dir
         Graph cache folder.
 
@@ -220,6 +225,9 @@ def daily_plan(
         area=area,
         since=_window_start(opts, t0),
         until=t0,
+        tz=opts.tz,
+        datetime_format=datetime_format,
+        dayfirst=dayfirst,
     )
     weights = hotspots.incident_weights(
         gdf_inc,

@@ -127,3 +127,31 @@ def test_police_uk_month_precision(tmp_path):
     assert report.rows_kept == 2
     assert list(gdf["time_precision"]) == ["month", "month"]
     assert str(gdf["datetime"].iloc[1].date()) == "2023-02-01"
+
+
+def test_baltimore_arrests_preset_reads_us_dates_and_a_time_column(tmp_path):
+    head = DATA / "baltimore" / "baltimore_arrests_2017_head300.csv"
+    cfg_path = write(
+        tmp_path / "arrests.toml",
+        f'[layers.crime]\nfile = "{head}"\npreset = "baltimore_arrests"\n'
+        '[plan]\ntz = "America/New_York"\n',
+    )
+    cfg = config.load_config(cfg_path)
+    assert cfg.dayfirst == {"crime": False}
+    assert cfg.columns["crime"]["time"] == "ArrestTime"
+    gdf, (report,) = ingest.read_layers(
+        cfg.incidents, columns=cfg.columns, dayfirst=cfg.dayfirst, tz=cfg.plan["tz"]
+    )
+    assert report.rows_kept > 100
+    # US month-first dates (the file's head is late December 2017) and times of day from the
+    # separate column
+    assert (gdf["datetime"].dt.month == 12).all()
+    assert (gdf["datetime"].dt.year == 2017).all()
+    assert gdf["hour"].notna().all()
+    assert gdf["hour"].nunique() > 10
+
+
+def test_dayfirst_must_be_a_boolean(tmp_path):
+    path = write(tmp_path / "d.toml", "[layers.crime]\nfile = 'x.csv'\ndayfirst = 'yes'\n")
+    with pytest.raises(InputDataError, match="`dayfirst` must be true or false"):
+        config.load_config(path)
