@@ -126,3 +126,149 @@ def test_route_sheets_print_one_a4_page_per_officer(demo_dir, demo_plan, tmp_pat
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == len(demo_plan.routes)
     # A4 portrait in PostScript points
     assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45]\.?\d* 84[12]", data)
+
+
+# --- hostile text: escaped for HTML, attributes and JavaScript, shown literally -------------
+
+# Put first in <head> of a copy of the page: alert() records instead of showing, and once the
+# page has loaded, every popup and tooltip is set as HTML into the document, as Leaflet does
+# when one opens, so that markup that got through would run its handlers here.
+GUARD = """<script>
+window.__pp_xss = [];
+window.alert = function (x) { window.__pp_xss.push(String(x)); };
+window.addEventListener("load", function () {
+  var texts = [], sink = document.createElement("div");
+  document.body.appendChild(sink);
+  function show(content, layer) {
+    if (typeof content === "function") { content = content(layer); }
+    if (typeof content === "string") {
+      var d = document.createElement("div");
+      d.innerHTML = content;
+      sink.appendChild(d);
+      texts.push(d.textContent);
+    } else if (content && content.textContent !== undefined) {
+      texts.push(content.textContent);
+    }
+  }
+  if (window.L) {
+    Object.keys(window).forEach(function (k) {
+      var v = window[k];
+      if (v instanceof L.Popup) { show(v.getContent()); }
+      if (v instanceof L.Layer && v.getTooltip && v.getTooltip()) {
+        var t = v.getTooltip();
+        if (v.eachLayer) { v.eachLayer(function (l) { show(t._content, l); }); }
+        else { show(t._content, v); }
+      }
+    });
+  }
+  setTimeout(function () {
+    var pre = document.createElement("pre");
+    pre.id = "pp-report";
+    var controls = document.querySelector(".leaflet-control-layers");
+    var legend = document.getElementById("pp-legend");
+    texts.push(controls ? controls.textContent : "", legend ? legend.textContent : "");
+    if (!window.L) { texts.push(document.body.textContent); }
+    pre.textContent = JSON.stringify({xss: window.__pp_xss, texts: texts});
+    document.body.appendChild(pre);
+  }, 1000);
+});
+</script>"""
+
+
+def _guarded_dom(page, tmp_path):
+    """Load a copy of `page` with GUARD in headless Chromium; return (report, console lines)."""
+    import html as html_lib
+    import json
+
+    guarded = tmp_path / f"guarded-{page.name}"
+    text = page.read_text()
+    guarded.write_text(text.replace("<head>", "<head>" + GUARD, 1))
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=8000",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--dump-dom",
+        guarded.as_uri(),
+    ]
+    proc = subprocess.run(
+        [CHROMIUM, *flags],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    found = re.search(r'<pre id="pp-report">(.*?)</pre>', proc.stdout, re.S)
+    assert found, proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    return json.loads(html_lib.unescape(found.group(1))), console
+
+
+@pytest.fixture(scope="module")
+def hostile_pages(demo_plan, tmp_path_factory):
+    """map.html and sheets.html of the demo plan with hostile categories and street names."""
+    from patrolplan import graph, render
+
+    from .test_export import hostile_plan
+
+    plan = hostile_plan(demo_plan)
+    out = tmp_path_factory.mktemp("hostile-pages")
+    edges = graph.edges_gdf(plan.G)
+    m = render.plan_map(
+        gdf_edges=edges,
+        gdf_incidents=plan.gdf_incidents,
+        weights=plan.weights,
+        gdf_hotspots=plan.gdf_hotspots,
+        routes=plan.routes,
+        route_coords=plan.route_coords,
+        schedule=plan.schedule,
+        title="Plan ${7*7} <b>x</b>",
+    )
+    (out / "map.html").write_text(render.to_html(m))
+    sheets = render.route_sheets(
+        plan.routes, plan.route_coords, plan.schedule, gdf_edges=edges, title="Plan <i>`x`</i>"
+    )
+    (out / "sheets.html").write_text(sheets)
+    return out
+
+
+def test_hostile_text_is_escaped_in_the_page_source(hostile_pages):
+    from .test_export import HOSTILE_LAYER
+
+    page = (hostile_pages / "map.html").read_text()
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    # no input text closes a script, starts a template substitution or a tag
+    assert not any("${7*7}" in s or "${alert" in s for s in scripts)
+    assert "<img src=x" not in page
+    assert "<script>alert(" not in page
+    assert HOSTILE_LAYER not in page
+    sheets = (hostile_pages / "sheets.html").read_text()
+    assert "<img src=x" not in sheets
+    assert "<script" not in sheets
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
+@pytest.mark.parametrize("name", ["map.html", "sheets.html"])
+def test_hostile_text_runs_no_script_and_shows_literally(hostile_pages, tmp_path, name):
+    from .test_export import HOSTILE_LAYER, PAYLOADS
+
+    report, console = _guarded_dom(hostile_pages / name, tmp_path)
+    assert report["xss"] == []
+    assert not [c for c in console if "Uncaught" in c or "Error" in c], console
+    shown = "\n".join(report["texts"])
+    for text in PAYLOADS[:10]:
+        assert text in shown, text
+    if name == "map.html":
+        # layer control, legend, popups and tooltips: every place input text reaches
+        assert f"Heat: {HOSTILE_LAYER}" in shown
+        assert "Plan ${7*7} <b>x</b>" in shown
+    else:
+        assert "Plan <i>`x`</i>" in shown
