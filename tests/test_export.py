@@ -185,19 +185,23 @@ def test_geojson_keeps_hostile_text_as_data(hostile_dir):
 
 @pytest.fixture(scope="module")
 def open_plan(demo_plan):
-    """The demo with open routes: officers finish at the second post (fewer iterations)."""
-    return pp.plan.daily_plan(
-        datasets.baltimore_crimes(),
-        datasets.baltimore_osm(),
-        [datasets.DEMO_POSTS[0]],
-        officers=2,
-        shift="2h",
-        start="18:00",
-        date="2016-06-19",
-        seed=7,
-        ends=[datasets.DEMO_POSTS[1]],
-        iterations=300,
+    """The demo with open routes: two officers from the first post finish at the second."""
+    from patrolplan import graph, routing
+
+    routes = tuple(
+        routing.solve(
+            demo_plan.G,
+            demo_plan.gdf_hotspots,
+            [datasets.DEMO_POSTS[0]],
+            officers=2,
+            shift_min=120,
+            ends=[datasets.DEMO_POSTS[1]],
+            seed=7,
+            iterations=300,
+        )
     )
+    coords = tuple(graph.path_geometry(demo_plan.G, r.nodes) for r in routes)
+    return dataclasses.replace(demo_plan, routes=routes, route_coords=coords)
 
 
 def test_open_routes_export_their_end_point(open_plan, tmp_path):
@@ -253,3 +257,31 @@ def test_closed_routes_still_return_to_the_post(demo_plan):
     last = sched.groupby("officer").tail(1)
     assert set(last["task"]) == {"return"}
     assert set(last["street"]) == {"post"}
+
+
+def test_open_routes_draw_their_end_point(open_plan):
+    from patrolplan import graph, render
+
+    sched = export.schedule_frame(
+        open_plan.routes, shift_start=open_plan.shift_start, G=open_plan.G
+    )
+    edges = graph.edges_gdf(open_plan.G)
+    m = render.plan_map(
+        gdf_edges=edges,
+        gdf_incidents=open_plan.gdf_incidents,
+        weights=open_plan.weights,
+        gdf_hotspots=open_plan.gdf_hotspots,
+        routes=open_plan.routes,
+        route_coords=open_plan.route_coords,
+        schedule=sched,
+    )
+    page = render.to_html(m, offline=False)
+    last = sched.groupby("officer").tail(1)
+    for r, arrive in zip(open_plan.routes, last["arrive"], strict=True):
+        assert f"End of officer {r.officer}, {arrive}" in page
+    assert "E: end point" in page
+    sheets = render.route_sheets(open_plan.routes, open_plan.route_coords, sched, gdf_edges=edges)
+    assert sheets.count('font-weight="bold">E</text>') == 2
+    assert sheets.count("<td>end of route</td><td>") == 2
+    assert "return to post" not in sheets
+    assert sheets.count("&middot; End 39.") == 2

@@ -272,3 +272,61 @@ def test_hostile_text_runs_no_script_and_shows_literally(hostile_pages, tmp_path
         assert "Plan ${7*7} <b>x</b>" in shown
     else:
         assert "Plan <i>`x`</i>" in shown
+
+
+def _pdf_pages(path):
+    return len(re.findall(rb"/Type\s*/Page[^s]", path.read_bytes()))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
+def test_long_routes_print_one_page_per_officer(tmp_path):
+    import patrolplan as pp
+    from patrolplan import datasets, graph, render
+
+    # three officers on 8 h: 14-20 stops each, where the sheets used to take 5-6 pages
+    plan = pp.plan.daily_plan(
+        datasets.baltimore_crimes(),
+        datasets.baltimore_osm(),
+        list(datasets.DEMO_POSTS),
+        officers=3,
+        shift="8h",
+        start="16:00",
+        date="2016-06-19",
+        seed=7,
+        iterations=300,
+    )
+    assert max(len(r.stops) for r in plan.routes) >= 18
+    page = render.route_sheets(
+        plan.routes, plan.route_coords, plan.schedule, gdf_edges=graph.edges_gdf(plan.G)
+    )
+    assert "page 1/" not in page
+    (tmp_path / "sheets.html").write_text(page)
+    assert _pdf_pages(render.sheets_to_pdf(tmp_path / "sheets.html", tmp_path / "s.pdf")) == 3
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
+def test_a_timetable_too_long_for_a_page_continues_with_name_and_page_numbers(demo_plan, tmp_path):
+    import pandas as pd
+
+    from patrolplan import graph, render
+
+    # officer 1 given every stop of the plan three times over: about 100 rows
+    sched = demo_plan.schedule
+    stops = sched[sched["task"] != "return"]
+    rows = pd.concat([stops] * 3, ignore_index=True).assign(officer=1)
+    rows = pd.concat([rows, sched[sched["task"] == "return"].head(1)], ignore_index=True)
+    rows["stop"] = [str(i) for i in range(1, len(rows))] + ["return"]
+    routes, coords = demo_plan.routes[:1], demo_plan.route_coords[:1]
+    page = render.route_sheets(routes, coords, rows, gdf_edges=graph.edges_gdf(demo_plan.G))
+    n = page.count('<section class="sheet">')
+    assert n >= 2
+    for k in range(1, n + 1):
+        assert f"Officer 1 &middot; page {k}/{n}</h1>" in page
+    assert f"Timetable continues on page 2/{n}." in page
+    assert f"Timetable of officer 1, continued from page 1/{n}." in page
+    # every row printed once, the table head repeated on each page
+    assert page.count("<tr><td>") == len(rows)
+    assert page.count("<thead>") == n
+    (tmp_path / "sheets.html").write_text(page)
+    # the estimate holds: each sheet is one printed page
+    assert _pdf_pages(render.sheets_to_pdf(tmp_path / "sheets.html", tmp_path / "s.pdf")) == n
