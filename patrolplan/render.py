@@ -276,6 +276,9 @@ def plan_map(
         for s in route.stops:
             if route.officer not in officers_at.setdefault(s.node, []):
                 officers_at[s.node].append(route.officer)
+    ending_at: dict[int, list[int]] = {}
+    for route in routes:
+        ending_at.setdefault(route.end_node, []).append(route.officer)
     for route, coords in zip(routes, route_coords, strict=True):
         colour = officer_colour(route.officer)
         fg = folium.FeatureGroup(
@@ -351,8 +354,10 @@ def plan_map(
             tooltip=f"Post of officer {route.officer}",
         ).add_to(fg)
         if route.end_node != route.post_node:
-            # an open route: where the officer finishes, at the last vertex of the line
+            # an open route: where the officer finishes, at the last vertex of the line; beside
+            # the point, so that a post there and other officers' end markers stay visible
             end_lon, end_lat = coords[-1]
+            slot = ending_at[route.end_node].index(route.officer)
             finish = schedule[(schedule["officer"] == route.officer) & (schedule["task"] == "end")]
             when = f", {finish['arrive'].iloc[0]}" if len(finish) else ""
             folium.Marker(
@@ -364,7 +369,7 @@ def plan_map(
                         'font:bold 11px sans-serif;box-shadow:0 0 3px #000">E</div>'
                     ),
                     icon_size=(26, 26),
-                    icon_anchor=(13, 13),
+                    icon_anchor=(-4 - 30 * slot, 13),
                 ),
                 tooltip=f"End of officer {route.officer}{when}",
             ).add_to(fg)
@@ -388,7 +393,7 @@ def _legend(title: str, routes: Sequence[Route], attribution: str) -> MacroEleme
     opened = any(r.end_node != r.post_node for r in routes)
     ends = "; E: end point (the route does not return to its post)" if opened else ""
     body = f"""
-    <div id="pp-legend" style="position:fixed;bottom:40px;left:10px;z-index:9999;
+    <div id="pp-legend" style="position:fixed;bottom:56px;left:10px;z-index:9999;
          background:rgba(255,255,255,.93);padding:8px 10px;border:1px solid #888;
          border-radius:4px;font:12px/1.5 sans-serif;max-width:340px">
       <div style="font-weight:bold;margin-bottom:4px">{escape_text(title)}</div>
