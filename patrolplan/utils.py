@@ -230,8 +230,9 @@ def check_output_dir(
     Examples
     --------
     >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp()) / "plan"
-    >>> check_output_dir(folder, names=["map.html"]) == folder.absolute()
+    >>> with tempfile.TemporaryDirectory() as parent:
+    ...     folder = Path(parent) / "plan"
+    ...     check_output_dir(folder, names=["map.html"]) == folder.absolute()
     True
     """
     final = Path(path).absolute()
@@ -339,10 +340,11 @@ def atomic_dir(path: str | os.PathLike[str], *, replace_own: bool = True) -> Ite
     Examples
     --------
     >>> import tempfile
-    >>> out = Path(tempfile.mkdtemp()) / "plan"
-    >>> with atomic_dir(out) as tmp:
-    ...     _ = (tmp / "a.txt").write_text("new")
-    >>> sorted(p.name for p in out.iterdir())
+    >>> with tempfile.TemporaryDirectory() as parent:
+    ...     out = Path(parent) / "plan"
+    ...     with atomic_dir(out) as tmp:
+    ...         _ = (tmp / "a.txt").write_text("new")
+    ...     sorted(p.name for p in out.iterdir())
     ['.patrolplan-manifest.json', 'a.txt']
     """
     final = check_output_dir(path, replace_own=replace_own)
