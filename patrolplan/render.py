@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import folium
 import numpy as np
+import pandas as pd
 import shapely
 from branca.element import Element, MacroElement, Template
 from folium import plugins
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import geopandas as gpd
-    import pandas as pd
 
     from patrolplan.routing import Route, Stop
 
@@ -864,9 +864,12 @@ def methods_map(
         fg.add_to(m)
     for i, (name, gdf) in enumerate(layers.items()):
         colour = palette[i % len(palette)]
-        fg = folium.FeatureGroup(name=f"{name} ({len(gdf)})", show=True)
+        fg = folium.FeatureGroup(name=f"{escape_text(name)} ({len(gdf)})", show=True)
         col = (value or {}).get(name)
-        data = gdf[[c for c in [col] if c] + ["geometry"]]
+        data = gdf[[c for c in [col] if c] + ["geometry"]].copy()
+        if col and not pd.api.types.is_numeric_dtype(data[col]):
+            # tooltips are set as HTML
+            data[col] = data[col].map(escape_text)
         folium.GeoJson(
             json.loads(data.to_json(drop_id=True)),
             style_function=lambda _, c=colour: {
