@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from patrolplan import utils as pp_utils
 from patrolplan._errors import PatrolPlanError
 from patrolplan.utils import MANIFEST, atomic_dir, atomic_write_text, check_output_dir
 
@@ -189,9 +190,13 @@ def test_a_failing_block_leaves_nothing(tmp_path):
     assert _names(tmp_path) == []
 
 
+# The writer imports patrolplan.utils without the package's heavy __init__, to start fast.
 SLOW_WRITER = textwrap.dedent(
     """
-    import sys, time
+    import sys, time, types
+    package = types.ModuleType("patrolplan")
+    package.__path__ = [sys.argv[2]]
+    sys.modules["patrolplan"] = package
     from patrolplan.utils import atomic_dir
     with atomic_dir(sys.argv[1]) as tmp:
         (tmp / "map.html").write_text("m")
@@ -204,13 +209,11 @@ SLOW_WRITER = textwrap.dedent(
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_while_writing_leaves_no_part_folder(tmp_path, sig):
     out = tmp_path / "plan"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     with subprocess.Popen(
-        [sys.executable, "-c", SLOW_WRITER, str(out)],
+        [sys.executable, "-c", SLOW_WRITER, str(out), str(Path(pp_utils.__file__).parent)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
     ) as proc:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "writing"
