@@ -97,11 +97,17 @@ Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step (
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings only.")]
 
 
-def _check_out(out: Path) -> None:
-    """Refuse an output path that cannot become a folder, before any work is done."""
+def _check_out(out: Path, options: PlanOptions, *, pdf: bool) -> None:
+    """Refuse an output folder the plan cannot be written into, before any work is done."""
+    from patrolplan.plan import output_names
     from patrolplan.utils import check_output_dir
 
-    check_output_dir(out)
+    names = output_names(
+        pdf=pdf,
+        officers=options.officers,
+        variants=options.variants > 1 or options.day is not None,
+    )
+    check_output_dir(out, names=names)
 
 
 def _write(plan: PatrolPlan, out: Path, *, pdf: bool, offline: bool) -> None:
@@ -249,7 +255,7 @@ def plan(
             msg = f"missing {', '.join(missing)} (give them as options or in --config)"
             raise PatrolPlanError(msg)
         assert extract is not None
-        _check_out(out)
+        _check_out(out, options, pdf=pdf)
         result = _plan.daily_plan(
             files,
             extract,
@@ -355,7 +361,7 @@ def demo(
             date=datasets.DEMO_DATE,
             seed=seed,
         )
-        _check_out(out)
+        _check_out(out, options, pdf=pdf)
         result = _plan.daily_plan(
             {"crime": datasets.baltimore_crimes()},
             datasets.baltimore_osm(),

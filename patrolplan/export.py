@@ -3,11 +3,20 @@
 GeoJSON follows RFC 7946: a FeatureCollection in WGS84 longitude/latitude order with no
 ``crs`` member, polygons wound counter-clockwise, coordinates rounded to 7 decimals.
 Every writer writes to a temporary file and renames it, so no half-written file is left.
+
+Text from the input data (incident categories, OSM street names, hotspot ids) is public data
+anyone can edit, so every writer escapes it for its format: XML text and attributes in GPX and
+KML, and in CSV a cell that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, a tab or a line break) gets a leading ``'`` (:func:`csv_safe`), while numbers such
+as ``-76.6`` stay numbers.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +24,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping
 
-from patrolplan.utils import atomic_path, atomic_write_text
+from patrolplan.utils import atomic_path, atomic_write_text, log
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -77,13 +86,14 @@ def routes_geojson(
     shift_start: pd.Timestamp,
     path_coords: Sequence[list[tuple[float, float]]],
 ) -> Path:
-    """Write routes as GeoJSON: a LineString per officer, a Point per stop and per post.
+    """Write routes as GeoJSON: a LineString per officer, a Point per stop, post and end point.
 
-    Properties: every feature has ``kind`` (``route``, ``stop`` or ``post``) and ``officer``.
+    Properties: every feature has ``kind`` (``route``, ``stop``, ``post`` or, for an open
+    route that finishes elsewhere than its post, ``end``) and ``officer``.
     Routes add ``length_m``, ``walk_min``, ``dwell_min``, ``duration_min``, ``shift_min``,
     ``n_stops``, ``hotspots`` (ids in order), ``start``, ``end``. Stops add ``task``, ``order``,
     ``hotspot_id``, ``visit`` (2 for a revisit), ``arrive``, ``leave`` (``HH:MM``),
-    ``dwell_min``, ``risk``, ``street``.
+    ``dwell_min``, ``risk``, ``street``. An end point adds ``arrive`` (``HH:MM``).
 
     Parameters
     ----------
@@ -131,6 +141,18 @@ def routes_geojson(
                 {"kind": "post", "officer": route.officer},
             )
         )
+        if route.end_node != route.post_node:
+            finish = G.nodes[route.end_node]
+            features.append(
+                _feature(
+                    {"type": "Point", "coordinates": [finish["lon"], finish["lat"]]},
+                    {
+                        "kind": "end",
+                        "officer": route.officer,
+                        "arrive": clock(shift_start, route.duration_min),
+                    },
+                )
+            )
         for s in route.stops:
             features.append(
                 _feature(
@@ -223,10 +245,24 @@ def hotspots_geojson(path: str | Path, gdf_hotspots: gpd.GeoDataFrame) -> Path:
     return _write_geojson(path, features)
 
 
+# characters XML 1.0 does not allow at all (C0 controls but tab and line breaks, surrogates,
+# U+FFFE/U+FFFF): a street name holding one would make the whole file unreadable
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _xml(text: object) -> str:
+    """Escape `text` for XML character data and for double- or single-quoted attributes."""
     from xml.sax.saxutils import escape
 
-    return escape(str(text))
+    clean = _XML_INVALID.sub("\ufffd", str(text))
+    return escape(clean, {'"': "&quot;", "'": "&apos;"})
+
+
+def _kml_html(text: object) -> str:
+    """Escape `text` for a KML ``description``, which Google Earth shows as HTML."""
+    import html
+
+    return _xml(html.escape(str(text)))
 
 
 def gpx(
@@ -240,7 +276,9 @@ def gpx(
     """Write one officer's route as GPX 1.1: a track plus a waypoint per stop and the post.
 
     Waypoints come first, then the track, as the GPX 1.1 schema orders them. Arrive and leave
-    times are in each waypoint's ``desc`` (local time; GPX times would have to be UTC).
+    times are in each waypoint's ``desc`` (local time; GPX times would have to be UTC). An
+    open route (one that finishes elsewhere than its post) gets an ``End`` waypoint at the
+    last vertex of `coords`.
 
     Parameters
     ----------
@@ -281,6 +319,12 @@ def gpx(
             f"</name><desc>arrive {clock(shift_start, s.arrive_min)}, leave "
             f"{clock(shift_start, s.leave_min)}; {_xml(s.street)}</desc><type>stop</type></wpt>"
         )
+    if route.end_node != route.post_node:
+        lo, la = coords[-1]
+        lines.append(
+            f'  <wpt lat="{la:.7f}" lon="{lo:.7f}"><name>End</name>'
+            f"<desc>end {clock(shift_start, route.duration_min)}</desc><type>end</type></wpt>"
+        )
     lines += [f"  <trk><name>Officer {route.officer}</name><trkseg>"]
     lines += [f'    <trkpt lat="{la:.7f}" lon="{lo:.7f}"/>' for lo, la in coords]
     lines += ["  </trkseg></trk>", "</gpx>", ""]
@@ -296,6 +340,8 @@ def kml(
     colours: Sequence[str],
 ) -> Path:
     """Write all routes as KML 2.2: a folder per officer with its line, stops and post.
+
+    An open route also gets an ``End`` placemark at the last vertex of its line.
 
     Parameters
     ----------
@@ -341,19 +387,32 @@ def kml(
             f"<coordinates>{r.post[1]:.7f},{r.post[0]:.7f}</coordinates></Point>"
             "</Placemark>"
         )
+        if r.end_node != r.post_node:
+            lo, la = coords[-1]
+            out.append(
+                f"<Placemark><name>End</name><description>end "
+                f"{clock(shift_start, r.duration_min)}</description><styleUrl>#o{r.officer}"
+                f"</styleUrl><Point><coordinates>{lo:.7f},{la:.7f}</coordinates></Point>"
+                "</Placemark>"
+            )
         for s in r.stops:
             out.append(
                 f"<Placemark><name>{s.order}. {_xml(s.label)}</name><description>arrive "
                 f"{clock(shift_start, s.arrive_min)}, leave {clock(shift_start, s.leave_min)}; "
-                f"{_xml(s.street)}</description><styleUrl>#o{r.officer}</styleUrl><Point><coordinates>{s.lon:.7f},{s.lat:.7f}</coordinates></Point></Placemark>"
+                f"{_kml_html(s.street)}</description><styleUrl>#o{r.officer}</styleUrl><Point><coordinates>{s.lon:.7f},{s.lat:.7f}</coordinates></Point></Placemark>"
             )
         out.append("</Folder>")
     out += ["</Document></kml>", ""]
     return atomic_write_text(path, "\n".join(out))
 
 
-def schedule_frame(routes: Sequence[Route], *, shift_start: pd.Timestamp) -> pd.DataFrame:
+def schedule_frame(
+    routes: Sequence[Route], *, shift_start: pd.Timestamp, G: nx.MultiDiGraph | None = None
+) -> pd.DataFrame:
     """Return the timetable of every officer as a table.
+
+    The last row of each officer is where the route finishes: ``return`` to the post, or, for
+    an open route, ``end`` at its end point.
 
     Parameters
     ----------
@@ -361,15 +420,20 @@ def schedule_frame(routes: Sequence[Route], *, shift_start: pd.Timestamp) -> pd.
         Routes of the plan.
     shift_start
         Start of the shift.
+    G
+        The graph the routes were planned on, for the coordinates of open routes' end points
+        (the street node the route ends at). Without it, an open route's ``end`` row has no
+        coordinates.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``officer``, ``stop`` (1.., or ``return``), ``task`` (``hotspot``: dwell,
-        ``street``: walk that street end to end, ``return``), ``hotspot_id``, ``visit`` (1 for
-        the plan's first visit to that hotspot, 2 for a revisit, ...; 0 on the return row),
-        ``arrive``, ``leave``, ``street``, ``via`` (streets walked to get there,
-        ``" > "``-separated), ``lat``, ``lon``.
+        Columns ``officer``, ``stop`` (1.., ``return`` or ``end``), ``task`` (``hotspot``:
+        dwell, ``street``: walk that street end to end, ``return``: back at the post,
+        ``end``: at the end point of an open route), ``hotspot_id``, ``visit`` (1 for the
+        plan's first visit to that hotspot, 2 for a revisit, ...; 0 on the last row),
+        ``arrive``, ``leave``, ``street`` (``post`` or ``end point`` on the last row), ``via``
+        (streets walked to get there, ``" > "``-separated), ``lat``, ``lon``.
     """
     rows = []
     for r in routes:
@@ -389,19 +453,31 @@ def schedule_frame(routes: Sequence[Route], *, shift_start: pd.Timestamp) -> pd.
                     "lon": round(s.lon, 6),
                 }
             )
+        last = "return" if r.end_node == r.post_node else "end"
+        lat, lon = r.post
+        if last == "end":
+            if G is None:
+                log(
+                    f"officer {r.officer}'s route ends away from the post; schedule_frame "
+                    "needs `G` for the end point's coordinates",
+                    logging.WARNING,
+                )
+                lat = lon = math.nan
+            else:
+                lat, lon = G.nodes[r.end_node]["lat"], G.nodes[r.end_node]["lon"]
         rows.append(
             {
                 "officer": r.officer,
-                "stop": "return",
-                "task": "return",
+                "stop": last,
+                "task": last,
                 "hotspot_id": "",
                 "visit": 0,
                 "arrive": clock(shift_start, r.duration_min),
                 "leave": "",
-                "street": "post",
+                "street": "post" if last == "return" else "end point",
                 "via": " > ".join(r.return_via),
-                "lat": round(r.post[0], 6),
-                "lon": round(r.post[1], 6),
+                "lat": round(lat, 6),
+                "lon": round(lon, 6),
             }
         )
     return pd.DataFrame(
@@ -422,8 +498,44 @@ def schedule_frame(routes: Sequence[Route], *, shift_start: pd.Timestamp) -> pd.
     )
 
 
+# What spreadsheet programs read as the start of a formula (OWASP "CSV injection"), and what
+# is a plain number all the same (a negative longitude)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def csv_safe(value: Any) -> Any:
+    """Return `value` so that a spreadsheet shows it as text instead of running it.
+
+    A string that starts with ``=``, ``+``, ``-``, ``@``, a tab or a line break gets a
+    leading ``'``, unless it is a plain number (``-76.6``, ``+3``, ``-1e-3``); anything else
+    is returned as it is.
+
+    Parameters
+    ----------
+    value
+        A cell.
+
+    Returns
+    -------
+    object
+        The cell, neutralised.
+
+    Examples
+    --------
+    >>> csv_safe("=1+2"), csv_safe("@SUM(A1)"), csv_safe("-76.6"), csv_safe(-76.6)
+    ("'=1+2", "'@SUM(A1)", '-76.6', -76.6)
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def write_csv(path: str | Path, frame: pd.DataFrame) -> Path:
-    """Write a table as UTF-8 CSV, atomically.
+    """Write a table as UTF-8 CSV, atomically, with no cell a spreadsheet would run.
+
+    Text cells and column names pass through :func:`csv_safe`; numeric columns are written
+    as they are.
 
     Parameters
     ----------
@@ -437,9 +549,40 @@ def write_csv(path: str | Path, frame: pd.DataFrame) -> Path:
     pathlib.Path
         The written file.
     """
+    safe = frame.copy()
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]) and not pd.api.types.is_bool_dtype(
+            safe[col]
+        ):
+            safe[col] = safe[col].astype(object).map(csv_safe)
+    safe.columns = [csv_safe(c) for c in safe.columns]
     with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
+        safe.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\n")
     return Path(path)
+
+
+def variants_csv(path: str | Path, table: pd.DataFrame) -> Path:
+    """Write the table of day-to-day variants (:func:`patrolplan.routing.variants`) as CSV.
+
+    Columns: ``variant`` (1.., in rotation order), ``risk`` (the route search's objective:
+    the risk of the hotspots visited plus that of the risky streets walked as tasks, a revisit
+    counted at its revisit value), ``share_of_best`` (``risk`` over the best variant's),
+    ``mean_overlap`` and ``max_overlap`` (length-weighted share of streets in common with the
+    other variants: 0 none, 1 the same streets).
+
+    Parameters
+    ----------
+    path
+        Output file.
+    table
+        The table returned by :func:`patrolplan.routing.variants`.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    return write_csv(path, table)
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> Path:

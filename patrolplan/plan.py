@@ -275,7 +275,7 @@ def daily_plan(
     else:
         routes = tuple(routing.solve(G, gdf_hot, posts, route_opts, segments=streets))
     summary = metrics.summary(routes, gdf_hot, labels, snapped, weights)
-    schedule = export.schedule_frame(routes, shift_start=t0)
+    schedule = export.schedule_frame(routes, shift_start=t0, G=G)
     coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
     resolved = opts.resolved()
     params: dict[str, object] = {
@@ -339,6 +339,44 @@ def _package_version() -> str:
     from patrolplan import __version__
 
     return __version__
+
+
+def output_names(
+    plan: PatrolPlan | None = None,
+    *,
+    pdf: bool = False,
+    officers: int | None = None,
+    variants: bool | None = None,
+) -> list[str]:
+    """Return the names of the files :func:`write_plan` writes for a plan (or a request).
+
+    Parameters
+    ----------
+    plan
+        A computed plan; or None to list the names for `officers` and `variants`.
+    pdf
+        Whether ``sheets.pdf`` is written.
+    officers
+        Number of officers, when `plan` is None.
+    variants
+        Whether variants are written, when `plan` is None.
+
+    Returns
+    -------
+    list of str
+        File names, :data:`OUTPUT_FILES` first.
+
+    Examples
+    --------
+    >>> output_names(officers=2)[-2:]
+    ['officer_1.gpx', 'officer_2.gpx']
+    """
+    n = len(plan.routes) if plan is not None else officers or 1
+    with_variants = bool(plan.variants) if plan is not None else bool(variants)
+    names = [*OUTPUT_FILES, *(f"officer_{i}.gpx" for i in range(1, n + 1))]
+    names += ["sheets.pdf"] if pdf else []
+    names += ["variants.csv", "variants.geojson"] if with_variants else []
+    return names
 
 
 def write_plan(
@@ -436,25 +474,12 @@ def write_plan(
             },
         )
         if plan.variants:
-            export.write_csv(tmp / "variants.csv", plan.variant_table)
+            export.variants_csv(tmp / "variants.csv", plan.variant_table)
             export.variants_geojson(
                 tmp / "variants.geojson",
                 plan.variants,
                 [[graph.path_geometry(plan.G, r.nodes) for r in v] for v in plan.variants],
             )
-    extra = tuple(f"officer_{r.officer}.gpx" for r in plan.routes) + (
-        ("sheets.pdf",) if pdf else ()
-    )
-    extra += ("variants.csv", "variants.geojson") if plan.variants else ()
-    written = [out / name for name in (*OUTPUT_FILES, *extra)]
-    # Files an earlier plan wrote into the same folder must not pass for this plan's.
-    stale = {
-        *out.glob("officer_*.gpx"),
-        out / "sheets.pdf",
-        out / "variants.csv",
-        out / "variants.geojson",
-    } - set(written)
-    for path in stale:
-        path.unlink(missing_ok=True)
+    written = [out / name for name in output_names(plan, pdf=pdf)]
     log(f"Wrote plan to {out}")
     return written

@@ -4,6 +4,12 @@ The map draws the street network of the extract as its own light base layer, so 
 with no tile server; an OpenStreetMap tile layer can be switched on where the internet is
 reachable. Element ids are numbered in order instead of folium's random ids, so the same plan
 gives the same HTML.
+
+Text from the input data (incident categories, OSM street names, hotspot ids, layer names) is
+public data anyone can edit. Folium places popups and tooltips inside JavaScript template
+literals and Leaflet shows them, and layer names, as HTML, so every such text goes through
+:func:`escape_text`: HTML-escaped, with the characters that mean something in a JavaScript
+string (backtick, ``$``, backslash, braces, line breaks) written as character references.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import folium
 import numpy as np
+import pandas as pd
 import shapely
 from branca.element import Element, MacroElement, Template
 from folium import plugins
@@ -29,7 +36,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import geopandas as gpd
-    import pandas as pd
 
     from patrolplan.routing import Route, Stop
 
@@ -50,6 +56,49 @@ LAYER_GRADIENTS = {
     "juvenile": {0.4: "#f2f0f7", 0.7: "#9e9ac8", 1.0: "#54278f"},
 }
 ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+
+
+# After HTML escaping, the characters that still mean something in a JavaScript string or
+# template literal (or a Jinja template), as numeric character references
+_JS_SAFE = str.maketrans(
+    {
+        "`": "&#96;",
+        "$": "&#36;",
+        "\\": "&#92;",
+        "{": "&#123;",
+        "}": "&#125;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\u2028": "&#8232;",
+        "\u2029": "&#8233;",
+    }
+)
+
+
+def escape_text(value: object) -> str:
+    """Escape text from input data for HTML text, HTML attributes and JavaScript strings.
+
+    The result shows `value` literally wherever the map or the sheets put it: in HTML, in a
+    quoted attribute, and inside a JavaScript string or template literal that is later set as
+    HTML (``<``, ``&``, quotes, backticks, ``${`` and backslashes all become character
+    references).
+
+    Parameters
+    ----------
+    value
+        Any text; other values are converted with ``str``.
+
+    Returns
+    -------
+    str
+        Escaped text.
+
+    Examples
+    --------
+    >>> escape_text("<b>${7*7}</b> `x` & 'y'")
+    '&lt;b&gt;&#36;&#123;7*7&#125;&lt;/b&gt; &#96;x&#96; &amp; &#x27;y&#x27;'
+    """
+    return html.escape(str(value), quote=True).translate(_JS_SAFE)
 
 
 def officer_colour(officer: int) -> str:
@@ -171,6 +220,8 @@ def plan_map(
     streets_6dp = gdf_edges[["name", "geometry"]].set_geometry(
         shapely.transform(gdf_edges.geometry.values, lambda xy: np.round(xy, 6))
     )
+    # Leaflet sets the tooltip as HTML: names are escaped here, shown literally there
+    streets_6dp["name"] = streets_6dp["name"].map(escape_text)
     folium.GeoJson(
         json.loads(streets_6dp.to_json(drop_id=True)),
         style_function=lambda _: {"color": "#9e9e9e", "weight": 1.2, "opacity": 0.8},
@@ -181,7 +232,9 @@ def plan_map(
 
     for layer, group in gdf_incidents.groupby("layer", sort=True):
         data = _heat_points(group, weights.loc[group.index], max_heat_points)
-        fg = folium.FeatureGroup(name=f"Heat: {layer} ({len(group):,} incidents)", show=True)
+        fg = folium.FeatureGroup(
+            name=f"Heat: {escape_text(layer)} ({len(group):,} incidents)", show=True
+        )
         plugins.HeatMap(
             data, radius=14, blur=12, min_opacity=0.25, gradient=LAYER_GRADIENTS.get(str(layer))
         ).add_to(fg)
@@ -196,12 +249,12 @@ def plan_map(
     for _, row in gdf_hotspots.iterrows():
         who = visited.get(row["hotspot_id"])
         popup = (
-            f"<b>{html.escape(row['hotspot_id'])}</b> (rank {row['rank']})<br>"
+            f"<b>{escape_text(row['hotspot_id'])}</b> (rank {row['rank']})<br>"
             f"risk {row['risk']:.1f} ({row['share']:.1%} of all)<br>"
             f"{row['n_incidents']} incidents: crime {row['n_crime']}, accidents "
             f"{row['n_accident']}, juvenile {row['n_juvenile']}<br>"
-            f"top: {html.escape(str(row['top_categories']))}<br>"
-            f"active hours {row['active_hours'] or 'n/a'}<br>"
+            f"top: {escape_text(row['top_categories'])}<br>"
+            f"active hours {escape_text(row['active_hours'] or 'n/a')}<br>"
             f"{'visited by ' + ', '.join(who) if who else 'not visited'}"
         )
         folium.GeoJson(
@@ -213,7 +266,7 @@ def plan_map(
                 "fillOpacity": 0.35 if w else 0.12,
                 "dashArray": None if w else "4 4",
             },
-            tooltip=f"{row['hotspot_id']}: risk {row['risk']:.1f}",
+            tooltip=f"{escape_text(row['hotspot_id'])}: risk {row['risk']:.1f}",
         ).add_child(folium.Popup(popup, max_width=320)).add_to(hot)
     hot.add_to(m)
 
@@ -223,6 +276,9 @@ def plan_map(
         for s in route.stops:
             if route.officer not in officers_at.setdefault(s.node, []):
                 officers_at[s.node].append(route.officer)
+    ending_at: dict[int, list[int]] = {}
+    for route in routes:
+        ending_at.setdefault(route.end_node, []).append(route.officer)
     for route, coords in zip(routes, route_coords, strict=True):
         colour = officer_colour(route.officer)
         fg = folium.FeatureGroup(
@@ -238,7 +294,9 @@ def plan_map(
         plugins.PolyLineTextPath(
             line, "   ►   ", repeat=True, offset=5, attributes={"fill": colour, "font-size": "13"}
         ).add_to(fg)
-        rows = schedule[(schedule["officer"] == route.officer) & (schedule["stop"] != "return")]
+        rows = schedule[
+            (schedule["officer"] == route.officer) & ~schedule["task"].isin(["return", "end"])
+        ]
         row_of = {s.order: row for s, (_, row) in zip(route.stops, rows.iterrows(), strict=True)}
         # a hotspot the officer comes back to gets one marker numbered "3/10"
         for group in stop_groups(route):
@@ -246,9 +304,9 @@ def plan_map(
             for s in group:
                 row = row_of[s.order]
                 what = (
-                    f"walk along {html.escape(s.street)} ({html.escape(s.hotspot_id)})"
+                    f"walk along {escape_text(s.street)} ({escape_text(s.hotspot_id)})"
                     if s.kind == "street"
-                    else f"{html.escape(s.label)} on {html.escape(s.street or 'unnamed street')}"
+                    else f"{escape_text(s.label)} on {escape_text(s.street or 'unnamed street')}"
                 )
                 parts.append(
                     f"<b>Officer {route.officer}, stop {s.order}</b><br>{what}<br>"
@@ -295,6 +353,26 @@ def plan_map(
             ),
             tooltip=f"Post of officer {route.officer}",
         ).add_to(fg)
+        if route.end_node != route.post_node:
+            # an open route: where the officer finishes, at the last vertex of the line; beside
+            # the point, so that a post there and other officers' end markers stay visible
+            end_lon, end_lat = coords[-1]
+            slot = ending_at[route.end_node].index(route.officer)
+            finish = schedule[(schedule["officer"] == route.officer) & (schedule["task"] == "end")]
+            when = f", {finish['arrive'].iloc[0]}" if len(finish) else ""
+            folium.Marker(
+                (end_lat, end_lon),
+                icon=folium.DivIcon(
+                    html=(
+                        f'<div style="background:#fff;color:#111;border:3px solid {colour};'
+                        "width:26px;height:26px;line-height:20px;text-align:center;"
+                        'font:bold 11px sans-serif;box-shadow:0 0 3px #000">E</div>'
+                    ),
+                    icon_size=(26, 26),
+                    icon_anchor=(-4 - 30 * slot, 13),
+                ),
+                tooltip=f"End of officer {route.officer}{when}",
+            ).add_to(fg)
         fg.add_to(m)
 
     folium.LayerControl(collapsed=False).add_to(m)
@@ -312,18 +390,20 @@ def _legend(title: str, routes: Sequence[Route], attribution: str) -> MacroEleme
     )
     again = any(s.visit > 1 for r in routes for s in r.stops)
     revisit = "; 3/10: one hotspot, visited at stops 3 and 10" if again else ""
+    opened = any(r.end_node != r.post_node for r in routes)
+    ends = "; E: end point (the route does not return to its post)" if opened else ""
     body = f"""
-    <div id="pp-legend" style="position:fixed;bottom:40px;left:10px;z-index:9999;
+    <div id="pp-legend" style="position:fixed;bottom:56px;left:10px;z-index:9999;
          background:rgba(255,255,255,.93);padding:8px 10px;border:1px solid #888;
          border-radius:4px;font:12px/1.5 sans-serif;max-width:340px">
-      <div style="font-weight:bold;margin-bottom:4px">{html.escape(title)}</div>
+      <div style="font-weight:bold;margin-bottom:4px">{escape_text(title)}</div>
       {items}
       <div><span style="display:inline-block;width:14px;height:10px;margin-right:6px;
            background:#ef8a62;opacity:.7;border:1px solid #b2182b"></span>hotspot visited
            (dashed: not visited)</div>
       <div>● numbered: dwell stops in order; ■ numbered: risky street to walk along;
-           ► direction of walking{revisit}</div>
-      <div style="color:#555;margin-top:4px">{html.escape(attribution)}</div>
+           ► direction of walking; P: post{ends}{revisit}</div>
+      <div style="color:#555;margin-top:4px">{escape_text(attribution)}</div>
     </div>"""
     legend = MacroElement()
     legend._template = Template("{% macro html(this, kwargs) %}" + body + "{% endmacro %}")
@@ -425,7 +505,7 @@ def _svg_map(
     gdf_edges: gpd.GeoDataFrame,
     *,
     width: float = 680.0,
-    height: float = 400.0,
+    height: float = 320.0,
 ) -> str:
     """Draw one route over the streets around it as an SVG string (no JavaScript)."""
     lon = np.array([c[0] for c in coords])
@@ -476,6 +556,13 @@ def _svg_map(
         f'width="18" height="18" fill="#111" stroke="{colour}" stroke-width="2"/><text y="4" '
         'text-anchor="middle" fill="#fff" font-size="10" font-weight="bold">P</text></g>'
     )
+    if route.end_node != route.post_node:
+        # an open route finishes at the last vertex of its line
+        post += (
+            f'<g transform="translate({pt(*coords[-1])})"><rect x="-9" y="-9" width="18" '
+            f'height="18" fill="#fff" stroke="{colour}" stroke-width="3"/><text y="4" '
+            'text-anchor="middle" fill="#111" font-size="10" font-weight="bold">E</text></g>'
+        )
     bar_m = 250 if span_x * 111_320 < 3000 else 500
     bar_px = bar_m / 111_320 * scale  # a metre of longitude and of latitude, drawn alike
     scale_bar = (
@@ -489,12 +576,86 @@ def _svg_map(
         f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="4" '
         f'stroke-opacity="0.85" stroke-linejoin="round"/>{post}{stops}{scale_bar}'
         f'<text x="{width - 6:.0f}" y="{height - 6:.0f}" font-size="9" text-anchor="end" '
-        f'fill="#666">{html.escape(ATTRIBUTION)}</text></svg>'
+        f'fill="#666">{escape_text(ATTRIBUTION)}</text></svg>'
     )
 
 
 def _streets_to_walk(n: int) -> str:
     return "" if n == 0 else ", 1 street to walk" if n == 1 else f", {n} streets to walk"
+
+
+# Page budget of the route sheets, in millimetres of A4 inside 12 mm margins, and the
+# height of a table row by its number of text lines; estimated generously, so that a sheet
+# that the estimate fits on one page prints on one page (checked in the tests with Chromium)
+_PAGE_MM = 273.0
+_FIRST_PAGE_TABLE_MM = _PAGE_MM - 10 - 9 - 88 - 7 - 10
+_NEXT_PAGE_TABLE_MM = _PAGE_MM - 10 - 7 - 10
+_LINE_MM, _VIA_LINE_MM, _ROW_PAD_MM = 3.6, 3.2, 1.6
+# characters per line in the narrow "At" and "Task" cells and in the wide "Walk via" cell
+_AT_CHARS, _TASK_CHARS, _VIA_CHARS = 22, 12, 76
+
+
+def _lines(text: str, width: int) -> int:
+    """Lines `text` takes in a cell `width` characters wide, breaking between words."""
+    lines, used = 1, 0
+    for word in text.split():
+        need = len(word) + (1 if used else 0)
+        if used and used + need > width:
+            lines, used = lines + 1 + (len(word) - 1) // width, len(word) % width or width
+        else:
+            used += need
+    return lines
+
+
+def _row_mm(task: str, at: str, via: str) -> float:
+    lines = max(_lines(task, _TASK_CHARS), _lines(at, _AT_CHARS))
+    return max(lines * _LINE_MM, _lines(via, _VIA_CHARS) * _VIA_LINE_MM) + _ROW_PAD_MM
+
+
+def _paginate(heights: list[float]) -> list[int]:
+    """Split rows of the given heights into pages; return the number of rows on each page."""
+    pages, used, budget = [0], 0.0, _FIRST_PAGE_TABLE_MM
+    for h in heights:
+        if pages[-1] and used + h > budget:
+            pages.append(0)
+            used, budget = 0.0, _NEXT_PAGE_TABLE_MM
+        pages[-1] += 1
+        used += h
+    return pages
+
+
+def _timetable_rows(rows: pd.DataFrame) -> list[tuple[str, float]]:
+    """HTML table rows of one officer's timetable, with each row's estimated height in mm."""
+    out = []
+    for _, r in rows.iterrows():
+        task_name = str(r["task"])
+        if task_name == "return":
+            task, at = "return to post", "post"
+        elif task_name == "end":
+            task, at = "end of route", "end point"
+        else:
+            visit = f" (visit {r['visit']})" if r["visit"] > 1 else ""
+            task = ("walk " if task_name == "street" else "") + str(r["hotspot_id"]) + visit
+            at = str(r["street"])
+        via = str(r["via"])
+        done = "&#9744;" if task_name not in ("return", "end") else ""
+        html_row = (
+            f"<tr><td>{escape_text(r['stop'])}</td><td>{escape_text(task)}</td>"
+            f"<td>{escape_text(r['arrive'])}</td><td>{escape_text(r['leave'])}</td>"
+            f"<td>{escape_text(at) or '&ndash;'}</td>"
+            f"<td class='via'>{escape_text(via) or '&ndash;'}</td>"
+            f"<td class='tick'>{done}</td></tr>"
+        )
+        out.append((html_row, _row_mm(task, at, via)))
+    return out
+
+
+_TABLE_HEAD = (
+    '<table><colgroup><col class="c-stop"><col class="c-task"><col class="c-time">'
+    '<col class="c-time"><col class="c-at"><col><col class="c-done"></colgroup>'
+    "<thead><tr><th>Stop</th><th>Task</th><th>Arrive</th><th>Leave</th><th>At</th>"
+    "<th>Walk via</th><th>Done</th></tr></thead><tbody>"
+)
 
 
 def route_sheets(
@@ -505,11 +666,13 @@ def route_sheets(
     gdf_edges: gpd.GeoDataFrame,
     title: str = "Patrol plan",
 ) -> str:
-    """Render printable route sheets: one A4 page per officer.
+    """Render printable route sheets: one A4 page per officer, more for a long timetable.
 
-    Each page has the officer's route drawn over the surrounding streets (inline SVG, so it
-    prints without JavaScript or network), the timetable, the streets to walk between stops
-    and a checklist to tick at each dwell stop.
+    Each officer's first page has the route drawn over the surrounding streets (inline SVG, so
+    it prints without JavaScript or network), the timetable, the streets to walk between
+    stops and a checklist to tick at each dwell stop. A timetable too long for one page goes
+    on to continuation pages, each headed with the officer's name and ``page x/y``; the first
+    page says so. The end point of an open route is drawn (``E``) and listed as the last row.
 
     Parameters
     ----------
@@ -531,57 +694,72 @@ def route_sheets(
     """
     pages = []
     for route, coords in zip(routes, route_coords, strict=True):
-        rows = schedule[schedule["officer"] == route.officer]
-        body = "".join(
-            f"<tr><td>{html.escape(str(r['stop']))}</td><td>"
-            f"{'walk ' if r['task'] == 'street' else ''}{html.escape(str(r['hotspot_id']))}"
-            f"{' (visit ' + str(r['visit']) + ')' if r['visit'] > 1 else ''}</td>"
-            f"<td>{r['arrive']}</td><td>{r['leave']}</td>"
-            f"<td>{html.escape(str(r['street'])) or '&ndash;'}</td>"
-            f"<td class='via'>{html.escape(str(r['via'])) or '&ndash;'}</td>"
-            f"<td class='tick'>{'&#9744;' if r['stop'] != 'return' else ''}</td></tr>"
-            for _, r in rows.iterrows()
-        )
-        pages.append(f"""
-<section class="sheet">
-  <h1>{html.escape(title)} &middot; Officer {route.officer}</h1>
-  <p class="meta">Post {route.post[0]:.5f}, {route.post[1]:.5f} &middot;
-  {len(route.hotspot_ids)} dwell stops of {route.dwell_min / max(len(route.hotspot_ids), 1):.0f}
+        rows = _timetable_rows(schedule[schedule["officer"] == route.officer])
+        split = _paginate([h for _, h in rows])
+        n = len(split)
+        heading = f"{escape_text(title)} &middot; Officer {route.officer}"
+        finish = ""
+        if route.end_node != route.post_node:
+            finish = f" &middot; End {coords[-1][1]:.5f}, {coords[-1][0]:.5f}"
+        first = 0
+        for k, count in enumerate(split, start=1):
+            page_no = f" &middot; page {k}/{n}" if n > 1 else ""
+            body = "".join(html_row for html_row, _ in rows[first : first + count])
+            first += count
+            if k == 1:
+                n_hot = len(route.hotspot_ids)
+                top = f"""
+  <p class="meta">Post {route.post[0]:.5f}, {route.post[1]:.5f}{finish} &middot;
+  {n_hot} dwell stops of {route.dwell_min / max(n_hot, 1):.0f}
   min{_streets_to_walk(len(route.street_ids))} &middot;
   {route.length_m / 1000:.1f} km on foot &middot; {route.duration_min:.0f} of
   {route.shift_min:.0f} min</p>
-  {_svg_map(route, coords, gdf_edges)}
-  <table>
-    <thead><tr><th>Stop</th><th>Task</th><th>Arrive</th><th>Leave</th><th>At</th>
-    <th>Walk via</th><th>Done</th></tr></thead>
-    <tbody>{body}</tbody>
-  </table>
-  <p class="notes">Notes: ______________________________________________________________</p>
+  {_svg_map(route, coords, gdf_edges)}"""
+            else:
+                top = f"""
+  <p class="meta">Timetable of officer {route.officer}, continued from page {k - 1}/{n}.</p>"""
+            foot = (
+                f'<p class="notes">Timetable continues on page {k + 1}/{n}.</p>'
+                if k < n
+                else '<p class="notes">Notes: ____________________________________________'
+                "__________________</p>"
+            )
+            pages.append(f"""
+<section class="sheet">
+  <h1>{heading}{page_no}</h1>{top}
+  {_TABLE_HEAD}{body}</tbody></table>
+  {foot}
 </section>""")
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{escape_text(title)}</title>
 <style>
 @page {{ size: A4 portrait; margin: 12mm; }}
-body {{ font: 10pt/1.35 sans-serif; color: #111; margin: 0; }}
+body {{ font: 9pt/1.3 sans-serif; color: #111; margin: 0; }}
 .sheet {{ page-break-after: always; break-after: page; }}
 .sheet:last-child {{ page-break-after: auto; break-after: auto; }}
-h1 {{ font-size: 14pt; margin: 0 0 2mm; }}
-.meta {{ margin: 0 0 2mm; color: #333; }}
-.sheet-map {{ width: 100%; height: auto; max-height: 105mm; border: 1px solid #bbb; }}
-table {{ width: 100%; border-collapse: collapse; margin-top: 2mm; font-size: 8.5pt; }}
-th, td {{ border: 1px solid #bbb; padding: 1mm 1.5mm; text-align: left;
-          vertical-align: top; }}
+h1 {{ font-size: 12.5pt; margin: 0 0 1.5mm; }}
+.meta {{ margin: 0 0 1.5mm; color: #333; font-size: 8.5pt; }}
+.sheet-map {{ display: block; width: 100%; height: auto; max-height: 88mm;
+              border: 1px solid #bbb; box-sizing: border-box; }}
+table {{ width: 100%; border-collapse: collapse; margin-top: 1.5mm; font-size: 8pt;
+         line-height: 1.25; table-layout: fixed; }}
+col.c-stop {{ width: 11mm; }} col.c-task {{ width: 19mm; }} col.c-time {{ width: 11mm; }}
+col.c-at {{ width: 34mm; }} col.c-done {{ width: 10mm; }}
+thead {{ display: table-header-group; }}
+tr {{ break-inside: avoid; page-break-inside: avoid; }}
+th, td {{ border: 1px solid #bbb; padding: 0.4mm 1mm; text-align: left;
+          vertical-align: top; overflow-wrap: anywhere; }}
 th {{ background: #eee; }}
-td.via {{ font-size: 7.5pt; color: #333; }}
-td.tick {{ text-align: center; font-size: 12pt; }}
-.notes {{ margin-top: 3mm; }}
+td.via {{ font-size: 7pt; color: #333; }}
+td.tick {{ text-align: center; font-size: 11pt; line-height: 1; }}
+.notes {{ margin: 2mm 0 0; }}
 </style></head><body>{"".join(pages)}
 </body></html>
 """
 
 
 def sheets_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
-    """Print route sheets to PDF with headless Chromium (one A4 page per officer).
+    """Print route sheets to PDF with headless Chromium (an A4 page per officer and sheet).
 
     Parameters
     ----------
@@ -686,9 +864,12 @@ def methods_map(
         fg.add_to(m)
     for i, (name, gdf) in enumerate(layers.items()):
         colour = palette[i % len(palette)]
-        fg = folium.FeatureGroup(name=f"{name} ({len(gdf)})", show=True)
+        fg = folium.FeatureGroup(name=f"{escape_text(name)} ({len(gdf)})", show=True)
         col = (value or {}).get(name)
-        data = gdf[[c for c in [col] if c] + ["geometry"]]
+        data = gdf[[c for c in [col] if c] + ["geometry"]].copy()
+        if col and not pd.api.types.is_numeric_dtype(data[col]):
+            # tooltips are set as HTML
+            data[col] = data[col].map(escape_text)
         folium.GeoJson(
             json.loads(data.to_json(drop_id=True)),
             style_function=lambda _, c=colour: {

@@ -1,16 +1,37 @@
-"""Logging, atomic writes and small time helpers shared by every module."""
+"""Logging, atomic files and safe output folders shared by every module.
+
+:func:`atomic_path` and :func:`atomic_write_text` replace one file only when it is complete.
+:func:`atomic_dir` does the same for a folder of files, and keeps a manifest
+(:data:`MANIFEST`) of the files it wrote there, so that a later run replaces or removes only
+files patrolplan wrote itself and left unchanged; :func:`check_output_dir` finds the problems
+it would meet before any work is done. Files and folders get the modes the user's umask
+gives (``0644``/``0755`` under umask ``022``).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import logging
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import FrameType
+
+from patrolplan._errors import PatrolPlanError
 
 logger = logging.getLogger("patrolplan")
+
+#: Name of the manifest :func:`atomic_dir` keeps in each output folder: every file it wrote
+#: there, with its SHA-256.
+MANIFEST = ".patrolplan-manifest.json"
+# Marker inside a temporary folder: the id of the process writing it.
+_PART_MARKER = ".patrolplan-part"
 
 
 def log(msg: str, level: int = logging.INFO) -> None:
@@ -26,9 +47,24 @@ def log(msg: str, level: int = logging.INFO) -> None:
     logger.log(level, msg)
 
 
+def _umask() -> int:
+    """Return the process umask (reading it means setting it, so set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _chmod_default(path: Path, mask: int) -> None:
+    """Give `path` the mode a plain ``open``/``mkdir`` would under `mask` (not mkstemp's)."""
+    mode = 0o777 if path.is_dir() else 0o666
+    path.chmod(mode & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path that replaces `path` only if the block succeeds.
+
+    The file gets the mode the umask gives (``0644`` under umask ``022``).
 
     Parameters
     ----------
@@ -47,6 +83,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp makes 0600 files; give the result the mode any other new file would get
+        _chmod_default(tmp_path, _umask())
         os.replace(tmp_path, final)
     finally:
         tmp_path.unlink(missing_ok=True)
@@ -73,71 +111,302 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return Path(path)
 
 
-@contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary folder whose files move into `path` only if the block succeeds.
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
-    If the block raises, nothing is left behind: the temporary folder is removed and `path`
-    is neither created nor changed.
 
-    Parameters
-    ----------
-    path
-        The final output folder. It may already exist; files of the same name are replaced.
+def _read_manifest(folder: Path) -> dict[str, set[str]]:
+    """Return file name -> SHA-256 digests patrolplan wrote into `folder` (empty if none).
 
-    Yields
-    ------
-    pathlib.Path
-        A temporary folder beside `path`.
+    A manifest left by an interrupted commit lists the old and the new digest of a file;
+    either counts as patrolplan's.
     """
-    final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    path = folder / MANIFEST
     try:
-        yield tmp
-        if not final.exists():
-            os.replace(tmp, final)
-        else:
-            for item in sorted(tmp.iterdir()):
-                target = final / item.name
-                if target.is_dir() and not item.is_dir():
-                    shutil.rmtree(target)
-                os.replace(item, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, ValueError):
+        log(f"{path} cannot be read; no file in {folder} counts as patrolplan's", logging.WARNING)
+        return {}
+    files: dict[str, set[str]] = {}
+    for key in ("files", "pending"):
+        entries = data.get(key, {}) if isinstance(data, dict) else {}
+        if not isinstance(entries, dict):
+            continue
+        for name, digest in entries.items():
+            if isinstance(name, str) and isinstance(digest, str) and "/" not in name:
+                files.setdefault(name, set()).add(digest)
+    return files
 
 
-def check_output_dir(path: str | os.PathLike[str]) -> Path:
-    """Check that `path` can become an output folder, before any work is done.
+def _write_manifest(
+    folder: Path, files: dict[str, str], pending: dict[str, str] | None = None
+) -> None:
+    data: dict[str, object] = {"tool": "patrolplan", "files": dict(sorted(files.items()))}
+    if pending:
+        data["pending"] = dict(sorted(pending.items()))
+    atomic_write_text(folder / MANIFEST, json.dumps(data, indent=1) + "\n")
+
+
+def _is_own(target: Path, manifest: dict[str, set[str]]) -> bool:
+    """Whether `target` is a regular file patrolplan wrote and nobody changed since."""
+    if target.is_symlink() or not target.is_file():
+        return False
+    return target.name in manifest and _sha256(target) in manifest[target.name]
+
+
+def _foreign(folder: Path, names: Iterable[str], *, replace_own: bool) -> list[str]:
+    """Names in `names` that exist in `folder` and may not be replaced."""
+    if not folder.is_dir():
+        return []
+    manifest = _read_manifest(folder)
+    clash = []
+    for name in sorted(set(names)):
+        target = folder / name
+        if not (target.exists() or target.is_symlink()):
+            continue
+        if not replace_own or not _is_own(target, manifest):
+            clash.append(name)
+    return clash
+
+
+def _clash_error(folder: Path, clash: list[str], *, replace_own: bool) -> PatrolPlanError:
+    shown = ", ".join(clash[:5]) + (f" and {len(clash) - 5} more" if len(clash) > 5 else "")
+    why = (
+        "patrolplan did not write (or that changed since it did)"
+        if replace_own
+        else "would be replaced"
+    )
+    msg = (
+        f"output folder {folder} already holds {shown}, which {why}; move "
+        f"{'it' if len(clash) == 1 else 'them'} away or choose another output folder"
+    )
+    return PatrolPlanError(msg)
+
+
+def _nearest_existing(path: Path) -> Path:
+    for p in (path, *path.parents):
+        if p.exists() or p.is_symlink():
+            return p
+    return Path(path.anchor or ".")
+
+
+def check_output_dir(
+    path: str | os.PathLike[str], *, names: Iterable[str] = (), replace_own: bool = True
+) -> Path:
+    """Check that plan files can be written into the folder `path`, before any work is done.
+
+    :func:`atomic_dir` makes the same checks when it commits; calling this first turns a
+    problem into one line before minutes of computation rather than after.
 
     Parameters
     ----------
     path
-        The output folder; it may exist.
+        The output folder; it need not exist yet.
+    names
+        File names that will be written (``map.html``, ``officer_1.gpx``...). Any of them
+        already in the folder must be a file patrolplan wrote there, unchanged since (see
+        :data:`MANIFEST`).
+    replace_own
+        As in :func:`atomic_dir`: False refuses any existing file of the same name.
 
     Returns
     -------
     pathlib.Path
-        The folder.
+        `path`, absolute.
 
     Raises
     ------
     PatrolPlanError
-        If `path` is an existing file, or its nearest existing parent is not writable.
-    """
-    from patrolplan._errors import PatrolPlanError
+        If `path` or one of its parents is a file, if the folder (or the parent it would be
+        created in) is not writable, or if it holds a file of one of `names` that patrolplan
+        did not write.
 
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        msg = f"`out` {out} is an existing file, not a folder"
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as parent:
+    ...     folder = Path(parent) / "plan"
+    ...     check_output_dir(folder, names=["map.html"]) == folder.absolute()
+    True
+    """
+    final = Path(path).absolute()
+    if final.exists() and not final.is_dir():
+        msg = f"output folder {final} is an existing file, not a folder"
         raise PatrolPlanError(msg)
-    parent = out if out.exists() else out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        msg = f"`out` {out}: {parent} is a file, not a folder"
+    base = _nearest_existing(final.parent)
+    if not base.is_dir():
+        msg = f"output folder {final} cannot be created: {base} is a file, not a folder"
         raise PatrolPlanError(msg)
-    if not os.access(parent, os.W_OK | os.X_OK):
-        msg = f"`out` {out}: folder {parent} is not writable"
+    for folder in (base, final) if final.is_dir() else (base,):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            msg = f"output folder {final} cannot be written: no write permission on {folder}"
+            raise PatrolPlanError(msg)
+    clash = _foreign(final, names, replace_own=replace_own)
+    if clash:
+        raise _clash_error(final, clash, replace_own=replace_own)
+    return final
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_parts(final: Path) -> None:
+    """Remove temporary folders an interrupted earlier run of patrolplan left beside `final`."""
+    for part in final.parent.glob(f".{final.name}.*.part"):
+        marker = part / _PART_MARKER
+        if part.is_symlink() or not marker.is_file():
+            continue
+        try:
+            pid = int(marker.read_text(encoding="ascii").strip())
+        except (OSError, ValueError):
+            continue
+        if pid != os.getpid() and not _pid_alive(pid):
+            shutil.rmtree(part, ignore_errors=True)
+            log(f"Removed {part}, left by an interrupted run", logging.INFO)
+
+
+class _Interrupted(SystemExit):
+    """Raised inside the block on SIGTERM/SIGHUP so that the temporary folder is removed."""
+
+
+@contextlib.contextmanager
+def _exit_on_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into an exception while the block runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise _Interrupted(128 + signum)
+
+    sigs = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s]
+    old = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike[str], *, replace_own: bool = True) -> Iterator[Path]:
+    """Yield a temporary folder whose files move into `path` only if the block succeeds.
+
+    If the block raises (SIGINT, SIGTERM and SIGHUP included), nothing is left behind: the
+    temporary folder is removed and `path` is neither created nor changed; a temporary folder
+    that a killed run left is removed by the next run.
+
+    When the block succeeds, its files replace those of the same name in `path`, provided
+    patrolplan wrote them there and nobody changed them since: the folder's manifest
+    (:data:`MANIFEST`) lists the SHA-256 of every file patrolplan wrote. Any other file of
+    the same name (the user's own ``report.json``, an edited ``schedule.csv``) makes the
+    commit refuse, naming it, before anything is moved. Files of an earlier plan that this
+    one does not write again (``officer_4.gpx`` after a plan with 3 officers) are removed
+    when they are unchanged, so no stale file can pass for this plan's. Other files in
+    `path` are left alone.
+
+    Parameters
+    ----------
+    path
+        The final output folder. It may already exist.
+    replace_own
+        Replace and remove files an earlier run wrote (listed in the manifest and unchanged).
+        False refuses any existing file of the same name and leaves earlier files in place.
+
+    Yields
+    ------
+    pathlib.Path
+        A temporary folder beside `path`; write the files into it (no sub-folders).
+
+    Raises
+    ------
+    PatrolPlanError
+        If `path` is a file or cannot be written (see :func:`check_output_dir`), or if it
+        holds a file of the same name as a new one that patrolplan did not write.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as parent:
+    ...     out = Path(parent) / "plan"
+    ...     with atomic_dir(out) as tmp:
+    ...         _ = (tmp / "a.txt").write_text("new")
+    ...     sorted(p.name for p in out.iterdir())
+    ['.patrolplan-manifest.json', 'a.txt']
+    """
+    final = check_output_dir(path, replace_own=replace_own)
+    mask = _umask()
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_parts(final)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+    except OSError as e:
+        msg = f"output folder {final} cannot be created: {e.strerror or e}"
+        raise PatrolPlanError(msg) from None
+    try:
+        (tmp / _PART_MARKER).write_text(str(os.getpid()), encoding="ascii")
+        with _exit_on_signals():
+            yield tmp
+            (tmp / _PART_MARKER).unlink()
+            _commit(tmp, final, mask, replace_own=replace_own)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
+    """Move the files of `tmp` into `final`, keeping its manifest (see :func:`atomic_dir`)."""
+    items = sorted(tmp.iterdir())
+    if any(p.name == MANIFEST for p in items):
+        msg = f"{MANIFEST} is patrolplan's own file; write no file of that name"
         raise PatrolPlanError(msg)
-    return out
+    if any(p.is_dir() for p in items):
+        msg = f"atomic_dir writes files only; {tmp} holds a folder"
+        raise PatrolPlanError(msg)
+    new = {p.name: _sha256(p) for p in items}
+    for p in items:
+        _chmod_default(p, mask)
+    if not final.exists():
+        _chmod_default(tmp, mask)
+        _write_manifest(tmp, new)
+        os.replace(tmp, final)
+        return
+    clash = _foreign(final, new, replace_own=replace_own)
+    if clash:
+        raise _clash_error(final, clash, replace_own=replace_own)
+    old = _read_manifest(final)
+    # files of an earlier plan: still listed (unchanged), or dropped from the record (changed)
+    kept: dict[str, str] = {}
+    stale: list[Path] = []
+    for name in sorted(set(old) - set(new)):
+        target = final / name
+        if not (target.exists() or target.is_symlink()):
+            continue
+        if _is_own(target, old):
+            if replace_own:
+                stale.append(target)
+            else:
+                kept[name] = _sha256(target)
+        else:
+            log(f"{target} changed since patrolplan wrote it; left in place", logging.WARNING)
+    # record the new files first, so an interruption leaves every file accounted for
+    current = {name: _sha256(final / name) for name in old if _is_own(final / name, old)}
+    _write_manifest(final, current, pending=new)
+    for p in items:
+        os.replace(p, final / p.name)
+    for target in stale:
+        target.unlink(missing_ok=True)
+        log(f"Removed {target}, written by an earlier plan", logging.DEBUG)
+    _write_manifest(final, {**kept, **new})

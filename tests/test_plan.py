@@ -18,7 +18,10 @@ from .conftest import xml_schema
 
 def test_writes_every_file(demo_dir, demo_plan):
     gpx = [f"officer_{r.officer}.gpx" for r in demo_plan.routes]
-    assert sorted(p.name for p in demo_dir.iterdir()) == sorted([*pp.plan.OUTPUT_FILES, *gpx])
+    assert sorted(p.name for p in demo_dir.iterdir()) == sorted(
+        [*pp.plan.OUTPUT_FILES, *gpx, pp.utils.MANIFEST]
+    )
+    assert pp.plan.output_names(demo_plan) == [*pp.plan.OUTPUT_FILES, *gpx]
 
 
 def test_routes_geojson_is_rfc7946_and_reads_back(demo_dir, demo_plan):
@@ -262,14 +265,23 @@ def test_per_officer_shifts_and_since():
         PlanOptions(officers=2, shift="1h,1h,1h")
 
 
-def test_rewriting_a_folder_drops_files_of_the_earlier_plan(demo_plan, tmp_path):
+def test_rewriting_a_folder_replaces_only_what_patrolplan_wrote(demo_plan, tmp_path):
     out = tmp_path / "plan"
     out.mkdir()
-    (out / "officer_9.gpx").write_text("old")
-    (out / "variants.csv").write_text("old")
     (out / "notes.txt").write_text("the supervisor's own file")
+    (out / "officer_9.gpx").write_text("a track the supervisor made")
     pp.plan.write_plan(demo_plan, out)
-    assert not (out / "officer_9.gpx").exists()
-    assert not (out / "variants.csv").exists()
+    first = (out / "routes.geojson").read_bytes()
+    # the same folder again: patrolplan's own files are replaced, the user's are untouched
+    pp.plan.write_plan(demo_plan, out)
+    assert (out / "routes.geojson").read_bytes() == first
     assert (out / "notes.txt").read_text() == "the supervisor's own file"
-    assert (out / "officer_1.gpx").is_file()
+    assert (out / "officer_9.gpx").read_text() == "a track the supervisor made"
+    # a file of the same name that patrolplan did not write is never overwritten
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "report.json").write_text("{}")
+    with pytest.raises(pp.PatrolPlanError, match=r"report\.json"):
+        pp.plan.write_plan(demo_plan, other)
+    assert (other / "report.json").read_text() == "{}"
+    assert sorted(p.name for p in other.iterdir()) == ["report.json"]

@@ -126,3 +126,205 @@ def test_route_sheets_print_one_a4_page_per_officer(demo_dir, demo_plan, tmp_pat
     assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == len(demo_plan.routes)
     # A4 portrait in PostScript points
     assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45]\.?\d* 84[12]", data)
+
+
+# --- hostile text: escaped for HTML, attributes and JavaScript, shown literally -------------
+
+# Put first in <head> of a copy of the page: alert() records instead of showing, and once the
+# page has loaded, every popup and tooltip is set as HTML into the document, as Leaflet does
+# when one opens, so that markup that got through would run its handlers here.
+GUARD = """<script>
+window.__pp_xss = [];
+window.alert = function (x) { window.__pp_xss.push(String(x)); };
+window.addEventListener("load", function () {
+  var texts = [], sink = document.createElement("div");
+  document.body.appendChild(sink);
+  function show(content, layer) {
+    if (typeof content === "function") { content = content(layer); }
+    if (typeof content === "string") {
+      var d = document.createElement("div");
+      d.innerHTML = content;
+      sink.appendChild(d);
+      texts.push(d.textContent);
+    } else if (content && content.textContent !== undefined) {
+      texts.push(content.textContent);
+    }
+  }
+  if (window.L) {
+    Object.keys(window).forEach(function (k) {
+      var v = window[k];
+      if (v instanceof L.Popup) { show(v.getContent()); }
+      if (v instanceof L.Layer && v.getTooltip && v.getTooltip()) {
+        var t = v.getTooltip();
+        if (v.eachLayer) { v.eachLayer(function (l) { show(t._content, l); }); }
+        else { show(t._content, v); }
+      }
+    });
+  }
+  setTimeout(function () {
+    var pre = document.createElement("pre");
+    pre.id = "pp-report";
+    var controls = document.querySelector(".leaflet-control-layers");
+    var legend = document.getElementById("pp-legend");
+    texts.push(controls ? controls.textContent : "", legend ? legend.textContent : "");
+    if (!window.L) { texts.push(document.body.textContent); }
+    pre.textContent = JSON.stringify({xss: window.__pp_xss, texts: texts});
+    document.body.appendChild(pre);
+  }, 1000);
+});
+</script>"""
+
+
+def _guarded_dom(page, tmp_path):
+    """Load a copy of `page` with GUARD in headless Chromium; return (report, console lines)."""
+    import html as html_lib
+    import json
+
+    guarded = tmp_path / f"guarded-{page.name}"
+    text = page.read_text()
+    guarded.write_text(text.replace("<head>", "<head>" + GUARD, 1))
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=8000",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--dump-dom",
+        guarded.as_uri(),
+    ]
+    proc = subprocess.run(
+        [CHROMIUM, *flags],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    found = re.search(r'<pre id="pp-report">(.*?)</pre>', proc.stdout, re.S)
+    assert found, proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    return json.loads(html_lib.unescape(found.group(1))), console
+
+
+@pytest.fixture(scope="module")
+def hostile_pages(demo_plan, tmp_path_factory):
+    """map.html and sheets.html of the demo plan with hostile categories and street names."""
+    from patrolplan import graph, render
+
+    from .test_export import hostile_plan
+
+    plan = hostile_plan(demo_plan)
+    out = tmp_path_factory.mktemp("hostile-pages")
+    edges = graph.edges_gdf(plan.G)
+    m = render.plan_map(
+        gdf_edges=edges,
+        gdf_incidents=plan.gdf_incidents,
+        weights=plan.weights,
+        gdf_hotspots=plan.gdf_hotspots,
+        routes=plan.routes,
+        route_coords=plan.route_coords,
+        schedule=plan.schedule,
+        title="Plan ${7*7} <b>x</b>",
+    )
+    (out / "map.html").write_text(render.to_html(m))
+    sheets = render.route_sheets(
+        plan.routes, plan.route_coords, plan.schedule, gdf_edges=edges, title="Plan <i>`x`</i>"
+    )
+    (out / "sheets.html").write_text(sheets)
+    return out
+
+
+def test_hostile_text_is_escaped_in_the_page_source(hostile_pages):
+    from .test_export import HOSTILE_LAYER
+
+    page = (hostile_pages / "map.html").read_text()
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    # no input text closes a script, starts a template substitution or a tag
+    assert not any("${7*7}" in s or "${alert" in s for s in scripts)
+    assert "<img src=x" not in page
+    assert "<script>alert(" not in page
+    assert HOSTILE_LAYER not in page
+    sheets = (hostile_pages / "sheets.html").read_text()
+    assert "<img src=x" not in sheets
+    assert "<script" not in sheets
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
+@pytest.mark.parametrize("name", ["map.html", "sheets.html"])
+def test_hostile_text_runs_no_script_and_shows_literally(hostile_pages, tmp_path, name):
+    from .test_export import HOSTILE_LAYER, PAYLOADS
+
+    report, console = _guarded_dom(hostile_pages / name, tmp_path)
+    assert report["xss"] == []
+    assert not [c for c in console if "Uncaught" in c or "Error" in c], console
+    shown = "\n".join(report["texts"])
+    for text in PAYLOADS[:10]:
+        assert text in shown, text
+    if name == "map.html":
+        # layer control, legend, popups and tooltips: every place input text reaches
+        assert f"Heat: {HOSTILE_LAYER}" in shown
+        assert "Plan ${7*7} <b>x</b>" in shown
+    else:
+        assert "Plan <i>`x`</i>" in shown
+
+
+def _pdf_pages(path):
+    return len(re.findall(rb"/Type\s*/Page[^s]", path.read_bytes()))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
+def test_long_routes_print_one_page_per_officer(tmp_path):
+    import patrolplan as pp
+    from patrolplan import datasets, graph, render
+    from patrolplan.options import PlanOptions
+
+    # three officers on 8 h: 14-20 stops each, where the sheets used to take 5-6 pages
+    plan = pp.plan.daily_plan(
+        datasets.baltimore_crimes(),
+        datasets.baltimore_osm(),
+        list(datasets.DEMO_POSTS),
+        PlanOptions(
+            officers=3, shift="8h", start="16:00", date="2016-06-19", seed=7, iterations=300
+        ),
+    )
+    assert max(len(r.stops) for r in plan.routes) >= 18
+    page = render.route_sheets(
+        plan.routes, plan.route_coords, plan.schedule, gdf_edges=graph.edges_gdf(plan.G)
+    )
+    assert "page 1/" not in page
+    (tmp_path / "sheets.html").write_text(page)
+    assert _pdf_pages(render.sheets_to_pdf(tmp_path / "sheets.html", tmp_path / "s.pdf")) == 3
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
+def test_a_timetable_too_long_for_a_page_continues_with_name_and_page_numbers(demo_plan, tmp_path):
+    import pandas as pd
+
+    from patrolplan import graph, render
+
+    # officer 1 given every stop of the plan three times over: about 100 rows
+    sched = demo_plan.schedule
+    stops = sched[sched["task"] != "return"]
+    rows = pd.concat([stops] * 3, ignore_index=True).assign(officer=1)
+    rows = pd.concat([rows, sched[sched["task"] == "return"].head(1)], ignore_index=True)
+    rows["stop"] = [str(i) for i in range(1, len(rows))] + ["return"]
+    routes, coords = demo_plan.routes[:1], demo_plan.route_coords[:1]
+    page = render.route_sheets(routes, coords, rows, gdf_edges=graph.edges_gdf(demo_plan.G))
+    n = page.count('<section class="sheet">')
+    assert n >= 2
+    for k in range(1, n + 1):
+        assert f"Officer 1 &middot; page {k}/{n}</h1>" in page
+    assert f"Timetable continues on page 2/{n}." in page
+    assert f"Timetable of officer 1, continued from page 1/{n}." in page
+    # every row printed once, the table head repeated on each page
+    assert page.count("<tr><td>") == len(rows)
+    assert page.count("<thead>") == n
+    (tmp_path / "sheets.html").write_text(page)
+    # the estimate holds: each sheet is one printed page
+    assert _pdf_pages(render.sheets_to_pdf(tmp_path / "sheets.html", tmp_path / "s.pdf")) == n
