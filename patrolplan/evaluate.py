@@ -240,9 +240,9 @@ def count_hotspots(*, cell_m: float = 100.0, min_count: float = 2.0) -> HotspotF
             geometry=shapely.box(x, y, x + cell_m, y + cell_m),
             crs=crs,
         )
-        centres = gpd.GeoSeries(
-            gpd.points_from_xy(x + cell_m / 2, y + cell_m / 2), crs=crs
-        ).to_crs(gdf.crs)
+        centres = gpd.GeoSeries(gpd.points_from_xy(x + cell_m / 2, y + cell_m / 2), crs=crs).to_crs(
+            gdf.crs
+        )
         out = out.to_crs(gdf.crs)
         out["lon"], out["lat"] = centres.x.to_numpy(), centres.y.to_numpy()
         return out[_EMPTY_HOT_COLUMNS], labels
@@ -265,7 +265,7 @@ def _route(
     streets: StreetIndex,
     route_args: Mapping[str, Any],
 ) -> ShiftPlan:
-    """The daily plan's steps after ingest: hotspots, street tasks, routes."""
+    """Run the daily plan's steps after ingest: hotspots, street tasks, routes."""
     gdf_hot, labels = _in_lonlat(*hotspot_fn(gdf_history, weights))
     if gdf_hot.empty:
         return ShiftPlan(method, (), gdf_hot, note="no hotspot")
@@ -279,10 +279,8 @@ def _route(
     return ShiftPlan(method, tuple(routes), gdf_hot)
 
 
-def _in_lonlat(
-    gdf_hot: gpd.GeoDataFrame, labels: pd.Series
-) -> tuple[gpd.GeoDataFrame, pd.Series]:
-    """Give hotspots found on metric incidents their ``lon``/``lat`` in degrees, as routing needs."""
+def _in_lonlat(gdf_hot: gpd.GeoDataFrame, labels: pd.Series) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """Give hotspots found on metric incidents ``lon``/``lat`` in degrees, as routing needs."""
     if gdf_hot.empty or gdf_hot.crs is None or gdf_hot["lon"].abs().max() <= 180:
         return gdf_hot, labels
     centres = gpd.GeoSeries(gpd.points_from_xy(gdf_hot["lon"], gdf_hot["lat"]), crs=gdf_hot.crs)
@@ -490,9 +488,10 @@ def random_walks(
 
     Officer ``k`` leaves its post (assigned in turn, as in :func:`patrolplan.routing.solve`),
     takes a random street at every corner, preferring streets it has not walked yet and not
-    turning straight back unless it must, while it can still get home within the walking time of route ``k`` of `like`, then walks home by the
-    shortest path. It stands still as often and as long as route ``k`` dwells, at random nodes
-    of its outbound walk; each such stop is a hotspot of its own, a disc of `dwell_radius_m`.
+    turning straight back unless it must, while it can still get home within the walking time
+    of route ``k`` of `like`, then walks home by the shortest path. It stands still as often
+    and as long as route ``k`` dwells, at random nodes of its outbound walk; each such stop is a
+    hotspot of its own, a disc of `dwell_radius_m`.
 
     Parameters
     ----------
@@ -531,7 +530,7 @@ def random_walks(
         home = post_nodes[k % len(post_nodes)]
         dwells = [s.leave_min - s.arrive_min for s in model.stops if s.kind == "hotspot"]
         nodes, walked = _wander(streets.adjacency, paths, home, model.walk_min * m_per_min, rng)
-        picks = np.sort(rng.integers(0, len(nodes), size=len(dwells))) if nodes else []
+        picks = np.sort(rng.integers(0, len(nodes), size=len(dwells)))
         # distance walked up to each node of the outbound walk, to time the stops
         upto = np.concatenate([[0.0], np.cumsum(walked)])
         stops, clock_dwell = [], 0.0
@@ -590,8 +589,10 @@ def _wander(
     rng: np.random.Generator,
 ) -> tuple[list[int], list[float]]:
     """Random non-backtracking walk from `home` that can always get back within `budget_m`."""
-    to_home = dict(zip(paths.nodes.tolist(), paths.dist_m[paths.sources.index(home)].tolist()))
-    nodes, steps = [home], []
+    row = paths.dist_m[paths.sources.index(home)]
+    to_home = dict(zip(paths.nodes.tolist(), row.tolist(), strict=True))
+    nodes: list[int] = [home]
+    steps: list[float] = []
     here, prev, walked = home, -1, 0.0
     seen: set[tuple[int, int]] = set()
     while True:
@@ -953,8 +954,7 @@ def summarize(
     """
     names = list(dict.fromkeys(per_shift["method"]))
     wide = {
-        m: per_shift[per_shift["method"] == m].set_index("shift_start").sort_index()
-        for m in names
+        m: per_shift[per_shift["method"] == m].set_index("shift_start").sort_index() for m in names
     }
     index = wide[names[0]].index
     n = len(index)
@@ -969,7 +969,7 @@ def summarize(
             point = num.sum() / den.sum() if den.sum() > 0 else np.nan
             b = num[boot].sum(axis=1) / den[boot].sum(axis=1)
         b = b[np.isfinite(b)]
-        lo, hi = (np.percentile(b, [2.5, 97.5]) if len(b) else (np.nan, np.nan))
+        lo, hi = np.percentile(b, [2.5, 97.5]) if len(b) else (np.nan, np.nan)
         return float(point), float(lo), float(hi)
 
     counts = [m for m in names if m.startswith("counts_")]
@@ -1083,7 +1083,6 @@ def replay_days(
         msg = f"no test day from {a:%Y-%m-%d} to {b:%Y-%m-%d} every {every} days"
         raise InputDataError(msg)
     return list(pd.date_range(a, b, freq=f"{every}D"))
-
 
 
 def run(
