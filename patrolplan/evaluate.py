@@ -763,7 +763,7 @@ def replay(
     }
     shifts = sorted(_bounds(pd.Timestamp(d), s) for d in days for s in starts)
     first_day = shifts[0].normalize() - pd.Timedelta(days=history_days)
-    if when.min() > first_day:
+    if when.min().normalize() > first_day:
         log(
             f"Short history: the data start {when.min():%Y-%m-%d}, after the "
             f"{history_days}-day history of the first test shift ({first_day:%Y-%m-%d})",
