@@ -1,0 +1,1203 @@
+"""Replay the daily plan on past shifts and count the incidents it would have been near.
+
+For each test shift the plan is made as it would have been that day, from the incidents
+before the shift start only (same weights, hotspots, street tasks and route solver as
+:func:`patrolplan.plan.daily_plan`). The shift's own incidents are then checked against the
+plan: an incident is *captured* when it lies in a hotspot polygon a route dwells at, or within
+50 m of a street a route walks. The same is done for baselines of the same officers, posts and
+time:
+
+* ``random``: random walks on the street graph from the same posts, each officer walking as
+  long as the plan's officer walks and standing still as long as the plan's officer dwells, at
+  random nodes of the walk, each dwell covering a disc as large as the plan's mean visited
+  hotspot;
+* ``counts_<N>d``: last period's raw counts: the 100 m grid cells with at least two incidents
+  in the last N days become the hotspots, the busiest streets outside them the street tasks,
+  routed by the same solver;
+* ``oracle``: a plan routed knowing the shift's incidents (each group of them within 50 m is a
+  hotspot): a ceiling for the capture rule, not a forecast.
+
+:func:`replay` gives one row per shift and method, :func:`summarize` the table with 95 %
+bootstrap intervals over shifts, :func:`run` does both from files for the command line.
+
+Mind what the data is: arrests are made where police already patrol, so a plan built on past
+arrests partly predicts past patrols.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from patrolplan import graph, hotspots, ingest, routing, settings
+from patrolplan._errors import InfeasibleRouteError, InputDataError
+from patrolplan.utils import log
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+#: A hotspot step: ``(history, weights) -> (gdf_hotspots, labels)``, as
+#: :func:`patrolplan.hotspots.find_hotspots`.
+HotspotFn = Callable[[gpd.GeoDataFrame, pd.Series], tuple[gpd.GeoDataFrame, pd.Series]]
+
+#: An incident this close to a walked street counts as captured.
+CAPTURE_M = 50.0
+
+_EMPTY_HOT_COLUMNS = ["hotspot_id", "rank", "risk", "lon", "lat", "cluster", "geometry"]
+
+
+@dataclass(frozen=True, eq=False)
+class ShiftPlan:
+    """What one method plans for one shift.
+
+    Attributes
+    ----------
+    method
+        Name of the method.
+    routes
+        One route per officer (empty when the method had nothing to visit).
+    gdf_hotspots
+        The hotspots offered, with ``hotspot_id`` and polygon ``geometry``.
+    note
+        Why the plan is empty, if it is.
+    """
+
+    method: str
+    routes: tuple[routing.Route, ...]
+    gdf_hotspots: gpd.GeoDataFrame
+    note: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class EvaluationResult:
+    """The replay of a plan against its baselines.
+
+    Attributes
+    ----------
+    table
+        One row per method, from :func:`summarize`.
+    per_shift
+        One row per shift and method, from :func:`replay`.
+    params
+        The parameters used, for the record.
+    """
+
+    table: pd.DataFrame
+    per_shift: pd.DataFrame
+    params: dict[str, object]
+
+
+class StreetIndex:
+    """Street segments of a graph with their metric geometry, built once per graph.
+
+    Parameters
+    ----------
+    G
+        A projected walking graph from :func:`patrolplan.graph.graph_from_file`.
+
+    Attributes
+    ----------
+    edges
+        One row per undirected segment (``u <= v``), from :func:`patrolplan.graph.edges_gdf`.
+    geometry_m
+        The segments' lines in the graph's metric CRS.
+    """
+
+    def __init__(self, G: nx.MultiDiGraph) -> None:
+        self.crs = G.graph["crs"]
+        self.edges = graph.edges_gdf(G)
+        self.geometry_m = np.asarray(self.edges.geometry.to_crs(self.crs).values)
+        self._row = {
+            (int(u), int(v)): i
+            for i, (u, v) in enumerate(zip(self.edges["u"], self.edges["v"], strict=True))
+        }
+        self._index = pd.MultiIndex.from_arrays([self.edges["u"], self.edges["v"]])
+        self._xy = {int(n): (float(d["x"]), float(d["y"])) for n, d in G.nodes(data=True)}
+        adj: dict[int, dict[int, float]] = {}
+        for u, v, d in G.edges(data=True):
+            if u != v:
+                row = adj.setdefault(int(u), {})
+                row[int(v)] = min(row.get(int(v), np.inf), float(d["length"]))
+        self.adjacency = {u: sorted(row.items()) for u, row in adj.items()}
+
+    def lines(self, segments: set[tuple[int, int]]) -> list[Any]:
+        """Return the metric lines of undirected segments ``(u, v)``, ``u <= v``.
+
+        Parameters
+        ----------
+        segments
+            Node pairs, as from :func:`patrolplan.routing.walked_segments`.
+
+        Returns
+        -------
+        list
+            Shapely lines in the graph's CRS (a straight line for a pair not in the graph).
+        """
+        out = []
+        for u, v in sorted(segments):
+            i = self._row.get((u, v))
+            out.append(
+                self.geometry_m[i]
+                if i is not None
+                else shapely.LineString([self._xy[u], self._xy[v]])
+            )
+        return out
+
+    def segments(self, snapped: pd.DataFrame, values: pd.Series) -> gpd.GeoDataFrame:
+        """Sum `values` per street segment, as the street tasks of :func:`routing.solve` need.
+
+        This is the ``risk`` of :func:`patrolplan.graph.segment_risk` (same segments, same
+        sums) without the smoothing the router does not read, on edges built once.
+
+        Parameters
+        ----------
+        snapped
+            From :func:`patrolplan.graph.snap_to_edges`.
+        values
+            One value per incident, same index as `snapped`.
+
+        Returns
+        -------
+        geopandas.GeoDataFrame
+            ``u``, ``v``, ``name``, ``highway``, ``length``, ``risk``, ``n_incidents``,
+            ``geometry``.
+        """
+        totals = graph.segment_totals(snapped, values).reindex(self._index)
+        out = self.edges.copy()
+        out["risk"] = totals["sum"].fillna(0.0).to_numpy()
+        out["n_incidents"] = totals["count"].fillna(0).astype(int).to_numpy()
+        return out
+
+
+def planner_hotspots(method: str = "dbscan", **kwargs: Any) -> HotspotFn:
+    """Return the daily plan's hotspot step with its options fixed.
+
+    Parameters
+    ----------
+    method
+        Hotspot method, as for :func:`patrolplan.hotspots.find_hotspots`.
+    **kwargs
+        Other options of :func:`patrolplan.hotspots.find_hotspots` (``eps_m``,
+        ``min_weight``...).
+
+    Returns
+    -------
+    callable
+        ``(history, weights) -> (gdf_hotspots, labels)``.
+    """
+    return functools.partial(hotspots.find_hotspots, method=method, **kwargs)
+
+
+def count_hotspots(*, cell_m: float = 100.0, min_count: float = 2.0) -> HotspotFn:
+    """Return a hotspot step that takes the busiest grid cells by raw count.
+
+    Parameters
+    ----------
+    cell_m
+        Cell size in metres.
+    min_count
+        Least (weighted) count of a cell to be a hotspot.
+
+    Returns
+    -------
+    callable
+        ``(history, weights) -> (gdf_hotspots, labels)``; the hotspots are square cells, ranked
+        by count, centred on the cell.
+    """
+
+    def cells(gdf: gpd.GeoDataFrame, weights: pd.Series) -> tuple[gpd.GeoDataFrame, pd.Series]:
+        if gdf.empty:
+            return _no_hotspots(gdf.crs), pd.Series(-1, index=gdf.index, name="cluster")
+        crs = hotspots.metric_crs(gdf)
+        geom = gdf.geometry if crs is None else gdf.geometry.to_crs(crs)
+        ix = np.floor(geom.x.to_numpy() / cell_m).astype(np.int64)
+        iy = np.floor(geom.y.to_numpy() / cell_m).astype(np.int64)
+        key = pd.Series(list(zip(ix, iy, strict=True)), index=gdf.index)
+        w = weights.reindex(gdf.index).astype(float)
+        per_cell = w.groupby(key).sum()
+        hot = per_cell[per_cell >= min_count]
+        # busiest first, ties by position so the ranking is deterministic
+        order = sorted(hot.index, key=lambda c: (-hot[c], c))
+        cluster = {c: i for i, c in enumerate(order)}
+        labels = key.map(lambda c: cluster.get(c, -1)).astype(int).rename("cluster")
+        x = np.array([c[0] for c in order], dtype=float) * cell_m
+        y = np.array([c[1] for c in order], dtype=float) * cell_m
+        out = gpd.GeoDataFrame(
+            {
+                "hotspot_id": [f"H{i + 1:03d}" for i in range(len(order))],
+                "rank": np.arange(1, len(order) + 1),
+                "risk": [float(hot[c]) for c in order],
+                "cluster": np.arange(len(order)),
+            },
+            geometry=shapely.box(x, y, x + cell_m, y + cell_m),
+            crs=crs,
+        )
+        centres = gpd.GeoSeries(gpd.points_from_xy(x + cell_m / 2, y + cell_m / 2), crs=crs).to_crs(
+            gdf.crs
+        )
+        out = out.to_crs(gdf.crs)
+        out["lon"], out["lat"] = centres.x.to_numpy(), centres.y.to_numpy()
+        return out[_EMPTY_HOT_COLUMNS], labels
+
+    return cells
+
+
+def _no_hotspots(crs: object) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(columns=_EMPTY_HOT_COLUMNS, geometry="geometry", crs=crs)
+
+
+def _route(
+    method: str,
+    gdf_history: gpd.GeoDataFrame,
+    weights: pd.Series,
+    hotspot_fn: HotspotFn,
+    G: nx.MultiDiGraph,
+    posts: Sequence[tuple[float, float]],
+    snapped: pd.DataFrame,
+    streets: StreetIndex,
+    route_args: Mapping[str, Any],
+) -> ShiftPlan:
+    """Run the daily plan's steps after ingest: hotspots, street tasks, routes."""
+    gdf_hot, labels = _in_lonlat(*hotspot_fn(gdf_history, weights))
+    if gdf_hot.empty:
+        return ShiftPlan(method, (), gdf_hot, note="no hotspot")
+    # streets as tasks carry the risk of incidents outside hotspots only (as daily_plan)
+    segments = streets.segments(snapped.loc[gdf_history.index], weights.where(labels < 0, 0.0))
+    try:
+        routes = routing.solve(G, gdf_hot, posts, segments=segments, **route_args)
+    except InfeasibleRouteError as exc:
+        log(f"{method}: no routes ({exc})", level=30)
+        return ShiftPlan(method, (), gdf_hot, note=str(exc))
+    return ShiftPlan(method, tuple(routes), gdf_hot)
+
+
+def _in_lonlat(gdf_hot: gpd.GeoDataFrame, labels: pd.Series) -> tuple[gpd.GeoDataFrame, pd.Series]:
+    """Give hotspots found on metric incidents ``lon``/``lat`` in degrees, as routing needs."""
+    if gdf_hot.empty or gdf_hot.crs is None or gdf_hot["lon"].abs().max() <= 180:
+        return gdf_hot, labels
+    centres = gpd.GeoSeries(gpd.points_from_xy(gdf_hot["lon"], gdf_hot["lat"]), crs=gdf_hot.crs)
+    centres = centres.to_crs("EPSG:4326")
+    out = gdf_hot.to_crs("EPSG:4326")
+    out["lon"], out["lat"] = centres.x.to_numpy(), centres.y.to_numpy()
+    return out, labels
+
+
+def plan_shift(
+    gdf_history: gpd.GeoDataFrame,
+    G: nx.MultiDiGraph,
+    posts: Sequence[tuple[float, float]],
+    *,
+    shift_start: str | pd.Timestamp,
+    shift_min: float,
+    officers: int = 1,
+    hotspot_fn: HotspotFn | None = None,
+    half_life_days: float | None = None,
+    layer_weights: Mapping[str, float] | None = None,
+    dwell_min: float | None = None,
+    max_hotspots: int | None = None,
+    max_segments: int | None = None,
+    seed: int | None = None,
+    iterations: int | None = None,
+    snapped: pd.DataFrame | None = None,
+    streets: StreetIndex | None = None,
+    method: str = "plan",
+) -> ShiftPlan:
+    """Plan one shift as the daily plan would, from the incidents given only.
+
+    Weights (:func:`patrolplan.hotspots.incident_weights` at the shift start, with the
+    shift's hour profile), hotspots (`hotspot_fn`), street tasks (the risk of incidents
+    outside hotspots per segment) and routes (:func:`patrolplan.routing.solve`).
+
+    Parameters
+    ----------
+    gdf_history
+        The incidents the plan may know; the caller keeps them before `shift_start`.
+    G
+        Projected walking graph.
+    posts
+        ``(lat, lon)`` of each post.
+    shift_start
+        Date and time the shift starts.
+    shift_min
+        Shift length in minutes.
+    officers
+        Officers on foot.
+    hotspot_fn
+        The hotspot step; default :func:`planner_hotspots` (the daily plan's).
+    half_life_days, layer_weights
+        Passed to :func:`patrolplan.hotspots.incident_weights`.
+    dwell_min, max_hotspots, max_segments, seed, iterations
+        Passed to :func:`patrolplan.routing.solve`.
+    snapped
+        :func:`patrolplan.graph.snap_to_edges` of at least `gdf_history`; computed if None.
+    streets
+        :class:`StreetIndex` of `G`; built if None.
+    method
+        Name recorded in the result.
+
+    Returns
+    -------
+    ShiftPlan
+        Routes and hotspots; no routes when no hotspot was found.
+    """
+    t0 = pd.Timestamp(shift_start)
+    streets = StreetIndex(G) if streets is None else streets
+    snapped = graph.snap_to_edges(G, gdf_history) if snapped is None else snapped
+    weights = hotspots.incident_weights(
+        gdf_history,
+        at=t0,
+        half_life_days=half_life_days,
+        layer_weights=layer_weights,
+        shift_start_hour=t0.hour + t0.minute / 60.0,
+        shift_length_h=shift_min / 60.0,
+    )
+    route_args = {
+        "officers": officers,
+        "shift_min": shift_min,
+        "dwell_min": dwell_min,
+        "max_hotspots": max_hotspots,
+        "max_segments": max_segments,
+        "seed": seed,
+        "iterations": iterations,
+    }
+    return _route(
+        method,
+        gdf_history,
+        weights,
+        hotspot_fn or planner_hotspots(),
+        G,
+        posts,
+        snapped,
+        streets,
+        route_args,
+    )
+
+
+def capture(
+    gdf_incidents: gpd.GeoDataFrame,
+    routes: Sequence[routing.Route],
+    gdf_hotspots: gpd.GeoDataFrame,
+    G: nx.MultiDiGraph,
+    *,
+    dist_m: float = CAPTURE_M,
+    streets: StreetIndex | None = None,
+) -> pd.Series:
+    """Tell which incidents lie in a hotspot the routes dwell at or near a street they walk.
+
+    Parameters
+    ----------
+    gdf_incidents
+        Incidents (any CRS).
+    routes
+        Routes of one plan.
+    gdf_hotspots
+        The hotspots the routes were planned on (``hotspot_id``, polygon ``geometry``).
+    G
+        The graph the routes walk.
+    dist_m
+        Incidents at most this far from a walked street are captured.
+    streets
+        :class:`StreetIndex` of `G`; built if None.
+
+    Returns
+    -------
+    pandas.Series
+        Boolean per incident, same index as `gdf_incidents`.
+    """
+    out = pd.Series(False, index=gdf_incidents.index, name="captured")
+    if gdf_incidents.empty or not routes:
+        return out
+    streets = StreetIndex(G) if streets is None else streets
+    pts = np.asarray(gdf_incidents.geometry.to_crs(streets.crs).values)
+    hit = np.zeros(len(pts), dtype=bool)
+    lines = streets.lines(routing.walked_segments(routes))
+    if lines:
+        i_pt, _ = shapely.STRtree(lines).query(pts, predicate="dwithin", distance=dist_m)
+        hit[i_pt] = True
+    polys = _visited_polygons(routes, gdf_hotspots, streets.crs)
+    if polys:
+        i_pt, _ = shapely.STRtree(polys).query(pts, predicate="covered_by")
+        hit[i_pt] = True
+    out[:] = hit
+    return out
+
+
+def _visited_polygons(
+    routes: Sequence[routing.Route], gdf_hotspots: gpd.GeoDataFrame, crs: object
+) -> list[Any]:
+    visited = {h for r in routes for h in r.hotspot_ids}
+    if not visited or gdf_hotspots.empty:
+        return []
+    sub = gdf_hotspots[gdf_hotspots["hotspot_id"].isin(visited)]
+    return list(sub.geometry.to_crs(crs).values)
+
+
+def capture_zone_km2(
+    routes: Sequence[routing.Route],
+    gdf_hotspots: gpd.GeoDataFrame,
+    streets: StreetIndex,
+    *,
+    dist_m: float = CAPTURE_M,
+) -> float:
+    """Return the area where an incident would be captured: dwelt hotspots and walked streets.
+
+    Parameters
+    ----------
+    routes
+        Routes of one plan.
+    gdf_hotspots
+        The hotspots the routes were planned on.
+    streets
+        :class:`StreetIndex` of the graph.
+    dist_m
+        Capture distance from walked streets.
+
+    Returns
+    -------
+    float
+        Square kilometres.
+    """
+    parts = _visited_polygons(routes, gdf_hotspots, streets.crs)
+    lines = streets.lines(routing.walked_segments(routes))
+    if lines:
+        parts.append(shapely.buffer(shapely.MultiLineString(lines), dist_m, quad_segs=4))
+    return float(shapely.union_all(parts).area) / 1e6 if parts else 0.0
+
+
+def random_walks(
+    G: nx.MultiDiGraph,
+    posts: Sequence[tuple[float, float]],
+    like: Sequence[routing.Route],
+    *,
+    seed: int | Sequence[int] = 0,
+    dwell_radius_m: float = 0.0,
+    speed_kmh: float | None = None,
+    streets: StreetIndex | None = None,
+    paths: graph.ShortestPaths | None = None,
+    post_nodes: Sequence[int] | None = None,
+) -> ShiftPlan:
+    """Walk at random on the street graph for as long as the routes `like` do.
+
+    Officer ``k`` leaves its post (assigned in turn, as in :func:`patrolplan.routing.solve`),
+    takes a random street at every corner, preferring streets it has not walked yet and not
+    turning straight back unless it must, while it can still get home within the walking time
+    of route ``k`` of `like`, then walks home by the shortest path. It stands still as often
+    and as long as route ``k`` dwells, at random nodes of its outbound walk; each such stop is a
+    hotspot of its own, a disc of `dwell_radius_m`.
+
+    Parameters
+    ----------
+    G
+        Projected walking graph (two-way streets have an edge each way).
+    posts
+        ``(lat, lon)`` of each post.
+    like
+        The routes whose walking and dwelling time to match, one per officer.
+    seed
+        Seed of the walk.
+    dwell_radius_m
+        Radius of the disc a random dwell covers (0 for a point).
+    speed_kmh
+        Walking speed; default :data:`patrolplan.settings.walk_speed_kmh`.
+    streets
+        :class:`StreetIndex` of `G`; built if None.
+    paths
+        Shortest paths from the post nodes; computed if None.
+    post_nodes
+        Graph node of each post; found if None.
+
+    Returns
+    -------
+    ShiftPlan
+        Method ``random``: the walks as routes, and a disc per dwell as hotspots (``R1-01``...).
+    """
+    streets = StreetIndex(G) if streets is None else streets
+    if post_nodes is None:
+        post_nodes = graph.snap_points(G, list(posts), what="post")
+    paths = graph.ShortestPaths(G, sorted(set(post_nodes))) if paths is None else paths
+    m_per_min = (settings.walk_speed_kmh if speed_kmh is None else speed_kmh) * 1000.0 / 60.0
+    rng = np.random.default_rng(seed)
+    routes, discs, ids = [], [], []
+    for k, model in enumerate(like):
+        home = post_nodes[k % len(post_nodes)]
+        dwells = [s.leave_min - s.arrive_min for s in model.stops if s.kind == "hotspot"]
+        nodes, walked = _wander(streets.adjacency, paths, home, model.walk_min * m_per_min, rng)
+        picks = np.sort(rng.integers(0, len(nodes), size=len(dwells)))
+        # distance walked up to each node of the outbound walk, to time the stops
+        upto = np.concatenate([[0.0], np.cumsum(walked)])
+        stops, clock_dwell = [], 0.0
+        for j, (pos, dwell) in enumerate(zip(picks, dwells, strict=True), start=1):
+            node = nodes[int(pos)]
+            arrive = float(upto[int(pos)]) / m_per_min + clock_dwell
+            hid = f"R{k + 1}-{j:02d}"
+            stops.append(
+                routing.Stop(
+                    order=j,
+                    hotspot_id=hid,
+                    node=node,
+                    lon=float(G.nodes[node]["lon"]),
+                    lat=float(G.nodes[node]["lat"]),
+                    arrive_min=arrive,
+                    leave_min=arrive + dwell,
+                    risk=0.0,
+                    street="",
+                    via=(),
+                )
+            )
+            clock_dwell += dwell
+            ids.append(hid)
+            discs.append(shapely.Point(G.nodes[node]["x"], G.nodes[node]["y"]))
+        back = list(reversed(paths.path(home, nodes[-1])))
+        full = [*nodes, *back[1:]]
+        length = float(sum(walked)) + float(paths.distance(home, [nodes[-1]])[0])
+        routes.append(
+            routing.Route(
+                officer=k + 1,
+                post=posts[k % len(posts)],
+                post_node=home,
+                shift_min=model.shift_min,
+                stops=tuple(stops),
+                nodes=tuple(full),
+                length_m=length,
+                walk_min=length / m_per_min,
+                dwell_min=clock_dwell,
+                return_via=(),
+                end_node=home,
+            )
+        )
+    gdf_hot = gpd.GeoDataFrame(
+        {"hotspot_id": ids},
+        geometry=gpd.GeoSeries(discs, crs=streets.crs).buffer(max(dwell_radius_m, 0.01)),
+        crs=streets.crs,
+    )
+    return ShiftPlan("random", tuple(routes), gdf_hot)
+
+
+def _wander(
+    adjacency: Mapping[int, list[tuple[int, float]]],
+    paths: graph.ShortestPaths,
+    home: int,
+    budget_m: float,
+    rng: np.random.Generator,
+) -> tuple[list[int], list[float]]:
+    """Random non-backtracking walk from `home` that can always get back within `budget_m`."""
+    row = paths.dist_m[paths.sources.index(home)]
+    to_home = dict(zip(paths.nodes.tolist(), row.tolist(), strict=True))
+    nodes: list[int] = [home]
+    steps: list[float] = []
+    here, prev, walked = home, -1, 0.0
+    seen: set[tuple[int, int]] = set()
+    while True:
+        options = adjacency.get(here, [])
+        # streets not walked yet first, then any but straight back, then back
+        tiers = (
+            [o for o in options if (min(here, o[0]), max(here, o[0])) not in seen],
+            [o for o in options if o[0] != prev],
+            options,
+        )
+        step = None
+        for tier in tiers:
+            for j in rng.permutation(len(tier)):
+                nxt, length = tier[int(j)]
+                if walked + length + to_home[nxt] <= budget_m + 1e-9:
+                    step = (nxt, length)
+                    break
+            if step is not None:
+                break
+        if step is None:
+            return nodes, steps
+        nxt, length = step
+        seen.add((min(here, nxt), max(here, nxt)))
+        nodes.append(nxt)
+        steps.append(length)
+        prev, here, walked = here, nxt, walked + length
+
+
+def oracle_hotspots(*, dist_m: float = CAPTURE_M) -> HotspotFn:
+    """Return a hotspot step for the oracle: every group of incidents within `dist_m`.
+
+    Parameters
+    ----------
+    dist_m
+        Incidents closer than this are one hotspot (DBSCAN, one incident is enough).
+
+    Returns
+    -------
+    callable
+        ``(incidents, weights) -> (gdf_hotspots, labels)``; meant for the test shift's own
+        incidents with weight 1 each.
+    """
+    return planner_hotspots("dbscan", eps_m=dist_m, min_weight=1.0)
+
+
+def _bounds(day: pd.Timestamp, start: str) -> pd.Timestamp:
+    h, m = (int(v) for v in start.split(":"))
+    return day.normalize() + pd.Timedelta(hours=h, minutes=m)
+
+
+def replay(
+    gdf_incidents: gpd.GeoDataFrame,
+    G: nx.MultiDiGraph,
+    posts: Sequence[tuple[float, float]],
+    *,
+    days: Sequence[str | pd.Timestamp],
+    start: str | Sequence[str] = "18:00",
+    shift_min: float = 240.0,
+    officers: int = 1,
+    history_days: int = 90,
+    methods: Mapping[str, HotspotFn] | None = None,
+    count_days: Sequence[int] = (28,),
+    count_cell_m: float = 100.0,
+    n_random: int = 5,
+    oracle: bool = True,
+    half_life_days: float | None = None,
+    layer_weights: Mapping[str, float] | None = None,
+    dwell_min: float | None = None,
+    max_hotspots: int | None = None,
+    max_segments: int | None = None,
+    seed: int = 0,
+    iterations: int | None = None,
+    dist_m: float = CAPTURE_M,
+    zone: bool = True,
+) -> pd.DataFrame:
+    """Plan every test shift from its past only and count the shift's incidents captured.
+
+    For the shift starting at ``day + start``, the planner methods see the incidents of the
+    `history_days` days before the shift's day up to the shift start (exclusive); the
+    last-period count plans the last `count_days` of those; the oracle the shift's own
+    incidents. The captured incidents are those of ``[start, start + shift_min)``.
+
+    Parameters
+    ----------
+    gdf_incidents
+        Incidents inside the graph's area, from :mod:`patrolplan.ingest`; rows without a date
+        are left out.
+    G
+        Projected walking graph.
+    posts
+        ``(lat, lon)`` of each post; officers are assigned in turn.
+    days
+        Test days.
+    start
+        Shift start ``HH:MM``, or several (one shift each per day).
+    shift_min
+        Shift length in minutes.
+    officers
+        Officers on foot.
+    history_days
+        Days of history before the shift's day the plan may use.
+    methods
+        Planner variants by name, each a hotspot step; default ``{"plan":
+        planner_hotspots()}``, the daily plan's.
+    count_days
+        One last-period count baseline per number of days (``counts_<N>d``).
+    count_cell_m
+        Grid cell of the count baselines.
+    n_random
+        Random walks per shift (their captures are averaged); 0 for none. They match the
+        first planner method's walking and dwelling time.
+    oracle
+        Also plan with the shift's own incidents.
+    half_life_days, layer_weights
+        Weights of the planner methods, as in the daily plan.
+    dwell_min, max_hotspots, max_segments, iterations
+        Passed to :func:`patrolplan.routing.solve` for every method.
+    seed
+        Seed of the solver and of the random walks.
+    dist_m
+        Capture distance from walked streets.
+    zone
+        Also measure each plan's capture zone (km²).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per shift and method: ``shift_start``, ``method``, ``history`` (incidents the
+        method saw), ``incidents`` (in the shift window), ``captured`` (mean over random
+        walks), ``officer_hours``, ``km``, ``hotspots`` (distinct hotspots dwelt at),
+        ``zone_km2``, ``note``.
+
+    Raises
+    ------
+    InputDataError
+        If no incident has a date, `days` is empty, or a start is not ``HH:MM``.
+    """
+    starts = [start] if isinstance(start, str) else list(start)
+    for s in starts:
+        if not _is_clock(s):
+            msg = f"`start` must be a time of day HH:MM, got {s!r}"
+            raise InputDataError(msg)
+    if not len(days):
+        msg = "`days` is empty: give at least one test day"
+        raise InputDataError(msg)
+    timed = gdf_incidents[gdf_incidents["datetime"].notna()]
+    if timed.empty:
+        msg = "no incident has a date: a replay needs dated incidents"
+        raise InputDataError(msg)
+    if len(timed) < len(gdf_incidents):
+        log(f"Replay leaves out {len(gdf_incidents) - len(timed):,} incidents without a date")
+    planners = dict(methods) if methods else {"plan": planner_hotspots()}
+    # in the graph's metric CRS once: every step then skips its own UTM zone lookup
+    timed = timed.to_crs(G.graph["crs"]) if timed.crs is not None else timed
+    streets = StreetIndex(G)
+    snapped = graph.snap_to_edges(G, timed)
+    post_nodes = graph.snap_points(G, list(posts), what="post")
+    paths = graph.ShortestPaths(G, sorted(set(post_nodes)))
+    when = timed["datetime"]
+    route_args = {
+        "officers": officers,
+        "shift_min": shift_min,
+        "dwell_min": dwell_min,
+        "max_hotspots": max_hotspots,
+        "max_segments": max_segments,
+        "seed": seed,
+        "iterations": iterations,
+    }
+    shifts = sorted(_bounds(pd.Timestamp(d), s) for d in days for s in starts)
+    first_day = shifts[0].normalize() - pd.Timedelta(days=history_days)
+    if when.min().normalize() > first_day:
+        log(
+            f"Short history: the data start {when.min():%Y-%m-%d}, after the "
+            f"{history_days}-day history of the first test shift ({first_day:%Y-%m-%d})",
+            level=30,
+        )
+    hours = officers * shift_min / 60.0
+    rows: list[dict[str, object]] = []
+    for i, t0 in enumerate(shifts):
+        since = t0.normalize() - pd.Timedelta(days=history_days)
+        history = timed[(when >= since) & (when < t0)]
+        test = timed[(when >= t0) & (when < t0 + pd.Timedelta(minutes=shift_min))]
+        plans: list[tuple[ShiftPlan, int]] = []
+        for name, fn in planners.items():
+            p = plan_shift(
+                history,
+                G,
+                posts,
+                shift_start=t0,
+                shift_min=shift_min,
+                officers=officers,
+                hotspot_fn=fn,
+                half_life_days=half_life_days,
+                layer_weights=layer_weights,
+                dwell_min=dwell_min,
+                max_hotspots=max_hotspots,
+                max_segments=max_segments,
+                seed=seed,
+                iterations=iterations,
+                snapped=snapped,
+                streets=streets,
+                method=name,
+            )
+            plans.append((p, len(history)))
+        for n_days in count_days:
+            recent = history[when.loc[history.index] >= max(since, t0 - pd.Timedelta(days=n_days))]
+            ones = pd.Series(1.0, index=recent.index)
+            p = _route(
+                f"counts_{n_days}d",
+                recent,
+                ones,
+                count_hotspots(cell_m=count_cell_m),
+                G,
+                posts,
+                snapped,
+                streets,
+                route_args,
+            )
+            plans.append((p, len(recent)))
+        if oracle:
+            ones = pd.Series(1.0, index=test.index)
+            if test.empty:
+                p = ShiftPlan("oracle", (), _no_hotspots(timed.crs), note="no incident")
+            else:
+                p = _route(
+                    "oracle",
+                    test,
+                    ones,
+                    oracle_hotspots(dist_m=dist_m),
+                    G,
+                    posts,
+                    snapped,
+                    streets,
+                    {**route_args, "max_segments": 0},
+                )
+            plans.append((p, len(test)))
+        first = len(rows)
+        base = {"shift_start": t0, "incidents": len(test), "officer_hours": hours}
+        for p, seen in plans:
+            rows.append({**base, **_score(p, test, G, streets, dist_m, zone), "history": seen})
+        if n_random > 0:
+            model = plans[0][0]
+            mean_area = np.mean(
+                [g.area for g in _visited_polygons(model.routes, model.gdf_hotspots, streets.crs)]
+                or [0.0]
+            )
+            walks = [
+                random_walks(
+                    G,
+                    posts,
+                    model.routes,
+                    seed=(seed, i, j),
+                    dwell_radius_m=float(np.sqrt(mean_area / np.pi)),
+                    streets=streets,
+                    paths=paths,
+                    post_nodes=post_nodes,
+                )
+                for j in range(n_random)
+            ]
+            scores = pd.DataFrame(
+                [_score(w, test, G, streets, dist_m, zone and j == 0) for j, w in enumerate(walks)]
+            )
+            rows.append(
+                {
+                    **base,
+                    "method": "random",
+                    "captured": float(scores["captured"].mean()),
+                    "km": float(scores["km"].mean()),
+                    "hotspots": int(scores["hotspots"].iloc[0]),
+                    "zone_km2": float(scores["zone_km2"].iloc[0]),
+                    "note": model.note,
+                    "history": 0,
+                }
+            )
+        log(
+            f"Replay {t0:%Y-%m-%d %H:%M}: {len(test)} incidents, captured "
+            + ", ".join(f"{r['method']} {r['captured']:g}" for r in rows[first:])
+        )
+    cols = [
+        "shift_start",
+        "method",
+        "history",
+        "incidents",
+        "captured",
+        "officer_hours",
+        "km",
+        "hotspots",
+        "zone_km2",
+        "note",
+    ]
+    return pd.DataFrame(rows)[cols]
+
+
+def _is_clock(text: str) -> bool:
+    parts = str(text).split(":")
+    return (
+        len(parts) == 2
+        and all(p.isdigit() for p in parts)
+        and int(parts[0]) < 24
+        and int(parts[1]) < 60
+    )
+
+
+def _score(
+    p: ShiftPlan,
+    test: gpd.GeoDataFrame,
+    G: nx.MultiDiGraph,
+    streets: StreetIndex,
+    dist_m: float,
+    zone: bool,
+) -> dict[str, object]:
+    hit = capture(test, p.routes, p.gdf_hotspots, G, dist_m=dist_m, streets=streets)
+    return {
+        "method": p.method,
+        "captured": float(hit.sum()),
+        "km": sum(r.length_m for r in p.routes) / 1000.0,
+        "hotspots": len({h for r in p.routes for h in r.hotspot_ids}),
+        "zone_km2": capture_zone_km2(p.routes, p.gdf_hotspots, streets, dist_m=dist_m)
+        if zone
+        else float("nan"),
+        "note": p.note,
+    }
+
+
+def summarize(
+    per_shift: pd.DataFrame,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    reference: str | None = None,
+) -> pd.DataFrame:
+    """Total the replay per method, with 95 % bootstrap intervals over shifts.
+
+    Every statistic is a ratio of sums over shifts (captured / incidents, captured /
+    officer-hours, captured / km, captured / the baseline's captured). Its interval comes from
+    resampling whole shifts with replacement (the same resamples for every method, so ratios
+    between methods are paired) and taking the 2.5 and 97.5 percentiles.
+
+    Parameters
+    ----------
+    per_shift
+        From :func:`replay`.
+    n_boot
+        Bootstrap resamples.
+    seed
+        Seed of the resampling.
+    reference
+        The method the ``vs_*`` ratios and the oracle share are given for in the log line;
+        default the first method.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per method: ``method``, ``shifts``, ``incidents``, ``captured``,
+        ``capture_rate``, ``per_officer_hour``, ``per_km`` (each with ``_lo`` and ``_hi``),
+        ``km_per_shift``, ``zone_km2`` (mean), ``vs_random``, ``vs_counts`` (against the
+        count baseline that captured most) and ``share_of_oracle`` (each with ``_lo``,
+        ``_hi``; NaN where that baseline is missing).
+    """
+    names = list(dict.fromkeys(per_shift["method"]))
+    wide = {
+        m: per_shift[per_shift["method"] == m].set_index("shift_start").sort_index() for m in names
+    }
+    index = wide[names[0]].index
+    n = len(index)
+    rng = np.random.default_rng(seed)
+    boot = rng.integers(0, n, size=(n_boot, n))
+
+    def col(m: str, c: str) -> np.ndarray:
+        return np.asarray(wide[m][c].reindex(index).to_numpy(dtype=float))
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> tuple[float, float, float]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            point = num.sum() / den.sum() if den.sum() > 0 else np.nan
+            b = num[boot].sum(axis=1) / den[boot].sum(axis=1)
+        b = b[np.isfinite(b)]
+        lo, hi = np.percentile(b, [2.5, 97.5]) if len(b) else (np.nan, np.nan)
+        return float(point), float(lo), float(hi)
+
+    counts = [m for m in names if m.startswith("counts_")]
+    best_counts = max(counts, key=lambda m: col(m, "captured").sum()) if counts else None
+    rows = []
+    for m in names:
+        cap = col(m, "captured")
+        row: dict[str, object] = {
+            "method": m,
+            "shifts": n,
+            "incidents": int(col(m, "incidents").sum()),
+            "captured": round(float(cap.sum()), 1),
+        }
+        for name, den in (
+            ("capture_rate", col(m, "incidents")),
+            ("per_officer_hour", col(m, "officer_hours")),
+            ("per_km", col(m, "km")),
+        ):
+            row[name], row[f"{name}_lo"], row[f"{name}_hi"] = ratio(cap, den)
+        row["km_per_shift"] = float(col(m, "km").mean())
+        row["zone_km2"] = float(np.nanmean(col(m, "zone_km2")))
+        for name, base in (
+            ("vs_random", "random" if "random" in wide else None),
+            ("vs_counts", best_counts),
+            ("share_of_oracle", "oracle" if "oracle" in wide else None),
+        ):
+            row[name], row[f"{name}_lo"], row[f"{name}_hi"] = (
+                ratio(cap, col(base, "captured")) if base else (np.nan, np.nan, np.nan)
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    ref = table.set_index("method").loc[reference or names[0]]
+    log(
+        f"Replay of {n} shifts: {reference or names[0]} captured {ref['captured']:g} of "
+        f"{ref['incidents']} incidents ({ref['capture_rate']:.0%}), "
+        f"{ref['vs_random']:.1f}x random, {ref['vs_counts']:.2f}x last-period counts, "
+        f"{ref['share_of_oracle']:.0%} of the oracle"
+    )
+    return table
+
+
+def format_table(table: pd.DataFrame) -> str:
+    """Format the table of :func:`summarize` as Markdown, intervals in brackets.
+
+    Parameters
+    ----------
+    table
+        From :func:`summarize`.
+
+    Returns
+    -------
+    str
+        A Markdown table.
+    """
+
+    def ci(row: pd.Series, name: str, fmt: str) -> str:
+        v, lo, hi = row[name], row[f"{name}_lo"], row[f"{name}_hi"]
+        if pd.isna(v):
+            return "-"
+        return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+
+    head = (
+        "| method | captured / incidents | capture rate | per officer-hour | per km | "
+        "km per shift | zone km² | x random | x last-period counts | share of oracle |"
+    )
+    lines = [head, "|" + " --- |" * 10]
+    for _, r in table.iterrows():
+        lines.append(
+            f"| {r['method']} | {r['captured']:g} / {r['incidents']} | "
+            f"{ci(r, 'capture_rate', '.1%')} | {ci(r, 'per_officer_hour', '.3f')} | "
+            f"{ci(r, 'per_km', '.3f')} | {r['km_per_shift']:.1f} | {r['zone_km2']:.2f} | "
+            f"{ci(r, 'vs_random', '.2f')} | {ci(r, 'vs_counts', '.2f')} | "
+            f"{ci(r, 'share_of_oracle', '.0%')} |"
+        )
+    return "\n".join(lines)
+
+
+def replay_days(
+    date_from: str | pd.Timestamp, date_to: str | pd.Timestamp, *, every: int = 1
+) -> list[pd.Timestamp]:
+    """List the test days from `date_from` to `date_to` (inclusive), every `every` days.
+
+    Parameters
+    ----------
+    date_from, date_to
+        First and last possible day, ``YYYY-MM-DD``.
+    every
+        Step in days.
+
+    Returns
+    -------
+    list of pandas.Timestamp
+        The days.
+
+    Raises
+    ------
+    InputDataError
+        If a date cannot be read, `every` is below 1 or the range is empty.
+
+    Examples
+    --------
+    >>> [d.day for d in replay_days("2017-03-01", "2017-03-20", every=9)]
+    [1, 10, 19]
+    """
+    try:
+        a, b = pd.Timestamp(date_from).normalize(), pd.Timestamp(date_to).normalize()
+    except ValueError:
+        msg = f"`from`/`to` must be dates YYYY-MM-DD, got {date_from!r} and {date_to!r}"
+        raise InputDataError(msg) from None
+    if every < 1 or b < a:
+        msg = f"no test day from {a:%Y-%m-%d} to {b:%Y-%m-%d} every {every} days"
+        raise InputDataError(msg)
+    return list(pd.date_range(a, b, freq=f"{every}D"))
+
+
+def run(
+    incidents: str | Path | Mapping[str, str | Path | None],
+    osm: str | Path,
+    posts: Sequence[tuple[float, float]],
+    *,
+    date_from: str,
+    date_to: str,
+    every: int = 1,
+    start: str | Sequence[str] = "18:00",
+    shift: str | float = "4h",
+    officers: int = 1,
+    history_days: int = 90,
+    columns: Mapping[str, Any] | None = None,
+    crs: str | Mapping[str, str] | None = None,
+    severity: Mapping[str, Mapping[str, float]] | None = None,
+    method: str = "dbscan",
+    count_days: Sequence[int] = (28,),
+    n_random: int = 5,
+    seed: int = 0,
+    iterations: int | None = None,
+    n_boot: int = 2000,
+    cache_dir: str | Path | None = None,
+    **kwargs: Any,
+) -> EvaluationResult:
+    """Read the files, replay the plan on the test days and total the result.
+
+    Parameters
+    ----------
+    incidents
+        One crime file, or layer -> file, as for :func:`patrolplan.plan.daily_plan`.
+    osm
+        Local OSM extract or GraphML.
+    posts
+        ``(lat, lon)`` of each post.
+    date_from, date_to
+        First and last test day, ``YYYY-MM-DD``.
+    every
+        Test every `every`-th day.
+    start
+        Shift start(s), ``HH:MM``; ``"10:00,18:00"`` gives two shifts a day.
+    shift
+        Shift length, e.g. ``"4h"``.
+    officers
+        Officers on foot.
+    history_days
+        Days of history each plan may use.
+    columns, crs, severity
+        Passed to :func:`patrolplan.ingest.read_layers`.
+    method
+        Hotspot method of the plan.
+    count_days, n_random, seed, iterations
+        Passed to :func:`replay`.
+    n_boot
+        Bootstrap resamples of :func:`summarize`.
+    cache_dir
+        Graph cache folder.
+    **kwargs
+        Other options of :func:`replay` (``dwell_min``, ``half_life_days``...).
+
+    Returns
+    -------
+    EvaluationResult
+        The table, the rows per shift and the parameters.
+
+    Raises
+    ------
+    PatrolPlanError
+        Bad input, with a message that names it.
+    """
+    from patrolplan.plan import parse_duration_min
+
+    shift_min = parse_duration_min(shift)
+    starts = [s.strip() for s in start.split(",")] if isinstance(start, str) else list(start)
+    days = replay_days(date_from, date_to, every=every)
+    files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
+    G = graph.graph_from_file(osm, cache_dir=cache_dir)
+    gdf, reports = ingest.read_layers(
+        files, columns=columns, crs=crs, severity=severity, area=graph.graph_area(G)
+    )
+    per_shift = replay(
+        gdf,
+        G,
+        posts,
+        days=days,
+        start=starts,
+        shift_min=shift_min,
+        officers=officers,
+        history_days=history_days,
+        methods={"plan": planner_hotspots(method)},
+        count_days=count_days,
+        n_random=n_random,
+        seed=seed,
+        iterations=iterations,
+        **kwargs,
+    )
+    table = summarize(per_shift, n_boot=n_boot, seed=seed)
+    params: dict[str, object] = {
+        "incidents": {k: Path(v).name for k, v in files.items() if v is not None},
+        "rows_kept": sum(r.rows_kept for r in reports),
+        "osm": Path(osm).name,
+        "posts": [list(p) for p in posts],
+        "from": days[0].date().isoformat(),
+        "to": days[-1].date().isoformat(),
+        "every": every,
+        "start": starts,
+        "shift_min": shift_min,
+        "officers": officers,
+        "history_days": history_days,
+        "method": method,
+        "count_days": list(count_days),
+        "n_random": n_random,
+        "seed": seed,
+        "iterations": settings.solver_iterations if iterations is None else iterations,
+        "capture_m": kwargs.get("dist_m", CAPTURE_M),
+    }
+    return EvaluationResult(table=table, per_shift=per_shift, params=params)
