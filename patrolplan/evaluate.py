@@ -26,6 +26,7 @@ arrests partly predicts past patrols.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -263,7 +264,7 @@ def _route(
     posts: Sequence[tuple[float, float]],
     snapped: pd.DataFrame,
     streets: StreetIndex,
-    route_args: Mapping[str, Any],
+    route_args: routing.RouteOptions,
 ) -> ShiftPlan:
     """Run the daily plan's steps after ingest: hotspots, street tasks, routes."""
     gdf_hot, labels = _in_lonlat(*hotspot_fn(gdf_history, weights))
@@ -272,7 +273,7 @@ def _route(
     # streets as tasks carry the risk of incidents outside hotspots only (as daily_plan)
     segments = streets.segments(snapped.loc[gdf_history.index], weights.where(labels < 0, 0.0))
     try:
-        routes = routing.solve(G, gdf_hot, posts, segments=segments, **route_args)
+        routes = routing.solve(G, gdf_hot, posts, route_args, segments=segments)
     except InfeasibleRouteError as exc:
         log(f"{method}: no routes ({exc})", level=30)
         return ShiftPlan(method, (), gdf_hot, note=str(exc))
@@ -359,15 +360,15 @@ def plan_shift(
         shift_start_hour=t0.hour + t0.minute / 60.0,
         shift_length_h=shift_min / 60.0,
     )
-    route_args = {
-        "officers": officers,
-        "shift_min": shift_min,
-        "dwell_min": dwell_min,
-        "max_hotspots": max_hotspots,
-        "max_segments": max_segments,
-        "seed": seed,
-        "iterations": iterations,
-    }
+    route_args = routing.RouteOptions(
+        officers=officers,
+        shift_min=shift_min,
+        dwell_min=dwell_min,
+        max_hotspots=max_hotspots,
+        max_segments=max_segments,
+        seed=seed,
+        iterations=iterations,
+    )
     return _route(
         method,
         gdf_history,
@@ -752,15 +753,15 @@ def replay(
     post_nodes = graph.snap_points(G, list(posts), what="post")
     paths = graph.ShortestPaths(G, sorted(set(post_nodes)))
     when = timed["datetime"]
-    route_args = {
-        "officers": officers,
-        "shift_min": shift_min,
-        "dwell_min": dwell_min,
-        "max_hotspots": max_hotspots,
-        "max_segments": max_segments,
-        "seed": seed,
-        "iterations": iterations,
-    }
+    route_args = routing.RouteOptions(
+        officers=officers,
+        shift_min=shift_min,
+        dwell_min=dwell_min,
+        max_hotspots=max_hotspots,
+        max_segments=max_segments,
+        seed=seed,
+        iterations=iterations,
+    )
     shifts = sorted(_bounds(pd.Timestamp(d), s) for d in days for s in starts)
     first_day = shifts[0].normalize() - pd.Timedelta(days=history_days)
     if when.min().normalize() > first_day:
@@ -826,7 +827,7 @@ def replay(
                     posts,
                     snapped,
                     streets,
-                    {**route_args, "max_segments": 0},
+                    dataclasses.replace(route_args, max_segments=0),
                 )
             plans.append((p, len(test)))
         first = len(rows)
