@@ -338,6 +338,82 @@ def backtest(
 
 
 @app.command()
+def evaluate(
+    incidents: Annotated[Path, typer.Option(help="Incident file (any supported format).")],
+    osm: Annotated[Path, typer.Option(help="Local OSM extract of the district.")],
+    post: Annotated[list[str], typer.Option(help="Post as lat,lon; repeat for several.")],
+    date_from: Annotated[str, typer.Option("--from", help="First test day, YYYY-MM-DD.")],
+    date_to: Annotated[str, typer.Option("--to", help="Last test day, YYYY-MM-DD.")],
+    every: Annotated[int, typer.Option(min=1, help="Test every N-th day.")] = 1,
+    start: Annotated[
+        str, typer.Option(help="Shift start(s), HH:MM; 10:00,18:00 for two a day.")
+    ] = "18:00",
+    shift: Annotated[str, typer.Option(help=option_help("shift"))] = "4h",
+    officers: Annotated[int, typer.Option(min=1, help=option_help("officers"))] = 1,
+    history_days: Annotated[
+        int, typer.Option(min=1, help="Days of history each replayed plan may use.")
+    ] = 90,
+    method: Annotated[str, typer.Option(help=option_help("method"))] = "dbscan",
+    count_days: Annotated[
+        str, typer.Option(help="Last-period count baselines, days, e.g. 7,28.")
+    ] = "28",
+    random_walks: Annotated[
+        int, typer.Option("--random", min=0, help="Random walks per officer and shift.")
+    ] = 5,
+    columns: Annotated[str | None, typer.Option(help="Column mapping, e.g. lat=Y,lon=X.")] = None,
+    crs: Annotated[str | None, typer.Option(help="CRS of the coordinates.")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the solver and the baselines.")] = 0,
+    iterations: Annotated[int | None, typer.Option(min=1, help=option_help("iterations"))] = None,
+    out: Annotated[Path, typer.Option(help="CSV of every shift and method.")] = Path(
+        "evaluate.csv"
+    ),
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Replay the plan on past shifts: incidents it would have caught vs simpler plans."""
+    _logging(verbose, quiet)
+    from patrolplan import evaluate as ev
+    from patrolplan import export
+    from patrolplan.ingest import parse_columns
+    from patrolplan.options import parse_date
+
+    try:
+        PlanOptions(officers=officers, shift=shift, method=method, iterations=iterations)
+        parse_date(date_from, what="from")
+        parse_date(date_to, what="to")
+        try:
+            counts = tuple(int(v) for v in count_days.split(","))
+        except ValueError:
+            msg = f"`count-days` must be whole days such as 7,28; got {count_days!r}"
+            raise PatrolPlanError(msg) from None
+        result = ev.run(
+            incidents,
+            osm,
+            _posts(post),
+            date_from=date_from,
+            date_to=date_to,
+            every=every,
+            start=start,
+            shift=shift,
+            officers=officers,
+            history_days=history_days,
+            columns=parse_columns(columns) if columns else None,
+            crs=crs,
+            method=method,
+            count_days=counts,
+            n_random=random_walks,
+            seed=seed,
+            iterations=iterations,
+        )
+        export.write_csv(out, result.per_shift)
+        export.write_csv(out.with_name(out.stem + "_summary.csv"), result.table)
+    except (PatrolPlanError, OSError) as exc:
+        raise _fail(exc) from None
+    typer.echo(ev.format_table(result.table))
+    typer.echo(f"\nWrote {out} and {out.stem}_summary.csv")
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("plan"),
     officers: Annotated[

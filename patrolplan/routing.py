@@ -548,7 +548,8 @@ def _warn_idle(routes: Sequence[Route], n_tasks: int) -> None:
         why = f"fewer tasks ({n_tasks}) than officers ({len(routes)})"
     else:
         why = "every task within reach of their posts and shifts is taken by other officers"
-    log(f"officer {who} has nothing to do: {why}", logging.WARNING)
+    subject = f"officer {who} has" if len(idle) == 1 else f"officers {who} have"
+    log(f"{subject} nothing to do: {why}", logging.WARNING)
 
 
 def start_compiling() -> Callable[[], None]:

@@ -219,3 +219,20 @@ def pp_settings():
     from patrolplan import settings
 
     return settings
+
+
+def test_evaluate_refuses_a_bad_date_with_one_line(tmp_path):
+    result = run(
+        "evaluate",
+        "--incidents", datasets.baltimore_crimes(),
+        "--osm", datasets.baltimore_osm(),
+        "--post", "39.2826,-76.5932",
+        "--from", "2016-13-01",
+        "--to", "2016-06-18",
+        "--out", tmp_path / "e.csv",
+        "-q",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+    assert "`from` must be a date YYYY-MM-DD" in line
+    assert not (tmp_path / "e.csv").exists()
