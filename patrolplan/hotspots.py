@@ -1050,7 +1050,7 @@ def auto_params(
     w = incident_weights(recent, at=at_ts, half_life_days=half_life) if len(recent) else None
     if w is not None and float(w.sum()) > 0:
         even = float(w.sum()) / max(area_km2 * 1e6, 1.0) * np.pi * eps_m**2
-        typical = float(np.average(w, weights=w))
+        typical = float(np.median(w[w > 0]))
         min_weight = round(max(4.0 * even, 3.0 * typical), 2)
         reasons.append(
             f"least hotspot weight {min_weight:g}: 4x an even spread ({even:.2f}) "
