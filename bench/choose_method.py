@@ -27,6 +27,9 @@ if __name__ == "__main__":
             c = backtest.choose_method(
                 gdf, at=at, shift_start_hour=hour, shift_length_h=4, use_cache=cache
             )
-            print(f"{name} {at} cache={cache}: {time.perf_counter() - t:.1f} s -> {c.method} {c.params}")
+            print(
+                f"{name} {at} cache={cache}: {time.perf_counter() - t:.1f} s -> "
+                f"{c.method} {c.params}"
+            )
         print(c.reason)
         print(c.table.to_string(index=False) if len(c.table) else "(no table)")

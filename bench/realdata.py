@@ -57,7 +57,9 @@ def arrests() -> gpd.GeoDataFrame:
     return read_frame(arrests_frame())
 
 
-def toronto_frame(precision: str = "datetime", bbox: tuple[float, ...] | None = None) -> pd.DataFrame:
+def toronto_frame(
+    precision: str = "datetime", bbox: tuple[float, ...] | None = None
+) -> pd.DataFrame:
     """Toronto MCI 2014-2021 (2014 on), coarsened to ``date`` or ``year`` if asked."""
     df = pd.read_csv(SHARED / "toronto" / "toronto_mci_2014-2021.csv")
     df = df[df["datetime"] >= "2014-01-01"].reset_index(drop=True)
