@@ -485,12 +485,7 @@ def _top_places(
         pts = xy[labels == label]
         if len(pts) == 0:
             continue
-        mp = shapely.multipoints(pts)
-        poly = shapely.convex_hull(mp).buffer(25.0)
-        if np.isfinite(size_m):
-            radius = max(size_m / 2.0, hotspots._enclosing_radius(pts))
-            centre = shapely.minimum_bounding_circle(mp).centroid
-            poly = poly.intersection(centre.buffer(radius, quad_segs=16))
+        poly = hotspots.place_polygon(pts, buffer_m=25.0, max_size_m=size_m)
         polys.append(poly)
         area += float(poly.area)
         if area >= budget_m2:

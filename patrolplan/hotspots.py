@@ -278,6 +278,35 @@ def _enclosing_radius(xy: np.ndarray) -> float:
     return float(shapely.minimum_bounding_radius(shapely.multipoints(xy)))
 
 
+def place_polygon(xy: np.ndarray, *, buffer_m: float, max_size_m: float) -> shapely.Geometry:
+    """Polygon of a micro-place: hull of its points buffered, clipped to the size bound.
+
+    Parameters
+    ----------
+    xy
+        ``(n, 2)`` metric coordinates of the place's incidents.
+    buffer_m
+        Buffer around their convex hull.
+    max_size_m
+        Clip to the circle of this diameter around the points (or the smallest circle around
+        them if larger); ``math.inf`` for no clipping.
+
+    Returns
+    -------
+    shapely.Geometry
+        The polygon; it covers every point.
+    """
+    mp = shapely.multipoints(xy)
+    poly = shapely.convex_hull(mp).buffer(buffer_m)
+    if not np.isfinite(max_size_m):
+        return poly
+    centre = shapely.minimum_bounding_circle(mp).centroid
+    if centre.is_empty:  # all points in one spot
+        centre = shapely.Point(xy[0])
+    radius = max(max_size_m / 2.0, _enclosing_radius(xy))
+    return poly.intersection(centre.buffer(radius, quad_segs=16))
+
+
 def _bound_clusters(
     bins: _Bins, cell_labels: np.ndarray, *, max_size_m: float, min_weight: float
 ) -> np.ndarray:
@@ -504,12 +533,7 @@ def hotspots_from_labels(
             x, y = (float(v) for v in np.average(pts, axis=0, weights=w.to_numpy()))
         else:
             x, y = (float(v) for v in pts.mean(axis=0))
-        mp = shapely.multipoints(pts)
-        poly = shapely.convex_hull(mp).buffer(buffer_m)
-        if np.isfinite(size):
-            circle = shapely.minimum_bounding_circle(mp)
-            radius = max(size / 2.0, _enclosing_radius(pts))
-            poly = poly.intersection(circle.centroid.buffer(radius, quad_segs=16))
+        poly = place_polygon(pts, buffer_m=buffer_m, max_size_m=size)
         sub = gdf_incidents.loc[idx]
         cats = w.groupby(sub["category"]).sum().sort_values(ascending=False)
         hours, peak = _active_hours(sub["hour"].where(timed.loc[idx]), w)

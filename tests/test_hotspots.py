@@ -37,6 +37,8 @@ def test_weights_follow_severity_recency_and_shift(city):
 def test_top_hotspot_holds_the_densest_cluster(city):
     w = hotspots.incident_weights(city, at="2016-06-19")
     hot, labels = hotspots.find_hotspots(city, w)
+    # 129 incidents geocoded to one spot still make a real polygon
+    assert (hot.to_crs(hotspots.metric_crs(city)).area > 1000).all()
     xy = hotspots._xy_m(city)
     density = np.array([len(n) for n in cKDTree(xy).query_ball_point(xy, r=120.0)])
     densest = city.index[density.argmax()]
@@ -235,6 +237,7 @@ def test_dense_arrests_become_micro_places_not_a_chained_neighbourhood(arrests):
         assert hot["n_incidents"].sum() == int((labels >= 0).sum())
         assert hot["risk"].sum() == pytest.approx(w[labels >= 0].sum())
         assert _covered(arrests, hot, labels)
+        assert (hot["area_m2"] > 1000).all()
     smaller, _ = hotspots.find_hotspots(arrests, w, max_size_m=80, max_hotspots=10)
     assert len(smaller) == 10
     assert smaller["size_m"].max() <= 80.0
