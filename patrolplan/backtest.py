@@ -8,23 +8,34 @@ checked against the incidents of the following test days:
 * PAI (predictive accuracy index, Chainey et al. 2008): hit rate / share of area (or length);
 * PEI* (Hunt 2016): hits / the most hits any selection of the same size could have had.
 
-Baselines are ``prior_counts`` (last period's raw counts, unsmoothed) and ``random``.
+Baselines are ``prior_counts`` (last period's raw counts, unsmoothed) and ``random``. The
+hotspot methods the plan uses (``dbscan``, ``peaks``, ``hdbscan``: bounded micro-places) score a
+cell by the weight of the hotspot incidents in it; ``forecast`` is the gradient-boosted
+multi-scale lagged-count model of :mod:`patrolplan.forecast`. Street segments are scored by the
+raw risk the router uses (``segment_risk``) and by its network-smoothed form.
+
+:func:`choose_method` runs a short rolling backtest on a district's own history, in the shift's
+hours, and picks the hotspot method (and its main parameter) for ``method="auto"``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import shapely
 from scipy import ndimage
 
+from patrolplan import forecast, hotspots, settings
 from patrolplan import graph as _graph
-from patrolplan import hotspots
 from patrolplan._errors import InputDataError
-from patrolplan.utils import log
+from patrolplan.utils import atomic_write_text, log
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -122,10 +133,43 @@ def _gi(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
     return hotspots.gi_star(grid.counts(train, w), radius_cells=1)
 
 
-def _dbscan(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
-    labels = hotspots.cluster_incidents(train, w)
-    inside = labels >= 0
-    return grid.counts(train[inside], w[inside])
+def _micro(method: str) -> AreaScorer:
+    """Score cells by the weight of the incidents a hotspot method puts in micro-places."""
+
+    def score(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
+        if train.empty:
+            return np.zeros(grid.shape)
+        labels = hotspots.cluster_incidents(train, w, method=method)
+        inside = labels >= 0
+        # raw weight far below any hotspot's breaks ties outside the hotspots
+        return grid.counts(train[inside], w[inside]) + 1e-6 * grid.counts(train, w)
+
+    return score
+
+
+def _forecast(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
+    until = train.attrs.get("until")
+    if until is None:
+        until = train["datetime"].max().normalize() + pd.Timedelta(days=1)
+    start, length = train.attrs.get("shift_start_hour"), train.attrs.get("shift_length_h")
+    in_shift = None
+    if start is not None and length is not None:
+        in_shift = _in_shift(train, float(start), float(length))
+    return forecast.gbm_cell_forecast(
+        train,
+        grid,
+        until=pd.Timestamp(until),
+        horizon_days=float(train.attrs.get("horizon_days", 7.0)),
+        in_shift=in_shift,
+    )
+
+
+def _in_shift(gdf: gpd.GeoDataFrame, start_hour: float, length_h: float) -> pd.Series:
+    """Whether each incident's time of day falls in the shift (False without a time)."""
+    timed = gdf["time_precision"].eq("datetime") & gdf["datetime"].notna()
+    hours = gdf["datetime"].dt.hour + gdf["datetime"].dt.minute / 60.0
+    rel = (hours - start_hour) % 24
+    return (timed & (rel < length_h)).astype(bool)
 
 
 def _prior(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
@@ -135,10 +179,13 @@ def _prior(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
 AREA_METHODS: dict[str, AreaScorer] = {
     "kde": _kde,
     "gi_star": _gi,
-    "dbscan": _dbscan,
+    "dbscan": _micro("dbscan"),
+    "peaks": _micro("peaks"),
+    "hdbscan": _micro("hdbscan"),
+    "forecast": _forecast,
     "prior_counts": _prior,
 }
-SEGMENT_METHODS = ("segment_risk", "prior_counts", "random")
+SEGMENT_METHODS = ("segment_risk", "segment_smoothed", "prior_counts", "random")
 
 
 def _area_metrics(
@@ -212,6 +259,8 @@ def run(
     fractions: Sequence[float] = FRACTIONS,
     methods: Mapping[str, AreaScorer] | None = None,
     half_life_days: float | None = None,
+    shift_start_hour: float | None = None,
+    shift_length_h: float | None = None,
     seed: int = 0,
 ) -> pd.DataFrame:
     """Backtest hotspot methods on rolling windows.
@@ -236,6 +285,10 @@ def run(
         A scorer gets ``(train, weights, grid)`` and returns a score per grid cell.
     half_life_days
         Recency half-life of the training weights.
+    shift_start_hour, shift_length_h
+        A shift: training incidents are weighed by its hours and only test incidents with a
+        time of day inside it count (those without one count too when no incident has one).
+        Default: the whole day.
     seed
         Seed of the random baseline and of tie-breaking.
 
@@ -252,6 +305,13 @@ def run(
         If the data span is shorter than one train plus test window.
     """
     timed = gdf_incidents[gdf_incidents["datetime"].notna()]
+    if timed.empty:
+        msg = "no incident has a date: a backtest needs dated incidents"
+        raise InputDataError(msg)
+    shift = shift_start_hour is not None and shift_length_h is not None
+    counted = pd.Series(True, index=timed.index)
+    if shift and timed["time_precision"].eq("datetime").any():
+        counted = _in_shift(timed, float(shift_start_hour or 0), float(shift_length_h or 24))
     start, end = timed["datetime"].min().normalize(), timed["datetime"].max()
     step = pd.Timedelta(days=step_days or test_days)
     train_td, test_td = pd.Timedelta(days=train_days), pd.Timedelta(days=test_days)
@@ -275,7 +335,21 @@ def run(
         window += 1
         train = timed[(timed["datetime"] >= t0 - train_td) & (timed["datetime"] < t0)]
         test = timed[(timed["datetime"] >= t0) & (timed["datetime"] < t0 + test_td)]
-        w = hotspots.incident_weights(train, at=t0, half_life_days=half_life_days)
+        test = test[counted.reindex(test.index).to_numpy(dtype=bool)]
+        w = hotspots.incident_weights(
+            train,
+            at=t0,
+            half_life_days=half_life_days,
+            shift_start_hour=shift_start_hour if shift else None,
+            shift_length_h=shift_length_h if shift else None,
+        )
+        train = train.copy()
+        train.attrs.update(
+            until=t0,
+            horizon_days=float(test_days),
+            shift_start_hour=shift_start_hour if shift else None,
+            shift_length_h=shift_length_h if shift else None,
+        )
         test_grid = grid.counts(test)
         base = {
             "window": window,
@@ -296,10 +370,11 @@ def run(
                 return np.asarray(sums.reindex(seg_index).fillna(0).to_numpy(), dtype=float)
 
             test_seg = per_segment(test.index)
+            # the router picks streets by the raw segment risk; the smoothed form for comparison
+            segs_now = _graph.segment_risk(G, snapped.loc[train.index], w)
             seg_scores = {
-                "segment_risk": _graph.segment_risk(G, snapped.loc[train.index], w)[
-                    "smoothed"
-                ].to_numpy(),
+                "segment_risk": segs_now["risk"].to_numpy(dtype=float),
+                "segment_smoothed": segs_now["smoothed"].to_numpy(dtype=float),
                 "prior_counts": per_segment(train.index),
                 "random": rng.random(len(length)),
             }
@@ -339,3 +414,284 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(
         ["unit", "fraction", "pai"], ascending=[True, True, False], kind="stable"
     ).reset_index(drop=True)
+
+
+#: Method used when the history is too short to backtest.
+FALLBACK_METHOD = "dbscan"
+_CHOICE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """The hotspot method a district's own history predicts best.
+
+    Attributes
+    ----------
+    method
+        ``dbscan``, ``peaks`` or ``hdbscan``.
+    params
+        Keyword arguments for :func:`patrolplan.hotspots.find_hotspots` (``eps_m``,
+        ``min_weight``, ``max_size_m``, ``min_cluster_size``) plus ``half_life_days`` for
+        :func:`patrolplan.hotspots.incident_weights`.
+    reason
+        One line saying why (the score, or that the history was too short).
+    table
+        One row per candidate: ``candidate``, ``method``, ``windows``, ``hit_rate`` (mean
+        share of the next period's incidents in the shift's hours inside the top hotspots of
+        equal total area), ``pai``; best first. Empty when not backtested.
+    backtested
+        False when the fallback was used.
+    """
+
+    method: str
+    params: dict[str, float]
+    reason: str
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    backtested: bool = True
+
+
+def _data_key(gdf: gpd.GeoDataFrame) -> str:
+    h = hashlib.sha256()
+    h.update(np.round(gdf.geometry.x.to_numpy(dtype=float), 7).tobytes())
+    h.update(np.round(gdf.geometry.y.to_numpy(dtype=float), 7).tobytes())
+    h.update(gdf["datetime"].to_numpy(dtype="datetime64[ns]").view(np.int64).tobytes())
+    for col in ("severity", "layer", "time_precision"):
+        if col in gdf:
+            h.update(pd.util.hash_pandas_object(gdf[col], index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _candidates(p: hotspots.HotspotParams) -> dict[str, tuple[str, dict[str, float]]]:
+    base = {"min_weight": p.min_weight, "max_size_m": p.max_size_m}
+    long_hl = float(min(4.0 * p.half_life_days, 730.0))
+    return {
+        f"dbscan eps {p.eps_m:g} m": ("dbscan", {**base, "eps_m": p.eps_m}),
+        "peaks": ("peaks", dict(base)),
+        f"peaks half-life {long_hl:g} d": ("peaks", {**base, "half_life_days": long_hl}),
+        "hdbscan": ("hdbscan", {**base, "min_cluster_size": 5.0}),
+    }
+
+
+def _top_places(
+    xy: np.ndarray, w: np.ndarray, labels: np.ndarray, *, size_m: float, budget_m2: float
+) -> shapely.Geometry:
+    """Union of the riskiest hotspot polygons until their area reaches `budget_m2`."""
+    ok = labels >= 0
+    if not ok.any():
+        return shapely.Polygon()
+    risk = np.bincount(labels[ok], weights=w[ok])
+    polys, area = [], 0.0
+    for label in np.argsort(-risk, kind="stable"):
+        pts = xy[labels == label]
+        if len(pts) == 0:
+            continue
+        poly = hotspots.place_polygon(pts, buffer_m=25.0, max_size_m=size_m)
+        polys.append(poly)
+        area += float(poly.area)
+        if area >= budget_m2:
+            break
+    return shapely.union_all(polys)
+
+
+def choose_method(
+    gdf_incidents: gpd.GeoDataFrame,
+    *,
+    at: str | pd.Timestamp,
+    shift_start_hour: float | None = None,
+    shift_length_h: float | None = None,
+    n_windows: int = 6,
+    max_hotspots: int = 20,
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+) -> MethodChoice:
+    """Pick the hotspot method that best predicted the district's next periods.
+
+    For each of the `n_windows` test periods before `at` (each ``test_days`` long, from the
+    data's span: 1 to 7 days), hotspots are found from the history before the period
+    (:func:`patrolplan.hotspots.auto_params` gives half-life, training window and scale) and
+    ranked; the riskiest are taken until their area reaches that of `max_hotspots` hotspots
+    of the size bound, and the share of the period's incidents in the shift's hours that
+    fall inside them is the candidate's hit rate (all candidates get the same area, so it
+    ranks them as PAI would; a method that finds too few hotspots to fill the area loses
+    hits, as a plan with too few hotspots leaves officers idle). The best mean hit rate wins;
+    ties go to the first candidate.
+    With fewer than 3 windows holding 5 test incidents each, :data:`FALLBACK_METHOD` with the
+    data's own scale is returned, not backtested, and the reason says so.
+
+    The result is cached in ``cache_dir/method_choice`` per data content and parameters.
+
+    Parameters
+    ----------
+    gdf_incidents
+        Incidents from ingest.
+    at
+        Start of the shift planned; only incidents before it are used.
+    shift_start_hour, shift_length_h
+        The shift; default the whole day.
+    n_windows
+        Test periods.
+    max_hotspots
+        Hotspots a plan offers (sets the area budget).
+    cache_dir
+        Cache folder; default :data:`patrolplan.settings.cache_dir`.
+    use_cache
+        Read and write the cache.
+
+    Returns
+    -------
+    MethodChoice
+        The method, its parameters, one line of reason and the score table.
+    """
+    at_ts = pd.Timestamp(at)
+    data = gdf_incidents[gdf_incidents["datetime"].notna() & (gdf_incidents["datetime"] < at_ts)]
+    p = hotspots.auto_params(data, at=at_ts)
+    default = MethodChoice(
+        FALLBACK_METHOD,
+        {
+            "eps_m": p.eps_m,
+            "min_weight": p.min_weight,
+            "max_size_m": p.max_size_m,
+            "half_life_days": p.half_life_days,
+        },
+        "",
+        backtested=False,
+    )
+    span = (at_ts - data["datetime"].min()).days if len(data) else 0
+    test_days = int(min(7, max(1, span // 6)))
+    key_src = json.dumps(
+        [
+            _CHOICE_VERSION,
+            _data_key(data),
+            str(at_ts),
+            shift_start_hour,
+            shift_length_h,
+            n_windows,
+            max_hotspots,
+            p.as_dict(),
+        ],
+        default=str,
+    )
+    key = hashlib.sha256(key_src.encode()).hexdigest()[:24]
+    folder = Path(cache_dir if cache_dir is not None else settings.cache_dir) / "method_choice"
+    cached = folder / f"{key}.json"
+    if use_cache and cached.is_file():
+        raw = json.loads(cached.read_text(encoding="utf-8"))
+        log(f"auto method (cached): {raw['reason']}")
+        return MethodChoice(
+            raw["method"],
+            {k: float(v) for k, v in raw["params"].items()},
+            raw["reason"],
+            pd.DataFrame(raw["table"]),
+            bool(raw["backtested"]),
+        )
+    shift = shift_start_hour is not None and shift_length_h is not None
+    has_time = bool(data["time_precision"].eq("datetime").any()) if len(data) else False
+    counted = (
+        _in_shift(data, float(shift_start_hour or 0), float(shift_length_h or 24))
+        if shift and has_time
+        else pd.Series(True, index=data.index)
+    )
+    xy = hotspots._xy_m(data) if len(data) else np.zeros((0, 2))
+    budget_m2 = (
+        max_hotspots * np.pi * (p.max_size_m / 2.0) ** 2
+        if np.isfinite(p.max_size_m)
+        else max_hotspots * np.pi * 75.0**2
+    )
+    cands = _candidates(p)
+    rows = []
+    windows = 0
+    for k in range(1, n_windows + 1):
+        t0 = at_ts - pd.Timedelta(days=k * test_days)
+        t1 = t0 + pd.Timedelta(days=test_days)
+        history = data["datetime"] < t0
+        train = history & (data["datetime"] >= t0 - pd.Timedelta(days=p.train_days))
+        test = (data["datetime"] >= t0) & (data["datetime"] < t1) & counted
+        if int(test.sum()) < 5 or (t0 - data["datetime"].min()).days < 7:
+            continue
+        windows += 1
+        gtrain = data[train]
+        pts = shapely.points(xy[test.to_numpy()])
+        for name, (method, params) in cands.items():
+            hl = params.get("half_life_days", p.half_life_days)
+            w = hotspots.incident_weights(
+                gtrain,
+                at=t0,
+                half_life_days=hl,
+                shift_start_hour=shift_start_hour if shift and p.shift_profile else None,
+                shift_length_h=shift_length_h if shift and p.shift_profile else None,
+            )
+            labels = hotspots.cluster_incidents(
+                gtrain,
+                w,
+                method=method,
+                eps_m=params.get("eps_m"),
+                min_weight=params.get("min_weight"),
+                max_size_m=params.get("max_size_m"),
+                min_cluster_size=int(params.get("min_cluster_size", 5)),
+            )
+            chosen = _top_places(
+                xy[train.to_numpy()],
+                w.to_numpy(),
+                labels.to_numpy(),
+                size_m=float(params.get("max_size_m", p.max_size_m)),
+                budget_m2=budget_m2,
+            )
+            area = float(shapely.area(chosen))
+            hits = int(shapely.covers(chosen, pts).sum())
+            share = hits / len(pts)
+            rows.append(
+                {
+                    "window": k,
+                    "candidate": name,
+                    "method": method,
+                    "hit_rate": share,
+                    "area_km2": area / 1e6,
+                }
+            )
+    if windows >= 3 and not any(float(str(r["hit_rate"])) > 0 for r in rows):
+        windows = 0
+    if windows < 3:
+        reason = (
+            f"history too short to backtest ({windows} of {n_windows} periods of "
+            f"{test_days} days hold 5 incidents in the shift): {FALLBACK_METHOD} with the "
+            "data's own scale"
+        )
+        choice = MethodChoice(default.method, default.params, reason, backtested=False)
+    else:
+        res = pd.DataFrame(rows)
+        table = res.groupby(["candidate", "method"], as_index=False, sort=False).agg(
+            windows=("window", "nunique"),
+            hit_rate=("hit_rate", "mean"),
+            area_km2=("area_km2", "mean"),
+        )
+        study_km2 = hotspots._occupied_km2(xy, cell_m=100.0) or 1.0
+        table["pai"] = table["hit_rate"] / (table["area_km2"] / study_km2).where(
+            table["area_km2"] > 0
+        )
+        table = table.sort_values("hit_rate", ascending=False, kind="stable").reset_index(drop=True)
+        best = table.iloc[0]
+        method, params = cands[str(best["candidate"])]
+        params = {"half_life_days": p.half_life_days, **params}
+        reason = (
+            f"{best['candidate']}: PAI {best['pai']:.1f}, {best['hit_rate']:.0%} of the next "
+            f"{test_days} days' incidents in the shift in {best['area_km2']:.2f} km², over "
+            f"{windows} periods (runner-up {table.iloc[1]['candidate']}: PAI "
+            f"{table.iloc[1]['pai']:.1f})"
+        )
+        choice = MethodChoice(method, params, reason, table.round(4), backtested=True)
+    log(f"auto method: {choice.reason}")
+    if use_cache:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(
+            cached,
+            json.dumps(
+                {
+                    "method": choice.method,
+                    "params": choice.params,
+                    "reason": choice.reason,
+                    "table": choice.table.to_dict(orient="records"),
+                    "backtested": choice.backtested,
+                }
+            ),
+        )
+    return choice

@@ -37,6 +37,8 @@ def test_weights_follow_severity_recency_and_shift(city):
 def test_top_hotspot_holds_the_densest_cluster(city):
     w = hotspots.incident_weights(city, at="2016-06-19")
     hot, labels = hotspots.find_hotspots(city, w)
+    # 129 incidents geocoded to one spot still make a real polygon
+    assert (hot.to_crs(hotspots.metric_crs(city)).area > 1000).all()
     xy = hotspots._xy_m(city)
     density = np.array([len(n) for n in cKDTree(xy).query_ball_point(xy, r=120.0)])
     densest = city.index[density.argmax()]
@@ -116,7 +118,14 @@ def test_segment_risk_smooths_along_the_network(G):
 
 
 def test_backtest_pai_rewards_knowledge_of_the_future(city):
-    honest = backtest.run(city, train_days=7, test_days=2, cell_m=150)
+    classic = ("kde", "gi_star", "dbscan", "prior_counts")
+    honest = backtest.run(
+        city,
+        train_days=7,
+        test_days=2,
+        cell_m=150,
+        methods={k: backtest.AREA_METHODS[k] for k in classic},
+    )
     assert honest["window"].max() == 5
 
     def peek(train, w, grid):
@@ -154,3 +163,163 @@ def test_backtest_on_street_length(G):
 def test_backtest_needs_enough_days(city):
     with pytest.raises(InputDataError, match="shorter than one window"):
         backtest.run(city, train_days=90, test_days=7)
+
+
+# --- micro-places, data-driven defaults, warnings (issue 13) ---------------------------------
+
+DATA = "tests/data"
+
+
+def _frame_to_gdf(df, tmp_path, name="incidents.csv"):
+    path = tmp_path / name
+    df.to_csv(path, index=False)
+    gdf, _ = ingest.read_incidents(path)
+    return gdf
+
+
+@pytest.fixture(scope="module")
+def arrests(tmp_path_factory):
+    import pandas as pd
+
+    raw = pd.read_csv(f"{DATA}/baltimore/baltimore_arrests_2017_extract.csv", dtype=str)
+    # US dates and a separate time column: build the datetime here
+    when = pd.to_datetime(
+        raw["ArrestDate"] + " " + raw["ArrestTime"].fillna(""), format="%m/%d/%Y %H:%M"
+    )
+    df = pd.DataFrame(
+        {
+            "datetime": when.dt.strftime("%Y-%m-%d %H:%M"),
+            "category": raw["IncidentOffense"].str.strip(),
+            "latitude": raw["Latitude"],
+            "longitude": raw["Longitude"],
+        }
+    )
+    return _frame_to_gdf(df, tmp_path_factory.mktemp("arrests"))
+
+
+def _toronto(tmp_path, precision):
+    import pandas as pd
+
+    df = pd.read_csv(f"{DATA}/toronto/toronto_mci_downtown.csv")
+    df["datetime"] = df["datetime"].str[: {"date": 10, "year": 4}[precision]]
+    return _frame_to_gdf(df, tmp_path, f"toronto_{precision}.csv")
+
+
+def _covered(gdf, hot, labels):
+    """Every labelled incident lies in its own hotspot's polygon."""
+    crs = hotspots.metric_crs(gdf)
+    pts = gdf.to_crs(crs).geometry
+    polys = hot.to_crs(crs).set_index("cluster").geometry
+    inside = [polys[lab].covers(p) for p, lab in zip(pts, labels, strict=True) if lab >= 0]
+    return all(inside)
+
+
+def test_signatures_are_explicit():
+    import inspect
+
+    for f in (hotspots.find_hotspots, hotspots.cluster_incidents):
+        kinds = {p.kind for p in inspect.signature(f).parameters.values()}
+        assert inspect.Parameter.VAR_KEYWORD not in kinds
+    assert "max_size_m" in inspect.signature(hotspots.find_hotspots).parameters
+    assert "max_hotspots" in inspect.signature(hotspots.find_hotspots).parameters
+
+
+def test_dense_arrests_become_micro_places_not_a_chained_neighbourhood(arrests):
+    w = hotspots.incident_weights(arrests, at="2018-01-01", half_life_days=365)
+    chained, _ = hotspots.find_hotspots(arrests, w, max_size_m=float("inf"))
+    assert chained["size_m"].max() > 1000  # the old behaviour: one hotspot km across
+    warnings_ = hotspots.data_warnings(arrests, w, chained, at="2018-01-01")
+    assert any(line.startswith("hotspot H0") and "m across" in line for line in warnings_)
+    for method in hotspots.METHODS:
+        hot, labels = hotspots.find_hotspots(arrests, w, method=method)
+        assert len(hot) >= 20
+        assert hot["size_m"].max() <= 150.0
+        assert hot["n_incidents"].sum() == int((labels >= 0).sum())
+        assert hot["risk"].sum() == pytest.approx(w[labels >= 0].sum())
+        assert _covered(arrests, hot, labels)
+        assert (hot["area_m2"] > 1000).all()
+    smaller, _ = hotspots.find_hotspots(arrests, w, max_size_m=80, max_hotspots=10)
+    assert len(smaller) == 10
+    assert smaller["size_m"].max() <= 80.0
+
+
+def test_dense_downtown_stays_bounded_and_small_in_memory(city):
+    import geopandas as gpd
+
+    rng = np.random.default_rng(0)
+    crs = city.estimate_utm_crs()
+    xy = city.to_crs(crs).geometry
+    core = xy[(abs(xy.x - xy.x.median()) < 700) & (abs(xy.y - xy.y.median()) < 700)]
+    pick = rng.integers(0, len(core), 30_000)
+    pts = gpd.points_from_xy(
+        core.x.to_numpy()[pick] + rng.normal(0, 40, len(pick)),
+        core.y.to_numpy()[pick] + rng.normal(0, 40, len(pick)),
+    )
+    dense = gpd.GeoDataFrame(
+        city.loc[core.index[pick]].drop(columns="geometry").reset_index(drop=True),
+        geometry=pts,
+        crs=crs,
+    )
+    w = hotspots.incident_weights(dense, at="2016-06-19")
+    hot, _ = hotspots.find_hotspots(dense, w)
+    assert len(hot) >= 30
+    assert hot["size_m"].max() <= 150.0
+    assert hot["area_m2"].max() < np.pi * 75**2 + 1
+
+
+def test_year_only_dates_get_a_long_half_life_and_no_hours(tmp_path):
+    gdf = _toronto(tmp_path, "year")
+    p = hotspots.auto_params(gdf, at="2022-01-01")
+    assert p.time_precision == "year"
+    assert not p.shift_profile
+    assert p.half_life_days == 365.0
+    assert len(p.reasons) >= 4
+    w = hotspots.incident_weights(gdf, at="2022-01-01", half_life_days=p.half_life_days)
+    # the old 30-day half-life left nearly nothing of 8 years of incidents
+    old = hotspots.incident_weights(gdf, at="2022-01-01", half_life_days=30)
+    assert w.sum() > 0.1 * len(gdf)
+    assert w.sum() > 10 * old.sum()
+    hot, _ = hotspots.find_hotspots(gdf, w, eps_m=p.eps_m, min_weight=p.min_weight)
+    assert len(hot) > 0
+    assert (hot["active_hours"] == "").all()
+    assert (hot["peak_hour"] == -1).all()
+    assert any("time of day" in s for s in hotspots.data_warnings(gdf, w, hot))
+
+
+def test_date_only_dates_switch_the_shift_profile_off(tmp_path):
+    gdf = _toronto(tmp_path, "date")
+    p = hotspots.auto_params(gdf, at="2022-01-01")
+    assert p.time_precision == "date"
+    assert not p.shift_profile
+    assert 14 <= p.half_life_days <= 365
+
+
+def test_auto_params_on_minute_data(arrests):
+    p = hotspots.auto_params(arrests, at="2017-10-01")
+    assert p.time_precision == "datetime"
+    assert p.shift_profile
+    assert p.half_life_days == pytest.approx((pd_days(arrests, "2017-10-01")) / 4, abs=1)
+    assert p.train_days >= 28
+    assert 50 <= p.cell_m <= 250
+    assert 40 <= p.eps_m <= 120
+
+
+def pd_days(gdf, at):
+    import pandas as pd
+
+    return (pd.Timestamp(at) - gdf["datetime"].quantile(0.01)).total_seconds() / 86400
+
+
+def test_warning_when_little_recent_data(city):
+    w = hotspots.incident_weights(city, at="2016-12-01", half_life_days=14)
+    hot, _ = hotspots.find_hotspots(city, w)
+    lines = hotspots.data_warnings(city, w, hot, at="2016-12-01")
+    assert any("days older than the plan date" in s for s in lines)
+
+
+def test_empty_training_window_weighs_nothing(city):
+    empty = city.iloc[:0]
+    w = hotspots.incident_weights(empty, at="2016-06-10")
+    assert w.empty
+    assert w.dtype == float
+    assert hotspots.cluster_incidents(empty, w).empty

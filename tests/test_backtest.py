@@ -1,0 +1,107 @@
+"""Backtests and the auto method choice on long real histories (issue 13)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from patrolplan import backtest, datasets, hotspots, ingest
+
+DATA = "tests/data"
+
+
+@pytest.fixture(scope="module")
+def arrests(tmp_path_factory):
+    raw = pd.read_csv(f"{DATA}/baltimore/baltimore_arrests_2017_extract.csv", dtype=str)
+    when = pd.to_datetime(
+        raw["ArrestDate"] + " " + raw["ArrestTime"].fillna(""), format="%m/%d/%Y %H:%M"
+    )
+    df = pd.DataFrame(
+        {
+            "datetime": when.dt.strftime("%Y-%m-%d %H:%M"),
+            "category": raw["IncidentOffense"].str.strip(),
+            "latitude": raw["Latitude"],
+            "longitude": raw["Longitude"],
+        }
+    )
+    path = tmp_path_factory.mktemp("arrests") / "arrests.csv"
+    df.to_csv(path, index=False)
+    gdf, _ = ingest.read_incidents(path)
+    return gdf
+
+
+def test_backtest_survives_empty_training_windows(arrests):
+    # a gap of 4 months: some 90-day training windows hold nothing
+    gap = arrests[(arrests["datetime"] < "2017-03-01") | (arrests["datetime"] >= "2017-07-01")]
+    names = ("dbscan", "peaks", "forecast", "prior_counts")
+    res = backtest.run(
+        gap,
+        train_days=14,
+        test_days=28,
+        cell_m=150,
+        methods={k: backtest.AREA_METHODS[k] for k in names},
+    )
+    assert res["window"].max() > 5
+    assert set(names) <= set(res["method"])
+
+
+def test_forecast_and_micro_places_beat_random_on_the_arrests(arrests):
+    recent = arrests[arrests["datetime"] >= "2017-04-01"]
+    res = backtest.run(
+        recent,
+        train_days=120,
+        test_days=28,
+        cell_m=150,
+        shift_start_hour=18,
+        shift_length_h=4,
+        methods={k: backtest.AREA_METHODS[k] for k in ("forecast", "peaks", "prior_counts")},
+    )
+    table = backtest.summary(res).set_index(["unit", "fraction", "method"])
+    for m in ("forecast", "peaks"):
+        assert table.loc[("area", 0.05, m), "pai"] > 3 * table.loc[("area", 0.05, "random"), "pai"]
+
+
+def test_segment_backtest_scores_the_routers_raw_risk(G):
+    gdf, _ = ingest.read_incidents(
+        datasets.baltimore_crimes(), area=__import__("patrolplan").graph.graph_area(G)
+    )
+    res = backtest.run(gdf, G=G, train_days=7, test_days=2, methods={})
+    methods = set(res.loc[res["unit"] == "length", "method"])
+    assert {"segment_risk", "segment_smoothed"} <= methods
+
+
+def test_choose_method_on_the_arrests_is_fast_and_cached(arrests, tmp_path):
+    t = time.perf_counter()
+    choice = backtest.choose_method(
+        arrests, at="2017-10-01 18:00", shift_start_hour=18, shift_length_h=4, cache_dir=tmp_path
+    )
+    first = time.perf_counter() - t
+    assert choice.backtested
+    assert choice.method in hotspots.METHODS
+    assert len(choice.table) == 4
+    assert choice.table["hit_rate"].is_monotonic_decreasing
+    assert choice.table["hit_rate"].iloc[0] > 0.1
+    assert "half_life_days" in choice.params
+    t = time.perf_counter()
+    again = backtest.choose_method(
+        arrests, at="2017-10-01 18:00", shift_start_hour=18, shift_length_h=4, cache_dir=tmp_path
+    )
+    assert time.perf_counter() - t < first / 3
+    assert (again.method, again.params) == (choice.method, choice.params)
+
+
+def test_choose_method_falls_back_on_short_history(tmp_path):
+    gdf, _ = ingest.read_incidents(datasets.baltimore_crimes())
+    near = gdf[
+        gdf.geometry.y.between(39.2586, 39.3065) & gdf.geometry.x.between(-76.6081, -76.5288)
+    ]
+    choice = backtest.choose_method(
+        near, at="2016-06-19 18:00", shift_start_hour=18, shift_length_h=4, cache_dir=tmp_path
+    )
+    assert not choice.backtested
+    assert choice.method == backtest.FALLBACK_METHOD
+    assert "too short" in choice.reason
+    assert np.isfinite(choice.params["eps_m"])
