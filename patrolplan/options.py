@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Hotspot methods a plan can use.
-METHODS = ("auto", "microplace", "dbscan", "hdbscan")
+METHODS = ("auto", "dbscan", "peaks", "hdbscan")
 
 #: Most officers one plan may have: beyond this a request is refused up front (a district
 #: splits its force into several plans, one per post group, instead).
@@ -81,7 +81,8 @@ class PlanOptions:
     speed_kmh
         Walking speed.
     method
-        Hotspot method: ``auto``, ``microplace``, ``dbscan`` or ``hdbscan``.
+        Hotspot method: ``auto`` (a rolling backtest on the district's own history, in the
+        shift's hours, picks one), ``dbscan``, ``peaks`` or ``hdbscan``.
     hotspot_size_m
         Largest hotspot, metres across.
     eps_m, min_weight
@@ -125,7 +126,12 @@ class PlanOptions:
     seed: int | None = _opt(None, "Seed; the same inputs and seed give the same files.", "int")
     dwell_min: float | None = _opt(None, "Minutes at each hotspot.", "float")
     speed_kmh: float | None = _opt(None, "Walking speed, km/h.", "float")
-    method: str = _opt("dbscan", "Hotspot method: " + ", ".join(METHODS) + ".", "str")
+    method: str = _opt(
+        "auto",
+        "Hotspot method: auto (the one the district's own history predicted best), dbscan, "
+        "peaks or hdbscan.",
+        "str",
+    )
     hotspot_size_m: float | None = _opt(None, "Largest hotspot, metres across.", "float")
     eps_m: float | None = _opt(None, "Clustering radius, metres.", "float")
     min_weight: float | None = _opt(None, "Least weight of a cluster core.", "float")

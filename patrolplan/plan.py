@@ -7,14 +7,26 @@ folder atomically (all files appear together, or none do).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-from patrolplan import export, graph, hotspots, ingest, metrics, render, routing, settings
+from patrolplan import (
+    backtest,
+    export,
+    graph,
+    hotspots,
+    ingest,
+    metrics,
+    render,
+    routing,
+    settings,
+)
 from patrolplan._errors import InputDataError
 from patrolplan.options import (
     PlanOptions,
@@ -86,6 +98,9 @@ class PatrolPlan:
         Every resolved parameter, the package version and the inputs' hashes, for the record.
     options
         The options the plan was made with.
+    warnings
+        Lines for a supervisor when the plan rests on little (few incidents, old data, a
+        hotspot too wide to watch...), from :func:`patrolplan.hotspots.data_warnings`.
     variants
         With `variants` or `day`: every variant plan, in rotation order (the chosen one
         included), else empty.
@@ -108,6 +123,7 @@ class PatrolPlan:
     route_coords: tuple[list[tuple[float, float]], ...]
     params: dict[str, object]
     options: PlanOptions = field(default_factory=PlanOptions)
+    warnings: tuple[str, ...] = ()
     variants: tuple[tuple[routing.Route, ...], ...] = ()
     variant_table: pd.DataFrame | None = None
 
@@ -131,6 +147,50 @@ def _window_start(opts: PlanOptions, t0: pd.Timestamp) -> pd.Timestamp | None:
         given = pd.Timestamp(parse_date(opts.since, what="since"))
         since_ts = given if since_ts is None else max(given, since_ts)
     return since_ts
+
+
+def choose_hotspot_method(
+    gdf_incidents: gpd.GeoDataFrame,
+    options: PlanOptions,
+    *,
+    at: pd.Timestamp,
+    shift_h: tuple[float, float],
+    cache_dir: str | Path | None = None,
+) -> tuple[hotspots.HotspotParams, backtest.MethodChoice | None]:
+    """Derive hotspot parameters from the data and, for ``method="auto"``, pick the method.
+
+    Parameters
+    ----------
+    gdf_incidents
+        Incidents kept by ingest (before the shift only).
+    options
+        The plan's options.
+    at
+        Shift start.
+    shift_h
+        Shift start hour and length in hours.
+    cache_dir
+        Where the method choice is cached (default :data:`patrolplan.settings.cache_dir`).
+
+    Returns
+    -------
+    tuple
+        ``(params, choice)``: what the data's span, density and time precision suggest
+        (:func:`patrolplan.hotspots.auto_params`), and the backtest's choice, or None when the
+        method was given.
+    """
+    params = hotspots.auto_params(gdf_incidents, at=at, max_size_m=options.hotspot_size_m)
+    if options.method != "auto":
+        return params, None
+    choice = backtest.choose_method(
+        gdf_incidents,
+        at=at,
+        shift_start_hour=shift_h[0] if params.shift_profile else None,
+        shift_length_h=shift_h[1] if params.shift_profile else None,
+        cache_dir=cache_dir if cache_dir is not None else settings.cache_dir,
+    )
+    log(f"Hotspot method: {choice.method} ({choice.reason})")
+    return params, choice
 
 
 def daily_plan(
@@ -229,18 +289,63 @@ def daily_plan(
         datetime_format=datetime_format,
         dayfirst=dayfirst,
     )
+    shift_h = (t0.hour + t0.minute / 60.0, shift_min / 60.0)
+    hot_params, choice = choose_hotspot_method(
+        gdf_inc, opts, at=t0, shift_h=shift_h, cache_dir=cache_dir
+    )
+    method = choice.method if choice is not None else opts.method
+    found = dict(choice.params) if choice is not None else {}
+    half_life = opts.half_life_days or found.pop("half_life_days", hot_params.half_life_days)
+    found.pop("half_life_days", None)
     weights = hotspots.incident_weights(
         gdf_inc,
         at=t0,
-        half_life_days=opts.half_life_days,
+        half_life_days=half_life,
         layer_weights=layer_weights,
-        shift_start_hour=t0.hour + t0.minute / 60.0,
-        shift_length_h=shift_min / 60.0,
+        shift_start_hour=shift_h[0] if hot_params.shift_profile else None,
+        shift_length_h=shift_h[1] if hot_params.shift_profile else None,
     )
-    method = "dbscan" if opts.method in ("auto", "microplace") else opts.method
-    gdf_hot, labels = hotspots.find_hotspots(
-        gdf_inc, weights, method=method, eps_m=opts.eps_m, min_weight=opts.min_weight
+    # what the user gave wins; then the backtest's choice; then what the data suggests
+    eps_m = opts.eps_m or found.get("eps_m", hot_params.eps_m)
+    min_weight = opts.min_weight or found.get("min_weight", hot_params.min_weight)
+    size_m = opts.hotspot_size_m or found.get("max_size_m", hot_params.max_size_m)
+    dwell = settings.dwell_min if opts.dwell_min is None else opts.dwell_min
+    max_hotspots = opts.max_hotspots or max(
+        settings.max_hotspots, int(np.ceil(1.5 * sum(shifts) / (dwell + 10.0)))
     )
+    if opts.min_weight is None and "min_weight" not in found and hot_params.shift_profile:
+        # the data's least hotspot weight is measured without the shift's hours: scale it
+        raw = hotspots.incident_weights(gdf_inc, at=t0, half_life_days=half_life)
+        min_weight *= float(weights.sum()) / max(float(raw.sum()), 1e-12)
+
+    def find(least: float) -> tuple[gpd.GeoDataFrame, pd.Series]:
+        return hotspots.find_hotspots(
+            gdf_inc,
+            weights,
+            method=method,
+            eps_m=eps_m,
+            min_weight=least,
+            max_size_m=size_m,
+            min_cluster_size=int(found.get("min_cluster_size", 5)),
+            max_hotspots=max_hotspots,
+        )
+
+    gdf_hot, labels = find(min_weight)
+    # Sparse data: a threshold set from the data's spread can leave officers idle; lower it
+    # (never below two typical incidents) until the places on offer could fill every shift
+    # half again (a visit is a dwell plus about 10 minutes' walk); the best are visited first.
+    wanted = min(max_hotspots, int(np.ceil(1.5 * sum(shifts) / (dwell + 10.0))))
+    floor = 2.0 * float(weights[weights > 0].median()) if (weights > 0).any() else 0.0
+    while opts.min_weight is None and len(gdf_hot) < wanted and min_weight / 2 >= floor > 0:
+        min_weight /= 2
+        gdf_hot, labels = find(min_weight)
+        log(
+            f"fewer than {wanted} hotspots: least hotspot weight lowered to {min_weight:.2f} "
+            f"({len(gdf_hot)} hotspots)"
+        )
+    data_notes = hotspots.data_warnings(gdf_inc, weights, gdf_hot, at=t0, max_size_m=size_m)
+    for line in data_notes:
+        log(line, logging.WARNING)
     if not gdf_hot.empty:
         gdf_hot["node"], _ = graph.nearest_nodes(G, gdf_hot["lon"], gdf_hot["lat"])
     snapped = graph.snap_to_edges(G, gdf_inc)
@@ -252,7 +357,7 @@ def daily_plan(
         shift_min=tuple(shifts) if len(shifts) > 1 else shift_min,
         dwell_min=opts.dwell_min,
         speed_kmh=opts.speed_kmh,
-        max_hotspots=opts.max_hotspots,
+        max_hotspots=max_hotspots,
         ends=tuple(ends) if ends else None,
         max_segments=opts.max_segments,
         revisit_min=revisit_min,
@@ -308,6 +413,21 @@ def daily_plan(
         "crs": {r.layer: r.crs for r in reports},
         "graph_crs": str(G.graph.get("crs")),
         "hotspot_method": method,
+        "half_life_days": half_life,
+        "eps_m": eps_m,
+        "min_weight": min_weight,
+        "hotspot_size_m": size_m,
+        "max_hotspots": max_hotspots,
+        "data_params": hot_params.as_dict(),
+        "method_choice": None
+        if choice is None
+        else {
+            "method": choice.method,
+            "reason": choice.reason,
+            "backtested": choice.backtested,
+            "scores": choice.table.to_dict(orient="records"),
+        },
+        "warnings": data_notes,
     }
     total = summary.iloc[-1]
     log(
@@ -330,6 +450,7 @@ def daily_plan(
         route_coords=coords,
         params=params,
         options=opts,
+        warnings=tuple(data_notes),
         variants=alternatives,
         variant_table=table,
     )
