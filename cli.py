@@ -353,7 +353,7 @@ def evaluate(
     history_days: Annotated[
         int, typer.Option(min=1, help="Days of history each replayed plan may use.")
     ] = 90,
-    method: Annotated[str, typer.Option(help=option_help("method"))] = "dbscan",
+    method: Annotated[str, typer.Option(help=option_help("method"))] = "auto",
     count_days: Annotated[
         str, typer.Option(help="Last-period count baselines, days, e.g. 7,28.")
     ] = "28",

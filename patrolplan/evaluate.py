@@ -40,10 +40,13 @@ import shapely
 
 from patrolplan import graph, hotspots, ingest, routing, settings
 from patrolplan._errors import InfeasibleRouteError, InputDataError
+from patrolplan.options import PlanOptions
 from patrolplan.utils import log
 
 if TYPE_CHECKING:
     import networkx as nx
+
+    from patrolplan.backtest import MethodChoice
 
 #: A hotspot step: ``(history, weights) -> (gdf_hotspots, labels)``, as
 #: :func:`patrolplan.hotspots.find_hotspots`.
@@ -310,6 +313,8 @@ def plan_shift(
     snapped: pd.DataFrame | None = None,
     streets: StreetIndex | None = None,
     method: str = "plan",
+    options: PlanOptions | None = None,
+    choice: MethodChoice | None = None,
 ) -> ShiftPlan:
     """Plan one shift as the daily plan would, from the incidents given only.
 
@@ -343,6 +348,11 @@ def plan_shift(
         :class:`StreetIndex` of `G`; built if None.
     method
         Name recorded in the result.
+    options, choice
+        With `options`, the hotspot step is the daily plan's own
+        (:func:`patrolplan.plan.hotspot_step`: data-derived parameters, the method `choice`
+        made for ``auto``, enough places to fill the shifts), and `hotspot_fn` and
+        `half_life_days` are not used.
 
     Returns
     -------
@@ -352,6 +362,30 @@ def plan_shift(
     t0 = pd.Timestamp(shift_start)
     streets = StreetIndex(G) if streets is None else streets
     snapped = graph.snap_to_edges(G, gdf_history) if snapped is None else snapped
+    if options is not None:
+        from patrolplan.plan import hotspot_step
+
+        step = hotspot_step(gdf_history, options, at=t0, layer_weights=layer_weights, choice=choice)
+        found = (step.gdf_hotspots, step.labels)
+        return _route(
+            method,
+            gdf_history,
+            step.weights,
+            lambda _h, _w: found,
+            G,
+            posts,
+            snapped,
+            streets,
+            routing.RouteOptions(
+                officers=officers,
+                shift_min=shift_min,
+                dwell_min=dwell_min,
+                max_hotspots=step.max_hotspots,
+                max_segments=max_segments,
+                seed=seed,
+                iterations=iterations,
+            ),
+        )
     weights = hotspots.incident_weights(
         gdf_history,
         at=t0,
@@ -668,6 +702,7 @@ def replay(
     iterations: int | None = None,
     dist_m: float = CAPTURE_M,
     zone: bool = True,
+    options: PlanOptions | None = None,
 ) -> pd.DataFrame:
     """Plan every test shift from its past only and count the shift's incidents captured.
 
@@ -717,6 +752,11 @@ def replay(
         Capture distance from walked streets.
     zone
         Also measure each plan's capture zone (km²).
+    options
+        When given, the method ``plan`` is the daily plan's own hotspot step with these
+        options (:func:`patrolplan.plan.hotspot_step`) instead of `methods`; with
+        ``method="auto"`` the method is chosen once, from the history before the first test
+        shift, and kept for the whole replay.
 
     Returns
     -------
@@ -746,6 +786,20 @@ def replay(
     if len(timed) < len(gdf_incidents):
         log(f"Replay leaves out {len(gdf_incidents) - len(timed):,} incidents without a date")
     planners = dict(methods) if methods else {"plan": planner_hotspots()}
+    choice = None
+    if options is not None:
+        planners = {"plan": planner_hotspots()}  # replaced by the daily step below
+        if options.method == "auto":
+            from patrolplan.plan import choose_hotspot_method
+
+            first = min(_bounds(pd.Timestamp(d), s) for d in days for s in starts)
+            before = timed[timed["datetime"] < first]
+            _, choice = choose_hotspot_method(
+                before,
+                options,
+                at=first,
+                shift_h=(first.hour + first.minute / 60.0, shift_min / 60.0),
+            )
     # in the graph's metric CRS once: every step then skips its own UTM zone lookup
     timed = timed.to_crs(G.graph["crs"]) if timed.crs is not None else timed
     streets = StreetIndex(G)
@@ -796,6 +850,8 @@ def replay(
                 snapped=snapped,
                 streets=streets,
                 method=name,
+                options=options if name == "plan" else None,
+                choice=choice,
             )
             plans.append((p, len(history)))
         for n_days in count_days:
@@ -1101,7 +1157,7 @@ def run(
     columns: Mapping[str, Any] | None = None,
     crs: str | Mapping[str, str] | None = None,
     severity: Mapping[str, Mapping[str, float]] | None = None,
-    method: str = "dbscan",
+    method: str = "auto",
     count_days: Sequence[int] = (28,),
     n_random: int = 5,
     seed: int = 0,
@@ -1174,7 +1230,13 @@ def run(
         shift_min=shift_min,
         officers=officers,
         history_days=history_days,
-        methods={"plan": planner_hotspots(method)},
+        options=PlanOptions(
+            officers=officers,
+            shift=f"{shift_min:g}",
+            method=method,
+            seed=seed,
+            iterations=iterations,
+        ),
         count_days=count_days,
         n_random=n_random,
         seed=seed,

@@ -193,6 +193,173 @@ def choose_hotspot_method(
     return params, choice
 
 
+@dataclass(frozen=True, eq=False)
+class HotspotStep:
+    """The hotspot step of a plan: weights, hotspots, and every parameter it settled on.
+
+    Attributes
+    ----------
+    weights
+        Weight per incident (harm, layer, recency and, with timed data, the shift's hours).
+    gdf_hotspots, labels
+        Ranked micro-places and the hotspot of each incident (-1: none).
+    method
+        The method used (``auto`` resolved).
+    half_life_days, eps_m, min_weight, size_m, max_hotspots
+        The values used, whichever source they came from.
+    params
+        What the data suggested (:func:`patrolplan.hotspots.auto_params`).
+    choice
+        The backtest's method choice, or None when the method was given.
+    warnings
+        Lines for a supervisor (:func:`patrolplan.hotspots.data_warnings`).
+    """
+
+    weights: pd.Series
+    gdf_hotspots: gpd.GeoDataFrame
+    labels: pd.Series
+    method: str
+    half_life_days: float
+    eps_m: float
+    min_weight: float
+    size_m: float
+    max_hotspots: int
+    params: hotspots.HotspotParams
+    choice: backtest.MethodChoice | None
+    warnings: tuple[str, ...]
+
+    def record(self) -> dict[str, object]:
+        """Return the step's parameters for report.json."""
+        return {
+            "hotspot_method": self.method,
+            "half_life_days": self.half_life_days,
+            "eps_m": self.eps_m,
+            "min_weight": round(self.min_weight, 4),
+            "hotspot_size_m": self.size_m,
+            "max_hotspots": self.max_hotspots,
+            "data_params": self.params.as_dict(),
+            "method_choice": None
+            if self.choice is None
+            else {
+                "method": self.choice.method,
+                "reason": self.choice.reason,
+                "backtested": self.choice.backtested,
+                "scores": self.choice.table.to_dict(orient="records"),
+            },
+            "warnings": list(self.warnings),
+        }
+
+
+def hotspot_step(
+    gdf_incidents: gpd.GeoDataFrame,
+    options: PlanOptions,
+    *,
+    at: pd.Timestamp,
+    layer_weights: Mapping[str, float] | None = None,
+    choice: backtest.MethodChoice | None = None,
+    cache_dir: str | Path | None = None,
+) -> HotspotStep:
+    """Weigh the incidents and find the micro-places to visit, as the daily plan does.
+
+    Values the user gave win; then the backtest's choice (``method="auto"``); then what the
+    data's span, density and time precision suggest. On sparse data, the least hotspot weight
+    is lowered (never below two typical incidents) until the places on offer could fill the
+    officers' shifts half again, so nobody stands idle while the best places come first.
+
+    Parameters
+    ----------
+    gdf_incidents
+        Incidents before the shift.
+    options
+        The plan's options.
+    at
+        Shift start.
+    layer_weights
+        Layer -> weight.
+    choice
+        A method choice made earlier (the replay makes one for a whole test period); default:
+        chosen here when ``options.method == "auto"``.
+    cache_dir
+        Where the method choice is cached.
+
+    Returns
+    -------
+    HotspotStep
+        Weights, hotspots, labels and the parameters used.
+    """
+    shifts = options.shifts_min
+    shift_h = (at.hour + at.minute / 60.0, max(shifts) / 60.0)
+    if choice is None:
+        params, choice = choose_hotspot_method(
+            gdf_incidents, options, at=at, shift_h=shift_h, cache_dir=cache_dir
+        )
+    else:
+        params = hotspots.auto_params(gdf_incidents, at=at, max_size_m=options.hotspot_size_m)
+    method = choice.method if choice is not None else options.method
+    found = dict(choice.params) if choice is not None else {}
+    half_life = options.half_life_days or found.pop("half_life_days", params.half_life_days)
+    found.pop("half_life_days", None)
+    weights = hotspots.incident_weights(
+        gdf_incidents,
+        at=at,
+        half_life_days=half_life,
+        layer_weights=layer_weights,
+        shift_start_hour=shift_h[0] if params.shift_profile else None,
+        shift_length_h=shift_h[1] if params.shift_profile else None,
+    )
+    eps_m = options.eps_m or found.get("eps_m", params.eps_m)
+    min_weight = options.min_weight or found.get("min_weight", params.min_weight)
+    size_m = options.hotspot_size_m or found.get("max_size_m", params.max_size_m)
+    dwell = settings.dwell_min if options.dwell_min is None else options.dwell_min
+    # a visit is a dwell plus about 10 minutes' walk: offer enough to fill the shifts 1.5 times
+    fill = int(
+        np.ceil(1.5 * sum(shifts) * (options.officers if len(shifts) == 1 else 1) / (dwell + 10.0))
+    )
+    max_hotspots = options.max_hotspots or max(settings.max_hotspots, fill)
+    if options.min_weight is None and "min_weight" not in found and params.shift_profile:
+        # the data's least hotspot weight is measured without the shift's hours: scale it
+        raw = hotspots.incident_weights(gdf_incidents, at=at, half_life_days=half_life)
+        min_weight *= float(weights.sum()) / max(float(raw.sum()), 1e-12)
+
+    def find(least: float) -> tuple[gpd.GeoDataFrame, pd.Series]:
+        return hotspots.find_hotspots(
+            gdf_incidents,
+            weights,
+            method=method,
+            eps_m=eps_m,
+            min_weight=least,
+            max_size_m=size_m,
+            min_cluster_size=int(found.get("min_cluster_size", 5)),
+            max_hotspots=max_hotspots,
+        )
+
+    gdf_hot, labels = find(min_weight)
+    wanted = min(max_hotspots, fill)
+    floor = 2.0 * float(weights[weights > 0].median()) if (weights > 0).any() else 0.0
+    while options.min_weight is None and len(gdf_hot) < wanted and min_weight / 2 >= floor > 0:
+        min_weight /= 2
+        gdf_hot, labels = find(min_weight)
+        log(
+            f"fewer than {wanted} hotspots: least hotspot weight lowered to {min_weight:.2f} "
+            f"({len(gdf_hot)} hotspots)"
+        )
+    notes = hotspots.data_warnings(gdf_incidents, weights, gdf_hot, at=at, max_size_m=size_m)
+    return HotspotStep(
+        weights=weights,
+        gdf_hotspots=gdf_hot,
+        labels=labels,
+        method=method,
+        half_life_days=float(half_life),
+        eps_m=float(eps_m),
+        min_weight=float(min_weight),
+        size_m=float(size_m),
+        max_hotspots=int(max_hotspots),
+        params=params,
+        choice=choice,
+        warnings=tuple(notes),
+    )
+
+
 def daily_plan(
     incidents: str | Path | Mapping[str, str | Path | None],
     osm: str | Path,
@@ -289,62 +456,9 @@ def daily_plan(
         datetime_format=datetime_format,
         dayfirst=dayfirst,
     )
-    shift_h = (t0.hour + t0.minute / 60.0, shift_min / 60.0)
-    hot_params, choice = choose_hotspot_method(
-        gdf_inc, opts, at=t0, shift_h=shift_h, cache_dir=cache_dir
-    )
-    method = choice.method if choice is not None else opts.method
-    found = dict(choice.params) if choice is not None else {}
-    half_life = opts.half_life_days or found.pop("half_life_days", hot_params.half_life_days)
-    found.pop("half_life_days", None)
-    weights = hotspots.incident_weights(
-        gdf_inc,
-        at=t0,
-        half_life_days=half_life,
-        layer_weights=layer_weights,
-        shift_start_hour=shift_h[0] if hot_params.shift_profile else None,
-        shift_length_h=shift_h[1] if hot_params.shift_profile else None,
-    )
-    # what the user gave wins; then the backtest's choice; then what the data suggests
-    eps_m = opts.eps_m or found.get("eps_m", hot_params.eps_m)
-    min_weight = opts.min_weight or found.get("min_weight", hot_params.min_weight)
-    size_m = opts.hotspot_size_m or found.get("max_size_m", hot_params.max_size_m)
-    dwell = settings.dwell_min if opts.dwell_min is None else opts.dwell_min
-    max_hotspots = opts.max_hotspots or max(
-        settings.max_hotspots, int(np.ceil(1.5 * sum(shifts) / (dwell + 10.0)))
-    )
-    if opts.min_weight is None and "min_weight" not in found and hot_params.shift_profile:
-        # the data's least hotspot weight is measured without the shift's hours: scale it
-        raw = hotspots.incident_weights(gdf_inc, at=t0, half_life_days=half_life)
-        min_weight *= float(weights.sum()) / max(float(raw.sum()), 1e-12)
-
-    def find(least: float) -> tuple[gpd.GeoDataFrame, pd.Series]:
-        return hotspots.find_hotspots(
-            gdf_inc,
-            weights,
-            method=method,
-            eps_m=eps_m,
-            min_weight=least,
-            max_size_m=size_m,
-            min_cluster_size=int(found.get("min_cluster_size", 5)),
-            max_hotspots=max_hotspots,
-        )
-
-    gdf_hot, labels = find(min_weight)
-    # Sparse data: a threshold set from the data's spread can leave officers idle; lower it
-    # (never below two typical incidents) until the places on offer could fill every shift
-    # half again (a visit is a dwell plus about 10 minutes' walk); the best are visited first.
-    wanted = min(max_hotspots, int(np.ceil(1.5 * sum(shifts) / (dwell + 10.0))))
-    floor = 2.0 * float(weights[weights > 0].median()) if (weights > 0).any() else 0.0
-    while opts.min_weight is None and len(gdf_hot) < wanted and min_weight / 2 >= floor > 0:
-        min_weight /= 2
-        gdf_hot, labels = find(min_weight)
-        log(
-            f"fewer than {wanted} hotspots: least hotspot weight lowered to {min_weight:.2f} "
-            f"({len(gdf_hot)} hotspots)"
-        )
-    data_notes = hotspots.data_warnings(gdf_inc, weights, gdf_hot, at=t0, max_size_m=size_m)
-    for line in data_notes:
+    step = hotspot_step(gdf_inc, opts, at=t0, layer_weights=layer_weights, cache_dir=cache_dir)
+    gdf_hot, labels, weights = step.gdf_hotspots, step.labels, step.weights
+    for line in step.warnings:
         log(line, logging.WARNING)
     if not gdf_hot.empty:
         gdf_hot["node"], _ = graph.nearest_nodes(G, gdf_hot["lon"], gdf_hot["lat"])
@@ -357,7 +471,7 @@ def daily_plan(
         shift_min=tuple(shifts) if len(shifts) > 1 else shift_min,
         dwell_min=opts.dwell_min,
         speed_kmh=opts.speed_kmh,
-        max_hotspots=max_hotspots,
+        max_hotspots=step.max_hotspots,
         ends=tuple(ends) if ends else None,
         max_segments=opts.max_segments,
         revisit_min=revisit_min,
@@ -412,22 +526,7 @@ def daily_plan(
         "columns": {r.layer: r.columns for r in reports},
         "crs": {r.layer: r.crs for r in reports},
         "graph_crs": str(G.graph.get("crs")),
-        "hotspot_method": method,
-        "half_life_days": half_life,
-        "eps_m": eps_m,
-        "min_weight": min_weight,
-        "hotspot_size_m": size_m,
-        "max_hotspots": max_hotspots,
-        "data_params": hot_params.as_dict(),
-        "method_choice": None
-        if choice is None
-        else {
-            "method": choice.method,
-            "reason": choice.reason,
-            "backtested": choice.backtested,
-            "scores": choice.table.to_dict(orient="records"),
-        },
-        "warnings": data_notes,
+        **step.record(),
     }
     total = summary.iloc[-1]
     log(
@@ -450,7 +549,7 @@ def daily_plan(
         route_coords=coords,
         params=params,
         options=opts,
-        warnings=tuple(data_notes),
+        warnings=step.warnings,
         variants=alternatives,
         variant_table=table,
     )
