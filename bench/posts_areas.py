@@ -60,9 +60,8 @@ def exactness(data: posts.RiskInput) -> None:
 
 def posts_bench(name: str, data: posts.RiskInput) -> None:
     G, risk = data.G, data.risk
-    print(
-        f"\n== {name}: {len(data.gdf_incidents):,} incidents, risk {risk.sum():.1f} on {len(risk)} nodes"
-    )
+    n = len(data.gdf_incidents)
+    print(f"\n== {name}: {n:,} incidents, risk {risk.sum():.1f} on {len(risk)} nodes")
     t = time.perf_counter()
     cov = posts.evaluate_posts(G, risk, list(datasets.DEMO_POSTS))
     print(f"evaluate_posts {time.perf_counter() - t:.2f} s")
@@ -83,7 +82,8 @@ def posts_bench(name: str, data: posts.RiskInput) -> None:
             f"  K={k}: 10-min coverage {prop.before_share:.1%} -> {prop.after_share:.1%} "
             f"(+{sol.objective:.1f} risk; gains {', '.join(f'{g:.1f}' for g in sol.gains)}); "
             f"bound {sol.bound:.1f}, gap {sol.gap:.2%}, {sol.status}; {prop.n_candidates} "
-            f"candidates -> {sol.n_sites} sites x {sol.n_demand} demand groups; {prop.seconds:.1f} s"
+            f"candidates -> {sol.n_sites} sites x {sol.n_demand} demand groups; "
+            f"{prop.seconds:.1f} s"
         )
 
 
