@@ -20,6 +20,7 @@ from patrolplan._errors import (
 
 if TYPE_CHECKING:
     from patrolplan import (
+        areas,
         backtest,
         config,
         datasets,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
         metrics,
         options,
         plan,
+        posts,
         render,
         routing,
         settings,
@@ -42,6 +44,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 _MODULES = (
+    "areas",
     "backtest",
     "config",
     "datasets",
@@ -53,6 +56,7 @@ _MODULES = (
     "metrics",
     "options",
     "plan",
+    "posts",
     "render",
     "routing",
     "settings",
@@ -78,6 +82,7 @@ __all__ = [
     "InputDataError",
     "PatrolPlanError",
     "__version__",
+    "areas",
     "backtest",
     "config",
     "datasets",
@@ -89,6 +94,7 @@ __all__ = [
     "metrics",
     "options",
     "plan",
+    "posts",
     "render",
     "routing",
     "settings",

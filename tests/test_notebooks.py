@@ -11,11 +11,12 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_three_notebooks_stored_without_outputs():
+def test_the_notebooks_are_stored_without_outputs():
     assert [p.name for p in NOTEBOOKS] == [
         "01_explore_incidents.ipynb",
         "02_hotspots.ipynb",
         "03_plan_routes.ipynb",
+        "04_posts_and_areas.ipynb",
     ]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
