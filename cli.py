@@ -413,6 +413,186 @@ def evaluate(
     typer.echo(f"\nWrote {out} and {out.stem}_summary.csv")
 
 
+def _district(
+    config: Path | None,
+    incidents: Path | None,
+    osm: Path | None,
+    post: list[str] | None,
+    given: dict[str, Any],
+    *,
+    need_posts: bool = True,
+) -> tuple[dict[str, str | Path | None], Path, list[tuple[float, float]], PlanOptions, Any]:
+    """Merge a district file with command-line values; check them before any work."""
+    from patrolplan.config import District, load_config
+
+    district = load_config(config) if config else District(path=Path("."))
+    options = PlanOptions.from_mapping(
+        {**district.plan, **{k: v for k, v in given.items() if v is not None}}
+    )
+    files: dict[str, str | Path | None] = dict(district.incidents)
+    if incidents:
+        files["crime"] = incidents
+    posts = _posts(post) if post else list(district.posts)
+    extract = osm or district.osm
+    wanted: list[tuple[str, object]] = [("--incidents", files), ("--osm", extract)]
+    wanted += [("--post", posts)] if need_posts else []
+    missing = [name for name, value in wanted if not value]
+    if missing or extract is None:
+        msg = f"missing {', '.join(missing)} (give them as options or in --config)"
+        raise PatrolPlanError(msg)
+    return files, extract, posts, options, district
+
+
+def _minutes(text: str, what: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        msg = f"`{what}` must be minutes such as 5,10,15; got {text!r}"
+        raise PatrolPlanError(msg) from None
+    return values
+
+
+Incidents = Annotated[
+    Path | None, typer.Option(help="Incident file (any supported format), the crime layer.")
+]
+Osm = Annotated[Path | None, typer.Option(help="Local OSM extract of the district.")]
+Config = Annotated[Path | None, typer.Option(help="District TOML file; options override it.")]
+Start = Annotated[str | None, typer.Option(help=option_help("start"))]
+Shift = Annotated[str | None, typer.Option(help=option_help("shift"))]
+Date = Annotated[str | None, typer.Option(help=option_help("date"))]
+Days = Annotated[int | None, typer.Option(help=option_help("days"))]
+Speed = Annotated[float | None, typer.Option(help=option_help("speed_kmh"))]
+
+
+@app.command()
+def posts(
+    incidents: Incidents = None,
+    osm: Osm = None,
+    post: Annotated[
+        list[str] | None, typer.Option(help="Current post as lat,lon; repeat for several.")
+    ] = None,
+    config: Config = None,
+    k: Annotated[int, typer.Option("--k", min=1, help="New sites to propose.")] = 2,
+    walk_min: Annotated[
+        float, typer.Option(min=1, help="Walk limit of the proposal, minutes.")
+    ] = 10.0,
+    minutes: Annotated[
+        str, typer.Option(help="Walk limits at which current posts are evaluated.")
+    ] = "5,10,15",
+    candidates: Annotated[
+        Path | None,
+        typer.Option(help="GeoJSON/GPKG/CSV of feasible sites [thinned street nodes]."),
+    ] = None,
+    cell: Annotated[
+        float, typer.Option(min=10, help="Thinning of street-node candidates, metres.")
+    ] = 50.0,
+    start: Start = None,
+    shift: Shift = None,
+    date: Date = None,
+    days: Days = None,
+    speed: Speed = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("posts"),
+    offline: Offline = True,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Evaluate the posts (risk within 5/10/15 minutes' walk) and propose K new sites (MCLP)."""
+    _logging(verbose, quiet)
+    from patrolplan import posts as pp_posts
+
+    try:
+        given = {"start": start, "shift": shift, "date": date, "days": days, "speed_kmh": speed}
+        files, extract, current, options, district = _district(
+            config, incidents, osm, post, given, need_posts=False
+        )
+        limits = _minutes(minutes, "minutes")
+        from patrolplan.utils import check_output_dir
+
+        check_output_dir(out)
+        data = pp_posts.load_risk(
+            files,
+            extract,
+            options,
+            columns=district.columns or None,
+            crs=district.crs or None,
+            severity=district.severity or None,
+            layer_weights=district.layer_weights or None,
+        )
+        cov = pp_posts.evaluate_posts(
+            data.G, data.risk, current, walk_min=limits, speed_kmh=options.speed_kmh
+        )
+        prop = pp_posts.propose_posts(
+            data.G,
+            data.risk,
+            k=k,
+            existing=current,
+            walk_min=walk_min,
+            speed_kmh=options.speed_kmh,
+            candidates=candidates,
+            cell_m=cell,
+        )
+        files_written = pp_posts.write_posts(out, data.G, data.risk, cov, prop, offline=offline)
+    except (PatrolPlanError, OSError) as exc:
+        raise _fail(exc) from None
+    typer.echo(cov.summary.to_string(index=False))
+    sol = prop.solution
+    typer.echo(
+        f"\n{k} new sites: risk within {walk_min:g} min of a post "
+        f"{prop.before_share:.1%} -> {prop.after_share:.1%} ({sol.status}, gap {sol.gap:.2%}, "
+        f"{prop.n_candidates} candidates)"
+    )
+    typer.echo(f"Wrote {', '.join(p.name for p in files_written)} to {out}")
+
+
+@app.command()
+def areas(
+    officers: Annotated[int, typer.Option(min=1, help="Patrol areas, one per officer.")],
+    incidents: Incidents = None,
+    osm: Osm = None,
+    config: Config = None,
+    cell: Annotated[float, typer.Option(min=50, help="Grid cell of the units, metres.")] = 200.0,
+    start: Start = None,
+    shift: Shift = None,
+    date: Date = None,
+    days: Days = None,
+    seed: Annotated[int, typer.Option(min=0, help=option_help("seed"))] = 0,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("areas"),
+    offline: Offline = True,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Split the district into contiguous patrol areas balanced by workload."""
+    _logging(verbose, quiet)
+    from patrolplan import areas as pp_areas
+    from patrolplan import posts as pp_posts
+
+    try:
+        given = {"start": start, "shift": shift, "date": date, "days": days}
+        files, extract, _, options, district = _district(
+            config, incidents, osm, None, given, need_posts=False
+        )
+        from patrolplan.utils import check_output_dir
+
+        check_output_dir(out)
+        data = pp_posts.load_risk(
+            files,
+            extract,
+            options,
+            columns=district.columns or None,
+            crs=district.crs or None,
+            severity=district.severity or None,
+            layer_weights=district.layer_weights or None,
+        )
+        parts = pp_areas.partition(data.G, data.risk, officers=officers, cell_m=cell, seed=seed)
+        written = pp_areas.write_areas(out, data.G, parts, offline=offline)
+    except (PatrolPlanError, OSError) as exc:
+        raise _fail(exc) from None
+    table = parts.areas.drop(columns="geometry")
+    typer.echo(table.to_string(index=False))
+    typer.echo(f"\nWorkload max/min {parts.balance:.2f} ({parts.seconds:.1f} s)")
+    typer.echo(f"Wrote {', '.join(p.name for p in written)} to {out}")
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("plan"),

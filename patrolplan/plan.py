@@ -140,8 +140,21 @@ def _file_sha256(path: str | Path) -> str | None:
     return digest.hexdigest()
 
 
-def _window_start(opts: PlanOptions, t0: pd.Timestamp) -> pd.Timestamp | None:
-    """First instant of the incident window from `days` and `since` (the later of the two)."""
+def window_start(opts: PlanOptions, t0: pd.Timestamp) -> pd.Timestamp | None:
+    """Return the first instant of the incident window from `days` and `since`.
+
+    Parameters
+    ----------
+    opts
+        The plan's options.
+    t0
+        Shift start.
+
+    Returns
+    -------
+    pandas.Timestamp or None
+        The later of ``t0 - days`` and `since`; None when neither is given.
+    """
     since_ts = t0.normalize() - pd.Timedelta(days=opts.days) if opts.days else None
     if opts.since is not None:
         given = pd.Timestamp(parse_date(opts.since, what="since"))
@@ -450,7 +463,7 @@ def daily_plan(
         crs=crs,
         severity=severity,
         area=area,
-        since=_window_start(opts, t0),
+        since=window_start(opts, t0),
         until=t0,
         tz=opts.tz,
         datetime_format=datetime_format,

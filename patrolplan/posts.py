@@ -46,7 +46,8 @@ from scipy.spatial import cKDTree
 
 from patrolplan import export, graph, hotspots, ingest, render, settings
 from patrolplan._errors import InputDataError
-from patrolplan.options import PlanOptions, parse_date
+from patrolplan.options import PlanOptions
+from patrolplan.plan import window_start
 from patrolplan.utils import atomic_dir, atomic_write_text, log
 
 if TYPE_CHECKING:
@@ -204,14 +205,6 @@ class PostProposal:
     seconds: float
 
 
-def _window_start(opts: PlanOptions, t0: pd.Timestamp) -> pd.Timestamp | None:
-    since_ts = t0.normalize() - pd.Timedelta(days=opts.days) if opts.days else None
-    if opts.since is not None:
-        given = pd.Timestamp(parse_date(opts.since, what="since"))
-        since_ts = given if since_ts is None else max(given, since_ts)
-    return since_ts
-
-
 def load_risk(
     incidents: str | Path | Mapping[str, str | Path | None],
     osm: str | Path,
@@ -268,16 +261,18 @@ def load_risk(
         crs=crs,
         severity=severity,
         area=graph.graph_area(G),
-        since=_window_start(opts, t0),
+        since=window_start(opts, t0),
         until=t0,
     )
+    # the plan's weighting: recency and shift hours follow the data unless given
+    params = hotspots.auto_params(gdf, at=t0, max_size_m=opts.hotspot_size_m)
     weights = hotspots.incident_weights(
         gdf,
         at=t0,
-        half_life_days=opts.half_life_days,
+        half_life_days=opts.half_life_days or params.half_life_days,
         layer_weights=layer_weights,
-        shift_start_hour=t0.hour + t0.minute / 60.0,
-        shift_length_h=max(opts.shifts_min) / 60.0,
+        shift_start_hour=t0.hour + t0.minute / 60.0 if params.shift_profile else None,
+        shift_length_h=max(opts.shifts_min) / 60.0 if params.shift_profile else None,
     )
     return RiskInput(G, gdf, weights, node_risk(G, gdf, weights), tuple(reports))
 
