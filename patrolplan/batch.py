@@ -562,17 +562,29 @@ def _sha256(path: Path, cache: dict[Path, str | None]) -> str | None:
 def _request(
     district: District, name: str, opts: PlanOptions, hashes: dict[Path, str | None]
 ) -> dict[str, Any]:
-    """Return what a plan depends on: options, file hashes, package version."""
+    """Return what a plan depends on: options, district values, input hashes, version.
+
+    The district file itself is not hashed: a new comment or a moved file does not call for a
+    new plan, while a changed option, post or input file does.
+    """
     from patrolplan import __version__
 
-    files = {"district": district.path, "osm": district.osm, **district.incidents}
-    return {
+    files = {"osm": district.osm, **district.incidents}
+    record = {
         "format": _MARKER_FORMAT,
         "patrolplan_version": __version__,
         "district": name,
         "options": opts.resolved(),
+        "posts": [list(p) for p in district.posts],
+        "ends": [list(p) for p in district.ends],
+        "columns": district.columns,
+        "crs": district.crs,
+        "severity": district.severity,
+        "layer_weights": district.layer_weights,
         "sha256": {k: _sha256(Path(p), hashes) for k, p in files.items() if p is not None},
     }
+    # as JSON gives it back, so it compares equal to a marker read from disk
+    return dict(json.loads(json.dumps(record)))
 
 
 def _is_complete(folder: Path, request: Mapping[str, Any]) -> bool:
@@ -582,7 +594,7 @@ def _is_complete(folder: Path, request: Mapping[str, Any]) -> bool:
         params = json.loads((folder / "report.json").read_text(encoding="utf-8"))["params"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    if not isinstance(marker, dict) or marker.get("request") != json.loads(json.dumps(request)):
+    if not isinstance(marker, dict) or marker.get("request") != request:
         return False
     opts = request["options"]
     if (params.get("date"), params.get("start")) != (opts["date"], opts["start"]):
