@@ -199,3 +199,21 @@ def test_parse_shifts():
         batch.parse_shifts("08:00-4h")
     with pytest.raises(InputDataError, match="same shift twice"):
         batch.parse_shifts("08:00/4h,8:00/240")
+
+
+def test_progress_bar_on_a_terminal(monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    bar = batch._Progress(2, enabled=True)
+    bar.update(batch.PlanOutcome("a", "08:00/4h", "ok", seconds=1.0))
+    bar.update(batch.PlanOutcome("b", "08:00/4h", "failed", error="no hotspot to visit"))
+    bar.close()
+    text = term.getvalue()
+    assert "2/2" in text
+    assert "b 08:00/4h failed: no hotspot to visit" in text
