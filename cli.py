@@ -594,6 +594,52 @@ def areas(
 
 
 @app.command()
+def batch(
+    districts_dir: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="Folder of district TOML files.")
+    ],
+    date: Annotated[str, typer.Option(help="Plan date YYYY-MM-DD for every plan.")],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    shifts: Annotated[
+        str, typer.Option(help="Shifts START/LENGTH, comma-separated.")
+    ] = "08:00/4h,18:00/4h",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Address of a running Dask scheduler, e.g. tcp://host:8786."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Workers of the local cluster [one per core]."),
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on a terminal.")
+    ] = True,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Plan every district file in a folder for every shift, on Dask distributed."""
+    _logging(verbose, quiet)
+    try:
+        from patrolplan import batch as _batch
+
+        result = _batch.run(
+            districts_dir,
+            date=date,
+            shifts=_batch.parse_shifts(shifts),
+            out=out,
+            scheduler=scheduler,
+            workers=workers,
+            progress=progress,
+        )
+    except (PatrolPlanError, ImportError, OSError) as exc:
+        raise _fail(exc) from None
+    typer.echo(result.summary())
+    typer.echo(f"\nWrote {result.report}")
+    if not result.ok:
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("plan"),
     officers: Annotated[

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from patrolplan import (
         areas,
         backtest,
+        batch,
         config,
         datasets,
         evaluate,
@@ -46,6 +47,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 _MODULES = (
     "areas",
     "backtest",
+    "batch",
     "config",
     "datasets",
     "evaluate",
@@ -84,6 +86,7 @@ __all__ = [
     "__version__",
     "areas",
     "backtest",
+    "batch",
     "config",
     "datasets",
     "evaluate",

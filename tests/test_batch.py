@@ -1,0 +1,219 @@
+"""Batch planning on a real local Dask cluster (processes): failures isolated, re-runs skip."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from patrolplan import batch
+from patrolplan._errors import InputDataError
+
+DISTRICTS = Path(__file__).parent / "data" / "districts"
+DATE = "2013-02-20"
+SHIFTS = [("12:00", "2h"), ("18:00", "2h")]
+
+
+class _Lines(logging.Handler):
+    """Collect the ``patrolplan`` logger's messages (the CLI may have turned propagation off)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def progress_lines():
+    logger = logging.getLogger("patrolplan")
+    handler = _Lines()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler.messages
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """One batch on a local cluster of 2 processes: 3 district files x 2 shifts."""
+    out = tmp_path_factory.mktemp("batch") / "out"
+    logger = logging.getLogger("patrolplan")
+    handler = _Lines()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        result = batch.run(DISTRICTS, date=DATE, shifts=SHIFTS, out=out, workers=2)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return result, out, handler.messages
+
+
+def test_failures_are_isolated(first_run):
+    result, out, _ = first_run
+    status = {(p.district, p.shift): p.status for p in result.plans}
+    assert status == {
+        ("broken", "12:00/2h"): "failed",
+        ("broken", "18:00/2h"): "failed",
+        ("west_oakland", "12:00/2h"): "ok",
+        ("west_oakland", "18:00/2h"): "ok",
+        ("west_oakland_far_post", "12:00/2h"): "failed",
+        ("west_oakland_far_post", "18:00/2h"): "failed",
+    }
+    assert not result.ok
+    assert result.workers == 2
+    errors = {p.district: p.error for p in result.plans if p.status == "failed"}
+    assert "broken.toml: not valid TOML" in errors["broken"]
+    assert "is 1,181 m from the nearest street" in errors["west_oakland_far_post"]
+    # no folder is left for a failed plan; each ok plan has every file, its log and marker
+    assert sorted(p.name for p in out.iterdir()) == ["batch_report.json", "west_oakland"]
+    for p in result.plans:
+        if p.status == "ok":
+            assert p.folder is not None
+            assert p.folder.parent == out / "west_oakland"
+            names = {f.name for f in p.folder.iterdir()}
+            assert {"report.json", "map.html", "routes.geojson", "plan.log", "batch.json"} <= names
+            assert "Wrote plan to" in (p.folder / "plan.log").read_text(encoding="utf-8")
+            report = json.loads((p.folder / "report.json").read_text(encoding="utf-8"))
+            assert (report["params"]["date"], report["params"]["shift_min"]) == (DATE, 120.0)
+            assert report["params"]["start"] == p.shift.split("/")[0]
+            assert p.worker.startswith("tcp://")
+            assert 50 < p.peak_rss_mb < 1500
+    assert sorted(f.name for f in (out / "west_oakland").iterdir()) == [
+        "2013-02-20_1200_120min",
+        "2013-02-20_1800_120min",
+    ]
+
+
+def test_summary_table_and_report(first_run):
+    result, out, _ = first_run
+    table = result.table()
+    assert list(table.columns) == ["district", "shift", "status", "seconds", "error", "folder"]
+    assert len(table) == 6
+    assert (
+        table["district"].tolist()
+        == ["broken"] * 2 + ["west_oakland"] * 2 + ["west_oakland_far_post"] * 2
+    )
+    ok = table[table["status"] == "ok"]
+    assert ok["folder"].tolist() == [
+        "west_oakland/2013-02-20_1200_120min",
+        "west_oakland/2013-02-20_1800_120min",
+    ]
+    assert (table.loc[table["status"] == "failed", "folder"] == "").all()
+    assert "6 plans: 2 ok, 4 failed, 0 skipped" in result.summary()
+
+    report = json.loads((out / "batch_report.json").read_text(encoding="utf-8"))
+    assert report["counts"] == {"ok": 2, "failed": 4, "skipped": 0}
+    assert report["ok"] is False
+    assert report["shifts"] == ["12:00/2h", "18:00/2h"]
+    assert [p["status"] for p in report["plans"]] == table["status"].tolist()
+    # a failed plan's log lines, captured on its worker, are kept in the report
+    far = [p for p in report["plans"] if p["district"] == "west_oakland_far_post"]
+    assert any("InfeasibleRouteError" in line for line in far[0]["log"])
+    # one graph build for the one extract, then the plans
+    assert [p["what"].endswith("West-Oakland.osm.bz2") for p in report["prepared"]] == [
+        True,
+        False,
+    ]
+    assert all(p["error"] == "" for p in report["prepared"])
+
+
+def test_progress_lines_when_not_a_tty(first_run):
+    _, _, messages = first_run
+    done = [m for m in messages if " done: " in m]
+    assert len(done) == 6
+    assert done[-1].startswith("6/6 done: ")
+    assert any(m.startswith("1/6 done: broken 12:00/2h failed 0.0 s: ") for m in done)
+
+
+def test_rerun_skips_complete_plans(first_run, tmp_path, progress_lines):
+    result, out, _ = first_run
+    # the same district files (the infeasible one left out, so no worker is needed)
+    again = tmp_path / "districts"
+    again.mkdir()
+    for name in ("west_oakland.toml", "broken.toml"):
+        text = (DISTRICTS / name).read_text(encoding="utf-8").replace("../oakland/", "")
+        (again / name).write_text(text, encoding="utf-8")
+    for name in ("West-Oakland.osm.bz2", "oakland_crimes_2012-2013.csv"):
+        shutil.copy(DISTRICTS.parent / "oakland" / name, again / name)
+    before = {
+        p.folder: (p.folder / "batch.json").stat().st_mtime_ns
+        for p in result.plans
+        if p.status == "ok"
+    }
+
+    rerun = batch.run(again, date=DATE, shifts=SHIFTS, out=out, progress=True)
+    assert [(p.district, p.status) for p in rerun.plans] == [
+        ("broken", "failed"),
+        ("broken", "failed"),
+        ("west_oakland", "skipped"),
+        ("west_oakland", "skipped"),
+    ]
+    assert rerun.workers == 0  # nothing left to plan: no cluster was started
+    assert not rerun.ok
+    assert {f: (f / "batch.json").stat().st_mtime_ns for f in before} == before
+    report = json.loads((out / "batch_report.json").read_text(encoding="utf-8"))
+    assert report["counts"] == {"ok": 0, "failed": 2, "skipped": 2}
+    assert "4/4 done: west_oakland 18:00/2h skipped 0.0 s" in progress_lines
+
+
+def test_changed_request_is_not_complete(first_run):
+    result, _, _ = first_run
+    plan = next(p for p in result.plans if p.status == "ok")
+    assert plan.folder is not None
+    marker = json.loads((plan.folder / "batch.json").read_text(encoding="utf-8"))
+    request = marker["request"]
+    assert batch._is_complete(plan.folder, request)
+    # other options, other inputs or a missing file: the plan is made again
+    changed = {**request, "options": {**request["options"], "iterations": 301}}
+    assert not batch._is_complete(plan.folder, changed)
+    changed = {**request, "sha256": {**request["sha256"], "crime": "0" * 64}}
+    assert not batch._is_complete(plan.folder, changed)
+
+
+def test_bad_requests_fail_before_any_work(tmp_path):
+    with pytest.raises(InputDataError, match="holds no district file"):
+        batch.run(tmp_path, date=DATE, out=tmp_path / "out")
+    with pytest.raises(InputDataError, match="`date` must be a date YYYY-MM-DD"):
+        batch.run(DISTRICTS, date="20.02.2013", out=tmp_path / "out")
+    with pytest.raises(InputDataError, match="`shift` must be a duration"):
+        batch.run(DISTRICTS, date=DATE, shifts=[("12:00", "soon")], out=tmp_path / "out")
+    with pytest.raises(InputDataError, match="`workers` must be at least 1"):
+        batch.run(DISTRICTS, date=DATE, out=tmp_path / "out", workers=0)
+    with pytest.raises(InputDataError, match="with `scheduler` the cluster decides"):
+        batch.run(DISTRICTS, date=DATE, out=tmp_path / "out", workers=2, scheduler="tcp://x:1")
+    assert not (tmp_path / "out").exists()
+
+
+def test_parse_shifts():
+    assert batch.parse_shifts("08:00/4h,18:00/4h") == [("08:00", "4h"), ("18:00", "4h")]
+    with pytest.raises(InputDataError, match="START/LENGTH"):
+        batch.parse_shifts("08:00-4h")
+    with pytest.raises(InputDataError, match="same shift twice"):
+        batch.parse_shifts("08:00/4h,8:00/240")
+
+
+def test_progress_bar_on_a_terminal(monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    bar = batch._Progress(2, enabled=True)
+    bar.update(batch.PlanOutcome("a", "08:00/4h", "ok", seconds=1.0))
+    bar.update(batch.PlanOutcome("b", "08:00/4h", "failed", error="no hotspot to visit"))
+    bar.close()
+    text = term.getvalue()
+    assert "2/2" in text
+    assert "b 08:00/4h failed: no hotspot to visit" in text
