@@ -194,6 +194,10 @@ def plan(
     ] = None,
     variants: Annotated[int | None, typer.Option(help=option_help("variants"))] = None,
     day: Annotated[int | None, typer.Option(help=option_help("day"))] = None,
+    areas: Annotated[
+        Path | None,
+        typer.Option(help="Patrol areas (from patrolplan areas): officer k stays in area k."),
+    ] = None,
     pdf: Pdf = False,
     offline: Offline = True,
     verbose: Verbose = False,
@@ -268,6 +272,7 @@ def plan(
             layer_weights=district.layer_weights or None,
             datetime_format=datetime_format or district.datetime_format or None,
             dayfirst=dayfirst if dayfirst is not None else district.dayfirst or None,
+            areas=areas,
         )
     except PatrolPlanError as exc:
         raise _fail(exc) from None

@@ -386,6 +386,7 @@ def daily_plan(
     layer_weights: Mapping[str, float] | None = None,
     datetime_format: str | Mapping[str, str] | None = None,
     dayfirst: bool | Mapping[str, bool] | None = None,
+    areas: str | Path | None = None,
     cache_dir: str | Path | None = None,
 ) -> PatrolPlan:
     """Compute a daily foot-patrol plan from incident files and a local OSM extract.
@@ -411,6 +412,9 @@ def daily_plan(
     datetime_format, dayfirst
         How to read dates, one value for all layers or per layer (see
         :func:`patrolplan.ingest.read_incidents`); default: decided from each file's rows.
+    areas
+        A patrol-area file from ``patrolplan areas`` (GeoJSON polygons with an ``area``
+        number): officer ``k`` patrols area ``k`` (in turn when there are fewer areas).
     cache_dir
         Graph cache folder.
 
@@ -496,7 +500,18 @@ def daily_plan(
     alternatives: tuple[tuple[routing.Route, ...], ...] = ()
     table = None
     compiled()
-    if opts.variants > 1 or opts.day is not None:
+    if areas is not None:
+        if opts.variants > 1 or opts.day is not None:
+            msg = "`areas` cannot be combined with `variants` or `day` yet"
+            raise InputDataError(msg)
+        from patrolplan import areas as _areas
+
+        gdf_areas = _areas.read_areas(areas)
+        subs = [_areas.restrict(G, geom) for geom in gdf_areas.geometry]
+        routes = tuple(
+            routing.solve_in_areas(G, gdf_hot, posts, subs, route_opts, segments=streets)
+        )
+    elif opts.variants > 1 or opts.day is not None:
         k = max(opts.variants, 7 if opts.day is not None else 1)
         plans, table = routing.variants(
             G, gdf_hot, posts, route_opts, segments=streets, k=k, tolerance=opts.tolerance
@@ -526,6 +541,7 @@ def daily_plan(
         "posts": [list(p) for p in posts],
         "ends": [list(p) for p in ends] if ends else None,
         "osm": {"file": Path(osm).name, "sha256": _file_sha256(osm)},
+        "areas": {"file": Path(areas).name, "sha256": _file_sha256(areas)} if areas else None,
         "incidents": {
             k: {"file": Path(v).name, "sha256": _file_sha256(v)}
             for k, v in files.items()

@@ -538,6 +538,88 @@ def solve(
     return routes
 
 
+def solve_in_areas(
+    G: nx.MultiDiGraph,
+    gdf_hotspots: gpd.GeoDataFrame,
+    posts: Sequence[tuple[float, float]],
+    areas: Sequence[nx.MultiDiGraph],
+    options: RouteOptions | None = None,
+    *,
+    segments: gpd.GeoDataFrame | None = None,
+) -> list[Route]:
+    """Plan one route per officer, each inside its own patrol area.
+
+    Officer ``k`` patrols ``areas[(k - 1) % len(areas)]``: only the hotspots and risky
+    streets inside that area are offered to him, and he walks only its streets. He starts at
+    his post when it lies on the area's streets, else at the first post that does, else at the
+    area's street node nearest to his post (the distance is logged).
+
+    Parameters
+    ----------
+    G
+        The district's walking graph (node ids are shared with the areas).
+    gdf_hotspots
+        Ranked hotspots with a ``node`` column (graph node of each hotspot).
+    posts
+        ``(lat, lon)`` of each post; officers are assigned to posts in turn.
+    areas
+        One subgraph of `G` per patrol area (e.g. :func:`patrolplan.areas.restrict`).
+    options
+        As for :func:`solve`; ``officers`` routes are planned, one single-officer problem each.
+    segments
+        As for :func:`solve`.
+
+    Returns
+    -------
+    list of Route
+        One per officer, in officer order; an area without a hotspot gives an empty route and
+        a warning.
+
+    Raises
+    ------
+    InfeasibleRouteError
+        If `areas` is empty or a shift is too short inside an area.
+    """
+    opts = RouteOptions() if options is None else options
+    if not areas:
+        msg = "`areas` is empty: give at least one patrol area"
+        raise InfeasibleRouteError(msg)
+    shifts = (
+        [float(opts.shift_min)] * opts.officers
+        if isinstance(opts.shift_min, int | float)
+        else [float(v) for v in opts.shift_min]
+    )
+    routes: list[Route] = []
+    for k in range(opts.officers):
+        sub = areas[k % len(areas)]
+        nodes = set(sub.nodes)
+        post = posts[k % len(posts)]
+        inside = [p for p in [post, *posts] if snap_points(G, [p], what="post")[0] in nodes]
+        start = inside[0] if inside else post
+        hot = gdf_hotspots[gdf_hotspots["node"].isin(nodes)] if len(gdf_hotspots) else gdf_hotspots
+        segs = (
+            segments[segments["u"].isin(nodes) & segments["v"].isin(nodes)]
+            if segments is not None
+            else None
+        )
+        one = replace(opts, officers=1, shift_min=shifts[k], ends=None)
+        if hot.empty:
+            node = snap_points(sub, [start], what="post", max_dist_m=float("inf"))[0]
+            log(f"officer {k + 1}: patrol area {k % len(areas) + 1} holds no hotspot", 30)
+            routes.append(Route(k + 1, post, node, shifts[k], (), (node,), 0.0, 0.0, 0.0, (), node))
+            continue
+        if not inside:
+            node = snap_points(sub, [post], what="post", max_dist_m=float("inf"))[0]
+            start = (float(sub.nodes[node]["lat"]), float(sub.nodes[node]["lon"]))
+            log(
+                f"officer {k + 1}: no post inside patrol area {k % len(areas) + 1}; the route "
+                f"starts at the area's street nearest to post {post[0]:.5f},{post[1]:.5f}"
+            )
+        (route,) = solve(sub, hot, [start], one, segments=segs)
+        routes.append(replace(route, officer=k + 1, post=post))
+    return routes
+
+
 def _warn_idle(routes: Sequence[Route], n_tasks: int) -> None:
     """Log one warning naming the officers who have nothing to do, and why."""
     idle = [r.officer for r in routes if not r.stops]

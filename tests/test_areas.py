@@ -98,3 +98,34 @@ def test_read_areas_refuses_points(tmp_path):
     )
     with pytest.raises(InputDataError, match=r"bad\.geojson: feature 1 is a Point, not a polygon"):
         areas.read_areas(path)
+
+
+def test_plan_with_areas_keeps_each_officer_in_his_area(G, three, tmp_path):
+    from patrolplan import plan
+    from patrolplan.options import PlanOptions
+
+    areas.write_areas(tmp_path / "areas", G, three)
+    path = tmp_path / "areas" / "areas.geojson"
+    result = plan.daily_plan(
+        datasets.baltimore_crimes(),
+        datasets.baltimore_osm(),
+        list(datasets.DEMO_POSTS),
+        PlanOptions(officers=3, shift="2h", start="18:00", date="2016-06-19", iterations=300),
+        areas=path,
+    )
+    back = areas.read_areas(path)
+    for r in result.routes:
+        assert r.stops, f"officer {r.officer} has a route"
+        sub = areas.restrict(G, back.geometry.iloc[r.officer - 1])
+        # every street node walked and every stop lies in the officer's own area
+        assert set(r.nodes) <= set(sub.nodes)
+        assert r.duration_min <= 120 + 1e-6
+    assert result.params["areas"]["sha256"]
+    with pytest.raises(InputDataError, match="cannot be combined"):
+        plan.daily_plan(
+            datasets.baltimore_crimes(),
+            datasets.baltimore_osm(),
+            list(datasets.DEMO_POSTS),
+            PlanOptions(officers=2, date="2016-06-19", variants=2, iterations=50),
+            areas=path,
+        )
