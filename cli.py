@@ -122,6 +122,10 @@ def _write(plan: PatrolPlan, out: Path, *, pdf: bool, offline: bool) -> None:
         typer.echo(report.summary())
     typer.echo("")
     typer.echo(plan.summary.to_string(index=False))
+    if plan.warnings:
+        typer.echo("\nBefore you use this plan:")
+        for line in plan.warnings:
+            typer.echo(f"  - {line}")
     if plan.variant_table is not None:
         typer.echo("\nVariants (share of the best plan's risk, street overlap with the others):")
         typer.echo(plan.variant_table.to_string(index=False))

@@ -7,7 +7,6 @@ folder atomically (all files appear together, or none do).
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -475,8 +474,10 @@ def daily_plan(
     )
     step = hotspot_step(gdf_inc, opts, at=t0, layer_weights=layer_weights, cache_dir=cache_dir)
     gdf_hot, labels, weights = step.gdf_hotspots, step.labels, step.weights
+    # the warnings reach the user with the plan (PatrolPlan.warnings, report.json, the CLI's
+    # summary), so a plan that fails later still ends in one error line
     for line in step.warnings:
-        log(line, logging.WARNING)
+        log(f"note: {line}")
     if not gdf_hot.empty:
         gdf_hot["node"], _ = graph.nearest_nodes(G, gdf_hot["lon"], gdf_hot["lat"])
     snapped = graph.snap_to_edges(G, gdf_inc)

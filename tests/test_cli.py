@@ -108,7 +108,16 @@ def test_revisits_are_numbered_in_every_output(tmp_path):
     import pandas as pd
 
     out = tmp_path / "p"
-    result = run("plan", *plan_args(out, **{"--shift": "4h"}), "--revisit", "60-150", "-q")
+    # few places on offer, so a second look is worth the walk
+    result = run(
+        "plan",
+        *plan_args(out, **{"--shift": "4h"}),
+        "--revisit",
+        "60-150",
+        "--max-hotspots",
+        "8",
+        "-q",
+    )
     assert result.exit_code == 0, result.output
     schedule = pd.read_csv(out / "schedule.csv")
     stops = schedule[schedule["task"] == "hotspot"]

@@ -163,13 +163,15 @@ def test_variants_are_good_and_different(demo_plan):
 def test_a_hotspot_may_have_its_own_dwell(demo_plan):
     hot = demo_plan.gdf_hotspots.copy()
     hot["dwell_min"] = float("nan")
-    hot.loc[hot["hotspot_id"] == "H001", "dwell_min"] = 30.0
+    # the best hotspot the demo's first officer visits gets a 30-minute dwell
+    first = min(demo_plan.routes[0].hotspot_ids)
+    hot.loc[hot["hotspot_id"] == first, "dwell_min"] = 30.0
     routes = _solve(
         demo_plan.G, hot, list(datasets.DEMO_POSTS), officers=2, shift_min=240, iterations=500
     )
     stops = {s.hotspot_id: s for r in routes for s in r.stops}
-    assert stops["H001"].leave_min - stops["H001"].arrive_min == pytest.approx(30.0)
-    others = [s for h, s in stops.items() if h != "H001" and s.kind == "hotspot"]
+    assert stops[first].leave_min - stops[first].arrive_min == pytest.approx(30.0)
+    others = [s for h, s in stops.items() if h != first and s.kind == "hotspot"]
     assert all(s.leave_min - s.arrive_min == pytest.approx(12.0) for s in others)
     for r in routes:
         assert r.dwell_min == pytest.approx(
@@ -274,6 +276,7 @@ def test_a_revisit_by_another_officer_also_keeps_the_interval(demo_plan):
         iterations=800,
         revisit_min=90,
         max_visits=3,
+        max_hotspots=15,  # few places, so revisits pay, some by another officer
     )
     visits = _visits(routes)
     assert any(len({o for _, _, o in v}) > 1 for v in visits.values()), "a cross-officer revisit"
