@@ -162,17 +162,17 @@ def test_variants_are_good_and_different(demo_plan):
 
 def test_a_hotspot_may_have_its_own_dwell(demo_plan):
     hot = demo_plan.gdf_hotspots.copy()
+    # hotspots of even rank get a 30-minute dwell, the others the default 12
     hot["dwell_min"] = float("nan")
-    # the best hotspot the demo's first officer visits gets a 30-minute dwell
-    first = min(demo_plan.routes[0].hotspot_ids)
-    hot.loc[hot["hotspot_id"] == first, "dwell_min"] = 30.0
+    hot.loc[hot["rank"] % 2 == 0, "dwell_min"] = 30.0
+    long = set(hot.loc[hot["rank"] % 2 == 0, "hotspot_id"])
     routes = _solve(
         demo_plan.G, hot, list(datasets.DEMO_POSTS), officers=2, shift_min=240, iterations=500
     )
-    stops = {s.hotspot_id: s for r in routes for s in r.stops}
-    assert stops[first].leave_min - stops[first].arrive_min == pytest.approx(30.0)
-    others = [s for h, s in stops.items() if h != first and s.kind == "hotspot"]
-    assert all(s.leave_min - s.arrive_min == pytest.approx(12.0) for s in others)
+    stops = [s for r in routes for s in r.stops if s.kind == "hotspot"]
+    assert {s.hotspot_id in long for s in stops} == {True, False}
+    for s in stops:
+        assert s.leave_min - s.arrive_min == pytest.approx(30.0 if s.hotspot_id in long else 12.0)
     for r in routes:
         assert r.dwell_min == pytest.approx(
             sum(s.leave_min - s.arrive_min for s in r.stops if s.kind == "hotspot")
