@@ -292,9 +292,18 @@ def backtest(
             help="OSM extract: also score street segments by length; only incidents in it count."
         ),
     ] = None,
-    train_days: Annotated[int, typer.Option(min=1, help="Training window in days.")] = 90,
+    train_days: Annotated[
+        int | None, typer.Option(min=1, help="Training window in days [from the data's span].")
+    ] = None,
     test_days: Annotated[int, typer.Option(min=1, help="Test window in days.")] = 7,
-    cell: Annotated[float, typer.Option(min=1, help="Grid cell size in metres.")] = 100.0,
+    cell: Annotated[
+        float | None, typer.Option(min=1, help="Grid cell in metres [from the data's density].")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Shift start HH:MM: train on the shift's hours, score its incidents."),
+    ] = None,
+    shift: Annotated[str, typer.Option(help="Shift length with --start.")] = "4h",
     columns: Annotated[str | None, typer.Option(help="Column mapping, e.g. lat=Y,lon=X.")] = None,
     crs: Annotated[str | None, typer.Option(help="CRS of the coordinates.")] = None,
     tz: Annotated[str | None, typer.Option(help=option_help("tz"))] = None,
@@ -331,15 +340,39 @@ def backtest(
             datetime_format=datetime_format,
             dayfirst=dayfirst,
         )
+        from patrolplan import hotspots
+        from patrolplan.options import parse_clock, parse_duration_min
+
+        shift_h: tuple[float | None, float | None] = (None, None)
+        if start is not None:
+            h, m = parse_clock(start)
+            shift_h = (h + m / 60.0, parse_duration_min(shift) / 60.0)
+        auto = hotspots.auto_params(gdf)
+        train = train_days or auto.train_days
+        cell_m = cell or auto.cell_m
         results = bt.run(
-            gdf, G=G, train_days=train_days, test_days=test_days, cell_m=cell, seed=seed
+            gdf,
+            G=G,
+            train_days=train,
+            test_days=test_days,
+            cell_m=cell_m,
+            half_life_days=auto.half_life_days,
+            shift_start_hour=shift_h[0],
+            shift_length_h=shift_h[1],
+            seed=seed,
         )
+        if results.empty:
+            msg = (
+                f"{incidents}: no backtest window: {train} training days and {test_days} test "
+                "days do not fit in the data's span"
+            )
+            raise PatrolPlanError(msg)
         export.write_csv(out, results)
     except (PatrolPlanError, OSError) as exc:
         raise _fail(exc) from None
     typer.echo(report.summary())
     typer.echo(
-        f"{results['window'].max()} windows of {train_days} + {test_days} days; "
+        f"{results['window'].max()} windows of {train} + {test_days} days, {cell_m:g} m cells; "
         "means over windows:\n"
     )
     typer.echo(bt.summary(results).to_string(index=False))
