@@ -171,13 +171,13 @@ def _node_ids(path):
     return {n.id for n in osmium.FileProcessor(str(path), osmium.osm.NODE)}
 
 
-def _copy_osm(src, dst, *, drop_nodes=()):
-    """Write the nodes and ways of `src` to `dst` (format from the suffix), minus `drop_nodes`."""
+def _copy_osm(src, dst, *, drop_nodes=(), drop_ways=()):
+    """Write the nodes and ways of `src` to `dst` (format from the suffix), minus some."""
     import osmium
 
     with osmium.SimpleWriter(str(dst)) as writer:
         for obj in osmium.FileProcessor(str(src)):
-            if not (obj.is_node() and obj.id in drop_nodes):
+            if obj.id not in (drop_nodes if obj.is_node() else drop_ways):
                 writer.add(obj)
     return dst
 
@@ -221,17 +221,9 @@ def test_xml_and_pbf_of_the_same_data_give_the_same_graph(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".osm", ".osm.pbf"])
 def test_extract_without_walkable_way_is_refused(tmp_path, suffix):
-    xml = tmp_path / "nowalk.osm"
-    xml.write_text(
-        "<?xml version='1.0' encoding='UTF-8'?>\n<osm version='0.6'>\n"
-        + "".join(f"<node id='{i}' lat='39.29{i}' lon='-76.60{i}'/>\n" for i in range(1, 5))
-        + "<way id='1'><nd ref='1'/><nd ref='2'/><tag k='railway' v='rail'/></way>\n"
-        "<way id='2'><nd ref='2'/><nd ref='3'/><tag k='building' v='yes'/></way>\n"
-        "<way id='3'><nd ref='3'/><nd ref='4'/><tag k='waterway' v='river'/></way>\n"
-        "<way id='4'><nd ref='1'/><nd ref='4'/><tag k='highway' v='motorway'/>"
-        "<tag k='foot' v='no'/></way>\n</osm>\n"
-    )
-    path = xml if suffix == ".osm" else _copy_osm(xml, tmp_path / "nowalk.osm.pbf")
+    """The sample without its walkable ways: railways, motorways, buildings, water only."""
+    walkable = {i for i, _, tags in _ways(RAW) if graph.is_walkable(tags)}
+    path = _copy_osm(RAW, tmp_path / f"nowalk{suffix}", drop_ways=walkable)
     with pytest.raises(GraphBuildError, match=r"holds no walkable street$") as err:
         graph.graph_from_file(path, use_cache=False)
     assert "\n" not in str(err.value)
