@@ -28,7 +28,6 @@ import logging
 import re
 import tempfile
 import warnings
-import weakref
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -381,39 +380,51 @@ def _kind(value: Any) -> str:
 
 
 def _table(records: Sequence[dict[str, Any]], fixed: dict[str, Any]) -> pa.Table:
-    """One column per attribute: typed when every value has one type, else JSON text."""
+    """Return the attributes of `records` as typed columns, one per attribute and value type.
+
+    An attribute whose values have several types (a bool or, where simplification merged
+    edges, a list) gets one column per type, ``name:kind``; lists and other values are JSON.
+    """
     import pyarrow as pa
 
     types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string()}
-    keys = list(dict.fromkeys(k for r in records for k in r))
     arrays = dict(fixed)
     fields = [pa.field(k, a.type) for k, a in fixed.items()]
-    for key in keys:
+    for key in dict.fromkeys(k for r in records for k in r):
         values = [r.get(key) for r in records]
-        kinds = {_kind(v) for v in values if v is not None}
-        if len(kinds) == 1 and (kind := kinds.pop()) != "json":
-            arrays[key] = pa.array(values, types[kind])
-            fields.append(pa.field(key, types[kind]))
-        else:
-            text = [None if v is None else json.dumps(v, default=str) for v in values]
-            arrays[key] = pa.array(text, pa.string())
-            fields.append(pa.field(key, pa.string(), metadata={"json": "1"}))
+        kinds = [None if v is None else _kind(v) for v in values]
+        for kind in dict.fromkeys(k for k in kinds if k is not None):
+            column = [v if k == kind else None for v, k in zip(values, kinds, strict=True)]
+            if kind == "json":
+                column = [None if v is None else json.dumps(v, default=str) for v in column]
+            arrays[f"{key}:{kind}"] = pa.array(column, types.get(kind, pa.string()))
+            meta = {"attr": key, "kind": kind}
+            fields.append(pa.field(f"{key}:{kind}", types.get(kind, pa.string()), metadata=meta))
     return pa.Table.from_arrays(list(arrays.values()), schema=pa.schema(fields))
 
 
 def _records(table: pa.Table, skip: int) -> list[dict[str, Any]]:
-    """Attribute dicts of the rows of `table`, from column `skip` on, leaving out nulls."""
-    fields = list(table.schema)[skip:]
-    names = [field.name for field in fields]
-    columns = []
-    for field in fields:
+    """Return the attribute dict of each row of `table`, from column `skip` on, without nulls."""
+    merged: dict[str, list[Any]] = {}
+    for field in list(table.schema)[skip:]:
         values = table.column(field.name).to_pylist()
-        if field.metadata and field.metadata.get(b"json") == b"1":
+        meta = field.metadata or {}
+        if meta.get(b"kind") == b"json":
             values = [None if v is None else json.loads(v) for v in values]
-        columns.append(values)
+        attr = meta[b"attr"].decode()
+        if attr not in merged:
+            merged[attr] = values
+            continue
+        base = merged[attr]
+        for i, v in enumerate(values):
+            if v is not None:
+                base[i] = v
+    if not merged:
+        return [{} for _ in range(table.num_rows)]
+    names = list(merged)
     return [
         {k: v for k, v in zip(names, row, strict=True) if v is not None}
-        for row in zip(*columns, strict=True)
+        for row in zip(*merged.values(), strict=True)
     ]
 
 
@@ -509,9 +520,8 @@ def _decode_cache(data: bytes) -> nx.MultiDiGraph:
 
 @dataclasses.dataclass(eq=False)
 class _Memo:
-    """Arrays, tables and indexes derived from one graph, reused while its size is unchanged."""
+    """Arrays, tables and indexes derived from one graph (see :func:`_memo`)."""
 
-    size: tuple[int, int]
     nodes: np.ndarray | None = None
     xy: np.ndarray | None = None
     kdtree: cKDTree | None = None
@@ -526,17 +536,22 @@ class _Memo:
     logged: set[tuple[str, float, float, float]] = dataclasses.field(default_factory=set)
 
 
-# Keyed by the graph object itself (graphs compare by identity), dropped with the graph. A graph
-# whose node or edge count changes gets a fresh entry; graphs are not rebuilt in place otherwise.
-_MEMO: weakref.WeakKeyDictionary[nx.MultiDiGraph, _Memo] = weakref.WeakKeyDictionary()
+_MEMO_KEY = "patrolplan"
 
 
 def _memo(G: nx.MultiDiGraph) -> _Memo:
-    size = (G.number_of_nodes(), G.number_of_edges())
-    memo = _MEMO.get(G)
-    if memo is None or memo.size != size:
-        memo = _Memo(size)
-        _MEMO[G] = memo
+    """Return the conversions of `G` computed so far.
+
+    They live in the graph's own cache (``G.__networkx_cache__``), which networkx empties
+    whenever the graph changes through its API (nodes, edges or attributes added or removed),
+    so a changed graph is converted again. :func:`add_edge_risk` keeps them: they hold no risk.
+    """
+    cache = getattr(G, "__networkx_cache__", None)
+    if cache is None:  # pragma: no cover - networkx < 3.3 keeps no cache: convert every time
+        return _Memo()
+    memo = cache.get(_MEMO_KEY)
+    if not isinstance(memo, _Memo):
+        memo = cache[_MEMO_KEY] = _Memo()
     return memo
 
 
@@ -882,8 +897,13 @@ def add_edge_risk(
     networkx.MultiDiGraph
         `G`, with edge attributes ``risk`` (weight sum) and ``n_incidents``.
     """
+    memo = _memo(G)
     nx.set_edge_attributes(G, 0.0, "risk")
     nx.set_edge_attributes(G, 0, "n_incidents")
+    # networkx empties the graph's cache on any attribute change; the memo holds no risk
+    cache = getattr(G, "__networkx_cache__", None)
+    if cache is not None:
+        cache[_MEMO_KEY] = memo
     sums = segment_totals(snapped, weights)
     totals = {
         (int(u), int(v)): (float(s), int(c))

@@ -382,3 +382,15 @@ def test_edges_are_converted_once_and_risk_read_fresh(G, monkeypatch):
     graph.add_edge_risk(G, snapped, w)
     assert graph.edges_gdf(G)["risk"].sum() == pytest.approx(w[snapped["u"] >= 0].sum())
     graph.segment_risk(G, snapped, w)
+
+
+def test_a_changed_graph_is_converted_again(G):
+    H = G.copy()
+    n = len(graph.edges_gdf(H))
+    u, v = next((u, v) for u, v in H.edges() if H.number_of_edges(u, v) == 1)
+    H.remove_edges_from([(u, v), (v, u)])
+    assert len(graph.edges_gdf(H)) == n - 1
+    H.remove_node(u)
+    nodes, _ = graph.nearest_nodes(H, [H.nodes[v]["lon"]], [H.nodes[v]["lat"]])
+    assert u not in set(graph._node_xy(H)[0])
+    assert nodes[0] == v
