@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 GRAPH_FORMAT = 4
 
 _XML_SUFFIXES = (".osm", ".osm.bz2", ".xml")
+_JOINED = ("name", "highway", "osmid")  # list-valued edge attributes kept as "a;b" text
 _PBF_SUFFIXES = (".pbf",)
 
 # OSMnx's "walk" network filter (osmnx._overpass._get_network_filter), as tag -> regex that
@@ -317,12 +318,15 @@ def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
     for _, data in G.nodes(data=True):
         data["lon"], data["lat"] = data["x"], data["y"]
     G = ox.project_graph(G)
-    # Street names, highway types and OSM ids merged by simplification become readable text
-    # (``"a;b"``), and OSM ids are always text; other merged attributes stay lists, as in OSMnx.
+    # Simplification merges the values of joined edges through a set, whose order changes from
+    # one process to the next: sort them, so the same extract always gives the same graph.
+    # Street names, highway types and OSM ids become readable text (``"a;b"``), OSM ids always
+    # text; other merged attributes stay lists, as in OSMnx.
     for *_, data in G.edges(data=True):
-        for key in ("name", "highway", "osmid"):
-            if isinstance(data.get(key), list):
-                data[key] = ";".join(map(str, data[key]))
+        for key, value in data.items():
+            if isinstance(value, list):
+                value = sorted(value, key=str)
+                data[key] = ";".join(map(str, value)) if key in _JOINED else value
         if "osmid" in data:
             data["osmid"] = str(data["osmid"])
     log(

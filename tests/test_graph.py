@@ -394,3 +394,28 @@ def test_a_changed_graph_is_converted_again(G):
     nodes, _ = graph.nearest_nodes(H, [H.nodes[v]["lon"]], [H.nodes[v]["lat"]])
     assert u not in set(graph._node_xy(H)[0])
     assert nodes[0] == v
+
+
+def test_merged_street_names_do_not_depend_on_the_process(tmp_path):
+    """osmnx merges names through a set; two processes with other hash seeds agree."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from patrolplan import graph; "
+        "G = graph.graph_from_file(sys.argv[1], use_cache=False); "
+        "print(sorted(str(d.get('name')) for *_, d in G.edges(data=True)))"
+    )
+    out = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(RAW)],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(out) == 1
+    assert ";" in next(iter(out))  # the sample has merged names
