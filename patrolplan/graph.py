@@ -701,12 +701,11 @@ def snap_report(
             msg = f"{what} {i} has coordinates {la},{lo}: latitude and longitude must be numbers"
             raise InputDataError(msg)
     nodes, dist = nearest_nodes(G, lon, lat)
-    for i, (la, lo, d) in enumerate(zip(lat, lon, dist, strict=True), start=1):
+    for la, lo, d in zip(lat, lon, dist, strict=True):
         if d > limit:
             msg = (
-                f"{what} {i} at {la:.6f},{lo:.6f} is {d:,.0f} m from the nearest street of the "
-                f"graph (at most {limit:,.0f} m allowed, `max_dist_m`): is it inside the OSM "
-                "extract?"
+                f"{what} {la:.6f},{lo:.6f} is {d:,.0f} m from the nearest street of the graph "
+                f"(at most {limit:,.0f} m allowed): is it inside the OSM extract?"
             )
             raise InfeasibleRouteError(msg)
     snaps = [
@@ -715,13 +714,13 @@ def snap_report(
     ]
     level = logging.INFO if np.isfinite(limit) else logging.DEBUG
     logged = _memo(G).logged
-    for i, s in enumerate(snaps, start=1):
+    for s in snaps:
         if (what, s.lat, s.lon, limit) not in logged:
             logged.add((what, s.lat, s.lon, limit))
-            on = f"on {s.street}" if s.street else "on an unnamed street"
+            street = s.street or "unnamed street"
             log(
-                f"{what} {i} at {s.lat:.6f},{s.lon:.6f}: moved {s.dist_m:,.0f} m to node "
-                f"{s.node} {on}",
+                f"{what} {s.lat:.6f},{s.lon:.6f} snapped to node {s.node} ({street}), "
+                f"{s.dist_m:,.0f} m away",
                 level,
             )
     return snaps

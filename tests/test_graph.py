@@ -333,10 +333,12 @@ def test_snap_report_logs_and_returns_each_distance(G, caplog):
     assert [s.node for s in snaps] == graph.snap_points(G, posts, max_dist_m=150)
     assert [s.dist_m for s in snaps] == pytest.approx([3.0, 18.6], abs=0.1)
     assert [(s.lat, s.lon) for s in snaps] == posts
-    lines = [r.getMessage() for r in caplog.records if "m to node" in r.getMessage()]
+    lines = [r.getMessage() for r in caplog.records if "snapped to node" in r.getMessage()]
     assert len(lines) == 2
-    assert lines[0].startswith("post 1 at 39.282600,-76.593200: moved 3 m to node")
-    assert "post 2 at 39.290500,-76.579000: moved 19 m to node" in lines[1]
+    assert lines[0].startswith("post 39.282600,-76.593200 snapped to node ")
+    assert lines[0].endswith(", 3 m away")
+    assert lines[1].startswith("post 39.290500,-76.579000 snapped to node ")
+    assert lines[1].endswith(", 19 m away")
 
 
 def test_snap_refuses_posts_beyond_the_limit(G, monkeypatch):
@@ -348,7 +350,7 @@ def test_snap_refuses_posts_beyond_the_limit(G, monkeypatch):
     (snap,) = graph.snap_report(G, posts[1:], max_dist_m=150)
     assert snap.node == north
     assert snap.dist_m == pytest.approx(120.0, abs=0.01)
-    msg = rf"^post 2 at {lat:.6f},{lon:.6f} is 120 m from .* \(at most 100 m allowed"
+    msg = rf"^post {lat:.6f},{lon:.6f} is 120 m from .* \(at most 100 m allowed\)"
     with pytest.raises(InfeasibleRouteError, match=msg):
         graph.snap_points(G, posts, max_dist_m=100)
     monkeypatch.setattr(pp.settings, "max_snap_m", 100.0)
