@@ -20,6 +20,7 @@ attributes that change (``risk``, ``n_incidents``) are read afresh on every call
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import itertools
@@ -437,7 +438,8 @@ def _ipc(table: pa.Table, meta: dict[str, str]) -> bytes:
 
     sink = pa.BufferOutputStream()
     table = table.replace_schema_metadata(meta)
-    options = pa.ipc.IpcWriteOptions(compression="lz4")
+    codec = "lz4" if pa.Codec.is_available("lz4") else None
+    options = pa.ipc.IpcWriteOptions(compression=codec)
     with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
         writer.write_table(table)
     return bytes(sink.getvalue())
@@ -471,15 +473,17 @@ def _write_cache(G: nx.MultiDiGraph, path: Path) -> None:
 
 
 def _read_cache(path: Path) -> nx.MultiDiGraph | None:
-    """Read a graph cache; None (after a warning) if it is damaged, which also deletes it."""
+    """Read a graph cache; None (after a warning) if it is damaged or unreadable, then delete it."""
     import pyarrow as pa
 
     try:
         data = path.read_bytes()
         G = _decode_cache(data)
     except (OSError, _DamagedCacheError, pa.ArrowException) as exc:
-        log(f"Graph cache {path} is damaged ({_one_line(exc)}); rebuilding it", logging.WARNING)
-        path.unlink(missing_ok=True)
+        msg = f"Graph cache {path} cannot be used ({_one_line(exc)}); rebuilding it"
+        log(msg, logging.WARNING)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
         return None
     return G
 
