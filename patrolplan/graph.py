@@ -44,7 +44,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from patrolplan import settings
-from patrolplan._errors import GraphBuildError, InfeasibleRouteError
+from patrolplan._errors import GraphBuildError, InfeasibleRouteError, InputDataError
 from patrolplan.utils import atomic_path, log
 
 if TYPE_CHECKING:
@@ -693,8 +693,6 @@ def snap_report(
     InfeasibleRouteError
         If a point lies farther than `max_dist_m` from the nearest node of the graph.
     """
-    from patrolplan._errors import InputDataError
-
     limit = settings.max_snap_m if max_dist_m is None else float(max_dist_m)
     if len(points) == 0:
         return []
