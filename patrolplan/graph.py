@@ -249,8 +249,9 @@ def _walk_extract(src: Path, dst: Path) -> dict[int, int]:
         raise GraphBuildError(msg)
     wanted = {ref for _, refs, _ in ways for ref in refs}
     nodes: dict[int, Any] = {}
-    for node in _osm_objects(src, osmium.osm.NODE, osmium.filter.IdFilter(wanted)):
-        if node.location.valid():
+    # (osmium's IdFilter would hold a bitmap as large as the highest node id: about 1.5 GB)
+    for node in _osm_objects(src, osmium.osm.NODE):
+        if node.id in wanted and node.location.valid():
             loc = (node.location.lon, node.location.lat)
             nodes[node.id] = mutable.Node(id=node.id, location=loc, tags=dict(node.tags))
     pieces: list[tuple[int, list[int], dict[str, str]]] = []
