@@ -1,43 +1,64 @@
 """Walking street graph from a local OpenStreetMap extract, cached, with risk on its edges.
 
-OSM XML (``.osm``, ``.osm.bz2``, ``.xml``) is read by :func:`osmnx.graph_from_xml`. PBF
-(``.osm.pbf``) is first filtered to OSMnx's ``walk`` ways with osmium, written as OSM XML and
-read the same way, so both give the same graph. The graph is simplified, reduced to its
-largest strongly connected component, projected to the local UTM zone, and cached as GraphML
-keyed by the extract's content, so a second run does not parse the extract again.
+OSM XML (``.osm``, ``.osm.bz2``, ``.xml``) and PBF (``.osm.pbf``) are read the same way, with
+osmium: only the ways passing :func:`is_walkable` (OSMnx's ``walk`` filter) are kept, and a way
+that references nodes missing from the extract (every bounding-box extract clips some) is cut at
+them, each run of at least two present nodes kept as a piece. The kept ways and their nodes are
+written as OSM XML and read by :func:`osmnx.graph_from_xml`, so both formats give the same
+graph. The graph is simplified, reduced to its largest strongly connected component and projected
+to the local UTM zone.
+
+The result is cached as two Arrow tables (nodes and edges, edge geometries as WKB) in one file,
+keyed by the extract's content, the package and OSMnx versions and :data:`GRAPH_FORMAT`, written
+atomically and checked against a digest when read: a damaged cache file is rebuilt, never
+trusted. A warm load needs neither OSMnx nor the extract's parser.
+
+Conversions of a graph to arrays and GeoDataFrames (node coordinates, the undirected street
+table, its EPSG:4326 copy, spatial indexes) are computed once per graph and reused; edge
+attributes that change (``risk``, ``n_incidents``) are read afresh on every call.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import itertools
+import json
+import logging
 import re
 import tempfile
 import warnings
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmnx as ox
 import pandas as pd
 import shapely
+from pyproj import CRS, Transformer
 from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
 from patrolplan import settings
-from patrolplan._errors import GraphBuildError, InfeasibleRouteError
+from patrolplan._errors import GraphBuildError, InfeasibleRouteError, InputDataError
 from patrolplan.utils import atomic_path, log
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
+    import pyarrow as pa
     from shapely.geometry.base import BaseGeometry
 
-#: Bump when the way filter or graph preparation changes, to invalidate caches.
-GRAPH_FORMAT = 3
+#: Version of the way filter, graph preparation and cache layout; bump it to invalidate caches.
+GRAPH_FORMAT = 4
+
+_XML_SUFFIXES = (".osm", ".osm.bz2", ".xml")
+_JOINED = ("name", "highway", "osmid")  # list-valued edge attributes kept as "a;b" text
+_PBF_SUFFIXES = (".pbf",)
 
 # OSMnx's "walk" network filter (osmnx._overpass._get_network_filter), as tag -> regex that
 # must NOT match; `highway` must be present.
@@ -95,7 +116,7 @@ def graph_from_file(
     path
         An OSM XML (``.osm``, ``.osm.bz2``, ``.xml``), PBF (``.osm.pbf``) or GraphML file.
     cache_dir
-        Folder of the GraphML cache; default :data:`patrolplan.settings.cache_dir`.
+        Folder of the graph cache; default :data:`patrolplan.settings.cache_dir`.
     use_cache
         Read and write the cache.
 
@@ -117,62 +138,199 @@ def graph_from_file(
     name = path.name.lower()
     if name.endswith(".graphml"):
         return _load_graphml(path)
-    cache = Path(cache_dir if cache_dir is not None else settings.cache_dir)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    cached = cache / f"walk-{digest}-v{GRAPH_FORMAT}-ox{ox.__version__}.graphml"
-    if use_cache and cached.is_file():
-        G = _load_graphml(cached)
-        log(f"Loaded cached graph {cached} ({len(G):,} nodes, {G.number_of_edges():,} edges)")
-        return G
-    if name.endswith(".pbf"):
-        with tempfile.TemporaryDirectory() as tmp:
-            xml = Path(tmp) / "walk.osm"
-            _pbf_to_walk_xml(path, xml)
-            G = _graph_from_xml(xml, shown=path)
-    elif name.endswith((".osm", ".osm.bz2", ".xml", ".osm.xml")):
-        G = _graph_from_xml(path, shown=path)
-    else:
+    if not name.endswith(_XML_SUFFIXES + _PBF_SUFFIXES):
         msg = (
             f"`osm` file {path} has an unknown type; expected .osm, .osm.bz2, .osm.pbf or .graphml"
         )
         raise GraphBuildError(msg)
+    cache = Path(cache_dir if cache_dir is not None else settings.cache_dir)
+    cached = cache / _cache_name(path)
+    if use_cache and cached.is_file():
+        G = _read_cache(cached)
+        if G is not None:
+            log(f"Loaded cached graph {cached} ({len(G):,} nodes, {G.number_of_edges():,} edges)")
+            return G
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = Path(tmp) / "walk.osm"
+        pieces = _walk_extract(path, xml)
+        G = _graph_from_walk_xml(xml, pieces, shown=path)
     if use_cache:
         try:
-            with atomic_path(cached) as tmp:
-                ox.save_graphml(G, tmp)
+            _write_cache(G, cached)
         except OSError as exc:
-            log(f"Could not write graph cache {cached}: {exc}")
+            log(f"Could not write graph cache {cached}: {exc}", logging.WARNING)
     return G
 
 
-def _graph_from_xml(path: Path, *, shown: Path) -> nx.MultiDiGraph:
+def _dist_version(name: str) -> str:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # Pedestrians walk one-way streets both ways (osmnx does the same for its "walk"
-            # network type; graph_from_xml needs to be told).
-            G = ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
-    except Exception as exc:
-        msg = f"cannot read OSM extract {shown}: {type(exc).__name__}: {exc}"
+        return version(name)
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "0+unknown"
+
+
+def _cache_name(path: Path) -> str:
+    """Name of the cache file of `path`: its content hash and every version the graph depends on."""
+    try:
+        with path.open("rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()[:16]
+    except OSError as exc:
+        msg = f"cannot read OSM extract {path}: {exc.strerror or exc}"
         raise GraphBuildError(msg) from None
-    if len(G) == 0 or G.number_of_edges() == 0:
-        msg = f"OSM extract {shown} holds no walkable street"
+    pp = _dist_version("patrolplan")
+    ox = _dist_version("osmnx")
+    return f"walk-{digest}-v{GRAPH_FORMAT}-pp{pp}-ox{ox}.ppgraph"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _osm_objects(src: Path, entities: Any, *filters: Any) -> Iterator[Any]:
+    """Yield the osmium objects of `src`; a reader error becomes one `GraphBuildError` line."""
+    import osmium
+
+    processor = osmium.FileProcessor(str(src), entities)
+    for f in filters:
+        processor = processor.with_filter(f)
+    try:
+        # Only errors of the reader land here: the caller's loop body runs outside this frame.
+        yield from processor
+    except (RuntimeError, OSError) as exc:
+        if isinstance(exc, RecursionError | NotImplementedError):
+            raise
+        msg = f"cannot read OSM extract {src}: {_one_line(exc)}"
+        raise GraphBuildError(msg) from None
+
+
+def _runs(refs: Sequence[int], present: set[int] | dict[int, Any]) -> list[list[int]]:
+    """Split a way's node refs at the nodes missing from `present`; keep runs of >= 2 nodes.
+
+    Examples
+    --------
+    >>> _runs([1, 2, 3, 9, 4, 5, 9, 6], {1, 2, 3, 4, 5, 6})
+    [[1, 2, 3], [4, 5]]
+    """
+    runs: list[list[int]] = []
+    run: list[int] = []
+    for ref in refs:
+        if ref in present:
+            run.append(ref)
+            continue
+        if len(run) >= 2:
+            runs.append(run)
+        run = []
+    if len(run) >= 2:
+        runs.append(run)
+    return runs
+
+
+def _walk_extract(src: Path, dst: Path) -> dict[int, int]:
+    """Write the walkable ways of `src`, cut at missing nodes, and their nodes as OSM XML.
+
+    Returns
+    -------
+    dict
+        Way id given to each extra piece of a cut way -> the way's own id (the first piece
+        keeps the way's id).
+    """
+    import osmium
+    from osmium.osm import mutable
+
+    ways: list[tuple[int, list[int], dict[str, str]]] = []
+    max_id = 0
+    for way in _osm_objects(src, osmium.osm.WAY, osmium.filter.KeyFilter("highway")):
+        max_id = max(max_id, way.id)
+        tags = dict(way.tags)
+        if is_walkable(tags):
+            ways.append((way.id, [n.ref for n in way.nodes], tags))
+    if not ways:
+        msg = f"OSM extract {src} holds no walkable street"
         raise GraphBuildError(msg)
+    wanted = {ref for _, refs, _ in ways for ref in refs}
+    nodes: dict[int, Any] = {}
+    # (osmium's IdFilter would hold a bitmap as large as the highest node id: about 1.5 GB)
+    for node in _osm_objects(src, osmium.osm.NODE):
+        if node.id in wanted and node.location.valid():
+            loc = (node.location.lon, node.location.lat)
+            nodes[node.id] = mutable.Node(id=node.id, location=loc, tags=dict(node.tags))
+    pieces: list[tuple[int, list[int], dict[str, str]]] = []
+    extra: dict[int, int] = {}
+    n_cut = n_dropped = 0
+    for way_id, refs, tags in ways:
+        runs = _runs(refs, nodes)
+        if not runs:
+            n_dropped += 1
+            continue
+        if len(runs) > 1 or len(runs[0]) != len(refs):
+            n_cut += 1
+        pieces.append((way_id, runs[0], tags))
+        for run in runs[1:]:
+            max_id += 1
+            extra[max_id] = way_id
+            pieces.append((max_id, run, tags))
+    used = {ref for _, run, _ in pieces for ref in run}
+    n_missing = len(wanted) - len(nodes)
+    if not pieces:
+        msg = (
+            f"OSM extract {src} holds no walkable street: its {len(ways):,} walkable ways "
+            f"reference nodes missing from the extract ({n_missing:,} of {len(wanted):,})"
+        )
+        raise GraphBuildError(msg)
+    with osmium.SimpleWriter(str(dst)) as writer:
+        for node_id, node in nodes.items():
+            if node_id in used:
+                writer.add_node(node)
+        for way_id, run, tags in pieces:
+            writer.add_way(mutable.Way(id=way_id, nodes=run, tags=tags))
+    msg = f"Filtered {src.name}: {len(ways):,} walkable ways, {len(used):,} nodes"
+    if n_missing:
+        msg += (
+            f"; {n_missing:,} referenced nodes are missing from the extract: {n_cut:,} ways cut "
+            f"at them into {n_cut + len(extra):,} pieces, {n_dropped:,} ways dropped"
+        )
+    log(msg)
+    return extra
+
+
+def _graph_from_walk_xml(xml: Path, extra: dict[int, int], *, shown: Path) -> nx.MultiDiGraph:
+    """Read the XML written by :func:`_walk_extract` with OSMnx and prepare the graph."""
+    import osmnx as ox
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # Pedestrians walk one-way streets both ways (osmnx does the same for its "walk"
+        # network type; graph_from_xml needs to be told).
+        G = ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=True)
+    if extra:
+        # pieces of a cut way carry the way's own id again
+        for *_, data in G.edges(data=True):
+            ids = data["osmid"] if isinstance(data["osmid"], list) else [data["osmid"]]
+            ids = list(dict.fromkeys(extra.get(i, i) for i in ids))
+            data["osmid"] = ids if len(ids) > 1 else ids[0]
     return _prepare(G, shown)
 
 
 def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
     """Keep the largest strongly connected part, project to UTM, keep lon/lat on nodes."""
+    import osmnx as ox
+
     n_all = len(G)
     G = ox.truncate.largest_component(G, strongly=True)
     for _, data in G.nodes(data=True):
         data["lon"], data["lat"] = data["x"], data["y"]
     G = ox.project_graph(G)
-    # GraphML stores attributes as text; keep list-valued street names readable.
+    # Simplification merges the values of joined edges through a set, whose order changes from
+    # one process to the next: sort them, so the same extract always gives the same graph.
+    # Street names, highway types and OSM ids become readable text (``"a;b"``), OSM ids always
+    # text; other merged attributes stay lists, as in OSMnx.
     for *_, data in G.edges(data=True):
-        for key in ("name", "highway", "osmid"):
-            if isinstance(data.get(key), list):
-                data[key] = ";".join(map(str, data[key]))
+        for key, value in data.items():
+            if isinstance(value, list):
+                value = sorted(value, key=str)
+                data[key] = ";".join(map(str, value)) if key in _JOINED else value
+        if "osmid" in data:
+            data["osmid"] = str(data["osmid"])
     log(
         f"Built walking graph from {shown.name}: {len(G):,} nodes, {G.number_of_edges():,} "
         f"edges ({n_all - len(G):,} nodes outside the largest connected part dropped)"
@@ -181,50 +339,249 @@ def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
 
 
 def _load_graphml(path: Path) -> nx.MultiDiGraph:
+    import xml.etree.ElementTree as ET
+
+    import osmnx as ox
+
     try:
         G = ox.load_graphml(
             path,
             node_dtypes={"lon": float, "lat": float},
             edge_dtypes={"risk": float, "osmid": str, "name": str, "highway": str},
         )
-    except Exception as exc:
-        msg = f"cannot read GraphML {path}: {type(exc).__name__}: {exc}"
+    except (OSError, ET.ParseError, nx.NetworkXError, ValueError) as exc:
+        msg = f"cannot read GraphML {path}: {_one_line(exc)}"
         raise GraphBuildError(msg) from None
-    if "lon" not in next(iter(G.nodes.values()), {}):
+    if len(G) == 0 or G.number_of_edges() == 0:
+        msg = f"GraphML {path} holds no street"
+        raise GraphBuildError(msg)
+    if "crs" not in G.graph or any("x" not in d or "y" not in d for _, d in G.nodes(data=True)):
+        msg = f"GraphML {path} is not a street graph: it needs a `crs` and x/y on every node"
+        raise GraphBuildError(msg)
+    if "lon" not in next(iter(G.nodes.values())):
         G = _prepare(G, path)
     return G
 
 
-def _pbf_to_walk_xml(src: Path, dst: Path) -> None:
-    """Write the walkable ways of a PBF, and the nodes they use, as OSM XML."""
+# --- graph cache: nodes and edges as Arrow tables, checked by a digest -----------------------
+
+_CACHE_MAGIC = b"patrolplan-graph\n"
+_DIGEST_SIZE = 32
+
+
+class _DamagedCacheError(Exception):
+    """The cache file is truncated, altered or not a graph cache."""
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | np.integer):
+        return "int"
+    if isinstance(value, float | np.floating):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    return "json"
+
+
+def _table(records: Sequence[dict[str, Any]], fixed: dict[str, Any]) -> pa.Table:
+    """Return the attributes of `records` as typed columns, one per attribute and value type.
+
+    An attribute whose values have several types (a bool or, where simplification merged
+    edges, a list) gets one column per type, ``name:kind``; lists and other values are JSON.
+    """
+    import pyarrow as pa
+
+    types = {"bool": pa.bool_(), "int": pa.int64(), "float": pa.float64(), "str": pa.string()}
+    arrays = dict(fixed)
+    fields = [pa.field(k, a.type) for k, a in fixed.items()]
+    for key in dict.fromkeys(k for r in records for k in r):
+        values = [r.get(key) for r in records]
+        kinds = [None if v is None else _kind(v) for v in values]
+        for kind in dict.fromkeys(k for k in kinds if k is not None):
+            column = [v if k == kind else None for v, k in zip(values, kinds, strict=True)]
+            if kind == "json":
+                column = [None if v is None else json.dumps(v, default=str) for v in column]
+            arrays[f"{key}:{kind}"] = pa.array(column, types.get(kind, pa.string()))
+            meta = {"attr": key, "kind": kind}
+            fields.append(pa.field(f"{key}:{kind}", types.get(kind, pa.string()), metadata=meta))
+    return pa.Table.from_arrays(list(arrays.values()), schema=pa.schema(fields))
+
+
+def _records(table: pa.Table, skip: int) -> list[dict[str, Any]]:
+    """Return the attribute dict of each row of `table`, from column `skip` on, without nulls."""
+    merged: dict[str, list[Any]] = {}
+    for field in list(table.schema)[skip:]:
+        values = table.column(field.name).to_pylist()
+        meta = field.metadata or {}
+        if meta.get(b"kind") == b"json":
+            values = [None if v is None else json.loads(v) for v in values]
+        attr = meta[b"attr"].decode()
+        if attr not in merged:
+            merged[attr] = values
+            continue
+        base = merged[attr]
+        for i, v in enumerate(values):
+            if v is not None:
+                base[i] = v
+    if not merged:
+        return [{} for _ in range(table.num_rows)]
+    names = list(merged)
+    return [
+        {k: v for k, v in zip(names, row, strict=True) if v is not None}
+        for row in zip(*merged.values(), strict=True)
+    ]
+
+
+def _ipc(table: pa.Table, meta: dict[str, str]) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    table = table.replace_schema_metadata(meta)
+    codec = "lz4" if pa.Codec.is_available("lz4") else None
+    options = pa.ipc.IpcWriteOptions(compression=codec)
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+def _write_cache(G: nx.MultiDiGraph, path: Path) -> None:
+    """Write `G` to `path` atomically: magic, digest, nodes table size, nodes, edges."""
+    import pyarrow as pa
+
+    node_ids = pa.array(list(G.nodes), pa.int64())
+    nodes = _table([d for _, d in G.nodes(data=True)], {"_id": node_ids})
+    edge_list = list(G.edges(keys=True, data=True))
+    geoms = [d.get("geometry") for *_, d in edge_list]
+    wkb = [None if g is None else shapely.to_wkb(g) for g in geoms]
+    fixed = {
+        "_u": pa.array([e[0] for e in edge_list], pa.int64()),
+        "_v": pa.array([e[1] for e in edge_list], pa.int64()),
+        "_key": pa.array([e[2] for e in edge_list], pa.int64()),
+        "_geometry": pa.array(wkb, pa.binary()),
+    }
+    attrs = [{k: v for k, v in d.items() if k != "geometry"} for *_, d in edge_list]
+    edges = _table(attrs, fixed)
+    graph_attrs = {k: v for k, v in G.graph.items() if k != "crs"}
+    meta = {"crs": CRS(G.graph["crs"]).srs, "graph": json.dumps(graph_attrs, default=str)}
+    first, second = _ipc(nodes, meta), _ipc(edges, {})
+    payload = len(first).to_bytes(8, "little") + first + second
+    digest = hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest()
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(_CACHE_MAGIC + digest + payload)
+    log(f"Cached graph in {path}", logging.DEBUG)
+
+
+def _read_cache(path: Path) -> nx.MultiDiGraph | None:
+    """Read a graph cache; None (after a warning) if it is damaged or unreadable, then delete it."""
+    import pyarrow as pa
+
     try:
-        import osmium
-    except ImportError:  # pragma: no cover - osmium is a core dependency
-        msg = "reading .osm.pbf needs the `osmium` package: pip install osmium"
-        raise ImportError(msg) from None
-    way_nodes: set[int] = set()
-    n_ways = 0
-    try:
-        for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
-            if isinstance(way, osmium.osm.Way) and is_walkable(dict(way.tags)):
-                way_nodes.update(n.ref for n in way.nodes)
-                n_ways += 1
-        if n_ways == 0:
-            msg = f"OSM extract {src} holds no walkable street"
-            raise GraphBuildError(msg)
-        with osmium.SimpleWriter(str(dst)) as writer:
-            for node in osmium.FileProcessor(str(src), osmium.osm.NODE):
-                if node.id in way_nodes:
-                    writer.add_node(node)
-            for way in osmium.FileProcessor(str(src), osmium.osm.WAY):
-                if isinstance(way, osmium.osm.Way) and is_walkable(dict(way.tags)):
-                    writer.add_way(way)
-    except GraphBuildError:
-        raise
-    except Exception as exc:
-        msg = f"cannot read OSM extract {src}: {type(exc).__name__}: {exc}"
-        raise GraphBuildError(msg) from None
-    log(f"Filtered {src.name}: {n_ways:,} walkable ways, {len(way_nodes):,} nodes")
+        data = path.read_bytes()
+        G = _decode_cache(data)
+    except (OSError, _DamagedCacheError, pa.ArrowException) as exc:
+        msg = f"Graph cache {path} cannot be used ({_one_line(exc)}); rebuilding it"
+        log(msg, logging.WARNING)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        return None
+    return G
+
+
+def _decode_cache(data: bytes) -> nx.MultiDiGraph:
+    import pyarrow as pa
+
+    head = len(_CACHE_MAGIC)
+    if len(data) < head + _DIGEST_SIZE + 8 or not data.startswith(_CACHE_MAGIC):
+        msg = "not a patrolplan graph cache"
+        raise _DamagedCacheError(msg)
+    digest, payload = data[head : head + _DIGEST_SIZE], data[head + _DIGEST_SIZE :]
+    if hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest() != digest:
+        msg = "content does not match its digest"
+        raise _DamagedCacheError(msg)
+    split = 8 + int.from_bytes(payload[:8], "little")
+    nodes = pa.ipc.open_stream(pa.py_buffer(payload[8:split])).read_all()
+    edges = pa.ipc.open_stream(pa.py_buffer(payload[split:])).read_all()
+    meta = nodes.schema.metadata or {}
+    G = nx.MultiDiGraph(**json.loads(meta[b"graph"]))
+    G.graph["crs"] = CRS.from_user_input(meta[b"crs"].decode())
+    G.add_nodes_from(zip(nodes.column("_id").to_pylist(), _records(nodes, skip=1), strict=True))
+    attrs = _records(edges, skip=4)
+    geoms = shapely.from_wkb(edges.column("_geometry").to_numpy(zero_copy_only=False))
+    for d, g in zip(attrs, geoms, strict=True):
+        if g is not None:
+            d["geometry"] = g
+    G.add_edges_from(
+        zip(
+            edges.column("_u").to_pylist(),
+            edges.column("_v").to_pylist(),
+            edges.column("_key").to_pylist(),
+            attrs,
+            strict=True,
+        )
+    )
+    return G
+
+
+# --- conversions computed once per graph ------------------------------------------------------
+
+
+@dataclasses.dataclass(eq=False)
+class _Memo:
+    """Arrays, tables and indexes derived from one graph (see :func:`_memo`)."""
+
+    nodes: np.ndarray | None = None
+    xy: np.ndarray | None = None
+    kdtree: cKDTree | None = None
+    to_xy: Transformer | None = None
+    to_lonlat: Transformer | None = None
+    edges: gpd.GeoDataFrame | None = None
+    edge_keys: list[tuple[int, int, int]] = dataclasses.field(default_factory=list)
+    edges_lonlat: gpd.GeoDataFrame | None = None
+    strtree: shapely.STRtree | None = None
+    csr: sparse.csr_matrix | None = None
+    pos: dict[int, int] = dataclasses.field(default_factory=dict)
+    logged: set[tuple[str, float, float, float]] = dataclasses.field(default_factory=set)
+
+
+_MEMO_KEY = "patrolplan"
+
+
+def _memo(G: nx.MultiDiGraph) -> _Memo:
+    """Return the conversions of `G` computed so far.
+
+    They live in the graph's own cache (``G.__networkx_cache__``), which networkx empties
+    whenever the graph changes through its API (nodes, edges or attributes added or removed),
+    so a changed graph is converted again. :func:`add_edge_risk` keeps them: they hold no risk.
+    """
+    cache = getattr(G, "__networkx_cache__", None)
+    if cache is None:  # pragma: no cover - networkx < 3.3 keeps no cache: convert every time
+        return _Memo()
+    memo = cache.get(_MEMO_KEY)
+    if not isinstance(memo, _Memo):
+        memo = cache[_MEMO_KEY] = _Memo()
+    return memo
+
+
+def _node_xy(G: nx.MultiDiGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Node ids and their projected ``(x, y)``, in the graph's node order."""
+    memo = _memo(G)
+    if memo.nodes is None or memo.xy is None:
+        memo.nodes = np.fromiter(G.nodes, dtype=np.int64, count=len(G))
+        memo.xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)], dtype=float).reshape(
+            -1, 2
+        )
+    return memo.nodes, memo.xy
+
+
+def _transformers(G: nx.MultiDiGraph) -> tuple[Transformer, Transformer]:
+    """Return transformers EPSG:4326 -> the graph's CRS and back (lon/lat order)."""
+    memo = _memo(G)
+    if memo.to_xy is None or memo.to_lonlat is None:
+        memo.to_xy = Transformer.from_crs("EPSG:4326", G.graph["crs"], always_xy=True)
+        memo.to_lonlat = Transformer.from_crs(G.graph["crs"], "EPSG:4326", always_xy=True)
+    return memo.to_xy, memo.to_lonlat
 
 
 def graph_area(G: nx.MultiDiGraph, *, buffer_m: float | None = None) -> BaseGeometry:
@@ -244,7 +601,7 @@ def graph_area(G: nx.MultiDiGraph, *, buffer_m: float | None = None) -> BaseGeom
         The buffered convex hull, in longitude/latitude.
     """
     buffer_m = settings.area_buffer_m if buffer_m is None else buffer_m
-    xy = np.array([(d["x"], d["y"]) for _, d in G.nodes(data=True)])
+    _, xy = _node_xy(G)
     hull = shapely.convex_hull(shapely.multipoints(xy)).buffer(buffer_m)
     return gpd.GeoSeries([hull], crs=G.graph["crs"]).to_crs("EPSG:4326").iloc[0]
 
@@ -268,11 +625,108 @@ def nearest_nodes(
     tuple
         ``(node_ids, dist_m)`` as arrays.
     """
-    nodes = np.array(list(G.nodes))
-    xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in nodes])
-    pts = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326").to_crs(G.graph["crs"])
-    dist, idx = cKDTree(xy).query(np.column_stack([pts.x, pts.y]))
+    nodes, xy = _node_xy(G)
+    memo = _memo(G)
+    if memo.kdtree is None:
+        memo.kdtree = cKDTree(xy)
+    to_xy, _ = _transformers(G)
+    x, y = to_xy.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    dist, idx = memo.kdtree.query(np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]))
     return nodes[idx], dist
+
+
+@dataclasses.dataclass(frozen=True)
+class Snap:
+    """Where a point given as latitude, longitude was placed on the street graph.
+
+    Attributes
+    ----------
+    lat, lon
+        The point as given, in EPSG:4326.
+    node
+        The nearest graph node, where routes start or end.
+    dist_m
+        Straight-line distance from the point to `node`, in metres.
+    street
+        Name of a street at `node` (:func:`node_street`); ``""`` if none is named.
+    """
+
+    lat: float
+    lon: float
+    node: int
+    dist_m: float
+    street: str
+
+
+def snap_report(
+    G: nx.MultiDiGraph,
+    points: Sequence[tuple[float, float]],
+    *,
+    what: str = "post",
+    max_dist_m: float | None = None,
+) -> list[Snap]:
+    """Snap (lat, lon) points to their nearest graph nodes, saying how far each one moved.
+
+    Each point is logged once per graph, one line with the distance: at INFO when a limit
+    applies, at DEBUG when `max_dist_m` is infinite (hotspot centres).
+
+    Parameters
+    ----------
+    G
+        A projected graph.
+    points
+        ``(lat, lon)`` pairs.
+    what
+        What the points are (``"post"``, ``"end point"``), for the log and the error.
+    max_dist_m
+        Largest allowed distance from a point to its node; default
+        :data:`patrolplan.settings.max_snap_m`.
+
+    Returns
+    -------
+    list of Snap
+        One per point, in order; ``dataclasses.asdict`` gives a JSON-ready record.
+
+    Raises
+    ------
+    InputDataError
+        If a coordinate is not a finite number.
+    InfeasibleRouteError
+        If a point lies farther than `max_dist_m` from the nearest node of the graph.
+    """
+    limit = settings.max_snap_m if max_dist_m is None else float(max_dist_m)
+    if len(points) == 0:
+        return []
+    lat = np.array([p[0] for p in points], dtype=float)
+    lon = np.array([p[1] for p in points], dtype=float)
+    for i, (la, lo) in enumerate(zip(lat, lon, strict=True), start=1):
+        if not (np.isfinite(la) and np.isfinite(lo)):
+            msg = f"{what} {i} has coordinates {la},{lo}: latitude and longitude must be numbers"
+            raise InputDataError(msg)
+    nodes, dist = nearest_nodes(G, lon, lat)
+    for la, lo, d in zip(lat, lon, dist, strict=True):
+        if d > limit:
+            msg = (
+                f"{what} {la:.6f},{lo:.6f} is {d:,.0f} m from the nearest street of the graph "
+                f"(at most {limit:,.0f} m allowed): is it inside the OSM extract?"
+            )
+            raise InfeasibleRouteError(msg)
+    snaps = [
+        Snap(float(la), float(lo), int(n), float(d), node_street(G, int(n)))
+        for la, lo, n, d in zip(lat, lon, nodes, dist, strict=True)
+    ]
+    level = logging.INFO if np.isfinite(limit) else logging.DEBUG
+    logged = _memo(G).logged
+    for s in snaps:
+        if (what, s.lat, s.lon, limit) not in logged:
+            logged.add((what, s.lat, s.lon, limit))
+            street = s.street or "unnamed street"
+            log(
+                f"{what} {s.lat:.6f},{s.lon:.6f} snapped to node {s.node} ({street}), "
+                f"{s.dist_m:,.0f} m away",
+                level,
+            )
+    return snaps
 
 
 def snap_points(
@@ -284,6 +738,8 @@ def snap_points(
 ) -> list[int]:
     """Snap (lat, lon) points to graph nodes, refusing points too far from any street.
 
+    The nodes of :func:`snap_report`, which logs each distance and holds them.
+
     Parameters
     ----------
     G
@@ -291,7 +747,7 @@ def snap_points(
     points
         ``(lat, lon)`` pairs.
     what
-        What the points are, for the error message.
+        What the points are, for the log and the error message.
     max_dist_m
         Largest allowed snap distance; default :data:`patrolplan.settings.max_snap_m`.
 
@@ -302,29 +758,61 @@ def snap_points(
 
     Raises
     ------
+    InputDataError
+        If a coordinate is not a finite number.
     InfeasibleRouteError
         If a point lies farther than `max_dist_m` from the street graph.
     """
-    max_dist_m = settings.max_snap_m if max_dist_m is None else max_dist_m
-    lat = [p[0] for p in points]
-    lon = [p[1] for p in points]
-    nodes, dist = nearest_nodes(G, lon, lat)
-    for (la, lo), d in zip(points, dist, strict=True):
-        if d > max_dist_m:
-            msg = (
-                f"{what} {la:.6f},{lo:.6f} is {d:,.0f} m from the nearest street of the graph "
-                f"(at most {max_dist_m:,.0f} m allowed): is it inside the OSM extract?"
-            )
-            raise InfeasibleRouteError(msg)
-    return [int(n) for n in nodes]
+    return [s.node for s in snap_report(G, points, what=what, max_dist_m=max_dist_m)]
 
 
 def _undirected_edges(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
-    """One row per undirected pair of nodes (``u <= v``): the shortest of its edges, in G's CRS."""
-    gdf = ox.convert.graph_to_gdfs(G, nodes=False).reset_index()
-    a, b = gdf[["u", "v"]].min(axis=1), gdf[["u", "v"]].max(axis=1)
-    gdf = gdf.assign(u=a, v=b).sort_values(["u", "v", "length"], kind="stable")
-    return gdf.drop_duplicates(["u", "v"]).copy()
+    """One row per undirected pair of nodes (``u <= v``): the shortest of its edges, in G's CRS.
+
+    Columns ``u``, ``v``, ``name``, ``highway``, ``length``, ``geometry`` (an edge without
+    geometry gets the straight line between its nodes). Memoised: do not change the frame.
+    """
+    memo = _memo(G)
+    if memo.edges is not None:
+        return memo.edges
+    nodes, xy = _node_xy(G)
+    rows = list(G.edges(keys=True, data=True))
+    u0 = np.array([r[0] for r in rows], dtype=np.int64)
+    v0 = np.array([r[1] for r in rows], dtype=np.int64)
+    k0 = np.array([r[2] for r in rows], dtype=np.int64)
+    length = np.array([float(r[3]["length"]) for r in rows], dtype=float)
+    geoms = np.empty(len(rows), dtype=object)
+    geoms[:] = [r[3].get("geometry") for r in rows]
+    missing = np.flatnonzero(pd.isna(geoms))
+    if missing.size:
+        index = pd.Index(nodes)
+        a, b = index.get_indexer(u0[missing]), index.get_indexer(v0[missing])
+        geoms[missing] = shapely.linestrings(np.stack([xy[a], xy[b]], axis=1))
+    table = pd.DataFrame(
+        {"u": np.minimum(u0, v0), "v": np.maximum(u0, v0), "length": length}
+    ).sort_values(["u", "v", "length"], kind="stable")
+    keep = table.drop_duplicates(["u", "v"]).index.to_numpy()
+    data = [rows[i][3] for i in keep]
+    memo.edges = gpd.GeoDataFrame(
+        {
+            "u": table.loc[keep, "u"].to_numpy(),
+            "v": table.loc[keep, "v"].to_numpy(),
+            "name": [_text(d.get("name")) for d in data],
+            "highway": [_text(d.get("highway")) for d in data],
+            "length": length[keep],
+        },
+        geometry=geoms[keep],
+        crs=G.graph["crs"],
+    )
+    memo.edge_keys = [(int(u0[i]), int(v0[i]), int(k0[i])) for i in keep]
+    return memo.edges
+
+
+def _text(value: Any) -> str:
+    """Return an attribute as text; a missing one (None or NaN) as ``""``."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
 
 
 def segment_totals(snapped: pd.DataFrame, values: pd.Series) -> pd.DataFrame:
@@ -375,8 +863,11 @@ def snap_to_edges(
     # One geometry per street in the graph's metric CRS; the tree search stops at
     # `max_dist_m`, which keeps a million points fast.
     edges = _undirected_edges(G)
+    memo = _memo(G)
+    if memo.strtree is None:
+        memo.strtree = shapely.STRtree(edges.geometry.values)
+    tree = memo.strtree
     pts = gdf_incidents.geometry.to_crs(G.graph["crs"]).values
-    tree = shapely.STRtree(edges.geometry.values)
     (i_pt, i_edge), dist = tree.query_nearest(
         pts, max_distance=max_dist_m, return_distance=True, all_matches=False
     )
@@ -412,8 +903,13 @@ def add_edge_risk(
     networkx.MultiDiGraph
         `G`, with edge attributes ``risk`` (weight sum) and ``n_incidents``.
     """
+    memo = _memo(G)
     nx.set_edge_attributes(G, 0.0, "risk")
     nx.set_edge_attributes(G, 0, "n_incidents")
+    # networkx empties the graph's cache on any attribute change; the memo holds no risk
+    cache = getattr(G, "__networkx_cache__", None)
+    if cache is not None:
+        cache[_MEMO_KEY] = memo
     sums = segment_totals(snapped, weights)
     totals = {
         (int(u), int(v)): (float(s), int(c))
@@ -463,15 +959,37 @@ def edges_gdf(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         Columns ``u``, ``v``, ``name``, ``highway``, ``length``, ``risk``, ``n_incidents``,
-        ``geometry``.
+        ``geometry``. ``risk`` and ``n_incidents`` are 0 where :func:`add_edge_risk` did not
+        set them.
+
+    Notes
+    -----
+    The geometry is converted once per graph and reused; ``risk`` and ``n_incidents`` are
+    read from the edges on every call.
     """
-    gdf = _undirected_edges(G)
-    for col, default in (("risk", 0.0), ("n_incidents", 0), ("name", ""), ("highway", "")):
-        if col not in gdf:
-            gdf[col] = default
-    gdf["name"] = gdf["name"].fillna("").astype(str)
-    gdf = gdf[["u", "v", "name", "highway", "length", "risk", "n_incidents", "geometry"]]
-    return gdf.to_crs("EPSG:4326").reset_index(drop=True)
+    memo = _memo(G)
+    if memo.edges_lonlat is None:
+        memo.edges_lonlat = _undirected_edges(G).to_crs("EPSG:4326").reset_index(drop=True)
+    gdf = memo.edges_lonlat.copy()
+    data = [G.adj[u][v][k] for u, v, k in memo.edge_keys]
+    gdf.insert(5, "risk", np.array([float(d.get("risk", 0.0)) for d in data], dtype=float))
+    gdf.insert(6, "n_incidents", np.array([int(d.get("n_incidents", 0)) for d in data]))
+    return gdf
+
+
+def _length_matrix(G: nx.MultiDiGraph, pos: dict[int, int]) -> sparse.csr_matrix:
+    """Node x node CSR matrix of edge lengths, the shortest of parallel edges (at least 1e-6)."""
+    rows, cols, lens = [], [], []
+    for u, v, length in G.edges(data="length"):
+        rows.append(pos[u])
+        cols.append(pos[v])
+        lens.append(float(length))
+    n = len(pos)
+    frame = pd.DataFrame({"r": rows, "c": cols, "w": lens}).groupby(["r", "c"])["w"].min()
+    r = frame.index.get_level_values(0).to_numpy()
+    c = frame.index.get_level_values(1).to_numpy()
+    w = np.maximum(frame.to_numpy(), 1e-6)
+    return sparse.csr_matrix((w, (r, c)), shape=(n, n))
 
 
 class ShortestPaths:
@@ -491,20 +1009,13 @@ class ShortestPaths:
     """
 
     def __init__(self, G: nx.MultiDiGraph, sources: Sequence[int]) -> None:
-        self.nodes = np.array(list(G.nodes))
-        self._pos = {int(n): i for i, n in enumerate(self.nodes)}
-        rows, cols, lens = [], [], []
-        for u, v, data in G.edges(data=True):
-            rows.append(self._pos[u])
-            cols.append(self._pos[v])
-            lens.append(float(data["length"]))
-        n = len(self.nodes)
-        # Keep the shortest of parallel edges: build COO then take the minimum per cell.
-        frame = pd.DataFrame({"r": rows, "c": cols, "w": lens}).groupby(["r", "c"])["w"].min()
-        r = frame.index.get_level_values(0).to_numpy()
-        c = frame.index.get_level_values(1).to_numpy()
-        w = np.maximum(frame.to_numpy(), 1e-6)
-        matrix = sparse.csr_matrix((w, (r, c)), shape=(n, n))
+        self.nodes, _ = _node_xy(G)
+        memo = _memo(G)
+        if memo.csr is None:
+            memo.pos = {int(n): i for i, n in enumerate(self.nodes)}
+            memo.csr = _length_matrix(G, memo.pos)
+        self._pos = memo.pos
+        matrix = memo.csr
         self.sources = [int(s) for s in sources]
         src_idx = [self._pos[s] for s in self.sources]
         self.dist_m, self._pred = csgraph.dijkstra(
@@ -596,9 +1107,7 @@ def path_geometry(G: nx.MultiDiGraph, nodes: Sequence[int]) -> list[tuple[float,
     list of tuple
         Vertices in EPSG:4326; the first and last are exactly the path's end nodes.
     """
-    from pyproj import Transformer
-
-    to_lonlat = Transformer.from_crs(G.graph["crs"], "EPSG:4326", always_xy=True)
+    _, to_lonlat = _transformers(G)
     coords: list[tuple[float, float]] = [(G.nodes[nodes[0]]["lon"], G.nodes[nodes[0]]["lat"])]
     for u, v in itertools.pairwise(nodes):
         geom: Any = edge_between(G, u, v).get("geometry")

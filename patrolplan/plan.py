@@ -6,6 +6,7 @@ folder atomically (all files appear together, or none do).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -459,6 +460,10 @@ def daily_plan(
     # the first plan after an install compiles the route search while the data loads
     compiled = routing.start_compiling()
     G = graph.graph_from_file(osm, cache_dir=cache_dir)
+    # each post (and end point) is moved to its nearest street node: logged, recorded, and
+    # refused beyond settings.max_snap_m
+    post_snaps = graph.snap_report(G, posts, what="post")
+    end_snaps = graph.snap_report(G, ends, what="end point") if ends else []
     area = graph.graph_area(G)
     gdf_inc, reports = ingest.read_layers(
         files,
@@ -541,6 +546,8 @@ def daily_plan(
         "max_visits": opts.max_visits if revisit_min else 1,
         "posts": [list(p) for p in posts],
         "ends": [list(p) for p in ends] if ends else None,
+        "post_snaps": [dataclasses.asdict(s) for s in post_snaps],
+        "end_snaps": [dataclasses.asdict(s) for s in end_snaps],
         "osm": {"file": Path(osm).name, "sha256": _file_sha256(osm)},
         "areas": {"file": Path(areas).name, "sha256": _file_sha256(areas)} if areas else None,
         "incidents": {

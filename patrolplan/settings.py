@@ -10,14 +10,15 @@ dwell_min : float
     Minutes spent at each hotspot. Hot-spot policing research (Koper 1995; Telep et al. 2014)
     puts the useful visit at about 10 to 15 minutes. Default ``12.0``.
 max_snap_m : float
-    How far a post or hotspot may lie from the nearest street node before it is refused.
-    Default ``250.0``.
+    How far a post or end point may lie from the nearest street node before it is refused.
+    Default ``150.0``.
 area_buffer_m : float
     Incidents farther than this outside the street graph's convex hull are rejected as
     "outside area". Default ``100.0``.
 cache_dir : pathlib.Path
-    Where parsed street graphs are cached as GraphML. Default ``~/.cache/patrolplan``,
-    or ``$PATROLPLAN_CACHE`` when that variable is set.
+    Where parsed street graphs (Arrow tables; damaged files are rebuilt) and hotspot-method
+    choices are cached. Default ``~/.cache/patrolplan``, or ``$PATROLPLAN_CACHE`` when that
+    variable is set.
 seed : int
     Seed for every random step when none is given. Default ``0``.
 half_life_days : float
@@ -55,7 +56,7 @@ from pathlib import Path
 
 walk_speed_kmh: float = 4.5
 dwell_min: float = 12.0
-max_snap_m: float = 250.0
+max_snap_m: float = 150.0
 area_buffer_m: float = 100.0
 cache_dir: Path = Path(os.environ.get("PATROLPLAN_CACHE", Path.home() / ".cache" / "patrolplan"))
 seed: int = 0
