@@ -303,7 +303,7 @@ def format_number(value: float, *, decimals: int = 0) -> str:
     '1,234.5'
     >>> with language("ru"):
     ...     format_number(1234.54, decimals=1)
-    '1\\xa0234,5'
+    '1\xa0234,5'
     """
     from babel.numbers import format_decimal
 
@@ -341,7 +341,10 @@ def format_percent(share: float, *, decimals: int = 1) -> str:
 
 
 def format_date(day: dt.date | pd.Timestamp) -> str:
-    """Write a date in full, as the current locale does.
+    r"""Write a date in full, as the current locale does.
+
+    The locale's data (CLDR) joins the year and its abbreviation with a narrow no-break
+    space (U+202F), so that ``г.`` never starts a line.
 
     Parameters
     ----------
@@ -358,7 +361,7 @@ def format_date(day: dt.date | pd.Timestamp) -> str:
     >>> import datetime
     >>> with language("ru"):
     ...     format_date(datetime.date(2016, 6, 19))
-    '19 июня 2016 г.'
+    '19 июня 2016\u202fг.'
     """  # noqa: RUF002 - a Russian date
     import datetime as dt
 
@@ -369,7 +372,7 @@ def format_date(day: dt.date | pd.Timestamp) -> str:
 
 
 def plan_title(shift_start: pd.Timestamp, shift_end: pd.Timestamp) -> str:
-    """Return the title of a day's plan in the current language.
+    r"""Return the title of a day's plan in the current language.
 
     Parameters
     ----------
@@ -391,7 +394,7 @@ def plan_title(shift_start: pd.Timestamp, shift_end: pd.Timestamp) -> str:
     'Patrol plan for June 19, 2016, shift 18:00-22:00'
     >>> with language("kk"):
     ...     plan_title(t0, t0 + pd.Timedelta(hours=4))
-    'Патрульдеу жоспары: 2016 ж. 19 маусым, ауысым 18:00-22:00'
+    'Патрульдеу жоспары: 2016\u202fж. 19 маусым, ауысым 18:00-22:00'
     """  # noqa: RUF002 - a Russian example
     return _("Patrol plan for {date}, shift {start}-{end}").format(
         date=format_date(shift_start),
