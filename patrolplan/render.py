@@ -746,8 +746,9 @@ _PAGE_MM = 273.0
 _FIRST_PAGE_TABLE_MM = _PAGE_MM - 10 - 9 - 88 - 7 - 10
 _NEXT_PAGE_TABLE_MM = _PAGE_MM - 10 - 7 - 10
 _LINE_MM, _VIA_LINE_MM, _ROW_PAD_MM = 3.6, 3.2, 1.6
-# characters per line in the narrow "At" and "Task" cells and in the wide "Walk via" cell
-_AT_CHARS, _TASK_CHARS, _VIA_CHARS = 22, 12, 76
+# characters per line in the narrow "At" and "Task" cells and in the wide "Walk via" cell, in
+# DejaVu Sans (the font with the Kazakh letters), whose Cyrillic is about 0.59 em a character
+_AT_CHARS, _TASK_CHARS, _VIA_CHARS = 18, 10, 62
 
 
 def _lines(text: str, width: int) -> int:
@@ -768,7 +769,7 @@ def _row_mm(task: str, at: str, via: str) -> float:
 
 
 # a heading longer than a line (a Russian or Kazakh title) takes this much more per line
-_H1_CHARS, _H1_LINE_MM = 58, 5.8
+_H1_CHARS, _H1_LINE_MM = 52, 5.8
 
 
 def _paginate(heights: list[float], heading_mm: float = 0.0) -> list[int]:

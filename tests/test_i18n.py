@@ -544,3 +544,28 @@ def test_pdf_sheets_keep_cyrillic_and_kazakh_letters(pages, demo_plan, tmp_path,
             timeout=60,
         ).stdout
         assert KAZAKH_LETTERS.upper() + " " + KAZAKH_LETTERS in letters
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
+@pytest.mark.parametrize("lang", ["ru", "kk"])
+def test_a_long_timetable_in_russian_or_kazakh_prints_one_page_per_sheet(demo_plan, tmp_path, lang):
+    # officer 1 given every stop of the plan twice over, under a long localised title
+    sched = demo_plan.schedule
+    stops = sched[sched["task"] != "return"]
+    rows = pd.concat([stops] * 2, ignore_index=True).assign(officer=1)
+    rows = pd.concat([rows, sched[sched["task"] == "return"].head(1)], ignore_index=True)
+    rows["stop"] = [str(i) for i in range(1, len(rows))] + ["return"]
+    page = render.route_sheets(
+        demo_plan.routes[:1],
+        demo_plan.route_coords[:1],
+        rows,
+        gdf_edges=graph.edges_gdf(demo_plan.G),
+        title=_title(demo_plan, lang),
+        lang=lang,
+    )
+    n = page.count('<section class="sheet">')
+    assert n >= 2
+    assert page.count("<tr><td>") == len(rows)
+    (tmp_path / "sheets.html").write_text(page, encoding="utf-8")
+    pdf = render.sheets_to_pdf(tmp_path / "sheets.html", tmp_path / "s.pdf")
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) == n
