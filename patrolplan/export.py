@@ -9,6 +9,10 @@ anyone can edit, so every writer escapes it for its format: XML text and attribu
 KML, and in CSV a cell that a spreadsheet would run as a formula (starting with ``=``, ``+``,
 ``-``, ``@``, a tab or a line break) gets a leading ``'`` (:func:`csv_safe`), while numbers such
 as ``-76.6`` stay numbers.
+
+Keys and column names are stable English in every language; the names and descriptions a
+person reads in GPX and KML, and the ``task_label`` and ``street_label`` columns of the
+timetable, are in the language asked for (``lang="ru"``, see :mod:`patrolplan.i18n`).
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping
 
+from patrolplan import i18n
+from patrolplan.i18n import _, ngettext
 from patrolplan.utils import atomic_path, atomic_write_text, log
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import geopandas as gpd
     import networkx as nx
@@ -237,7 +243,7 @@ def hotspots_geojson(path: str | Path, gdf_hotspots: gpd.GeoDataFrame) -> Path:
     gdf = gdf_hotspots.to_crs("EPSG:4326") if gdf_hotspots.crs is not None else gdf_hotspots
     features = []
     props = [c for c in gdf.columns if c not in ("geometry", "cluster")]
-    for _, row in gdf.iterrows():
+    for _i, row in gdf.iterrows():
         geom = shapely.orient_polygons(row.geometry, exterior_cw=False)
         values = {c: (row[c].item() if hasattr(row[c], "item") else row[c]) for c in props}
         values = {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
@@ -265,6 +271,31 @@ def _kml_html(text: object) -> str:
     return _xml(html.escape(str(text)))
 
 
+def _summary(route: Route, *, of_shift: bool) -> str:
+    """Return ``5 stops, 2.3 km, 230 of 240 min`` (or ``..., 230 min``) in the language."""
+    stops = ngettext("{n} stop", "{n} stops", len(route.stops)).format(
+        n=i18n.format_number(len(route.stops))
+    )
+    km = i18n.format_number(route.length_m / 1000, decimals=1)
+    minutes = i18n.format_number(route.duration_min)
+    if of_shift:
+        return _("{stops}, {km} km, {minutes} of {shift_minutes} min").format(
+            stops=stops, km=km, minutes=minutes, shift_minutes=i18n.format_number(route.shift_min)
+        )
+    return _("{stops}, {km} km, {minutes} min").format(stops=stops, km=km, minutes=minutes)
+
+
+def _times(shift_start: pd.Timestamp, arrive_min: float, leave_min: float) -> str:
+    return _("arrive {start}, leave {end}").format(
+        start=clock(shift_start, arrive_min), end=clock(shift_start, leave_min)
+    )
+
+
+def _when(shift_start: pd.Timestamp) -> str:
+    """Return the date and clock time of `shift_start` in the current language."""
+    return f"{i18n.format_date(shift_start)} {shift_start:%H:%M}"
+
+
 def gpx(
     path: str | Path,
     route: Route,
@@ -272,13 +303,16 @@ def gpx(
     *,
     shift_start: pd.Timestamp,
     attribution: str = "OpenStreetMap contributors",
+    lang: str = "en",
+    streets: Mapping[str, str] | None = None,
 ) -> Path:
     """Write one officer's route as GPX 1.1: a track plus a waypoint per stop and the post.
 
     Waypoints come first, then the track, as the GPX 1.1 schema orders them. Arrive and leave
     times are in each waypoint's ``desc`` (local time; GPX times would have to be UTC). An
     open route (one that finishes elsewhere than its post) gets an ``End`` waypoint at the
-    last vertex of `coords`.
+    last vertex of `coords`. Names and descriptions are in `lang`; ``type`` stays
+    ``post``, ``stop`` or ``end``.
 
     Parameters
     ----------
@@ -292,40 +326,57 @@ def gpx(
         Start of the shift.
     attribution
         Copyright holder of the street data, written in the metadata.
+    lang
+        Language of names and descriptions, one of :data:`patrolplan.i18n.LANGS`.
+    streets
+        Street ``name`` -> name in `lang`, from :func:`patrolplan.i18n.street_names`.
 
     Returns
     -------
     pathlib.Path
         The written file.
+
+    Raises
+    ------
+    InputDataError
+        If `lang` is not a known language.
     """
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<gpx version="1.1" creator="patrolplan" xmlns="http://www.topografix.com/GPX/1/1" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation='
-        '"http://www.topografix.com/GPX/1/1 http://www.topografix.com/GPX/1/1/gpx.xsd">',
-        "  <metadata>",
-        f"    <name>Officer {route.officer}, {shift_start:%Y-%m-%d %H:%M}</name>",
-        f"    <desc>{len(route.stops)} stops, {route.length_m / 1000:.1f} km, "
-        f"{route.duration_min:.0f} of {route.shift_min:.0f} min</desc>",
-        f'    <copyright author="{_xml(attribution)}"><year>{shift_start:%Y}</year>'
-        "<license>https://opendatacommons.org/licenses/odbl/</license></copyright>",
-        "  </metadata>",
-        f'  <wpt lat="{route.post[0]:.7f}" lon="{route.post[1]:.7f}"><name>Post</name>'
-        f"<desc>start {clock(shift_start, 0)}</desc><type>post</type></wpt>",
-    ]
-    for s in route.stops:
-        lines.append(
-            f'  <wpt lat="{s.lat:.7f}" lon="{s.lon:.7f}"><name>{s.order}. {_xml(s.label)}'
-            f"</name><desc>arrive {clock(shift_start, s.arrive_min)}, leave "
-            f"{clock(shift_start, s.leave_min)}; {_xml(s.street)}</desc><type>stop</type></wpt>"
-        )
-    if route.end_node != route.post_node:
-        lo, la = coords[-1]
-        lines.append(
-            f'  <wpt lat="{la:.7f}" lon="{lo:.7f}"><name>End</name>'
-            f"<desc>end {clock(shift_start, route.duration_min)}</desc><type>end</type></wpt>"
-        )
-    lines += [f"  <trk><name>Officer {route.officer}</name><trkseg>"]
+    names = streets or {}
+    with i18n.language(lang):
+        officer = _("Officer {officer}").format(officer=route.officer)
+        post_name, end_name = _("Post"), _("End")
+        start = _("start {time}").format(time=clock(shift_start, 0))
+        lines = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<gpx version="1.1" creator="patrolplan" xmlns="http://www.topografix.com/GPX/1/1" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation='
+            '"http://www.topografix.com/GPX/1/1 http://www.topografix.com/GPX/1/1/gpx.xsd">',
+            "  <metadata>",
+            f"    <name>{_xml(officer)}, {_xml(_when(shift_start))}</name>",
+            f"    <desc>{_xml(_summary(route, of_shift=True))}</desc>",
+            f'    <copyright author="{_xml(attribution)}"><year>{shift_start:%Y}</year>'
+            "<license>https://opendatacommons.org/licenses/odbl/</license></copyright>",
+            "  </metadata>",
+            f'  <wpt lat="{route.post[0]:.7f}" lon="{route.post[1]:.7f}"><name>'
+            f"{_xml(post_name)}</name><desc>{_xml(start)}</desc>"
+            "<type>post</type></wpt>",
+        ]
+        for s in route.stops:
+            label = i18n.visit_label(s.hotspot_id, s.visit)
+            street = names.get(s.street, s.street)
+            lines.append(
+                f'  <wpt lat="{s.lat:.7f}" lon="{s.lon:.7f}"><name>{s.order}. {_xml(label)}'
+                f"</name><desc>{_xml(_times(shift_start, s.arrive_min, s.leave_min))}; "
+                f"{_xml(street)}</desc><type>stop</type></wpt>"
+            )
+        if route.end_node != route.post_node:
+            lo, la = coords[-1]
+            finish = _("end {time}").format(time=clock(shift_start, route.duration_min))
+            lines.append(
+                f'  <wpt lat="{la:.7f}" lon="{lo:.7f}"><name>{_xml(end_name)}</name>'
+                f"<desc>{_xml(finish)}</desc><type>end</type></wpt>"
+            )
+    lines += [f"  <trk><name>{_xml(officer)}</name><trkseg>"]
     lines += [f'    <trkpt lat="{la:.7f}" lon="{lo:.7f}"/>' for lo, la in coords]
     lines += ["  </trkseg></trk>", "</gpx>", ""]
     return atomic_write_text(path, "\n".join(lines))
@@ -338,10 +389,13 @@ def kml(
     *,
     shift_start: pd.Timestamp,
     colours: Sequence[str],
+    lang: str = "en",
+    streets: Mapping[str, str] | None = None,
 ) -> Path:
     """Write all routes as KML 2.2: a folder per officer with its line, stops and post.
 
-    An open route also gets an ``End`` placemark at the last vertex of its line.
+    An open route also gets an ``End`` placemark at the last vertex of its line. Names and
+    descriptions are in `lang`.
 
     Parameters
     ----------
@@ -355,59 +409,85 @@ def kml(
         Start of the shift.
     colours
         ``#rrggbb`` colour of each route.
+    lang
+        Language of names and descriptions, one of :data:`patrolplan.i18n.LANGS`.
+    streets
+        Street ``name`` -> name in `lang`, from :func:`patrolplan.i18n.street_names`.
 
     Returns
     -------
     pathlib.Path
         The written file.
+
+    Raises
+    ------
+    InputDataError
+        If `lang` is not a known language.
     """
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
-        f"<name>Patrol plan {shift_start:%Y-%m-%d %H:%M}</name>",
-    ]
-    for r, _coords, colour in zip(routes, path_coords, colours, strict=True):
-        abgr = "ff" + colour[5:7] + colour[3:5] + colour[1:3]
-        out.append(
-            f'<Style id="o{r.officer}"><IconStyle><color>{abgr}</color></IconStyle>'
-            f"<LineStyle><color>{abgr}</color><width>4</width></LineStyle></Style>"
+    names = streets or {}
+    with i18n.language(lang):
+        title = _("Patrol plan for {date}, {time}").format(
+            date=i18n.format_date(shift_start), time=f"{shift_start:%H:%M}"
         )
-    for r, coords in zip(routes, path_coords, strict=True):
-        line = " ".join(f"{lo:.7f},{la:.7f}" for lo, la in coords)
-        out.append(f"<Folder><name>Officer {r.officer}</name>")
-        # KML 2.2 order inside a Placemark: name, description, styleUrl, geometry
-        out.append(
-            f"<Placemark><name>Route of officer {r.officer}</name><description>"
-            f"{len(r.stops)} stops, {r.length_m / 1000:.1f} km, {r.duration_min:.0f} min"
-            f"</description><styleUrl>#o{r.officer}</styleUrl><LineString><tessellate>1</tessellate><coordinates>{line}</coordinates>"
-            "</LineString></Placemark>"
-        )
-        out.append(
-            f"<Placemark><name>Post</name><styleUrl>#o{r.officer}</styleUrl><Point>"
-            f"<coordinates>{r.post[1]:.7f},{r.post[0]:.7f}</coordinates></Point>"
-            "</Placemark>"
-        )
-        if r.end_node != r.post_node:
-            lo, la = coords[-1]
+        out = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>',
+            f"<name>{_xml(title)}</name>",
+        ]
+        for r, _coords, colour in zip(routes, path_coords, colours, strict=True):
+            abgr = "ff" + colour[5:7] + colour[3:5] + colour[1:3]
             out.append(
-                f"<Placemark><name>End</name><description>end "
-                f"{clock(shift_start, r.duration_min)}</description><styleUrl>#o{r.officer}"
-                f"</styleUrl><Point><coordinates>{lo:.7f},{la:.7f}</coordinates></Point>"
+                f'<Style id="o{r.officer}"><IconStyle><color>{abgr}</color></IconStyle>'
+                f"<LineStyle><color>{abgr}</color><width>4</width></LineStyle></Style>"
+            )
+        post_name, end_name = _xml(_("Post")), _xml(_("End"))
+        for r, coords in zip(routes, path_coords, strict=True):
+            line = " ".join(f"{lo:.7f},{la:.7f}" for lo, la in coords)
+            officer = _xml(_("Officer {officer}").format(officer=r.officer))
+            route_name = _xml(_("Route of officer {officer}").format(officer=r.officer))
+            out.append(f"<Folder><name>{officer}</name>")
+            # KML 2.2 order inside a Placemark: name, description, styleUrl, geometry
+            out.append(
+                f"<Placemark><name>{route_name}</name><description>"
+                f"{_kml_html(_summary(r, of_shift=False))}</description><styleUrl>#o{r.officer}"
+                f"</styleUrl><LineString><tessellate>1</tessellate><coordinates>{line}"
+                "</coordinates></LineString></Placemark>"
+            )
+            out.append(
+                f"<Placemark><name>{post_name}</name><styleUrl>#o{r.officer}</styleUrl><Point>"
+                f"<coordinates>{r.post[1]:.7f},{r.post[0]:.7f}</coordinates></Point>"
                 "</Placemark>"
             )
-        for s in r.stops:
-            out.append(
-                f"<Placemark><name>{s.order}. {_xml(s.label)}</name><description>arrive "
-                f"{clock(shift_start, s.arrive_min)}, leave {clock(shift_start, s.leave_min)}; "
-                f"{_kml_html(s.street)}</description><styleUrl>#o{r.officer}</styleUrl><Point><coordinates>{s.lon:.7f},{s.lat:.7f}</coordinates></Point></Placemark>"
-            )
-        out.append("</Folder>")
+            if r.end_node != r.post_node:
+                lo, la = coords[-1]
+                finish = _("end {time}").format(time=clock(shift_start, r.duration_min))
+                out.append(
+                    f"<Placemark><name>{end_name}</name><description>{_kml_html(finish)}"
+                    f"</description><styleUrl>#o{r.officer}</styleUrl><Point><coordinates>"
+                    f"{lo:.7f},{la:.7f}</coordinates></Point></Placemark>"
+                )
+            for s in r.stops:
+                label = i18n.visit_label(s.hotspot_id, s.visit)
+                street = names.get(s.street, s.street)
+                out.append(
+                    f"<Placemark><name>{s.order}. {_xml(label)}</name><description>"
+                    f"{_kml_html(_times(shift_start, s.arrive_min, s.leave_min))}; "
+                    f"{_kml_html(street)}</description><styleUrl>#o{r.officer}</styleUrl>"
+                    f"<Point><coordinates>{s.lon:.7f},{s.lat:.7f}</coordinates></Point>"
+                    "</Placemark>"
+                )
+            out.append("</Folder>")
     out += ["</Document></kml>", ""]
     return atomic_write_text(path, "\n".join(out))
 
 
 def schedule_frame(
-    routes: Sequence[Route], *, shift_start: pd.Timestamp, G: nx.MultiDiGraph | None = None
+    routes: Sequence[Route],
+    *,
+    shift_start: pd.Timestamp,
+    G: nx.MultiDiGraph | None = None,
+    lang: str = "en",
+    streets: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Return the timetable of every officer as a table.
 
@@ -433,8 +513,15 @@ def schedule_frame(
         ``end``: at the end point of an open route), ``hotspot_id``, ``visit`` (1 for the
         plan's first visit to that hotspot, 2 for a revisit, ...; 0 on the last row),
         ``arrive``, ``leave``, ``street`` (``post`` or ``end point`` on the last row), ``via``
-        (streets walked to get there, ``" > "``-separated), ``lat``, ``lon``.
+        (streets walked to get there, ``" > "``-separated), ``lat``, ``lon``, and for people
+        ``task_label`` and ``street_label`` in `lang` (see :func:`schedule_labels`).
+
+    Raises
+    ------
+    InputDataError
+        If `lang` is not a known language.
     """
+    i18n.check_language(lang)
     rows = []
     for r in routes:
         for s in r.stops:
@@ -480,7 +567,7 @@ def schedule_frame(
                 "lon": round(lon, 6),
             }
         )
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         rows,
         columns=[
             "officer",
@@ -496,6 +583,54 @@ def schedule_frame(
             "lon",
         ],
     )
+    return schedule_labels(frame, lang=lang, streets=streets)
+
+
+#: Columns :func:`schedule_labels` adds: the task and the place, for people, in a language.
+LABEL_COLUMNS = ("task_label", "street_label")
+
+
+def schedule_labels(
+    schedule: pd.DataFrame, *, lang: str = "en", streets: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Return the timetable with its person-readable columns in `lang`.
+
+    The other columns keep their stable English values (``task`` is ``hotspot``, ``street``,
+    ``return`` or ``end``); these say the same for people, as on the route sheets.
+
+    Parameters
+    ----------
+    schedule
+        A timetable from :func:`schedule_frame`.
+    lang
+        One of :data:`patrolplan.i18n.LANGS`.
+    streets
+        Street ``name`` -> name in `lang`, from :func:`patrolplan.i18n.street_names`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with ``task_label`` (``H003``, ``walk S001``, ``H003 (visit 2)``, ``return to
+        post``, ``end of route``) and ``street_label`` (the street in `lang`, or ``post`` /
+        ``end point`` on the last row) set, as the last two columns.
+
+    Raises
+    ------
+    InputDataError
+        If `lang` is not a known language.
+    """
+    names = streets or {}
+    out = schedule.drop(columns=[c for c in LABEL_COLUMNS if c in schedule.columns])
+    with i18n.language(lang):
+        out["task_label"] = [
+            i18n.task_label(str(t), str(h), int(v))
+            for t, h, v in zip(out["task"], out["hotspot_id"], out["visit"], strict=True)
+        ]
+        out["street_label"] = [
+            i18n.place_label(str(t), names.get(str(s), str(s)))
+            for t, s in zip(out["task"], out["street"], strict=True)
+        ]
+    return out
 
 
 # What spreadsheet programs read as the start of a formula (OWASP "CSV injection"), and what

@@ -5,6 +5,9 @@ with no tile server; an OpenStreetMap tile layer can be switched on where the in
 reachable. Element ids are numbered in order instead of folium's random ids, so the same plan
 gives the same HTML.
 
+Every text a person reads is in the language asked for (``lang="ru"``, see
+:mod:`patrolplan.i18n`), in fonts that have Cyrillic and the Kazakh letters (:data:`FONT_STACK`).
+
 Text from the input data (incident categories, OSM street names, hotspot ids, layer names) is
 public data anyone can edit. Folium places popups and tooltips inside JavaScript template
 literals and Leaflet shows them, and layer names, as HTML, so every such text goes through
@@ -26,14 +29,16 @@ import folium
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement, Template
+from branca.element import Element, Figure, MacroElement, Template
 from folium import plugins
 
+from patrolplan import i18n
 from patrolplan._errors import PatrolPlanError
+from patrolplan.i18n import _, ngettext, pgettext
 from patrolplan.utils import atomic_path
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import geopandas as gpd
 
@@ -55,7 +60,11 @@ LAYER_GRADIENTS = {
     "accident": {0.4: "#eff3ff", 0.7: "#6baed6", 1.0: "#08519c"},
     "juvenile": {0.4: "#f2f0f7", 0.7: "#9e9ac8", 1.0: "#54278f"},
 }
-ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+#: Attribution of the street data (shown translated, see :mod:`patrolplan.i18n`).
+ATTRIBUTION = i18n.N_("© OpenStreetMap contributors (ODbL)")
+#: Fonts of the map and sheets: DejaVu Sans (Debian fonts-dejavu-core) has Cyrillic and the
+#: letters Kazakh adds to it; the others are fallbacks elsewhere.
+FONT_STACK = "DejaVu Sans, Noto Sans, Liberation Sans, Arial, sans-serif"
 
 
 # After HTML escaping, the characters that still mean something in a JavaScript string or
@@ -169,16 +178,18 @@ def plan_map(
     routes: Sequence[Route],
     route_coords: Sequence[list[tuple[float, float]]],
     schedule: pd.DataFrame,
-    title: str = "Patrol plan",
-    attribution: str = ATTRIBUTION,
+    title: str | None = None,
+    attribution: str | None = None,
     max_heat_points: int = 20000,
+    lang: str = "en",
 ) -> folium.Map:
     """Draw a daily plan on a Folium map.
 
     Parameters
     ----------
     gdf_edges
-        Street segments (EPSG:4326) from :func:`patrolplan.graph.edges_gdf`, drawn as base map.
+        Street segments (EPSG:4326) from :func:`patrolplan.graph.edges_gdf`, drawn as base map;
+        a ``name:<lang>`` column, where present, gives street names in `lang`.
     gdf_incidents
         Incidents (EPSG:4326) with a ``layer`` column.
     weights
@@ -192,39 +203,110 @@ def plan_map(
     schedule
         Timetable from :func:`patrolplan.export.schedule_frame`.
     title
-        Shown in the legend.
+        Shown in the legend; default "Patrol plan" in `lang`.
     attribution
-        Data attribution shown on the map.
+        Data attribution shown on the map; default :data:`ATTRIBUTION` in `lang`.
     max_heat_points
         Largest number of heat points per layer: more incidents are summed into square cells
         (20 m, doubled until few enough), so 100,000 incidents still make a small page.
+    lang
+        Language of every text on the map, one of :data:`patrolplan.i18n.LANGS`.
 
     Returns
     -------
     folium.Map
         The map; save it with ``m.save("map.html")``.
+
+    Raises
+    ------
+    InputDataError
+        If `lang` is not a known language.
     """
+    with i18n.language(lang):
+        return _plan_map(
+            gdf_edges=gdf_edges,
+            gdf_incidents=gdf_incidents,
+            weights=weights,
+            gdf_hotspots=gdf_hotspots,
+            routes=routes,
+            route_coords=route_coords,
+            schedule=schedule,
+            title=_("Patrol plan") if title is None else title,
+            attribution=_(ATTRIBUTION) if attribution is None else attribution,
+            max_heat_points=max_heat_points,
+        )
+
+
+def _km(length_m: float) -> str:
+    return _("{km} km").format(km=i18n.format_number(length_m / 1000, decimals=1))
+
+
+def _stops(n: int) -> str:
+    return ngettext("{n} stop", "{n} stops", n).format(n=i18n.format_number(n))
+
+
+def _localise(names: dict[str, str]) -> Callable[[object], str]:
+    """Return a function giving a street's name in the current language, from `names`."""
+
+    def street(name: object) -> str:
+        text = "" if name is None else str(name)
+        return names.get(text, text)
+
+    return street
+
+
+def _plan_map(
+    *,
+    gdf_edges: gpd.GeoDataFrame,
+    gdf_incidents: gpd.GeoDataFrame,
+    weights: pd.Series,
+    gdf_hotspots: gpd.GeoDataFrame,
+    routes: Sequence[Route],
+    route_coords: Sequence[list[tuple[float, float]]],
+    schedule: pd.DataFrame,
+    title: str,
+    attribution: str,
+    max_heat_points: int,
+) -> folium.Map:
+    street = _localise(i18n.street_names(gdf_edges))
+    marker_post, marker_end = pgettext("marker", "P"), pgettext("marker", "E")
     b = gdf_edges.total_bounds
     m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
     m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    # Cyrillic and the Kazakh letters in one font (Debian: fonts-dejavu-core)
+    root = m.get_root()
+    if isinstance(root, Figure):
+        root.header.add_child(
+            Element(
+                f"<style>.leaflet-container, #pp-legend {{ font-family: {FONT_STACK}; }}</style>"
+            )
+        )
     folium.TileLayer(
         "OpenStreetMap",
-        name="OpenStreetMap tiles (online)",
+        name=escape_text(_("OpenStreetMap tiles (online)")),
         show=False,
         overlay=False,
         control=True,
     ).add_to(m)
 
-    streets = folium.FeatureGroup(name="Streets (offline base map)", overlay=True, show=True)
+    streets = folium.FeatureGroup(
+        name=escape_text(_("Streets (offline base map)")), overlay=True, show=True
+    )
     # 6 decimals (about 0.1 m) keep the street layer small.
     streets_6dp = gdf_edges[["name", "geometry"]].set_geometry(
         shapely.transform(gdf_edges.geometry.values, lambda xy: np.round(xy, 6))
     )
+    local = f"name:{i18n.get_language()}"
+    if local in gdf_edges.columns:
+        streets_6dp["name"] = [
+            i18n.street_name({"name": a, local: b})
+            for a, b in zip(gdf_edges["name"], gdf_edges[local], strict=True)
+        ]
     # Leaflet sets the tooltip as HTML: names are escaped here, shown literally there
     streets_6dp["name"] = streets_6dp["name"].map(escape_text)
     folium.GeoJson(
         json.loads(streets_6dp.to_json(drop_id=True)),
-        style_function=lambda _: {"color": "#9e9e9e", "weight": 1.2, "opacity": 0.8},
+        style_function=lambda _x: {"color": "#9e9e9e", "weight": 1.2, "opacity": 0.8},
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         attr=attribution,
     ).add_to(streets)
@@ -232,42 +314,65 @@ def plan_map(
 
     for layer, group in gdf_incidents.groupby("layer", sort=True):
         data = _heat_points(group, weights.loc[group.index], max_heat_points)
-        fg = folium.FeatureGroup(
-            name=f"Heat: {escape_text(layer)} ({len(group):,} incidents)", show=True
-        )
+        heat_name = ngettext(
+            "Heat: {layer} ({n} incident)", "Heat: {layer} ({n} incidents)", len(group)
+        ).format(layer=i18n.layer_name(layer), n=i18n.format_number(len(group)))
+        fg = folium.FeatureGroup(name=escape_text(heat_name), show=True)
         plugins.HeatMap(
             data, radius=14, blur=12, min_opacity=0.25, gradient=LAYER_GRADIENTS.get(str(layer))
         ).add_to(fg)
         fg.add_to(m)
 
-    hot = folium.FeatureGroup(name=f"Hotspots ({len(gdf_hotspots)})", show=True)
+    hot = folium.FeatureGroup(
+        name=escape_text(_("Hotspots ({n})").format(n=i18n.format_number(len(gdf_hotspots)))),
+        show=True,
+    )
     visited: dict[str, list[str]] = {}
     for r in routes:
         for s in r.stops:
             if s.kind == "hotspot":
-                visited.setdefault(s.hotspot_id, []).append(f"officer {r.officer} stop {s.order}")
-    for _, row in gdf_hotspots.iterrows():
+                visited.setdefault(s.hotspot_id, []).append(
+                    _("officer {officer} stop {order}").format(officer=r.officer, order=s.order)
+                )
+    for row in gdf_hotspots.to_dict("records"):
         who = visited.get(row["hotspot_id"])
-        popup = (
-            f"<b>{escape_text(row['hotspot_id'])}</b> (rank {row['rank']})<br>"
-            f"risk {row['risk']:.1f} ({row['share']:.1%} of all)<br>"
-            f"{row['n_incidents']} incidents: crime {row['n_crime']}, accidents "
-            f"{row['n_accident']}, juvenile {row['n_juvenile']}<br>"
-            f"top: {escape_text(row['top_categories'])}<br>"
-            f"active hours {escape_text(row['active_hours'] or 'n/a')}<br>"
-            f"{'visited by ' + ', '.join(who) if who else 'not visited'}"
+        risk = i18n.format_number(row["risk"], decimals=1)
+        counts = ngettext(
+            "{n} incident: crime {crime}, accidents {accident}, juvenile {juvenile}",
+            "{n} incidents: crime {crime}, accidents {accident}, juvenile {juvenile}",
+            int(row["n_incidents"]),
+        ).format(
+            n=i18n.format_number(row["n_incidents"]),
+            crime=i18n.format_number(row["n_crime"]),
+            accident=i18n.format_number(row["n_accident"]),
+            juvenile=i18n.format_number(row["n_juvenile"]),
         )
+        lines = [
+            f"<b>{escape_text(row['hotspot_id'])}</b> "
+            + escape_text(_("(rank {rank})").format(rank=row["rank"])),
+            escape_text(
+                _("risk {risk} ({share} of all)").format(
+                    risk=risk, share=i18n.format_percent(row["share"])
+                )
+            ),
+            escape_text(counts),
+            escape_text(_("top: {categories}").format(categories=row["top_categories"])),
+            escape_text(_("active hours {hours}").format(hours=row["active_hours"] or _("n/a"))),
+            escape_text(
+                _("visited by {who}").format(who=", ".join(who)) if who else _("not visited")
+            ),
+        ]
         folium.GeoJson(
-            row.geometry.__geo_interface__,
-            style_function=lambda _, w=who: {
+            row["geometry"].__geo_interface__,
+            style_function=lambda _x, w=who: {
                 "color": "#b2182b",
                 "weight": 1.5,
                 "fillColor": "#ef8a62",
                 "fillOpacity": 0.35 if w else 0.12,
                 "dashArray": None if w else "4 4",
             },
-            tooltip=f"{escape_text(row['hotspot_id'])}: risk {row['risk']:.1f}",
-        ).add_child(folium.Popup(popup, max_width=320)).add_to(hot)
+            tooltip=escape_text(_("{id}: risk {risk}").format(id=row["hotspot_id"], risk=risk)),
+        ).add_child(folium.Popup("<br>".join(lines), max_width=320)).add_to(hot)
     hot.add_to(m)
 
     # officers who stop at the same node get their markers side by side, not on top
@@ -281,14 +386,18 @@ def plan_map(
         ending_at.setdefault(route.end_node, []).append(route.officer)
     for route, coords in zip(routes, route_coords, strict=True):
         colour = officer_colour(route.officer)
+        officer = _("Officer {officer}").format(officer=route.officer)
         fg = folium.FeatureGroup(
-            name=f"Officer {route.officer}: {len(route.stops)} stops, "
-            f"{route.length_m / 1000:.1f} km",
+            name=escape_text(
+                _("Officer {officer}: {stops}, {km}").format(
+                    officer=route.officer, stops=_stops(len(route.stops)), km=_km(route.length_m)
+                )
+            ),
             show=True,
         )
         latlon = [(la, lo) for lo, la in coords]
         line = folium.PolyLine(
-            latlon, color=colour, weight=4, opacity=0.85, tooltip=f"Officer {route.officer}"
+            latlon, color=colour, weight=4, opacity=0.85, tooltip=escape_text(officer)
         )
         line.add_to(fg)
         plugins.PolyLineTextPath(
@@ -297,24 +406,36 @@ def plan_map(
         rows = schedule[
             (schedule["officer"] == route.officer) & ~schedule["task"].isin(["return", "end"])
         ]
-        row_of = {s.order: row for s, (_, row) in zip(route.stops, rows.iterrows(), strict=True)}
+        row_of = {s.order: row for s, row in zip(route.stops, rows.to_dict("records"), strict=True)}
         # a hotspot the officer comes back to gets one marker numbered "3/10"
         for group in stop_groups(route):
             parts, tips = [], []
             for s in group:
                 row = row_of[s.order]
-                what = (
-                    f"walk along {escape_text(s.street)} ({escape_text(s.hotspot_id)})"
-                    if s.kind == "street"
-                    else f"{escape_text(s.label)} on {escape_text(s.street or 'unnamed street')}"
+                if s.kind == "street":
+                    what = _("walk along {street} ({id})").format(
+                        street=street(s.street), id=s.hotspot_id
+                    )
+                    when = _("start {start}, end {end}")
+                else:
+                    what = _("{label} on {street}").format(
+                        label=i18n.visit_label(s.hotspot_id, s.visit),
+                        street=street(s.street) or _("unnamed street"),
+                    )
+                    when = _("arrive {start}, leave {end}")
+                head = _("Officer {officer}, stop {order}").format(
+                    officer=route.officer, order=s.order
                 )
                 parts.append(
-                    f"<b>Officer {route.officer}, stop {s.order}</b><br>{what}<br>"
-                    f"{'start' if s.kind == 'street' else 'arrive'} {row['arrive']}, "
-                    f"{'end' if s.kind == 'street' else 'leave'} {row['leave']}<br>"
-                    f"risk {s.risk:.1f}"
+                    f"<b>{escape_text(head)}</b><br>{escape_text(what)}<br>"
+                    f"{escape_text(when.format(start=row['arrive'], end=row['leave']))}<br>"
+                    + escape_text(
+                        _("risk {risk}").format(risk=i18n.format_number(s.risk, decimals=1))
+                    )
                 )
-                tips.append(f"{route.officer}.{s.order} {row['arrive']}-{row['leave']}")
+                tips.append(
+                    escape_text(f"{route.officer}.{s.order} {row['arrive']}-{row['leave']}")
+                )
             label = "/".join(str(s.order) for s in group)
             w = max(22, 7 * len(label) + 8)
             radius = (
@@ -346,12 +467,13 @@ def plan_map(
                 html=(
                     '<div style="background:#111;color:#fff;border:2px solid '
                     f"{colour};width:26px;height:26px;line-height:22px;text-align:center;"
-                    'font:bold 11px sans-serif;box-shadow:0 0 3px #000">P</div>'
+                    f'font:bold 11px {FONT_STACK};box-shadow:0 0 3px #000">'
+                    f"{escape_text(marker_post)}</div>"
                 ),
                 icon_size=(26, 26),
                 icon_anchor=(13, 13),
             ),
-            tooltip=f"Post of officer {route.officer}",
+            tooltip=escape_text(_("Post of officer {officer}").format(officer=route.officer)),
         ).add_to(fg)
         if route.end_node != route.post_node:
             # an open route: where the officer finishes, at the last vertex of the line; beside
@@ -359,19 +481,24 @@ def plan_map(
             end_lon, end_lat = coords[-1]
             slot = ending_at[route.end_node].index(route.officer)
             finish = schedule[(schedule["officer"] == route.officer) & (schedule["task"] == "end")]
-            when = f", {finish['arrive'].iloc[0]}" if len(finish) else ""
+            tip = _("End of officer {officer}").format(officer=route.officer)
+            if len(finish):
+                tip = _("End of officer {officer}, {time}").format(
+                    officer=route.officer, time=finish["arrive"].iloc[0]
+                )
             folium.Marker(
                 (end_lat, end_lon),
                 icon=folium.DivIcon(
                     html=(
                         f'<div style="background:#fff;color:#111;border:3px solid {colour};'
                         "width:26px;height:26px;line-height:20px;text-align:center;"
-                        'font:bold 11px sans-serif;box-shadow:0 0 3px #000">E</div>'
+                        f'font:bold 11px {FONT_STACK};box-shadow:0 0 3px #000">'
+                        f"{escape_text(marker_end)}</div>"
                     ),
                     icon_size=(26, 26),
                     icon_anchor=(-4 - 30 * slot, 13),
                 ),
-                tooltip=f"End of officer {route.officer}{when}",
+                tooltip=escape_text(tip),
             ).add_to(fg)
         fg.add_to(m)
 
@@ -384,25 +511,42 @@ def _legend(title: str, routes: Sequence[Route], attribution: str) -> MacroEleme
     items = "".join(
         f'<div><span style="display:inline-block;width:18px;height:4px;margin-right:6px;'
         f'vertical-align:middle;background:{officer_colour(r.officer)}"></span>'
-        f"Officer {r.officer}: {len(r.stops)} stops, {r.length_m / 1000:.1f} km, "
-        f"{r.duration_min:.0f}/{r.shift_min:.0f} min</div>"
+        + escape_text(
+            _("Officer {officer}: {stops}, {km}, {minutes}/{shift_minutes} min").format(
+                officer=r.officer,
+                stops=_stops(len(r.stops)),
+                km=_km(r.length_m),
+                minutes=i18n.format_number(r.duration_min),
+                shift_minutes=i18n.format_number(r.shift_min),
+            )
+        )
+        + "</div>"
         for r in routes
     )
-    again = any(s.visit > 1 for r in routes for s in r.stops)
-    revisit = "; 3/10: one hotspot, visited at stops 3 and 10" if again else ""
-    opened = any(r.end_node != r.post_node for r in routes)
-    ends = "; E: end point (the route does not return to its post)" if opened else ""
+    keys = [
+        _("● numbered: dwell stops in order"),
+        _("■ numbered: risky street to walk along"),
+        _("► direction of walking"),
+        _("{P}: post").format(P=pgettext("marker", "P")),
+    ]
+    if any(r.end_node != r.post_node for r in routes):
+        keys.append(
+            _("{E}: end point (the route does not return to its post)").format(
+                E=pgettext("marker", "E")
+            )
+        )
+    if any(s.visit > 1 for r in routes for s in r.stops):
+        keys.append(_("3/10: one hotspot, visited at stops 3 and 10"))
+    visited = escape_text(_("hotspot visited (dashed: not visited)"))
     body = f"""
     <div id="pp-legend" style="position:fixed;bottom:56px;left:10px;z-index:9999;
          background:rgba(255,255,255,.93);padding:8px 10px;border:1px solid #888;
-         border-radius:4px;font:12px/1.5 sans-serif;max-width:340px">
+         border-radius:4px;font:12px/1.5 {FONT_STACK};max-width:340px">
       <div style="font-weight:bold;margin-bottom:4px">{escape_text(title)}</div>
       {items}
       <div><span style="display:inline-block;width:14px;height:10px;margin-right:6px;
-           background:#ef8a62;opacity:.7;border:1px solid #b2182b"></span>hotspot visited
-           (dashed: not visited)</div>
-      <div>● numbered: dwell stops in order; ■ numbered: risky street to walk along;
-           ► direction of walking; P: post{ends}{revisit}</div>
+           background:#ef8a62;opacity:.7;border:1px solid #b2182b"></span>{visited}</div>
+      <div>{escape_text("; ".join(keys))}</div>
       <div style="color:#555;margin-top:4px">{escape_text(attribution)}</div>
     </div>"""
     legend = MacroElement()
@@ -551,23 +695,30 @@ def _svg_map(
             f'font-size="10" font-weight="bold">{label}</text></g>'
         )
     stops = "".join(parts)
+    marker_post = escape_text(pgettext("marker", "P"))
+    marker_end = escape_text(pgettext("marker", "E"))
     post = (
         f'<g transform="translate({pt(route.post[1], route.post[0])})"><rect x="-9" y="-9" '
         f'width="18" height="18" fill="#111" stroke="{colour}" stroke-width="2"/><text y="4" '
-        'text-anchor="middle" fill="#fff" font-size="10" font-weight="bold">P</text></g>'
+        'text-anchor="middle" fill="#fff" font-size="10" font-weight="bold">'
+        f"{marker_post}</text></g>"
     )
     if route.end_node != route.post_node:
         # an open route finishes at the last vertex of its line
         post += (
             f'<g transform="translate({pt(*coords[-1])})"><rect x="-9" y="-9" width="18" '
             f'height="18" fill="#fff" stroke="{colour}" stroke-width="3"/><text y="4" '
-            'text-anchor="middle" fill="#111" font-size="10" font-weight="bold">E</text></g>'
+            'text-anchor="middle" fill="#111" font-size="10" font-weight="bold">'
+            f"{marker_end}</text></g>"
         )
     bar_m = 250 if span_x * 111_320 < 3000 else 500
     bar_px = bar_m / 111_320 * scale  # a metre of longitude and of latitude, drawn alike
+    bar_text = escape_text(_("{n} m").format(n=bar_m))
+    attribution = escape_text(_(ATTRIBUTION))
     scale_bar = (
         f'<g transform="translate(12,{height - 14})"><rect width="{bar_px:.1f}" '
-        f'height="4" fill="#333"/><text y="-4" font-size="10">{bar_m} m</text></g>'
+        f'height="4" fill="#333"/><text y="-4" font-size="10">'
+        f"{bar_text}</text></g>"
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
@@ -576,12 +727,16 @@ def _svg_map(
         f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="4" '
         f'stroke-opacity="0.85" stroke-linejoin="round"/>{post}{stops}{scale_bar}'
         f'<text x="{width - 6:.0f}" y="{height - 6:.0f}" font-size="9" text-anchor="end" '
-        f'fill="#666">{escape_text(ATTRIBUTION)}</text></svg>'
+        f'fill="#666">{attribution}</text></svg>'
     )
 
 
 def _streets_to_walk(n: int) -> str:
-    return "" if n == 0 else ", 1 street to walk" if n == 1 else f", {n} streets to walk"
+    if n == 0:
+        return ""
+    return ngettext(", {n} street to walk", ", {n} streets to walk", n).format(
+        n=i18n.format_number(n)
+    )
 
 
 # Page budget of the route sheets, in millimetres of A4 inside 12 mm margins, and the
@@ -591,8 +746,9 @@ _PAGE_MM = 273.0
 _FIRST_PAGE_TABLE_MM = _PAGE_MM - 10 - 9 - 88 - 7 - 10
 _NEXT_PAGE_TABLE_MM = _PAGE_MM - 10 - 7 - 10
 _LINE_MM, _VIA_LINE_MM, _ROW_PAD_MM = 3.6, 3.2, 1.6
-# characters per line in the narrow "At" and "Task" cells and in the wide "Walk via" cell
-_AT_CHARS, _TASK_CHARS, _VIA_CHARS = 22, 12, 76
+# characters per line in the narrow "At" and "Task" cells and in the wide "Walk via" cell, in
+# DejaVu Sans (the font with the Kazakh letters), whose Cyrillic is about 0.59 em a character
+_AT_CHARS, _TASK_CHARS, _VIA_CHARS = 18, 10, 62
 
 
 def _lines(text: str, width: int) -> int:
@@ -612,35 +768,39 @@ def _row_mm(task: str, at: str, via: str) -> float:
     return max(lines * _LINE_MM, _lines(via, _VIA_CHARS) * _VIA_LINE_MM) + _ROW_PAD_MM
 
 
-def _paginate(heights: list[float]) -> list[int]:
-    """Split rows of the given heights into pages; return the number of rows on each page."""
-    pages, used, budget = [0], 0.0, _FIRST_PAGE_TABLE_MM
+# a heading longer than a line (a Russian or Kazakh title) takes this much more per line
+_H1_CHARS, _H1_LINE_MM = 52, 5.8
+
+
+def _paginate(heights: list[float], heading_mm: float = 0.0) -> list[int]:
+    """Split rows of the given heights into pages; return the number of rows on each page.
+
+    `heading_mm` is what a long heading takes beyond its one line, on every page.
+    """
+    pages, used, budget = [0], 0.0, _FIRST_PAGE_TABLE_MM - heading_mm
     for h in heights:
         if pages[-1] and used + h > budget:
             pages.append(0)
-            used, budget = 0.0, _NEXT_PAGE_TABLE_MM
+            used, budget = 0.0, _NEXT_PAGE_TABLE_MM - heading_mm
         pages[-1] += 1
         used += h
     return pages
 
 
-def _timetable_rows(rows: pd.DataFrame) -> list[tuple[str, float]]:
+def _timetable_rows(rows: pd.DataFrame, street: Callable[[object], str]) -> list[tuple[str, float]]:
     """HTML table rows of one officer's timetable, with each row's estimated height in mm."""
     out = []
-    for _, r in rows.iterrows():
+    for r in rows.to_dict("records"):
         task_name = str(r["task"])
-        if task_name == "return":
-            task, at = "return to post", "post"
-        elif task_name == "end":
-            task, at = "end of route", "end point"
-        else:
-            visit = f" (visit {r['visit']})" if r["visit"] > 1 else ""
-            task = ("walk " if task_name == "street" else "") + str(r["hotspot_id"]) + visit
-            at = str(r["street"])
-        via = str(r["via"])
+        task = i18n.task_label(task_name, str(r["hotspot_id"]), int(r["visit"]))
+        at = i18n.place_label(task_name, street(r["street"]))
+        via = " > ".join(street(v) for v in str(r["via"]).split(" > ")) if r["via"] else ""
         done = "&#9744;" if task_name not in ("return", "end") else ""
+        stop = {"return": pgettext("stop", "return"), "end": pgettext("stop", "end")}.get(
+            task_name, str(r["stop"])
+        )
         html_row = (
-            f"<tr><td>{escape_text(r['stop'])}</td><td>{escape_text(task)}</td>"
+            f"<tr><td>{escape_text(stop)}</td><td>{escape_text(task)}</td>"
             f"<td>{escape_text(r['arrive'])}</td><td>{escape_text(r['leave'])}</td>"
             f"<td>{escape_text(at) or '&ndash;'}</td>"
             f"<td class='via'>{escape_text(via) or '&ndash;'}</td>"
@@ -650,12 +810,24 @@ def _timetable_rows(rows: pd.DataFrame) -> list[tuple[str, float]]:
     return out
 
 
-_TABLE_HEAD = (
-    '<table><colgroup><col class="c-stop"><col class="c-task"><col class="c-time">'
-    '<col class="c-time"><col class="c-at"><col><col class="c-done"></colgroup>'
-    "<thead><tr><th>Stop</th><th>Task</th><th>Arrive</th><th>Leave</th><th>At</th>"
-    "<th>Walk via</th><th>Done</th></tr></thead><tbody>"
-)
+def _table_head() -> str:
+    heads = (
+        # Translators: timetable heads fit narrow columns: Stop, Arrive, Leave, Done 6 letters
+        pgettext("timetable", "Stop"),
+        pgettext("timetable", "Task"),
+        pgettext("timetable", "Arrive"),
+        pgettext("timetable", "Leave"),
+        pgettext("timetable", "At"),
+        pgettext("timetable", "Walk via"),
+        pgettext("timetable", "Done"),
+    )
+    return (
+        '<table><colgroup><col class="c-stop"><col class="c-task"><col class="c-time">'
+        '<col class="c-time"><col class="c-at"><col><col class="c-done"></colgroup>'
+        "<thead><tr>"
+        + "".join(f"<th>{escape_text(h)}</th>" for h in heads)
+        + "</tr></thead><tbody>"
+    )
 
 
 def route_sheets(
@@ -664,7 +836,8 @@ def route_sheets(
     schedule: pd.DataFrame,
     *,
     gdf_edges: gpd.GeoDataFrame,
-    title: str = "Patrol plan",
+    title: str | None = None,
+    lang: str = "en",
 ) -> str:
     """Render printable route sheets: one A4 page per officer, more for a long timetable.
 
@@ -683,64 +856,123 @@ def route_sheets(
     schedule
         Timetable from :func:`patrolplan.export.schedule_frame`.
     gdf_edges
-        Street segments in EPSG:4326, for the background.
+        Street segments in EPSG:4326, for the background; a ``name:<lang>`` column, where
+        present, gives street names in `lang`.
     title
-        Page heading.
+        Page heading; default "Patrol plan" in `lang`.
+    lang
+        Language of the sheets, one of :data:`patrolplan.i18n.LANGS`.
 
     Returns
     -------
     str
         An HTML document; print it, or turn it into PDF with a browser.
+
+    Raises
+    ------
+    InputDataError
+        If `lang` is not a known language.
     """
+    with i18n.language(lang) as code:
+        return _route_sheets(
+            routes,
+            route_coords,
+            schedule,
+            gdf_edges=gdf_edges,
+            title=_("Patrol plan") if title is None else title,
+            lang=code,
+        )
+
+
+def _route_sheets(
+    routes: Sequence[Route],
+    route_coords: Sequence[list[tuple[float, float]]],
+    schedule: pd.DataFrame,
+    *,
+    gdf_edges: gpd.GeoDataFrame,
+    title: str,
+    lang: str,
+) -> str:
+    street = _localise(i18n.street_names(gdf_edges))
+    table_head = _table_head()
     pages = []
     for route, coords in zip(routes, route_coords, strict=True):
-        rows = _timetable_rows(schedule[schedule["officer"] == route.officer])
-        split = _paginate([h for _, h in rows])
+        rows = _timetable_rows(schedule[schedule["officer"] == route.officer], street)
+        officer = _("Officer {officer}").format(officer=route.officer)
+        # the longest heading, with a page number, in lines beyond the first
+        longest = f"{title} · {officer} · " + _("page {k}/{n}").format(k=99, n=99)
+        extra_mm = (_lines(longest, _H1_CHARS) - 1) * _H1_LINE_MM
+        split = _paginate([h for _html, h in rows], extra_mm)
         n = len(split)
-        heading = f"{escape_text(title)} &middot; Officer {route.officer}"
-        finish = ""
+        heading = escape_text(title) + " &middot; " + escape_text(officer)
+        # coordinates keep a decimal point in every language, as GPS devices read them
+        places = [
+            _("Post {lat}, {lon}").format(lat=f"{route.post[0]:.5f}", lon=f"{route.post[1]:.5f}")
+        ]
         if route.end_node != route.post_node:
-            finish = f" &middot; End {coords[-1][1]:.5f}, {coords[-1][0]:.5f}"
+            places.append(
+                _("End {lat}, {lon}").format(lat=f"{coords[-1][1]:.5f}", lon=f"{coords[-1][0]:.5f}")
+            )
+        n_hot = len(route.hotspot_ids)
+        dwell = ngettext(
+            "{n} dwell stop of {minutes} min", "{n} dwell stops of {minutes} min", n_hot
+        ).format(
+            n=i18n.format_number(n_hot),
+            minutes=i18n.format_number(route.dwell_min / max(n_hot, 1)),
+        )
+        meta = " &middot; ".join(
+            escape_text(part)
+            for part in [
+                *places,
+                dwell + _streets_to_walk(len(route.street_ids)),
+                _("{km} km on foot").format(
+                    km=i18n.format_number(route.length_m / 1000, decimals=1)
+                ),
+                _("{minutes} of {shift_minutes} min").format(
+                    minutes=i18n.format_number(route.duration_min),
+                    shift_minutes=i18n.format_number(route.shift_min),
+                ),
+            ]
+        )
         first = 0
         for k, count in enumerate(split, start=1):
-            page_no = f" &middot; page {k}/{n}" if n > 1 else ""
-            body = "".join(html_row for html_row, _ in rows[first : first + count])
+            page_no = (
+                " &middot; " + escape_text(_("page {k}/{n}").format(k=k, n=n)) if n > 1 else ""
+            )
+            body = "".join(html_row for html_row, _h in rows[first : first + count])
             first += count
             if k == 1:
-                n_hot = len(route.hotspot_ids)
                 top = f"""
-  <p class="meta">Post {route.post[0]:.5f}, {route.post[1]:.5f}{finish} &middot;
-  {n_hot} dwell stops of {route.dwell_min / max(n_hot, 1):.0f}
-  min{_streets_to_walk(len(route.street_ids))} &middot;
-  {route.length_m / 1000:.1f} km on foot &middot; {route.duration_min:.0f} of
-  {route.shift_min:.0f} min</p>
+  <p class="meta">{meta}</p>
   {_svg_map(route, coords, gdf_edges)}"""
             else:
+                cont = _("Timetable of officer {officer}, continued from page {k}/{n}.").format(
+                    officer=route.officer, k=k - 1, n=n
+                )
                 top = f"""
-  <p class="meta">Timetable of officer {route.officer}, continued from page {k - 1}/{n}.</p>"""
-            foot = (
-                f'<p class="notes">Timetable continues on page {k + 1}/{n}.</p>'
-                if k < n
-                else '<p class="notes">Notes: ____________________________________________'
-                "__________________</p>"
-            )
+  <p class="meta">{escape_text(cont)}</p>"""
+            if k < n:
+                foot = escape_text(_("Timetable continues on page {k}/{n}.").format(k=k + 1, n=n))
+            else:
+                foot = escape_text(_("Notes:")) + " " + "_" * 62
             pages.append(f"""
 <section class="sheet">
   <h1>{heading}{page_no}</h1>{top}
-  {_TABLE_HEAD}{body}</tbody></table>
-  {foot}
+  {table_head}{body}</tbody></table>
+  <p class="notes">{foot}</p>
 </section>""")
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{escape_text(title)}</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{escape_text(title)}</title>
 <style>
 @page {{ size: A4 portrait; margin: 12mm; }}
-body {{ font: 9pt/1.3 sans-serif; color: #111; margin: 0; }}
+body {{ font: 9pt/1.3 {FONT_STACK}; color: #111; margin: 0; }}
 .sheet {{ page-break-after: always; break-after: page; }}
 .sheet:last-child {{ page-break-after: auto; break-after: auto; }}
 h1 {{ font-size: 12.5pt; margin: 0 0 1.5mm; }}
 .meta {{ margin: 0 0 1.5mm; color: #333; font-size: 8.5pt; }}
 .sheet-map {{ display: block; width: 100%; height: auto; max-height: 88mm;
               border: 1px solid #bbb; box-sizing: border-box; }}
+.sheet-map text {{ font-family: {FONT_STACK}; }}
 table {{ width: 100%; border-collapse: collapse; margin-top: 1.5mm; font-size: 8pt;
          line-height: 1.25; table-layout: fixed; }}
 col.c-stop {{ width: 11mm; }} col.c-task {{ width: 19mm; }} col.c-time {{ width: 11mm; }}
