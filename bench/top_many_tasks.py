@@ -38,10 +38,11 @@ from patrolplan import _top, datasets, graph, hotspots, ingest, routing
 from patrolplan.options import PlanOptions
 
 SCALE = 100  # peers' integer time unit: 1/100 minute
+PRIZE = 100_000  # PyVRP prize per unit of risk: worth far more than any detour's travel
 
 
-def build(officers: int, shift_min: float, n_hot: int, n_streets: int) -> _top.Instance:
-    """Return the solver instance of the demo shift with many hotspots and street tasks."""
+def demo_layers(n_hot: int) -> tuple[Any, Any, Any]:
+    """Return the demo walking graph, up to `n_hot` hotspots and the street risk outside them."""
     import pandas as pd
 
     G = graph.graph_from_file(datasets.baltimore_osm())
@@ -53,6 +54,14 @@ def build(officers: int, shift_min: float, n_hot: int, n_streets: int) -> _top.I
     hot, labels = hotspots.find_hotspots(gdf, w, min_weight=0.5, max_hotspots=n_hot)
     snapped = graph.snap_to_edges(G, gdf)
     streets = graph.segment_risk(G, snapped, w.where(labels < 0, 0.0))
+    return G, hot, streets
+
+
+def build(
+    layers: tuple[Any, Any, Any], officers: int, shift_min: float, n_hot: int, n_streets: int
+) -> _top.Instance:
+    """Return the solver instance of the demo shift with many hotspots and street tasks."""
+    G, hot, streets = layers
     opts = routing.RouteOptions(
         officers=officers,
         shift_min=shift_min,
@@ -92,7 +101,7 @@ def solve_pyvrp(inst: _top.Instance, seconds: float, seed: int = 0) -> list[list
     from pyvrp import Model
     from pyvrp.stop import MaxRuntime
 
-    arc, svc, bud, big = _int_data(inst)
+    arc, svc, bud, _ = _int_data(inst)
     n, m = len(inst.prize), len(inst.starts)
     model = Model()
     locs = [model.add_location(x=0, y=0) for _ in range(n)]
@@ -111,7 +120,7 @@ def solve_pyvrp(inst: _top.Instance, seconds: float, seed: int = 0) -> list[list
             client_of[c] = model.add_client(
                 locs[c],
                 service_duration=int(svc[c]),
-                prize=round(inst.prize[c] * 1000) * big,
+                prize=round(inst.prize[c] * PRIZE),
                 required=False,
                 group=group,
             )
@@ -215,11 +224,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name} {ver}")
                 peers[name] = fn
     print(f"numba {_version('numba')}")
-    _top.solve(build(1, 60.0, 5, 0), iterations=1)  # compile before timing
+    t = time.perf_counter()
+    layers = demo_layers(args.hotspots)
+    print(f"demo layers: {len(layers[1])} hotspots ({time.perf_counter() - t:.1f} s)")
+    _top.solve(build(layers, 1, args.shift_min, 5, 0), iterations=1)  # compile before timing
 
     for officers in args.officers:
         t = time.perf_counter()
-        inst = build(officers, args.shift_min, args.hotspots, args.streets)
+        inst = build(layers, officers, args.shift_min, args.hotspots, args.streets)
         n_tasks = len(inst.customers)
         total = float(inst.prize[np.asarray(inst.customers)].sum())
         print(
