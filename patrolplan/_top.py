@@ -41,6 +41,7 @@ _EPS = 1e-9
 _CHUNK = 25
 _BAND = 0.05
 _RESTART = 1000
+_N_OPS = 6
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +100,10 @@ class Solution:
         Iterations run.
     seconds
         Wall-clock time used.
+    best_iteration
+        Iteration that found the returned routes (0: the construction).
+    best_seconds
+        Wall-clock time when they were found (measured every few iterations).
     """
 
     routes: tuple[tuple[int, ...], ...]
@@ -106,6 +111,8 @@ class Solution:
     durations: tuple[float, ...]
     iterations: int
     seconds: float
+    best_iteration: int = 0
+    best_seconds: float = 0.0
 
 
 def route_duration(inst: Instance, r: int, seq: list[int] | tuple[int, ...]) -> float:
@@ -339,8 +346,13 @@ def _ins_ok(D, s, st, seq, ln, r, u, k, lg):  # pragma: no cover
 
 @njit(cache=True)
 def _insert_all(
-    D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg
+    D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, ban, noise, power, rs, lg
 ):  # pragma: no cover
+    """Insert unvisited customers, best prize per added time first, while any fits.
+
+    A customer whose group is banned from route ``r`` (``ban[group] == r``) is not offered to
+    that route: a route emptied by the destroy step is rebuilt from other customers.
+    """
     m, N = reach.shape
     on = lg[3][2] > 0.0
     changed = False
@@ -351,7 +363,7 @@ def _insert_all(
             L = ln[r]
             slack = bud[r] - cost[r]
             for u in range(N):
-                if vis[grp[u]] or not reach[r, u]:
+                if vis[grp[u]] or not reach[r, u] or ban[grp[u]] == r:
                     continue
                 bestd = np.inf
                 bestk = -1
@@ -718,11 +730,11 @@ def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, n_try, lg):  
 
 @njit(cache=True)
 def _improve(
-    D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg
+    D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, ban, noise, power, rs, lg
 ):  # pragma: no cover
     if lg[3][2] > 0.0:
         _repair(D, s, st, en, seq, ln, cost, vis, grp, lg)
-    _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, noise, power, rs, lg)
+    _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, ban, noise, power, rs, lg)
     for _ in range(20):
         for r in range(len(ln)):
             while _two_opt(D, s, st, en, seq, ln, cost, r, lg) | _or_opt(
@@ -731,7 +743,9 @@ def _improve(
                 pass
         ch = _relocate(D, s, reach, st, en, bud, seq, ln, cost, lg)
         ch |= _swap(D, s, reach, st, en, bud, seq, ln, cost, lg)
-        ch |= _insert_all(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.0, power, rs, lg)
+        ch |= _insert_all(
+            D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, ban, 0.0, power, rs, lg
+        )
         ch |= _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, lg)
         ch |= _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 3, lg)
         if not ch:
@@ -739,15 +753,44 @@ def _improve(
 
 
 @njit(cache=True)
-def _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, rs):  # pragma: no cover
+def _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, ban, n_ops, rs):  # pragma: no cover
+    """Remove part of the solution; operator drawn among the first `n_ops`.
+
+    Ops: 0 a random stretch of every route, 1 random customers, 2 the customers worth least
+    per minute, 3 a whole route, 4 a whole route whose customers are then banned from it
+    (``ban``) so it is rebuilt elsewhere while they may move to other routes, 5 a stretch of
+    one route, banned from it.
+    """
     m = len(ln)
-    op = _randint(rs, 4)
-    if op == 3:
+    op = _randint(rs, n_ops)
+    if op >= 3:
         r = _randint(rs, m)
         for k in range(ln[r]):
             vis[grp[seq[r, k]]] = False
+            if op == 4:
+                ban[grp[seq[r, k]]] = r
         ln[r] = 0
         cost[r] = D[st[r], en[r]]
+        return
+    if op == 5:
+        # a stretch of one route, banned from it: the route must find another way through
+        r = _randint(rs, m)
+        L = ln[r]
+        if L == 0:
+            return
+        size = 1 + _randint(rs, max(1, L // 2))
+        start = _randint(rs, L)
+        n = 0
+        for i in range(L):
+            c = seq[r, i]
+            if (i - start) % L < size:
+                vis[grp[c]] = False
+                ban[grp[c]] = r
+            else:
+                seq[r, n] = c
+                n += 1
+        ln[r] = n
+        cost[r] = _cost(D, s, st[r], en[r], seq[r], n)
         return
     for r in range(m):
         L = ln[r]
@@ -829,16 +872,19 @@ def _search(
     total,
     band0,
     restart,
+    n_ops,
     lg,
 ):  # pragma: no cover
-    """Run `n_iter` iterations; state = [iteration, stall]."""
+    """Run `n_iter` iterations; state = [iteration, stall, iteration of the best]."""
+    ban = np.full(len(cvis), -1, dtype=np.int64)
     for _ in range(n_iter):
         state[0] += 1
         it = state[0]
         seq, ln, cost, vis = cur.copy(), cln.copy(), ccost.copy(), cvis.copy()
-        _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, rs)
+        ban[:] = -1
+        _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, ban, n_ops, rs)
         power = 1.0 if _rand(rs) < 0.5 else 2.0
-        _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.3, power, rs, lg)
+        _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, ban, 0.3, power, rs, lg)
         sc = _score(p, seq, ln)
         bs = _score(p, best, bln)
         if _better(sc, cost.sum(), bs, bcost.sum()):
@@ -848,6 +894,7 @@ def _search(
             bvis[:] = vis
             bs = sc
             state[1] = 0
+            state[2] = it
         else:
             state[1] += 1
         band = band0 * (1.0 - it / (total + 1.0))
@@ -952,9 +999,11 @@ def solve(
     cost = np.array([_cost(D, s, st[r], en[r], seq[r], ln[r]) for r in range(m)])
     rs = np.array([np.random.default_rng(seed).integers(1, 2**63 - 1)], dtype=np.uint64)
     lg = _lag_data(inst, N)
-    _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 0.0, 1.0, rs, lg)
+    ban = np.full(len(vis), -1, dtype=np.int64)
+    _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, ban, 0.0, 1.0, rs, lg)
     best, bln, bcost, bvis = seq.copy(), ln.copy(), cost.copy(), vis.copy()
-    state = np.zeros(2, dtype=np.int64)
+    state = np.zeros(3, dtype=np.int64)
+    best_it, best_s = 0, time.perf_counter() - t0
     while state[0] < iterations:
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
             break
@@ -982,12 +1031,17 @@ def solve(
             iterations,
             _BAND,
             _RESTART,
+            _N_OPS,
             lg,
         )
+        if state[2] != best_it:
+            best_it, best_s = int(state[2]), time.perf_counter() - t0
     routes = tuple(tuple(int(c) for c in best[r, : bln[r]]) for r in range(m))
     durations = tuple(route_duration(inst, r, seq_r) for r, seq_r in enumerate(routes))
     score = float(sum(p[list(seq_r)].sum() for seq_r in routes if seq_r))
-    return Solution(routes, score, durations, int(state[0]), time.perf_counter() - t0)
+    return Solution(
+        routes, score, durations, int(state[0]), time.perf_counter() - t0, best_it, best_s
+    )
 
 
 def _cache_is_warm() -> bool:
