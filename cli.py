@@ -202,6 +202,7 @@ def plan(
         Path | None,
         typer.Option(help="Patrol areas (from patrolplan areas): officer k stays in area k."),
     ] = None,
+    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
     pdf: Pdf = False,
     offline: Offline = True,
     verbose: Verbose = False,
@@ -235,6 +236,7 @@ def plan(
             "revisit_value": revisit_value,
             "variants": variants,
             "day": day,
+            "lang": lang,
         }
         options = PlanOptions.from_mapping(
             {**district.plan, **{k: v for k, v in given.items() if v is not None}}
@@ -688,6 +690,7 @@ def demo(
         int, typer.Option(min=1, help="Officers on foot.")
     ] = datasets.DEMO_OFFICERS,
     seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
+    lang: Annotated[str, typer.Option(help=option_help("lang"))] = "en",
     pdf: Pdf = False,
     offline: Offline = True,
     verbose: Verbose = False,
@@ -704,6 +707,7 @@ def demo(
             start=datasets.DEMO_SHIFT_START,
             date=datasets.DEMO_DATE,
             seed=seed,
+            lang=lang,
         )
         _check_out(out, options, pdf=pdf)
         result = _plan.daily_plan(

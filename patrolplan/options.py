@@ -37,6 +37,9 @@ from patrolplan._errors import InputDataError
 if TYPE_CHECKING:
     import pandas as pd
 
+#: Languages of the map and route sheets (catalogs in ``patrolplan/locale``).
+LANGS = ("en", "ru", "kk")
+
 #: Hotspot methods a plan can use.
 METHODS = ("auto", "dbscan", "peaks", "hdbscan")
 
@@ -108,6 +111,9 @@ class PlanOptions:
         Most visits per hotspot with `revisit`.
     revisit_value
         Share of a hotspot's risk a revisit is worth.
+    lang
+        Language of the map, the route sheets, GPX/KML texts and the timetable's label
+        columns (``en``, ``ru``, ``kk``); data keys stay English.
     """
 
     officers: int = _opt(1, "Officers on foot, assigned to the posts in turn.", "int")
@@ -156,6 +162,7 @@ class PlanOptions:
     revisit_value: float | None = _opt(
         None, "Share of a hotspot's risk a revisit is worth.", "float"
     )
+    lang: str = _opt("en", "Language of the map and route sheets: " + ", ".join(LANGS) + ".", "str")
 
     def __post_init__(self) -> None:
         """Check every value; raise one :class:`InputDataError` naming the first wrong one."""
@@ -194,6 +201,9 @@ class PlanOptions:
                 hi_text = "" if math.isinf(hi) else f" and at most {hi:g}"
                 msg = f"`{name}` must be at least {lo:g}{hi_text}, got {value:g}"
                 raise InputDataError(msg)
+        if self.lang not in LANGS:
+            msg = f"`lang` must be one of {', '.join(LANGS)}; got {self.lang!r}"
+            raise InputDataError(msg)
         if self.method not in METHODS:
             msg = f"`method` must be one of {', '.join(METHODS)}; got {self.method!r}"
             raise InputDataError(msg)

@@ -21,6 +21,7 @@ from patrolplan import (
     export,
     graph,
     hotspots,
+    i18n,
     ingest,
     metrics,
     render,
@@ -562,7 +563,7 @@ def daily_plan(
         },
         "columns": {r.layer: r.columns for r in reports},
         "crs": {r.layer: r.crs for r in reports},
-        "graph_crs": str(G.graph.get("crs")),
+        "graph_crs": _crs_name(G.graph.get("crs")),
         **step.record(),
     }
     total = summary.iloc[-1]
@@ -590,6 +591,13 @@ def daily_plan(
         variants=alternatives,
         variant_table=table,
     )
+
+
+def _crs_name(crs: object) -> str:
+    """Name a CRS the same way whether the graph was built or read from the cache."""
+    from pyproj import CRS
+
+    return str(CRS.from_user_input(crs).to_string()) if crs is not None else "none"
 
 
 def _package_version() -> str:
@@ -637,7 +645,12 @@ def output_names(
 
 
 def write_plan(
-    plan: PatrolPlan, out_dir: str | Path, *, pdf: bool = False, offline: bool = True
+    plan: PatrolPlan,
+    out_dir: str | Path,
+    *,
+    pdf: bool = False,
+    offline: bool = True,
+    lang: str | None = None,
 ) -> list[Path]:
     """Write a plan's map, GeoJSON, timetable, summary and validation files into a folder.
 
@@ -655,6 +668,10 @@ def write_plan(
     offline
         Inline Leaflet and its plugins in ``map.html`` (default); False links them from
         their CDN.
+    lang
+        Language of the map, the route sheets, GPX/KML texts and the timetable's label
+        columns: ``en``, ``ru`` or ``kk``; default the plan's ``options.lang``. Data keys and
+        values stay English.
 
     Returns
     -------
@@ -663,9 +680,12 @@ def write_plan(
         plus ``variants.csv`` and ``variants.geojson`` when the plan has variants.
     """
     out = Path(out_dir)
+    lang = plan.options.lang if lang is None else i18n.check_language(lang)
     end = plan.shift_start + pd.Timedelta(minutes=max(plan.options.shifts_min))
-    title = f"Patrol plan {plan.shift_start:%Y-%m-%d}, shift {plan.shift_start:%H:%M}-{end:%H:%M}"
+    with i18n.language(lang):
+        title = i18n.plan_title(plan.shift_start, end)
     edges = graph.edges_gdf(plan.G)
+    names = i18n.street_names(edges, lang)
     with atomic_dir(out) as tmp:
         m = render.plan_map(
             gdf_edges=edges,
@@ -676,6 +696,7 @@ def write_plan(
             route_coords=plan.route_coords,
             schedule=plan.schedule,
             title=title,
+            lang=lang,
         )
         atomic_write_text(tmp / "map.html", render.to_html(m, offline=offline))
         export.routes_geojson(
@@ -691,9 +712,18 @@ def write_plan(
             plan.route_coords,
             shift_start=plan.shift_start,
             colours=[render.officer_colour(r.officer) for r in plan.routes],
+            lang=lang,
+            streets=names,
         )
         for r, coords in zip(plan.routes, plan.route_coords, strict=True):
-            export.gpx(tmp / f"officer_{r.officer}.gpx", r, coords, shift_start=plan.shift_start)
+            export.gpx(
+                tmp / f"officer_{r.officer}.gpx",
+                r,
+                coords,
+                shift_start=plan.shift_start,
+                lang=lang,
+                streets=names,
+            )
         atomic_write_text(
             tmp / "sheets.html",
             render.route_sheets(
@@ -702,18 +732,21 @@ def write_plan(
                 plan.schedule,
                 gdf_edges=edges,
                 title=title,
+                lang=lang,
             ),
         )
         if pdf:
             render.sheets_to_pdf(tmp / "sheets.html", tmp / "sheets.pdf")
         export.hotspots_geojson(tmp / "hotspots.geojson", plan.gdf_hotspots)
-        export.write_csv(tmp / "schedule.csv", plan.schedule)
+        export.write_csv(
+            tmp / "schedule.csv", export.schedule_labels(plan.schedule, lang=lang, streets=names)
+        )
         export.write_csv(tmp / "summary.csv", plan.summary)
         export.write_csv(tmp / "rejected.csv", ingest.rejected_rows(list(plan.reports)))
         export.write_json(
             tmp / "report.json",
             {
-                "params": plan.params,
+                "params": {**plan.params, "lang": lang},
                 "ingest": [
                     {
                         "file": Path(r.file).name,

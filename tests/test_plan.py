@@ -72,6 +72,8 @@ def test_schedule_and_summary(demo_dir, demo_plan):
         "via",
         "lat",
         "lon",
+        "task_label",
+        "street_label",
     ]
     assert set(sched["task"]) == {"hotspot", "street", "return"}
     # no revisits asked for: every stop is a first visit
