@@ -487,6 +487,34 @@ def _district(
     return files, extract, posts, options, district
 
 
+def _risk(
+    config: Path | None,
+    incidents: Path | None,
+    osm: Path | None,
+    post: list[str] | None,
+    given: dict[str, Any],
+    out: Path,
+) -> tuple[Any, list[tuple[float, float]], PlanOptions]:
+    """Read a district's incidents and graph, weighted as a plan would, for posts and areas."""
+    from patrolplan import posts as pp_posts
+    from patrolplan.utils import check_output_dir
+
+    files, extract, current, options, district = _district(
+        config, incidents, osm, post, given, need_posts=False
+    )
+    check_output_dir(out)
+    data = pp_posts.load_risk(
+        files,
+        extract,
+        options,
+        columns=district.columns or None,
+        crs=district.crs or None,
+        severity=district.severity or None,
+        layer_weights=district.layer_weights or None,
+    )
+    return data, current, options
+
+
 def _minutes(text: str, what: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split(","))
@@ -546,22 +574,8 @@ def posts(
 
     try:
         given = {"start": start, "shift": shift, "date": date, "days": days, "speed_kmh": speed}
-        files, extract, current, options, district = _district(
-            config, incidents, osm, post, given, need_posts=False
-        )
         limits = _minutes(minutes, "minutes")
-        from patrolplan.utils import check_output_dir
-
-        check_output_dir(out)
-        data = pp_posts.load_risk(
-            files,
-            extract,
-            options,
-            columns=district.columns or None,
-            crs=district.crs or None,
-            severity=district.severity or None,
-            layer_weights=district.layer_weights or None,
-        )
+        data, current, options = _risk(config, incidents, osm, post, given, out)
         cov = pp_posts.evaluate_posts(
             data.G, data.risk, current, walk_min=limits, speed_kmh=options.speed_kmh
         )
@@ -608,25 +622,10 @@ def areas(
     """Split the district into contiguous patrol areas balanced by workload."""
     _logging(verbose, quiet)
     from patrolplan import areas as pp_areas
-    from patrolplan import posts as pp_posts
 
     try:
         given = {"start": start, "shift": shift, "date": date, "days": days}
-        files, extract, _, options, district = _district(
-            config, incidents, osm, None, given, need_posts=False
-        )
-        from patrolplan.utils import check_output_dir
-
-        check_output_dir(out)
-        data = pp_posts.load_risk(
-            files,
-            extract,
-            options,
-            columns=district.columns or None,
-            crs=district.crs or None,
-            severity=district.severity or None,
-            layer_weights=district.layer_weights or None,
-        )
+        data, _, _ = _risk(config, incidents, osm, None, given, out)
         parts = pp_areas.partition(data.G, data.risk, officers=officers, cell_m=cell, seed=seed)
         written = pp_areas.write_areas(out, data.G, parts, offline=offline)
     except (PatrolPlanError, OSError) as exc:

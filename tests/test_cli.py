@@ -247,3 +247,24 @@ def test_evaluate_refuses_a_bad_date_with_one_line(tmp_path):
     (line,) = [x for x in result.stderr.splitlines() if x.strip()]
     assert "`from` must be a date YYYY-MM-DD" in line
     assert not (tmp_path / "e.csv").exists()
+
+
+def test_posts_and_areas_commands(tmp_path):
+    cfg = datasets.data_dir() / "baltimore.toml"
+    result = run("posts", "--config", cfg, "--date", "2016-06-19", "--k", 1,
+                 "--out", tmp_path / "posts", "-q")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 new sites" in result.stdout
+    assert "optimal, gap 0.00%" in result.stdout
+    assert (tmp_path / "posts" / "posts.geojson").is_file()
+    result = run("areas", "--officers", 3, "--config", cfg, "--date", "2016-06-19",
+                 "--out", tmp_path / "areas", "-q")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    ratio = float(result.stdout.split("Workload max/min ")[1].split()[0])
+    assert ratio <= 1.2
+    result = run("areas", "--officers", 5000, "--config", cfg, "--date", "2016-06-19",
+                 "--out", tmp_path / "many", "-q")  # fmt: skip
+    assert result.exit_code == 1
+    (line,) = [x for x in result.stderr.splitlines() if x.strip()]
+    assert "more than the" in line
+    assert not (tmp_path / "many").exists()
