@@ -42,7 +42,8 @@ revisit_value : float
     assumption (a repeat look deters less than the first, so fresh hotspots come first), not a
     measured effect. Default ``0.5``.
 solver_iterations : int
-    Iterations of the route metaheuristic (deterministic budget). Default ``3000``.
+    Iterations of the route metaheuristic (deterministic budget). Default ``3000``; with more
+    than 100 tasks the default shrinks in proportion (at least 500).
 log_level : int
     Level of the ``patrolplan`` logger when the CLI sets it up without ``-v`` or ``-q``.
     Default ``logging.INFO``.
