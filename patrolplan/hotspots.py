@@ -9,6 +9,7 @@ kernel-density risk surface on a grid.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -155,7 +156,18 @@ def metric_crs(gdf: gpd.GeoDataFrame) -> object:
         return None
     if gdf.crs.is_projected:
         return gdf.crs
-    return gdf.estimate_utm_crs()
+    if gdf.empty:
+        return gdf.estimate_utm_crs()
+    # the UTM zone depends only on where the data lie: look it up once per place
+    x0, y0, x1, y1 = (float(v) for v in gdf.total_bounds)
+    return _utm_zone(gdf.crs.to_string(), round(x0, 2), round(y0, 2), round(x1, 2), round(y1, 2))
+
+
+@functools.lru_cache(maxsize=64)
+def _utm_zone(crs: str, x0: float, y0: float, x1: float, y1: float) -> object:
+    """UTM CRS of the box (x0, y0, x1, y1), rounded to 0.01 degree, in `crs`."""
+    box = gpd.GeoSeries([shapely.box(x0, y0, x1, y1)], crs=crs)
+    return box.estimate_utm_crs()
 
 
 def _xy_m(gdf: gpd.GeoDataFrame) -> np.ndarray:
