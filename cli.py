@@ -300,6 +300,9 @@ def backtest(
         int | None, typer.Option(min=1, help="Training window in days [from the data's span].")
     ] = None,
     test_days: Annotated[int, typer.Option(min=1, help="Test window in days.")] = 7,
+    windows: Annotated[
+        int, typer.Option(min=1, help="Score the latest N windows (rolling by --test-days).")
+    ] = 12,
     cell: Annotated[
         float | None, typer.Option(min=1, help="Grid cell in metres [from the data's density].")
     ] = None,
@@ -359,6 +362,7 @@ def backtest(
             G=G,
             train_days=train,
             test_days=test_days,
+            max_windows=windows,
             cell_m=cell_m,
             half_life_days=auto.half_life_days,
             shift_start_hour=shift_h[0],

@@ -255,6 +255,7 @@ def run(
     train_days: int = 90,
     test_days: int = 7,
     step_days: int | None = None,
+    max_windows: int | None = 12,
     cell_m: float = 100.0,
     fractions: Sequence[float] = FRACTIONS,
     methods: Mapping[str, AreaScorer] | None = None,
@@ -276,6 +277,9 @@ def run(
         Length of each training and test window.
     step_days
         Shift between windows; default `test_days`.
+    max_windows
+        Score only the latest this many windows (a long history otherwise gives hundreds);
+        None for all.
     cell_m
         Grid cell size.
     fractions
@@ -331,6 +335,10 @@ def run(
         length = segs["length"].to_numpy(dtype=float)
     rows = []
     t0, window = start + train_td, 0
+    # the latest `max_windows` windows: skip the earlier ones whole
+    n_all = int((end + pd.Timedelta(days=1) - test_td - t0) / step) + 1
+    if max_windows is not None and n_all > max_windows:
+        t0 = t0 + (n_all - max_windows) * step
     while t0 + test_td <= end + pd.Timedelta(days=1):
         window += 1
         train = timed[(timed["datetime"] >= t0 - train_td) & (timed["datetime"] < t0)]
