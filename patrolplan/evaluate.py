@@ -802,6 +802,7 @@ def replay(
             )
     # in the graph's metric CRS once: every step then skips its own UTM zone lookup
     timed = timed.to_crs(G.graph["crs"]) if timed.crs is not None else timed
+    timed = hotspots.add_xy_m(timed)
     streets = StreetIndex(G)
     snapped = graph.snap_to_edges(G, timed)
     post_nodes = graph.snap_points(G, list(posts), what="post")

@@ -171,9 +171,40 @@ def _utm_zone(crs: str, x0: float, y0: float, x1: float, y1: float) -> object:
 
 
 def _xy_m(gdf: gpd.GeoDataFrame) -> np.ndarray:
+    # coordinates projected once by add_xy_m are reused by every step (and every backtest
+    # window, which slices the same frame)
+    if XY_COLUMNS[0] in gdf.columns and XY_COLUMNS[1] in gdf.columns:
+        return np.column_stack([gdf[c].to_numpy(dtype=float) for c in XY_COLUMNS])
     crs = metric_crs(gdf)
     geom = gdf.geometry if crs is None else gdf.geometry.to_crs(crs)
     return np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
+
+
+#: Columns of incident coordinates in metres, from :func:`add_xy_m`.
+XY_COLUMNS = ("x_m", "y_m")
+
+
+def add_xy_m(gdf_incidents: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the incidents with their coordinates in metres (columns ``x_m``, ``y_m``).
+
+    The hotspot steps project the incidents to a metric CRS (:func:`metric_crs`); with these
+    columns they do it once for a plan instead of once per step and backtest window.
+
+    Parameters
+    ----------
+    gdf_incidents
+        Incidents.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy with ``x_m`` and ``y_m``.
+    """
+    out = gdf_incidents.drop(columns=[c for c in XY_COLUMNS if c in gdf_incidents.columns])
+    xy = _xy_m(out) if len(out) else np.zeros((0, 2))
+    out[XY_COLUMNS[0]] = xy[:, 0]
+    out[XY_COLUMNS[1]] = xy[:, 1]
+    return out
 
 
 # Incidents of a place lie within this share of the bound's radius, inside the polygon that

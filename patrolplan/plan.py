@@ -303,6 +303,9 @@ def hotspot_step(
     """
     shifts = options.shifts_min
     shift_h = (at.hour + at.minute / 60.0, max(shifts) / 60.0)
+    if not set(hotspots.XY_COLUMNS) <= set(gdf_incidents.columns):
+        # projected once: every clustering and backtest window reuses the metric coordinates
+        gdf_incidents = hotspots.add_xy_m(gdf_incidents)
     if choice is None:
         params, choice = choose_hotspot_method(
             gdf_incidents, options, at=at, shift_h=shift_h, cache_dir=cache_dir
