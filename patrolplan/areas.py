@@ -614,24 +614,7 @@ def areas_map(
     import folium
     from branca.element import Figure
 
-    edges = graph.edges_gdf(G)
-    b = edges.total_bounds
-    m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
-    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-    folium.TileLayer(
-        "OpenStreetMap", name="OpenStreetMap tiles (online)", show=False, overlay=False
-    ).add_to(m)
-    fg = folium.FeatureGroup(name="Streets (offline base map)", show=True)
-    base = edges[["name", "geometry"]].copy()
-    base["name"] = base["name"].map(html.escape)
-    base = base.set_geometry(shapely.transform(base.geometry.values, lambda xy: np.round(xy, 6)))
-    folium.GeoJson(
-        json.loads(base.to_json(drop_id=True)),
-        style_function=lambda _: {"color": "#9e9e9e", "weight": 1.2, "opacity": 0.8},
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-        attr=render.ATTRIBUTION,
-    ).add_to(fg)
-    fg.add_to(m)
+    m = render.base_map(graph.edges_gdf(G))
     fg = folium.FeatureGroup(name=f"Areas ({len(parts.areas)})", show=True)
     for _, row in parts.areas.iterrows():
         colour = AREA_COLOURS[(int(row["area"]) - 1) % len(AREA_COLOURS)]

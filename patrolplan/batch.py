@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from patrolplan import settings
 from patrolplan._errors import InputDataError, PatrolPlanError
 from patrolplan.options import PlanOptions, parse_clock, parse_date, parse_duration_min
-from patrolplan.utils import atomic_write_text, check_output_dir, log
+from patrolplan.utils import atomic_write_text, check_output_dir, file_sha256, log
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -548,12 +548,8 @@ def _load_district(path: Path) -> District:
 
 def _sha256(path: Path, cache: dict[Path, str | None]) -> str | None:
     if path not in cache:
-        digest = hashlib.sha256()
         try:
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            cache[path] = digest.hexdigest()
+            cache[path] = file_sha256(path)
         except OSError:
             cache[path] = None
     return cache[path]

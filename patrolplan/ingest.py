@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import logging
 import warnings
@@ -40,7 +39,7 @@ from shapely.errors import ShapelyError
 
 from patrolplan import _validate
 from patrolplan._errors import InputDataError
-from patrolplan.utils import log
+from patrolplan.utils import file_sha256, log
 
 if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
@@ -537,11 +536,7 @@ def _check_distinct_files(given: Mapping[str, Path]) -> None:
     seen: dict[str, str] = {}
     for layers in (v for v in sizes.values() if len(v) > 1):
         for layer in layers:
-            digest = hashlib.sha256()
-            with given[layer].open("rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(chunk)
-            key = digest.hexdigest()
+            key = file_sha256(given[layer])
             if key in seen:
                 msg = (
                     f"{given[layer]}: the same file (or identical content) is given for layers "

@@ -7,7 +7,6 @@ folder atomically (all files appear together, or none do).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,7 @@ from patrolplan.options import (
     parse_duration_min,
     parse_revisit,
 )
-from patrolplan.utils import atomic_dir, atomic_write_text, log
+from patrolplan.utils import atomic_dir, atomic_write_text, file_sha256, log
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -131,14 +130,10 @@ class PatrolPlan:
 
 def _file_sha256(path: str | Path) -> str | None:
     """Return the SHA-256 of a file's bytes, or None when it cannot be read."""
-    digest = hashlib.sha256()
     try:
-        with Path(path).open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        return file_sha256(path)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def window_start(opts: PlanOptions, t0: pd.Timestamp) -> pd.Timestamp | None:

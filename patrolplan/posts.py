@@ -1095,24 +1095,7 @@ def posts_map(
     from branca.element import Figure
     from folium import plugins
 
-    edges = graph.edges_gdf(G)
-    b = edges.total_bounds
-    m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
-    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-    folium.TileLayer(
-        "OpenStreetMap", name="OpenStreetMap tiles (online)", show=False, overlay=False
-    ).add_to(m)
-    streets = folium.FeatureGroup(name="Streets (offline base map)", show=True)
-    base = edges[["name", "geometry"]].copy()
-    base["name"] = base["name"].map(html.escape)
-    base = base.set_geometry(shapely.transform(base.geometry.values, lambda xy: np.round(xy, 6)))
-    folium.GeoJson(
-        json.loads(base.to_json(drop_id=True)),
-        style_function=lambda _: {"color": "#9e9e9e", "weight": 1.2, "opacity": 0.8},
-        tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-        attr=render.ATTRIBUTION,
-    ).add_to(streets)
-    streets.add_to(m)
+    m = render.base_map(graph.edges_gdf(G))
     node_w = _as_node_risk(G, risk)
     top = float(node_w.max())
     heat = [

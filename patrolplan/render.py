@@ -255,21 +255,26 @@ def _localise(names: dict[str, str]) -> Callable[[object], str]:
     return street
 
 
-def _plan_map(
-    *,
-    gdf_edges: gpd.GeoDataFrame,
-    gdf_incidents: gpd.GeoDataFrame,
-    weights: pd.Series,
-    gdf_hotspots: gpd.GeoDataFrame,
-    routes: Sequence[Route],
-    route_coords: Sequence[list[tuple[float, float]]],
-    schedule: pd.DataFrame,
-    title: str,
-    attribution: str,
-    max_heat_points: int,
-) -> folium.Map:
-    street = _localise(i18n.street_names(gdf_edges))
-    marker_post, marker_end = pgettext("marker", "P"), pgettext("marker", "E")
+def base_map(gdf_edges: gpd.GeoDataFrame, *, attribution: str | None = None) -> folium.Map:
+    """Return a map fitted to the streets, with the streets as an offline base layer.
+
+    The layer every patrolplan map starts from: the extract's streets (names escaped, in the
+    current language where the extract has them), an optional OpenStreetMap tile layer that is
+    off by default, the scale bar and a font with Cyrillic and the Kazakh letters.
+
+    Parameters
+    ----------
+    gdf_edges
+        Street edges in EPSG:4326 with ``name`` (:func:`patrolplan.graph.edges_gdf`).
+    attribution
+        Attribution of the street layer; default :data:`ATTRIBUTION`.
+
+    Returns
+    -------
+    folium.Map
+        The map; add layers and save it with :func:`to_html`.
+    """
+    attribution = _(ATTRIBUTION) if attribution is None else attribution
     b = gdf_edges.total_bounds
     m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
     m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
@@ -311,6 +316,25 @@ def _plan_map(
         attr=attribution,
     ).add_to(streets)
     streets.add_to(m)
+    return m
+
+
+def _plan_map(
+    *,
+    gdf_edges: gpd.GeoDataFrame,
+    gdf_incidents: gpd.GeoDataFrame,
+    weights: pd.Series,
+    gdf_hotspots: gpd.GeoDataFrame,
+    routes: Sequence[Route],
+    route_coords: Sequence[list[tuple[float, float]]],
+    schedule: pd.DataFrame,
+    title: str,
+    attribution: str,
+    max_heat_points: int,
+) -> folium.Map:
+    street = _localise(i18n.street_names(gdf_edges))
+    marker_post, marker_end = pgettext("marker", "P"), pgettext("marker", "E")
+    m = base_map(gdf_edges, attribution=attribution)
 
     for layer, group in gdf_incidents.groupby("layer", sort=True):
         data = _heat_points(group, weights.loc[group.index], max_heat_points)

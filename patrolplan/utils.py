@@ -111,12 +111,26 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return Path(path)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the SHA-256 of a file's bytes, read in blocks.
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    str
+        Hex digest.
+
+    Raises
+    ------
+    OSError
+        If the file cannot be read.
+    """
+    with Path(path).open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _read_manifest(folder: Path) -> dict[str, set[str]]:
@@ -157,7 +171,7 @@ def _is_own(target: Path, manifest: dict[str, set[str]]) -> bool:
     """Whether `target` is a regular file patrolplan wrote and nobody changed since."""
     if target.is_symlink() or not target.is_file():
         return False
-    return target.name in manifest and _sha256(target) in manifest[target.name]
+    return target.name in manifest and file_sha256(target) in manifest[target.name]
 
 
 def _foreign(folder: Path, names: Iterable[str], *, replace_own: bool) -> list[str]:
@@ -375,7 +389,7 @@ def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
     if any(p.is_dir() for p in items):
         msg = f"atomic_dir writes files only; {tmp} holds a folder"
         raise PatrolPlanError(msg)
-    new = {p.name: _sha256(p) for p in items}
+    new = {p.name: file_sha256(p) for p in items}
     for p in items:
         _chmod_default(p, mask)
     if not final.exists():
@@ -398,11 +412,11 @@ def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
             if replace_own:
                 stale.append(target)
             else:
-                kept[name] = _sha256(target)
+                kept[name] = file_sha256(target)
         else:
             log(f"{target} changed since patrolplan wrote it; left in place", logging.WARNING)
     # record the new files first, so an interruption leaves every file accounted for
-    current = {name: _sha256(final / name) for name in old if _is_own(final / name, old)}
+    current = {name: file_sha256(final / name) for name in old if _is_own(final / name, old)}
     _write_manifest(final, current, pending=new)
     for p in items:
         os.replace(p, final / p.name)
