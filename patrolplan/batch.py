@@ -416,7 +416,7 @@ def _import_distributed() -> Any:
     try:
         import distributed
     except ImportError as exc:
-        msg = "batch planning needs dask distributed: pip install 'patrolplan[batch]'"
+        msg = "batch planning needs dask distributed: pip install 'distributed>=2024.1'"
         raise ImportError(msg) from exc
     return distributed
 

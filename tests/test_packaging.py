@@ -49,17 +49,10 @@ def _undeclared(files: list[Path], declared: set[str]) -> dict[str, str]:
     return missing
 
 
-#: Modules that need an optional extra, and the extra (they raise an ImportError naming it).
-OPTIONAL = {"batch.py": "batch"}
-
-
 def test_package_imports_are_declared_dependencies():
     files = [*sorted((ROOT / "patrolplan").rglob("*.py")), ROOT / "cli.py"]
     assert len(files) > 10
-    core = [f for f in files if f.name not in OPTIONAL]
-    assert _undeclared(core, _declared()) == {}
-    for name, extra in OPTIONAL.items():
-        assert _undeclared([ROOT / "patrolplan" / name], _declared(extra)) == {}
+    assert _undeclared(files, _declared()) == {}
 
 
 def test_test_imports_are_declared_in_the_test_extra():
