@@ -45,7 +45,7 @@ from scipy.spatial import cKDTree
 
 from patrolplan import settings
 from patrolplan._errors import GraphBuildError, InfeasibleRouteError, InputDataError
-from patrolplan.utils import atomic_path, log
+from patrolplan.utils import atomic_path, file_sha256, log
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -172,8 +172,7 @@ def _dist_version(name: str) -> str:
 def _cache_name(path: Path) -> str:
     """Name of the cache file of `path`: its content hash and every version the graph depends on."""
     try:
-        with path.open("rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()[:16]
+        digest = file_sha256(path)[:16]
     except OSError as exc:
         msg = f"cannot read OSM extract {path}: {exc.strerror or exc}"
         raise GraphBuildError(msg) from None
