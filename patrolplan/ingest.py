@@ -39,6 +39,7 @@ from shapely.errors import ShapelyError
 
 from patrolplan import _validate
 from patrolplan._errors import InputDataError
+from patrolplan.i18n import _, format_percent
 from patrolplan.utils import file_sha256, log
 
 if TYPE_CHECKING:
@@ -222,10 +223,16 @@ class IngestReport:
         str
             For example ``crimes.csv [crime]: 2399 read, 446 kept, 1953 rejected (...)``.
         """
-        reasons = ", ".join(f"{k} {v}" for k, v in self.reasons().items()) or "none"
-        return (
-            f"{Path(self.file).name} [{self.layer}]: {self.rows_read} read, {self.rows_kept} "
-            f"kept, {self.rows_read - self.rows_kept} rejected ({reasons})"
+        reasons = ", ".join(f"{k} {v}" for k, v in self.reasons().items()) or _("none")
+        return _(
+            "{file} [{layer}]: {read} read, {kept} kept, {rejected} rejected ({reasons})"
+        ).format(
+            file=Path(self.file).name,
+            layer=self.layer,
+            read=self.rows_read,
+            kept=self.rows_kept,
+            rejected=self.rows_read - self.rows_kept,
+            reasons=reasons,
         )
 
 
@@ -254,10 +261,12 @@ def parse_columns(spec: str | None) -> dict[str, str]:
         role, sep, column = part.partition("=")
         role = role.strip().lower()
         if not sep or not column.strip():
-            msg = f"`columns` expects role=column pairs, got {part!r}"
+            msg = _("`columns` expects role=column pairs, got {part!r}").format(part=part)
             raise InputDataError(msg)
         if role not in COLUMN_ALIASES:
-            msg = f"`columns` role {role!r} is unknown; expected one of {sorted(COLUMN_ALIASES)}"
+            msg = _("`columns` role {role!r} is unknown; expected one of {roles}").format(
+                role=role, roles=sorted(COLUMN_ALIASES)
+            )
             raise InputDataError(msg)
         mapping[role] = column.strip()
     return mapping
@@ -340,7 +349,7 @@ def read_incidents(
     """
     path = Path(path)
     if layer not in LAYERS:
-        msg = f"`layer` must be one of {LAYERS}, got {layer!r}"
+        msg = _("`layer` must be one of {layers}, got {layer!r}").format(layers=LAYERS, layer=layer)
         raise InputDataError(msg)
     _check_tz(tz)
     with _validate.warnings_to_log(path.name):
@@ -361,8 +370,10 @@ def read_incidents(
         warnings.warn(alert, UserWarning, stacklevel=2)
     log(report.summary())
     if gdf.empty:
-        reasons = ", ".join(f"{k} {v}" for k, v in report.reasons().items()) or "no rows"
-        msg = f"{path}: no usable incident among {report.rows_read} rows ({reasons})"
+        reasons = ", ".join(f"{k} {v}" for k, v in report.reasons().items()) or _("no rows")
+        msg = _("{path}: no usable incident among {n} rows ({reasons})").format(
+            path=path, n=report.rows_read, reasons=reasons
+        )
         raise InputDataError(msg)
     return gdf, report
 
@@ -513,14 +524,14 @@ def read_layers(
         frames.append(gdf)
         reports.append(report)
     if not frames:
-        msg = "`files` names no incident file"
+        msg = _("`files` names no incident file")
         raise InputDataError(msg)
     local = [r.layer for r, f in zip(reports, frames, strict=True) if f.crs is None]
     if local and len(local) < len(frames):
-        msg = (
-            f"layer {', '.join(local)} has local grid coordinates (no CRS) and cannot be "
-            "combined with georeferenced layers; give its `crs` or read it on its own"
-        )
+        msg = _(
+            "layer {layers} has local grid coordinates (no CRS) and cannot be combined with "
+            "georeferenced layers; give its `crs` or read it on its own"
+        ).format(layers=", ".join(local))
         raise InputDataError(msg)
     gdf_all = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
     return gdf_all, reports
@@ -538,10 +549,10 @@ def _check_distinct_files(given: Mapping[str, Path]) -> None:
         for layer in layers:
             key = file_sha256(given[layer])
             if key in seen:
-                msg = (
-                    f"{given[layer]}: the same file (or identical content) is given for layers "
-                    f"{seen[key]} and {layer}; its incidents would be counted twice"
-                )
+                msg = _(
+                    "{path}: the same file (or identical content) is given for layers {first} "
+                    "and {second}; its incidents would be counted twice"
+                ).format(path=given[layer], first=seen[key], second=layer)
                 raise InputDataError(msg)
             seen[key] = layer
 
@@ -552,7 +563,9 @@ def _check_tz(tz: str | None) -> None:
     try:
         zoneinfo.ZoneInfo(str(tz))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        msg = f"`tz` must be an IANA time zone name such as 'America/New_York', got {tz!r}"
+        msg = _(
+            "`tz` must be an IANA time zone name such as 'America/New_York', got {tz!r}"
+        ).format(tz=tz)
         raise InputDataError(msg) from None
 
 
@@ -606,7 +619,7 @@ def _read_table(
 ) -> tuple[pd.DataFrame, str | None, list[tuple[int, str]]]:
     """Read `path` into a frame of strings indexed by 1-based data row."""
     if not path.is_file():
-        msg = f"{path}: file not found"
+        msg = _("{path}: file not found").format(path=path)
         raise InputDataError(msg)
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".zip" else path.suffix.lower()
     bad: list[tuple[int, str]] = []
@@ -621,19 +634,21 @@ def _read_table(
             df, crs = _read_vector(path)
             df.index = pd.RangeIndex(1, len(df) + 1)
         else:
-            msg = (
-                f"{path}: unsupported file type {path.suffix!r}; expected .csv, .geojson, "
-                ".gpkg, .parquet, .shp or a zipped Shapefile"
-            )
+            msg = _(
+                "{path}: unsupported file type {suffix!r}; expected .csv, .geojson, .gpkg, "
+                ".parquet, .shp or a zipped Shapefile"
+            ).format(path=path, suffix=path.suffix)
             raise InputDataError(msg)
     except InputDataError:
         raise
     except _read_errors() as exc:
         detail = " ".join(str(exc).split())[:300]
-        msg = f"{path}: cannot read file ({type(exc).__name__}: {detail})"
+        msg = _("{path}: cannot read file ({error}: {detail})").format(
+            path=path, error=type(exc).__name__, detail=detail
+        )
         raise InputDataError(msg) from None
     if df.empty and not bad:
-        msg = f"{path}: file has no data rows"
+        msg = _("{path}: file has no data rows").format(path=path)
         raise InputDataError(msg)
     return df, crs, bad
 
@@ -644,7 +659,9 @@ def _decode(raw: bytes, path: Path, notes: list[str]) -> str:
         try:
             return raw.decode("utf-16")
         except UnicodeDecodeError as exc:
-            msg = f"{path}: UTF-16 file with an invalid byte at offset {exc.start}"
+            msg = _("{path}: UTF-16 file with an invalid byte at offset {offset}").format(
+                path=path, offset=exc.start
+            )
             raise InputDataError(msg) from None
     try:
         return raw.decode("utf-8-sig")
@@ -652,7 +669,9 @@ def _decode(raw: bytes, path: Path, notes: list[str]) -> str:
         pass
     nul = raw.find(b"\x00")
     if nul >= 0:
-        msg = f"{path}: binary file, not text (NUL byte at offset {nul})"
+        msg = _("{path}: binary file, not text (NUL byte at offset {offset})").format(
+            path=path, offset=nul
+        )
         raise InputDataError(msg)
     # Not UTF-8 as a whole: decide per line, so a UTF-8 file with a few cp1251 lines (or the
     # reverse) keeps every line readable.
@@ -669,11 +688,13 @@ def _decode(raw: bytes, path: Path, notes: list[str]) -> str:
         out.append(text)
     if n_utf8:
         notes.append(
-            f"encoding: {n_cp1251} lines read as cp1251 and {n_utf8} non-ASCII lines as UTF-8 "
-            "(the file mixes encodings)"
+            _(
+                "encoding: {n_cp1251} lines read as cp1251 and {n_utf8} non-ASCII lines as "
+                "UTF-8 (the file mixes encodings)"
+            ).format(n_cp1251=n_cp1251, n_utf8=n_utf8)
         )
     else:
-        notes.append("encoding: read as cp1251")
+        notes.append(_("encoding: read as cp1251"))
     text = "\n".join(out)
     return text[1:] if text.startswith("\ufeff") else text
 
@@ -681,10 +702,12 @@ def _decode(raw: bytes, path: Path, notes: list[str]) -> str:
 def _read_csv(path: Path, notes: list[str]) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     text = _decode(path.read_bytes(), path, notes)
     if not text.strip():
-        msg = f"{path}: file is empty"
+        msg = _("{path}: file is empty").format(path=path)
         raise InputDataError(msg)
     if "\x00" in text:
-        msg = f"{path}: binary file, not text (NUL character at {text.index(chr(0))})"
+        msg = _("{path}: binary file, not text (NUL character at {offset})").format(
+            path=path, offset=text.index(chr(0))
+        )
         raise InputDataError(msg)
     sample = text[:65536]
     try:
@@ -767,10 +790,10 @@ def _map_columns(df: pd.DataFrame, path: Path, explicit: Mapping[str, str]) -> d
     roles: dict[str, str] = {}
     for role, column in explicit.items():
         if column not in df.columns:
-            msg = (
-                f"{path}: column {column!r} given for `{role}` is not in the file; "
-                f"columns are {list(map(str, df.columns))}"
-            )
+            msg = _(
+                "{path}: column {column!r} given for `{role}` is not in the file; "
+                "columns are {columns}"
+            ).format(path=path, column=column, role=role, columns=list(map(str, df.columns)))
             raise InputDataError(msg)
         roles[role] = column
     if "__x" in df.columns:
@@ -783,12 +806,24 @@ def _map_columns(df: pd.DataFrame, path: Path, explicit: Mapping[str, str]) -> d
             if alias in names and names[alias] not in roles.values():
                 roles[role] = names[alias]
                 break
-    missing = [r for r in ("lat", "lon") if r not in roles]
+    missing = tuple(r for r in ("lat", "lon") if r not in roles)
     if missing:
-        msg = (
-            f"{path}: no {' or '.join('latitude' if m == 'lat' else 'longitude' for m in missing)}"
-            f" column; columns are {[c for c in map(str, df.columns) if not c.startswith('__')]}."
-            " Name them with `columns`, e.g. lat=Y,lon=X"
+        template = {
+            ("lat",): _(
+                "{path}: no latitude column; columns are {columns}. "
+                "Name them with `columns`, e.g. lat=Y,lon=X"
+            ),
+            ("lon",): _(
+                "{path}: no longitude column; columns are {columns}. "
+                "Name them with `columns`, e.g. lat=Y,lon=X"
+            ),
+            ("lat", "lon"): _(
+                "{path}: no latitude or longitude column; columns are {columns}. "
+                "Name them with `columns`, e.g. lat=Y,lon=X"
+            ),
+        }[missing]
+        msg = template.format(
+            path=path, columns=[c for c in map(str, df.columns) if not c.startswith("__")]
         )
         raise InputDataError(msg)
     if roles.get("time") and not roles.get("datetime"):
@@ -863,8 +898,10 @@ def _coordinates(
             ok = lat.notna() & lon.notna()
             lat, lon = lon.where(ok, lat), lat.where(ok, lon)
             notes.append(
-                f"latitude and longitude look swapped in most of {int(ok.sum())} rows; "
-                "read them the other way round"
+                _(
+                    "latitude and longitude look swapped in most of {n} rows; "
+                    "read them the other way round"
+                ).format(n=int(ok.sum()))
             )
             alerts.append(notes[-1])
         bad = (lat.abs() > 90) | (lon.abs() > 180)
@@ -880,7 +917,7 @@ def _coordinates(
             and (lon[ok].abs() <= 180).all()
             and lat[ok].abs().max() > 1
         ):
-            notes.append(f"coordinates look like degrees but `crs` is {crs}")
+            notes.append(_("coordinates look like degrees but `crs` is {crs}").format(crs=crs))
             alerts.append(notes[-1])
     raw = lat_raw + "," + lon_raw
     return _Coords(lon, lat, raw, f"{shown_lat}/{shown_lon}")
@@ -917,7 +954,9 @@ def _crs_is_geographic(crs: str) -> bool:
     try:
         return bool(CRS.from_user_input(crs).is_geographic)
     except CRSError:
-        msg = f"`crs` {crs!r} is not a CRS pyproj understands; give e.g. EPSG:32643"
+        msg = _("`crs` {crs!r} is not a CRS pyproj understands; give e.g. EPSG:32643").format(
+            crs=crs
+        )
         raise InputDataError(msg) from None
 
 
@@ -946,7 +985,7 @@ def _datetimes(
     index = df.index
     column = roles.get("datetime")
     if column is None:
-        notes.append("no date column: recency and shift weighting treat all rows alike")
+        notes.append(_("no date column: recency and shift weighting treat all rows alike"))
         nat = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
         none = pd.Series("none", index=index, dtype=object)
         return _Times(nat, nat.copy(), none, pd.Series("", index=index), "datetime")
@@ -1004,9 +1043,10 @@ def _datetimes(
             offset.loc[off.index] = offset.loc[off.index].where(off.isna(), off)
             precision[loose & ~body.str.contains(r"\d:\d", regex=True)] = "date"
     if len(formats) > 1:
-        notes.append(
-            "date formats: " + ", ".join(f"{k} {v} rows" for k, v in sorted(formats.items()))
+        counts = ", ".join(
+            _("{format} {n} rows").format(format=k, n=v) for k, v in sorted(formats.items())
         )
+        notes.append(_("date formats: {counts}").format(counts=counts))
     wall = _to_local(wall, offset, tz, notes)
 
     checker.reject(missing, shown, "unparseable_datetime", raw)
@@ -1018,8 +1058,12 @@ def _datetimes(
     if stray.any():
         kept = wall[~stray & ~future & wall.notna()]
         notes.append(
-            f"{int(stray.sum())} dates lie far outside the file's own span "
-            f"({kept.min():%Y-%m-%d} to {kept.max():%Y-%m-%d}): rejected as implausible_datetime"
+            _(
+                "{n} dates lie far outside the file's own span ({first} to {last}): "
+                "rejected as implausible_datetime"
+            ).format(
+                n=int(stray.sum()), first=f"{kept.min():%Y-%m-%d}", last=f"{kept.max():%Y-%m-%d}"
+            )
         )
     checker.reject(stray, shown, "implausible_datetime", raw)
     _precision_notes(wall, precision, notes)
@@ -1070,7 +1114,9 @@ def _strptime(values: pd.Series, fmt: str) -> pd.Series:
         try:
             return pd.to_datetime(values, format=fmt, errors="coerce")
         except ValueError as exc:
-            msg = f"`datetime_format` {fmt!r} is not a strptime format ({exc})"
+            msg = _("`datetime_format` {fmt!r} is not a strptime format ({error})").format(
+                fmt=fmt, error=exc
+            )
             raise InputDataError(msg) from None
 
 
@@ -1130,16 +1176,20 @@ def _decide_dayfirst(a: pd.Series, b: pd.Series, dayfirst: bool | None, notes: l
     if n_day and n_month:
         choice = n_day > n_month
         notes.append(
-            f"conflicting date formats: {n_day} rows fit only dd/mm/yyyy and {n_month} only "
-            f"mm/dd/yyyy; read as {'dd/mm/yyyy' if choice else 'mm/dd/yyyy'}, the others are "
-            "rejected as unparseable_datetime; give `dayfirst` or `datetime_format`"
+            _(
+                "conflicting date formats: {n_day} rows fit only dd/mm/yyyy and {n_month} only "
+                "mm/dd/yyyy; read as {chosen}, the others are rejected as unparseable_datetime; "
+                "give `dayfirst` or `datetime_format`"
+            ).format(n_day=n_day, n_month=n_month, chosen="dd/mm/yyyy" if choice else "mm/dd/yyyy")
         )
         return choice
     if n_day or n_month:
         return bool(n_day)
     notes.append(
-        f"{len(a)} dates like 03/04/2024 have no field above 12; read as mm/dd/yyyy (month "
-        "first); give `dayfirst` if they are day first"
+        _(
+            "{n} dates like 03/04/2024 have no field above 12; read as mm/dd/yyyy (month "
+            "first); give `dayfirst` if they are day first"
+        ).format(n=len(a))
     )
     return False
 
@@ -1215,13 +1265,15 @@ def _to_local(wall: pd.Series, offset: pd.Series, tz: str | None, notes: list[st
     if tz is not None:
         local = utc.dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
         wall.loc[local.index] = local.astype("datetime64[ns]")
-        notes.append(f"{len(offs)} times with a UTC offset converted to {tz}")
+        notes.append(_("{n} times with a UTC offset converted to {tz}").format(n=len(offs), tz=tz))
         return wall
     distinct = offs.unique()
     if len(distinct) == 1:
         notes.append(
-            f"{len(offs)} times carry UTC offset {_fmt_offset(distinct[0])}; kept as written "
-            "(give `tz`, the district's time zone, to convert them)"
+            _(
+                "{n} times carry UTC offset {offset}; kept as written "
+                "(give `tz`, the district's time zone, to convert them)"
+            ).format(n=len(offs), offset=_fmt_offset(distinct[0]))
         )
         return wall
     # several offsets: the same instant must get the same hour, so bring them to one
@@ -1229,8 +1281,10 @@ def _to_local(wall: pd.Series, offset: pd.Series, tz: str | None, notes: list[st
     ref = float(counts.index[int(np.argmax(counts.to_numpy()))])
     wall.loc[utc.index] = (utc + pd.Timedelta(minutes=ref)).astype("datetime64[ns]")
     notes.append(
-        f"{len(offs)} times carry {len(distinct)} different UTC offsets; converted to the most "
-        f"common, {_fmt_offset(ref)} (give `tz`, the district's time zone)"
+        _(
+            "{n} times carry {k} different UTC offsets; converted to the most common, "
+            "{offset} (give `tz`, the district's time zone)"
+        ).format(n=len(offs), k=len(distinct), offset=_fmt_offset(ref))
     )
     return wall
 
@@ -1258,19 +1312,28 @@ def _span_end(start: pd.Series, precision: pd.Series) -> pd.Series:
 def _precision_notes(wall: pd.Series, precision: pd.Series, notes: list[str]) -> None:
     ok = wall.notna()
     counts = precision[ok].value_counts()
-    coarse = [f"{int(counts[p])} {p}-only" for p in ("date", "month", "year") if p in counts]
+    only = {
+        "date": _("{n} date-only"),
+        "month": _("{n} month-only"),
+        "year": _("{n} year-only"),
+    }
+    coarse = [only[p].format(n=int(counts[p])) for p in ("date", "month", "year") if p in counts]
     if coarse:
         notes.append(
-            f"time precision: {', '.join(coarse)} values without a time of day (hour left "
-            "empty; each is a span of a day, month or year for the time window)"
+            _(
+                "time precision: {counts} values without a time of day (hour left "
+                "empty; each is a span of a day, month or year for the time window)"
+            ).format(counts=", ".join(coarse))
         )
     timed = wall[ok & (precision == "datetime")]
     if len(timed) >= 20:
         share = float((timed == timed.dt.normalize()).mean())
         if share >= 0.05:
             notes.append(
-                f"{share:.1%} of the timed values are at exactly 00:00, which often means the "
-                "time is unknown; kept as 00:00"
+                _(
+                    "{share} of the timed values are at exactly 00:00, which often means the "
+                    "time is unknown; kept as 00:00"
+                ).format(share=format_percent(share, decimals=1))
             )
 
 
@@ -1356,8 +1419,10 @@ def _severity(
     if table and len(seen) and not seen.isin(list(table)).any():
         top = [repr(str(c)[:40]) for c in seen.value_counts().index[:5]]
         notes.append(
-            f"no category matches the {layer} severity table, so every incident weighs 1; "
-            f"categories seen: {', '.join(top)}"
+            _(
+                "no category matches the {layer} severity table, so every incident weighs 1; "
+                "categories seen: {categories}"
+            ).format(layer=layer, categories=", ".join(top))
         )
         log(f"{path.name}: {notes[-1]}", logging.WARNING)
     return weights

@@ -1,0 +1,149 @@
+"""Errors, warnings and log lines in the user's language, with file, row and column intact."""
+
+# ruff: noqa: RUF001 - Russian and Kazakh messages are Cyrillic
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+from patrolplan import InputDataError, i18n, ingest
+
+from .conftest import DATA
+
+OAKLAND = DATA / "oakland" / "oakland_crimes_2012-2013.csv"
+TORONTO = DATA / "toronto" / "toronto_mci_downtown.csv"
+KAZAKH_LETTERS = set("әғқңөұүһі")
+
+
+def _cyrillic(text: str) -> bool:
+    return bool(re.search("[а-яА-ЯёЁ]", text))
+
+
+def _raise_in(lang: str, func, *args, error=InputDataError, **kwargs) -> str:
+    with i18n.language(lang), pytest.raises(error) as info:
+        func(*args, **kwargs)
+    return str(info.value)
+
+
+def _drop_column(src, dest, column: str):
+    """Copy a real CSV without one of its columns."""
+    lines = src.read_text(encoding="utf-8").splitlines()[:40]
+    header = lines[0].split(",")
+    k = header.index(column)
+    dest.write_text(
+        "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != k) for line in lines)
+        + "\n",
+        encoding="utf-8",
+    )
+    return dest
+
+
+# ----------------------------------------------------------------------------------------------
+# ingest
+
+
+def test_missing_column_error_in_three_languages(tmp_path):
+    path = _drop_column(TORONTO, tmp_path / "toronto_no_lat.csv", "lat")
+    en = _raise_in("en", ingest.read_incidents, path)
+    ru = _raise_in("ru", ingest.read_incidents, path)
+    kk = _raise_in("kk", ingest.read_incidents, path)
+    assert en == (
+        f"{path}: no latitude column; columns are ['datetime', 'category', 'lon']. "
+        "Name them with `columns`, e.g. lat=Y,lon=X"
+    )
+    assert ru == (
+        f"{path}: нет столбца широты; столбцы файла: ['datetime', 'category', 'lon']. "
+        "Укажите их в `columns`, например lat=Y,lon=X"
+    )
+    assert kk.startswith(f"{path}: ендік бағаны жоқ; файлдың бағандары: ['datetime',")
+    assert "`columns`" in kk
+    assert "lat=Y,lon=X" in kk
+
+
+def test_explicit_column_error_keeps_the_column_and_option(tmp_path):
+    ru = _raise_in("ru", ingest.read_incidents, TORONTO, columns={"lat": "Y"})
+    assert ru.startswith(f"{TORONTO}: столбца 'Y', указанного для `lat`, нет в файле")
+    kk = _raise_in("kk", ingest.read_incidents, TORONTO, columns={"lat": "Y"})
+    assert "`lat`" in kk
+    assert "'Y'" in kk
+    assert KAZAKH_LETTERS & set(kk)
+
+
+def test_bad_dates_give_a_translated_summary_and_english_reason_codes(tmp_path):
+    with i18n.language("ru"):
+        _gdf, report = ingest.read_incidents(OAKLAND)
+    # the rejected rows stay machine-readable: file, row, column and reason as in English
+    assert set(report.rejected["column"]) == {"datetime"}
+    assert set(report.rejected["reason"]) == {"unparseable_datetime", "implausible_datetime"}
+    summary = report.summary()  # made in the language current when it is called: English here
+    assert summary.startswith("oakland_crimes_2012-2013.csv [crime]: 1000 read, 996 kept")
+    with i18n.language("ru"):
+        ru = report.summary()
+    with i18n.language("kk"):
+        kk = report.summary()
+    assert ru == (
+        "oakland_crimes_2012-2013.csv [crime]: прочитано 1000, принято 996, отклонено 4 "
+        "(unparseable_datetime 2, implausible_datetime 2)"
+    )
+    assert kk.startswith("oakland_crimes_2012-2013.csv [crime]: оқылды 1000, қабылданды 996")
+    assert "implausible_datetime 2" in kk
+
+
+def test_validation_notes_are_written_in_the_language_of_the_read():
+    with i18n.language("en"):
+        _, en = ingest.read_incidents(TORONTO)
+    with i18n.language("ru"):
+        _, ru = ingest.read_incidents(TORONTO)
+    with i18n.language("kk"):
+        _, kk = ingest.read_incidents(TORONTO)
+    assert len(en.notes) == len(ru.notes) == len(kk.notes) >= 1
+    midnight = [n for n in en.notes if "exactly 00:00" in n]
+    assert midnight, en.notes
+    assert any("ровно на 00:00" in n for n in ru.notes)
+    assert any("дәл 00:00" in n for n in kk.notes)
+    # a number for people in the locale's format: decimal comma
+    share = re.search(r"(\d+\.\d)%", midnight[0]).group(1)
+    assert any(share.replace(".", ",") + "%" in n for n in ru.notes)
+
+
+def test_all_rows_bad_error_names_file_and_reasons(tmp_path):
+    path = tmp_path / "oakland_bad_dates.csv"
+    lines = OAKLAND.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    k = header.index("datetime")
+    rows = [line.split(",") for line in lines[1:6]]
+    for r in rows:
+        r[k] = "вчера"
+    path.write_text("\n".join([lines[0], *(",".join(r) for r in rows)]) + "\n", encoding="utf-8")
+    en = _raise_in("en", ingest.read_incidents, path)
+    kk = _raise_in("kk", ingest.read_incidents, path)
+    assert en == f"{path}: no usable incident among 5 rows (unparseable_datetime 5)"
+    assert (
+        kk == f"{path}: жолдардың (5) ішінде жарамды бірде-бір оқиға жоқ (unparseable_datetime 5)"
+    )
+
+
+def test_not_found_and_bad_option_values(tmp_path):
+    missing = tmp_path / "нет.csv"
+    assert _raise_in("ru", ingest.read_incidents, missing) == f"{missing}: файл не найден"
+    assert _raise_in("kk", ingest.read_incidents, missing) == f"{missing}: файл табылмады"
+    ru = _raise_in("ru", ingest.read_incidents, TORONTO, tz="Almaty")
+    assert ru.startswith("`tz` должен быть названием часового пояса IANA")
+    assert "'Almaty'" in ru
+    assert _raise_in("en", ingest.read_incidents, TORONTO, tz="Almaty").startswith(
+        "`tz` must be an IANA time zone name"
+    )
+
+
+def test_severity_warning_is_logged_in_the_language(caplog):
+    caplog.set_level(logging.WARNING, logger="patrolplan")
+    with i18n.language("kk"):
+        ingest.read_incidents(TORONTO, severity={"NOTHING": 3.0})
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        line.startswith("toronto_mci_downtown.csv: crime қабатының ауырлық кестесінде")
+        for line in lines
+    ), lines
