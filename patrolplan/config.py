@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from patrolplan._errors import InputDataError
+from patrolplan.i18n import _
 from patrolplan.ingest import DEFAULT_SEVERITY, LAYERS
 from patrolplan.options import PlanOptions
 
@@ -141,7 +142,9 @@ def _points(value: object, where: str) -> tuple[tuple[float, float], ...]:
         for p in value
     )
     if not ok:
-        msg = f"{where} must be a list of [lat, lon] pairs of numbers, got {value!r}"
+        msg = _("{where} must be a list of [lat, lon] pairs of numbers, got {value!r}").format(
+            where=where, value=value
+        )
         raise InputDataError(msg)
     assert isinstance(value, list)
     return tuple((float(p[0]), float(p[1])) for p in value)
@@ -149,7 +152,9 @@ def _points(value: object, where: str) -> tuple[tuple[float, float], ...]:
 
 def _need(value: object, kind: type | tuple[type, ...], where: str, expected: str) -> None:
     if not isinstance(value, kind) or isinstance(value, bool):
-        msg = f"{where} must be {expected}, got {value!r} ({type(value).__name__})"
+        msg = _("{where} must be {expected}, got {value!r} ({type})").format(
+            where=where, expected=expected, value=value, type=type(value).__name__
+        )
         raise InputDataError(msg)
 
 
@@ -186,34 +191,41 @@ def load_config(path: str | Path) -> District:
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        msg = f"config file {path} not found"
+        msg = _("config file {path} not found").format(path=path)
         raise InputDataError(msg) from None
     except (OSError, UnicodeDecodeError) as exc:
-        msg = f"config file {path} cannot be read ({exc})"
+        msg = _("config file {path} cannot be read ({error})").format(path=path, error=exc)
         raise InputDataError(msg) from None
     except tomllib.TOMLDecodeError as exc:
-        msg = f"{path}: not valid TOML ({exc})"
+        msg = _("{path}: not valid TOML ({error})").format(path=path, error=exc)
         raise InputDataError(msg) from None
     base = path.parent
     unknown = set(doc) - {"district", "layers", "plan"}
     if unknown:
-        msg = f"{path}: unknown sections {sorted(unknown)}; expected district, layers, plan"
+        msg = _("{path}: unknown sections {unknown}; expected district, layers, plan").format(
+            path=path, unknown=sorted(unknown)
+        )
         raise InputDataError(msg)
+    a_table = _("a table")
+    a_path = _("a file path text")
+    a_number = _("a number")
     district = doc.get("district", {})
-    _need(district, dict, f"{path}: [district]", "a table")
+    _need(district, dict, f"{path}: [district]", a_table)
     bad = set(district) - {"name", "osm", "posts", "ends"}
     if bad:
-        msg = f"{path}: [district] has unknown keys {sorted(bad)}; known: name, osm, posts, ends"
+        msg = _(
+            "{path}: [district] has unknown keys {unknown}; known: name, osm, posts, ends"
+        ).format(path=path, unknown=sorted(bad))
         raise InputDataError(msg)
     osm = None
     if "osm" in district:
-        _need(district["osm"], str, f"{path}: [district] `osm`", "a file path text")
+        _need(district["osm"], str, f"{path}: [district] `osm`", a_path)
         osm = base / district["osm"]
     posts = _points(district["posts"], f"{path}: [district] `posts`") if "posts" in district else ()
     ends = _points(district["ends"], f"{path}: [district] `ends`") if "ends" in district else ()
 
     layers = doc.get("layers", {})
-    _need(layers, dict, f"{path}: [layers]", "a table of layers")
+    _need(layers, dict, f"{path}: [layers]", _("a table of layers"))
     incidents: dict[str, Path] = {}
     columns: dict[str, dict[str, str]] = {}
     crs: dict[str, str] = {}
@@ -224,61 +236,79 @@ def load_config(path: str | Path) -> District:
     for layer, spec in layers.items():
         where = f"{path}: [layers.{layer}]"
         if layer not in LAYERS:
-            msg = f"{path}: unknown layer [layers.{layer}]; expected one of {LAYERS}"
+            msg = _("{path}: unknown layer [layers.{layer}]; expected one of {layers}").format(
+                path=path, layer=layer, layers=LAYERS
+            )
             raise InputDataError(msg)
-        _need(spec, dict, where, "a table")
+        _need(spec, dict, where, a_table)
         bad = set(spec) - _LAYER_KEYS
         if bad:
-            msg = f"{where} has unknown keys {sorted(bad)}; known: {sorted(_LAYER_KEYS)}"
+            msg = _("{where} has unknown keys {unknown}; known: {known}").format(
+                where=where, unknown=sorted(bad), known=sorted(_LAYER_KEYS)
+            )
             raise InputDataError(msg)
         if "file" not in spec:
-            msg = f"{where} needs a `file`"
+            msg = _("{where} needs a `file`").format(where=where)
             raise InputDataError(msg)
-        _need(spec["file"], str, f"{where} `file`", "a file path text")
+        _need(spec["file"], str, f"{where} `file`", a_path)
         preset: dict[str, Any] = {}
         if "preset" in spec:
-            _need(spec["preset"], str, f"{where} `preset`", "a preset name")
+            _need(spec["preset"], str, f"{where} `preset`", _("a preset name"))
             if spec["preset"] not in PRESETS:
-                msg = f"{path}: unknown preset {spec['preset']!r}; known: {sorted(PRESETS)}"
+                msg = _("{path}: unknown preset {preset!r}; known: {known}").format(
+                    path=path, preset=spec["preset"], known=sorted(PRESETS)
+                )
                 raise InputDataError(msg)
             preset = PRESETS[spec["preset"]]
         own_cols = spec.get("columns", {})
-        _need(own_cols, dict, f"{where} `columns`", 'a table such as { lat = "Y", lon = "X" }')
+        _need(
+            own_cols,
+            dict,
+            f"{where} `columns`",
+            _("a table such as {example}").format(example='{ lat = "Y", lon = "X" }'),
+        )
         for role, col in own_cols.items():
-            _need(col, str, f"{where} `columns.{role}`", "a column name text")
+            _need(col, str, f"{where} `columns.{role}`", _("a column name text"))
         incidents[layer] = base / spec["file"]
         merged_cols = {**preset.get("columns", {}), **own_cols}
         if merged_cols:
             columns[layer] = merged_cols
         layer_crs = spec.get("crs", preset.get("crs"))
         if layer_crs is not None:
-            _need(layer_crs, str, f"{where} `crs`", "a CRS text such as 'EPSG:32642'")
+            _need(layer_crs, str, f"{where} `crs`", _("a CRS text such as 'EPSG:32642'"))
             crs[layer] = layer_crs
         own_sev = spec.get("severity", {})
-        _need(own_sev, dict, f"{where} `severity`", "a table of category = weight")
+        _need(own_sev, dict, f"{where} `severity`", _("a table of category = weight"))
         for cat, w in own_sev.items():
-            _need(w, (int, float), f"{where} `severity.{cat}`", "a number")
+            _need(w, (int, float), f"{where} `severity.{cat}`", a_number)
         if own_sev or preset.get("severity"):
             severity[layer] = {**preset.get("severity", {}), **own_sev}
         if "weight" in spec:
-            _need(spec["weight"], (int, float), f"{where} `weight`", "a number")
+            _need(spec["weight"], (int, float), f"{where} `weight`", a_number)
             if not spec["weight"] >= 0:
-                msg = f"{where} `weight` must be zero or more, got {spec['weight']}"
+                msg = _("{where} `weight` must be zero or more, got {value}").format(
+                    where=where, value=spec["weight"]
+                )
                 raise InputDataError(msg)
             weights[layer] = float(spec["weight"])
         if "datetime_format" in spec:
             _need(
-                spec["datetime_format"], str, f"{where} `datetime_format`", "a text like '%d.%m.%Y'"
+                spec["datetime_format"],
+                str,
+                f"{where} `datetime_format`",
+                _("a text like {example}").format(example="'%d.%m.%Y'"),
             )
             formats[layer] = spec["datetime_format"]
         first = spec.get("dayfirst", preset.get("dayfirst"))
         if first is not None:
             if not isinstance(first, bool):
-                msg = f"{where} `dayfirst` must be true or false, got {first!r}"
+                msg = _("{where} `dayfirst` must be true or false, got {value!r}").format(
+                    where=where, value=first
+                )
                 raise InputDataError(msg)
             dayfirst[layer] = first
     plan = doc.get("plan", {})
-    _need(plan, dict, f"{path}: [plan]", "a table")
+    _need(plan, dict, f"{path}: [plan]", a_table)
     # checked now, so a wrong type is reported before any data is read
     PlanOptions.from_mapping(plan, source=f"{path}: [plan]")
     return District(

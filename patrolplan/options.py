@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from patrolplan import settings
 from patrolplan._errors import InputDataError
+from patrolplan.i18n import N_, _
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -198,21 +199,32 @@ class PlanOptions:
         for name, (lo, hi) in limits.items():
             value = getattr(self, name)
             if value is not None and not lo <= value <= hi:
-                hi_text = "" if math.isinf(hi) else f" and at most {hi:g}"
-                msg = f"`{name}` must be at least {lo:g}{hi_text}, got {value:g}"
+                if math.isinf(hi):
+                    template = _("`{name}` must be at least {lo:g}, got {value:g}")
+                else:
+                    template = _(
+                        "`{name}` must be at least {lo:g} and at most {hi:g}, got {value:g}"
+                    )
+                msg = template.format(name=name, lo=lo, hi=hi, value=value)
                 raise InputDataError(msg)
         if self.lang not in LANGS:
-            msg = f"`lang` must be one of {', '.join(LANGS)}; got {self.lang!r}"
+            msg = _("`lang` must be one of {choices}; got {value!r}").format(
+                choices=", ".join(LANGS), value=self.lang
+            )
             raise InputDataError(msg)
         if self.method not in METHODS:
-            msg = f"`method` must be one of {', '.join(METHODS)}; got {self.method!r}"
+            msg = _("`method` must be one of {choices}; got {value!r}").format(
+                choices=", ".join(METHODS), value=self.method
+            )
             raise InputDataError(msg)
         shifts = self.shifts_min
         if len(shifts) not in (1, self.officers):
-            msg = f"`shift` gives {len(shifts)} lengths for {self.officers} officers"
+            msg = _("`shift` gives {n} lengths for {officers} officers").format(
+                n=len(shifts), officers=self.officers
+            )
             raise InputDataError(msg)
         if max(shifts) > 24 * 60:
-            msg = f"`shift` must be at most 24h, got {self.shift!r}"
+            msg = _("`shift` must be at most 24h, got {value!r}").format(value=self.shift)
             raise InputDataError(msg)
         parse_revisit(self.revisit)
         self.shift_start()
@@ -289,7 +301,9 @@ class PlanOptions:
         where = f"{source}: " if source else ""
         unknown = sorted(set(data) - set(known))
         if unknown:
-            msg = f"{where}unknown options {unknown}; known: {sorted(known)}"
+            msg = where + _("unknown options {unknown}; known: {known}").format(
+                unknown=unknown, known=sorted(known)
+            )
             raise InputDataError(msg)
         # None means "the default", as when the option is not given
         values: dict[str, Any] = {
@@ -346,14 +360,18 @@ _SETTING_DEFAULTS: dict[str, Any] = {
     "tz": "as written",
 }
 
+# what each kind of option must be, translated where the error is made
 _EXPECTED = {
-    "int": "a whole number",
-    "float": "a number",
-    "str": "a text",
-    "dur": "a duration text such as '4h' or minutes",
-    "time": "a time of day 'HH:MM'",
-    "date": "a date 'YYYY-MM-DD'",
-    "revisit": "minutes, a duration such as '1h', or a range such as '60-150'",
+    "int": N_("`{name}` must be a whole number, got {value!r} ({type})"),
+    "float": N_("`{name}` must be a number, got {value!r} ({type})"),
+    "str": N_("`{name}` must be a text, got {value!r} ({type})"),
+    "dur": N_("`{name}` must be a duration text such as '4h' or minutes, got {value!r} ({type})"),
+    "time": N_("`{name}` must be a time of day 'HH:MM', got {value!r} ({type})"),
+    "date": N_("`{name}` must be a date 'YYYY-MM-DD', got {value!r} ({type})"),
+    "revisit": N_(
+        "`{name}` must be minutes, a duration such as '1h', or a range such as '60-150', "
+        "got {value!r} ({type})"
+    ),
 }
 
 
@@ -398,7 +416,7 @@ def _check_type(name: str, kind: str, value: Any, source: str | None) -> Any:
             ok = f"{value[0]:g}-{value[1]:g}"
     if ok is None:
         where = f"{source}: " if source else ""
-        msg = f"{where}`{name}` must be {_EXPECTED[kind]}, got {value!r} ({type(value).__name__})"
+        msg = where + _(_EXPECTED[kind]).format(name=name, value=value, type=type(value).__name__)
         raise InputDataError(msg)
     return value if ok == value and type(ok) is type(value) else ok
 
@@ -436,10 +454,12 @@ def parse_duration_min(text: str | float) -> float:
     elif re.fullmatch(r"\d+(?:\.\d+)?", s):
         minutes = float(s)
     else:
-        msg = f"`shift` must be a duration like 4h, 90m, 3h30m or 4:30; got {text!r}"
+        msg = _("`shift` must be a duration like 4h, 90m, 3h30m or 4:30; got {value!r}").format(
+            value=text
+        )
         raise InputDataError(msg)
     if not 0 < minutes < math.inf:
-        msg = f"`shift` must be longer than zero, got {text!r}"
+        msg = _("`shift` must be longer than zero, got {value!r}").format(value=text)
         raise InputDataError(msg)
     return minutes
 
@@ -475,16 +495,20 @@ def parse_revisit(text: str | float | Sequence[float] | None) -> tuple[float, fl
     else:
         parts = str(text).replace(" ", "").split("-")
         if len(parts) not in (1, 2) or not all(parts):
-            msg = f"`revisit` must be minutes or a range like 60-120, got {text!r}"
+            msg = _("`revisit` must be minutes or a range like 60-120, got {value!r}").format(
+                value=text
+            )
             raise InputDataError(msg)
         try:
             lo = parse_duration_min(parts[0])
             hi = parse_duration_min(parts[1]) if len(parts) == 2 else float("inf")
         except InputDataError:
-            msg = f"`revisit` must be minutes or a range like 60-120, got {text!r}"
+            msg = _("`revisit` must be minutes or a range like 60-120, got {value!r}").format(
+                value=text
+            )
             raise InputDataError(msg) from None
     if not 0 < lo <= hi:
-        msg = f"`revisit` must be positive with min <= max, got {text!r}"
+        msg = _("`revisit` must be positive with min <= max, got {value!r}").format(value=text)
         raise InputDataError(msg)
     return lo, hi
 
@@ -509,7 +533,7 @@ def parse_clock(text: str) -> tuple[int, int]:
     """
     m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(text).strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        msg = f"`start` must be a time of day HH:MM, got {text!r}"
+        msg = _("`start` must be a time of day HH:MM, got {value!r}").format(value=text)
         raise InputDataError(msg)
     return int(m.group(1)), int(m.group(2))
 
@@ -548,11 +572,13 @@ def parse_date(text: str, *, what: str = "date") -> _dt.date:
             raise ValueError(s)
         day = _dt.date.fromisoformat(s)
     except ValueError:
-        msg = f"`{what}` must be a date YYYY-MM-DD, got {text!r}"
+        msg = _("`{name}` must be a date YYYY-MM-DD, got {value!r}").format(name=what, value=text)
         raise InputDataError(msg) from None
     lo, hi = DATE_RANGE
     if not lo <= day <= hi:
-        msg = f"`{what}` must lie between {lo} and {hi}, got {text!r}"
+        msg = _("`{name}` must lie between {lo} and {hi}, got {value!r}").format(
+            name=what, lo=lo, hi=hi, value=text
+        )
         raise InputDataError(msg)
     return day
 
@@ -563,5 +589,7 @@ def _check_tz(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        msg = f"`tz` must be an IANA time zone such as Asia/Almaty or Europe/London; got {name!r}"
+        msg = _(
+            "`tz` must be an IANA time zone such as Asia/Almaty or Europe/London; got {value!r}"
+        ).format(value=name)
         raise InputDataError(msg) from None

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from patrolplan import InputDataError, i18n, ingest
+from patrolplan import InputDataError, config, i18n, ingest
+from patrolplan.options import PlanOptions
 
 from .conftest import DATA
 
@@ -147,3 +148,54 @@ def test_severity_warning_is_logged_in_the_language(caplog):
         line.startswith("toronto_mci_downtown.csv: crime қабатының ауырлық кестесінде")
         for line in lines
     ), lines
+
+
+# ----------------------------------------------------------------------------------------------
+# options and district files
+
+
+def test_bad_option_in_a_district_file_names_file_section_and_option():
+    source = "west_oakland.toml: [plan]"
+    data = {"officers": "3"}
+    en = _raise_in("en", PlanOptions.from_mapping, data, source=source)
+    ru = _raise_in("ru", PlanOptions.from_mapping, data, source=source)
+    kk = _raise_in("kk", PlanOptions.from_mapping, data, source=source)
+    assert en == "west_oakland.toml: [plan]: `officers` must be a whole number, got '3' (str)"
+    assert (
+        ru == "west_oakland.toml: [plan]: `officers` должен быть целым числом, получено '3' (str)"
+    )
+    assert kk == "west_oakland.toml: [plan]: `officers` бүтін сан болуы керек, берілгені '3' (str)"
+
+
+def test_out_of_range_and_unparseable_options():
+    assert _raise_in("ru", PlanOptions, officers=0) == (
+        "`officers` должен быть не меньше 1 и не больше 500, получено 0"
+    )
+    assert _raise_in("en", PlanOptions, officers=0) == (
+        "`officers` must be at least 1 and at most 500, got 0"
+    )
+    kk = _raise_in("kk", PlanOptions, shift="four hours")
+    assert (
+        kk
+        == "`shift` 4h, 90m, 3h30m немесе 4:30 тәрізді ұзақтық болуы керек; берілгені 'four hours'"
+    )
+    assert _raise_in("ru", PlanOptions, date="19.06.2016") == (
+        "`date` должен быть датой YYYY-MM-DD, получено '19.06.2016'"
+    )
+
+
+def test_broken_district_file(tmp_path):
+    broken = DATA / "districts" / "broken.toml"
+    ru = _raise_in("ru", config.load_config, broken)
+    assert ru.startswith(f"{broken}: некорректный TOML (")
+    assert _raise_in("en", config.load_config, broken).startswith(f"{broken}: not valid TOML (")
+    bad = tmp_path / "district.toml"
+    bad.write_text('[layers.crime]\nfile = "crimes.csv"\nweight = "много"\n', encoding="utf-8")
+    assert _raise_in("kk", config.load_config, bad) == (
+        f"{bad}: [layers.crime] `weight`: сан күтіледі, берілгені 'много' (str)"
+    )
+    assert _raise_in("en", config.load_config, bad) == (
+        f"{bad}: [layers.crime] `weight` must be a number, got 'много' (str)"
+    )
+    missing = tmp_path / "нет.toml"
+    assert _raise_in("kk", config.load_config, missing) == f"{missing} баптау файлы табылмады"
