@@ -19,6 +19,7 @@ import pandas as pd
 from patrolplan import _top, settings
 from patrolplan._errors import InfeasibleRouteError
 from patrolplan.graph import ShortestPaths, edge_between, node_street, snap_points
+from patrolplan.i18n import _, format_number, format_percent, ngettext
 from patrolplan.utils import log
 
 if TYPE_CHECKING:
@@ -157,10 +158,12 @@ def parse_post(text: str) -> tuple[float, float]:
     try:
         lat, lon = (float(p) for p in parts)
     except ValueError:
-        msg = f"`post` must be 'lat,lon' in degrees, e.g. 39.2904,-76.6122; got {text!r}"
+        msg = _("`post` must be 'lat,lon' in degrees, e.g. 39.2904,-76.6122; got {value!r}").format(
+            value=text
+        )
         raise InfeasibleRouteError(msg) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        msg = f"`post` {text!r} is not a latitude,longitude pair"
+        msg = _("`post` {value!r} is not a latitude,longitude pair").format(value=text)
         raise InfeasibleRouteError(msg)
     return lat, lon
 
@@ -280,10 +283,10 @@ def _revisit_bounds(
 ) -> tuple[float, float] | None:
     """Check and normalise `revisit_min` to ``(min, max)`` minutes, or None for no revisits."""
     if max_visits < 1:
-        msg = f"`max_visits` must be at least 1, got {max_visits}"
+        msg = _("`max_visits` must be at least 1, got {value}").format(value=max_visits)
         raise InfeasibleRouteError(msg)
     if not 0 < value <= 1:
-        msg = f"`revisit_value` must be in (0, 1], got {value}"
+        msg = _("`revisit_value` must be in (0, 1], got {value}").format(value=value)
         raise InfeasibleRouteError(msg)
     if revisit_min is None or max_visits == 1:
         return None
@@ -292,10 +295,10 @@ def _revisit_bounds(
     else:
         lo, hi = float(revisit_min[0]), float(revisit_min[1])
     if not (lo > 0 and hi >= lo):
-        msg = (
-            f"`revisit_min` must be a positive number of minutes or (min, max) with "
-            f"0 < min <= max; got {revisit_min!r}"
-        )
+        msg = _(
+            "`revisit_min` must be a positive number of minutes or (min, max) with "
+            "0 < min <= max; got {value!r}"
+        ).format(value=revisit_min)
         raise InfeasibleRouteError(msg)
     return lo, hi
 
@@ -318,10 +321,10 @@ def _problem(
     top_k = settings.max_hotspots if max_hotspots is None else max_hotspots
     top_s = settings.max_segments if max_segments is None else max_segments
     if officers < 1:
-        msg = f"`officers` must be at least 1, got {officers}"
+        msg = _("`officers` must be at least 1, got {value}").format(value=officers)
         raise InfeasibleRouteError(msg)
     if not posts:
-        msg = "`posts` is empty: give at least one post as lat,lon"
+        msg = _("`posts` is empty: give at least one post as lat,lon")
         raise InfeasibleRouteError(msg)
     shifts = (
         [float(shift_min)] * officers
@@ -329,10 +332,12 @@ def _problem(
         else [float(v) for v in shift_min]
     )
     if len(shifts) != officers:
-        msg = f"`shift_min` has {len(shifts)} values for {officers} officers"
+        msg = _("`shift_min` has {n} values for {officers} officers").format(
+            n=len(shifts), officers=officers
+        )
         raise InfeasibleRouteError(msg)
     if gdf_hotspots.empty:
-        msg = "no hotspot to visit: the incidents form no cluster (lower `min_weight`?)"
+        msg = _("no hotspot to visit: the incidents form no cluster (lower `min_weight`?)")
         raise InfeasibleRouteError(msg)
 
     post_nodes = snap_points(G, list(posts), what="post")
@@ -397,13 +402,19 @@ def _problem(
         axis=1
     )
     if not reachable.any():
-        msg = "no hotspot can be reached on foot from any post"
+        msg = _("no hotspot can be reached on foot from any post")
         raise InfeasibleRouteError(msg)
     if (~reachable).any():
-        log(f"{int((~reachable).sum())} tasks cannot be reached from any post; skipped")
+        log(
+            _("{n} tasks cannot be reached from any post; skipped").format(
+                n=int((~reachable).sum())
+            )
+        )
     for k in range(officers):
         if not np.isfinite(D[k, officers + k]):
-            msg = f"the end point of officer {k + 1} cannot be reached on foot from its post"
+            msg = _(
+                "the end point of officer {officer} cannot be reached on foot from its post"
+            ).format(officer=k + 1)
             raise InfeasibleRouteError(msg)
         # the README's promise: a shift too short for the nearest hotspot and back is refused,
         # even when a short risky street could be walked in it
@@ -412,11 +423,11 @@ def _problem(
         need = float(np.min(np.where(np.isfinite(trip), trip, np.inf)))
         if need > shifts[k]:
             la, lo = posts[k % len(posts)]
-            msg = (
-                f"shift of officer {k + 1} is {shifts[k]:.0f} min but the nearest hotspot "
-                f"needs {need:.0f} min (walk there and back plus its dwell) from post "
-                f"{la:.5f},{lo:.5f}"
-            )
+            msg = _(
+                "shift of officer {officer} is {shift:.0f} min but the nearest hotspot "
+                "needs {need:.0f} min (walk there and back plus its dwell) from post "
+                "{lat:.5f},{lon:.5f}"
+            ).format(officer=k + 1, shift=shifts[k], need=need, lat=la, lon=lo)
             raise InfeasibleRouteError(msg)
     inst = _top.Instance(
         D=D,
@@ -462,7 +473,7 @@ def _routes(G: nx.MultiDiGraph, prob: _Problem, sol: _top.Solution) -> list[Rout
     )
     seen: dict[str, int] = {}
     number: dict[tuple[int, int], int] = {}
-    for _, officer, order, h in visits:
+    for _arrive, officer, order, h in visits:
         seen[h] = seen.get(h, 0) + 1
         number[(officer, order)] = seen[h]
     return [
@@ -529,9 +540,17 @@ def solve(
     first = {int(g): c for c, g in reversed(list(enumerate(group)))}
     total = float(sum(prob.inst.prize[c] for g, c in first.items() if c >= P))
     log(
-        f"Solved routes for {opts.officers} officers: {sum(map(len, sol.routes))} of "
-        f"{len(first) - P} tasks, {sol.score / total if total else 0:.0%} of their prize "
-        f"({sol.iterations} iterations, {sol.seconds:.1f} s)"
+        _(
+            "Solved routes for {officers} officers: {done} of {tasks} tasks, {share} of their "
+            "prize ({iterations} iterations, {seconds} s)"
+        ).format(
+            officers=opts.officers,
+            done=sum(map(len, sol.routes)),
+            tasks=len(first) - P,
+            share=format_percent(sol.score / total if total else 0, decimals=0),
+            iterations=sol.iterations,
+            seconds=format_number(sol.seconds, decimals=1),
+        )
     )
     routes = _routes(G, prob, sol)
     _warn_idle(routes, len(first) - P)
@@ -605,15 +624,22 @@ def solve_in_areas(
         one = replace(opts, officers=1, shift_min=shifts[k], ends=None)
         if hot.empty:
             node = snap_points(sub, [start], what="post", max_dist_m=float("inf"))[0]
-            log(f"officer {k + 1}: patrol area {k % len(areas) + 1} holds no hotspot", 30)
+            log(
+                _("officer {officer}: patrol area {area} holds no hotspot").format(
+                    officer=k + 1, area=k % len(areas) + 1
+                ),
+                logging.WARNING,
+            )
             routes.append(Route(k + 1, post, node, shifts[k], (), (node,), 0.0, 0.0, 0.0, (), node))
             continue
         if not inside:
             node = snap_points(sub, [post], what="post", max_dist_m=float("inf"))[0]
             start = (float(sub.nodes[node]["lat"]), float(sub.nodes[node]["lon"]))
             log(
-                f"officer {k + 1}: no post inside patrol area {k % len(areas) + 1}; the route "
-                f"starts at the area's street nearest to post {post[0]:.5f},{post[1]:.5f}"
+                _(
+                    "officer {officer}: no post inside patrol area {area}; the route starts at "
+                    "the area's street nearest to post {lat:.5f},{lon:.5f}"
+                ).format(officer=k + 1, area=k % len(areas) + 1, lat=post[0], lon=post[1])
             )
         (route,) = solve(sub, hot, [start], one, segments=segs)
         routes.append(replace(route, officer=k + 1, post=post))
@@ -643,11 +669,17 @@ def _warn_idle(routes: Sequence[Route], n_tasks: int) -> None:
         return
     who = ", ".join(map(str, idle[:10])) + (" ..." if len(idle) > 10 else "")
     if n_tasks < len(routes):
-        why = f"fewer tasks ({n_tasks}) than officers ({len(routes)})"
+        why = _("fewer tasks ({tasks}) than officers ({officers})").format(
+            tasks=n_tasks, officers=len(routes)
+        )
     else:
-        why = "every task within reach of their posts and shifts is taken by other officers"
-    subject = f"officer {who} has" if len(idle) == 1 else f"officers {who} have"
-    log(f"{subject} nothing to do: {why}", logging.WARNING)
+        why = _("every task within reach of their posts and shifts is taken by other officers")
+    line = ngettext(
+        "officer {who} has nothing to do: {why}",
+        "officers {who} have nothing to do: {why}",
+        len(idle),
+    ).format(who=who, why=why)
+    log(line, logging.WARNING)
 
 
 def start_compiling() -> Callable[[], None]:
@@ -662,7 +694,7 @@ def start_compiling() -> Callable[[], None]:
     proc = _top.start_compiling()
     if proc is None:
         return lambda: None
-    log("Compiling the route search in the background (first run after an install)")
+    log(_("Compiling the route search in the background (first run after an install)"))
 
     def wait() -> None:
         proc.wait()
@@ -805,8 +837,11 @@ def variants(
         )
     table = pd.DataFrame(rows)
     log(
-        f"{len(chosen)} variants within {tolerance:.0%} of the best; mean street overlap "
-        f"{table['mean_overlap'].mean():.0%}"
+        _("{n} variants within {tolerance} of the best; mean street overlap {overlap}").format(
+            n=len(chosen),
+            tolerance=format_percent(tolerance, decimals=0),
+            overlap=format_percent(table["mean_overlap"].mean(), decimals=0),
+        )
     )
     return [plans[i] for i in chosen], table
 

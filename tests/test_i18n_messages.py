@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from patrolplan import InputDataError, config, i18n, ingest
+from patrolplan import InfeasibleRouteError, InputDataError, config, datasets, i18n, ingest, routing
 from patrolplan.options import PlanOptions
 
 from .conftest import DATA
@@ -199,3 +199,61 @@ def test_broken_district_file(tmp_path):
     )
     missing = tmp_path / "нет.toml"
     assert _raise_in("kk", config.load_config, missing) == f"{missing} баптау файлы табылмады"
+
+
+# ----------------------------------------------------------------------------------------------
+# routing
+
+
+def _short_shift(demo_plan):
+    posts = list(datasets.DEMO_POSTS)
+    options = routing.RouteOptions(shift_min=10)
+    return routing.solve(demo_plan.G, demo_plan.gdf_hotspots, posts, options)
+
+
+def test_too_short_shift_in_three_languages(demo_plan):
+    en = _raise_in("en", _short_shift, demo_plan, error=InfeasibleRouteError)
+    ru = _raise_in("ru", _short_shift, demo_plan, error=InfeasibleRouteError)
+    kk = _raise_in("kk", _short_shift, demo_plan, error=InfeasibleRouteError)
+    need, lat, lon = re.fullmatch(
+        r"shift of officer 1 is 10 min but the nearest hotspot needs (\d+) min \(walk there and "
+        r"back plus its dwell\) from post (-?\d+\.\d{5}),(-?\d+\.\d{5})",
+        en,
+    ).groups()
+    assert ru == (
+        f"смена инспектора 1 длится 10 мин, а на ближайшую горячую точку с поста {lat},{lon} "
+        f"нужно {need} мин (дорога туда и обратно и время на точке)"
+    )
+    assert kk.startswith(f"инспектор 1 ауысымы 10 мин, ал {lat},{lon} постынан ең жақын")
+    assert f"{need} мин" in kk
+
+
+@pytest.mark.parametrize(
+    ("text", "ru"),
+    [
+        ("39.2", "`post` должен быть задан как 'lat,lon' в градусах"),
+        ("91,0", "`post` '91,0' не является парой широта,долгота"),
+    ],
+)
+def test_bad_post(text, ru):
+    assert _raise_in("ru", routing.parse_post, text, error=InfeasibleRouteError).startswith(ru)
+    kk = _raise_in("kk", routing.parse_post, text, error=InfeasibleRouteError)
+    assert kk.startswith("`post` ")
+    assert KAZAKH_LETTERS & set(kk)
+
+
+@pytest.mark.parametrize(
+    ("officers", "pattern"),
+    [
+        (2, r"у инспектора \d нет заданий: заданий \(1\) меньше, чем инспекторов \(2\)"),
+        (3, r"у инспекторов \d, \d нет заданий: заданий \(1\) меньше, чем инспекторов \(3\)"),
+    ],
+)
+def test_idle_officers_warning_uses_russian_plural_forms(demo_plan, caplog, officers, pattern):
+    caplog.set_level(logging.WARNING, logger="patrolplan")
+    hot = demo_plan.gdf_hotspots.sort_values("rank").head(1)
+    options = routing.RouteOptions(officers=officers, max_segments=0, iterations=50)
+    with i18n.language("ru"):
+        routing.solve(demo_plan.G, hot, list(datasets.DEMO_POSTS), options)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [line for line in lines if re.fullmatch(pattern, line)], lines
