@@ -22,6 +22,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN
 
 from patrolplan import settings
 from patrolplan._errors import InputDataError
+from patrolplan.i18n import _, format_number, format_percent
 from patrolplan.utils import log
 
 #: Weight of each layer in the combined risk.
@@ -220,7 +221,7 @@ def _max_size(max_size_m: float | None) -> float:
     )
     size = float(size)
     if not size > 0:
-        msg = f"`max_size_m` must be positive, got {max_size_m!r}"
+        msg = _("`max_size_m` must be positive, got {value!r}").format(value=max_size_m)
         raise InputDataError(msg)
     return size
 
@@ -453,7 +454,9 @@ def cluster_incidents(
     (247, 873)
     """
     if method not in METHODS:
-        msg = f"`method` must be one of {', '.join(METHODS)}, got {method!r}"
+        msg = _("`method` must be one of {choices}, got {value!r}").format(
+            choices=", ".join(METHODS), value=method
+        )
         raise InputDataError(msg)
     size = _max_size(max_size_m)
     if gdf_incidents.empty:
@@ -489,8 +492,17 @@ def cluster_incidents(
     )
     labels = cell_labels[bins.inverse]
     log(
-        f"{method}: {len(xy):,} incidents in {len(bins.xy):,} cells of {cell:g} m, "
-        f"{int(cell_labels.max()) + 1 if len(cell_labels) else 0} places of at most {size:g} m"
+        _(
+            "{method}: {incidents} incidents in {cells} cells of {cell:g} m, "
+            "{places} places of at most {size:g} m"
+        ).format(
+            method=method,
+            incidents=format_number(len(xy)),
+            cells=format_number(len(bins.xy)),
+            cell=cell,
+            places=int(cell_labels.max()) + 1 if len(cell_labels) else 0,
+            size=size,
+        )
     )
     return pd.Series(labels, index=gdf_incidents.index, name="cluster")
 
@@ -699,8 +711,19 @@ def find_hotspots(
         labels = labels.where(~labels.isin(dropped), -1)
         gdf_hot = gdf_hot.iloc[:max_hotspots].copy()
     covered = float(weights[labels >= 0].sum()) / (float(weights.sum()) or 1.0)
-    size = f", at most {gdf_hot['size_m'].max():.0f} m across" if len(gdf_hot) else ""
-    log(f"Found {len(gdf_hot):,} hotspots holding {covered:.0%} of the weighted incidents{size}")
+    found = {
+        "n": format_number(len(gdf_hot)),
+        "share": format_percent(covered, decimals=0),
+        "size": float(gdf_hot["size_m"].max()) if len(gdf_hot) else 0.0,
+    }
+    if len(gdf_hot):
+        line = _(
+            "Found {n} hotspots holding {share} of the weighted incidents, at most {size:.0f} m "
+            "across"
+        )
+    else:
+        line = _("Found {n} hotspots holding {share} of the weighted incidents")
+    log(line.format(**found))
     return gdf_hot, labels
 
 
@@ -800,7 +823,7 @@ def grid_counts(
             max(1, int(np.ceil((y1 - y0) / cell_m + 1e-9))),
         )
     nx_, ny_ = shape
-    grid, _, _ = np.histogram2d(
+    grid, _xedges, _yedges = np.histogram2d(
         xy[:, 0],
         xy[:, 1],
         bins=(nx_, ny_),
@@ -923,7 +946,11 @@ def gi_star_grid(
         geometry=boxes,
         crs=crs,
     )
-    log(f"Gi*: {int(hot.sum())} of {grid.size} cells hot at FDR {alpha:g}")
+    log(
+        _("Gi*: {hot} of {cells} cells hot at FDR {alpha:g}").format(
+            hot=int(hot.sum()), cells=grid.size, alpha=alpha
+        )
+    )
     return out.to_crs(gdf_incidents.crs) if crs is not None else out
 
 
@@ -1092,18 +1119,32 @@ def auto_params(
     else:
         midnight = 0.0
     shift_profile = bool(len(dated) and timed.mean() >= 0.5 and midnight < 0.5)
-    reasons.append(
-        f"time precision {precision} ({timed.mean() if len(dated) else 0:.0%} with a time of "
-        f"day): shift hours {'weigh incidents' if shift_profile else 'off'}"
-    )
+    timed_share = format_percent(timed.mean() if len(dated) else 0, decimals=0)
+    if shift_profile:
+        line = _(
+            "time precision {precision} ({share} with a time of day): shift hours weigh incidents"
+        )
+    else:
+        line = _("time precision {precision} ({share} with a time of day): shift hours off")
+    reasons.append(line.format(precision=precision, share=timed_share))
     floor = {"year": 365.0, "month": 30.0}.get(precision, 14.0)
     half_life = round(max(_clamp(span_days / 4.0, 14.0, 365.0), floor), 1)
+    if floor > 14:
+        line = _(
+            "half-life {half_life:g} days: a quarter of the {span:.0f}-day span, within 14-365 "
+            "days, at least {floor:g} on {precision} dates"
+        )
+    else:
+        line = _(
+            "half-life {half_life:g} days: a quarter of the {span:.0f}-day span, within 14-365 days"
+        )
     reasons.append(
-        f"half-life {half_life:g} days: a quarter of the {span_days:.0f}-day span, "
-        f"within 14-365 days" + (f", at least {floor:g} on {precision} dates" if floor > 14 else "")
+        line.format(half_life=half_life, span=span_days, floor=floor, precision=precision)
     )
     train_days = int(np.ceil(max(28.0, min(span_days, 4.0 * half_life)))) if span_days else 28
-    reasons.append(f"training window {train_days} days: 4 half-lives, at most the span")
+    reasons.append(
+        _("training window {days} days: 4 half-lives, at most the span").format(days=train_days)
+    )
     recent = dated[dated["datetime"] >= at_ts - pd.Timedelta(days=train_days)]
     xy = _xy_m(recent) if len(recent) else np.zeros((0, 2))
     area_km2 = _occupied_km2(xy)
@@ -1111,8 +1152,16 @@ def auto_params(
     cell_m = _clamp(round(1.5 * spacing / 25.0) * 25.0, 50.0, 250.0)
     eps_m = _clamp(round(spacing / 10.0) * 10.0, 40.0, 120.0)
     reasons.append(
-        f"{len(recent):,} incidents on {area_km2:.1f} km² in the window, one per "
-        f"{spacing:.0f} m: grid cell {cell_m:g} m, clustering radius {eps_m:g} m"
+        _(
+            "{n} incidents on {area} km² in the window, one per {spacing:.0f} m: grid cell "
+            "{cell:g} m, clustering radius {eps:g} m"
+        ).format(
+            n=format_number(len(recent)),
+            area=format_number(area_km2, decimals=1),
+            spacing=spacing,
+            cell=cell_m,
+            eps=eps_m,
+        )
     )
     w = incident_weights(recent, at=at_ts, half_life_days=half_life) if len(recent) else None
     if w is not None and float(w.sum()) > 0:
@@ -1120,15 +1169,25 @@ def auto_params(
         typical = float(np.median(w[w > 0]))
         min_weight = round(max(4.0 * even, 3.0 * typical), 2)
         reasons.append(
-            f"least hotspot weight {min_weight:g}: 4x an even spread ({even:.2f}) "
-            f"and at least 3 typical incidents ({typical:.2f} each)"
+            _(
+                "least hotspot weight {weight:g}: 4x an even spread ({even}) "
+                "and at least 3 typical incidents ({typical} each)"
+            ).format(
+                weight=min_weight,
+                even=format_number(even, decimals=2),
+                typical=format_number(typical, decimals=2),
+            )
         )
     else:
         min_weight = float(settings.hotspot_min_weight)
-        reasons.append(f"least hotspot weight {min_weight:g}: the default (no dated incidents)")
-    reasons.append(f"hotspots at most {size:g} m across")
-    for line in reasons:
-        log(f"auto: {line}")
+        reasons.append(
+            _("least hotspot weight {weight:g}: the default (no dated incidents)").format(
+                weight=min_weight
+            )
+        )
+    reasons.append(_("hotspots at most {size:g} m across").format(size=size))
+    for reason in reasons:
+        log(_("auto: {reason}").format(reason=reason))
     return HotspotParams(
         half_life_days=half_life,
         train_days=train_days,
@@ -1187,45 +1246,53 @@ def data_warnings(
     if "size_m" in gdf_hotspots:
         wide = gdf_hotspots[gdf_hotspots["size_m"] > 1.2 * bound]
         out.extend(
-            f"hotspot {r.hotspot_id} is {r.size_m:.0f} m across: more than one officer can "
-            f"watch ({bound:g} m)"
+            _(
+                "hotspot {id} is {size:.0f} m across: more than one officer can watch ({bound:g} m)"
+            ).format(id=r.hotspot_id, size=r.size_m, bound=bound)
             for r in wide.itertuples()
         )
     if total <= 0:
-        out.append("no incident carries any weight: nothing to plan on")
+        out.append(_("no incident carries any weight: nothing to plan on"))
         return out
     when = gdf_incidents["datetime"]
     at_ts = pd.Timestamp(at) if at is not None else when.max() + pd.Timedelta(days=1)
     if pd.notna(at_ts) and when.notna().any():
         gap = (at_ts - when.max()).days
         if gap > 60:
-            out.append(f"the latest incident is {gap} days older than the plan date")
-        for days, name in ((30, "month"), (90, "three months"), (365, "year")):
+            out.append(
+                _("the latest incident is {days} days older than the plan date").format(days=gap)
+            )
+        periods = (
+            (30, _("{share} of the risk comes from {n} incidents of the last month")),
+            (90, _("{share} of the risk comes from {n} incidents of the last three months")),
+            (365, _("{share} of the risk comes from {n} incidents of the last year")),
+        )
+        for days, line in periods:
             recent = when >= at_ts - pd.Timedelta(days=days)
             share = float(w[recent].sum()) / total
             if share >= 0.8:
                 n = int(recent.sum())
                 if n < 50:
-                    out.append(
-                        f"{share:.0%} of the risk comes from {n} incidents of the last {name}"
-                    )
+                    out.append(line.format(share=format_percent(share, decimals=0), n=n))
                 break
     ordered = np.sort(w.to_numpy())[::-1]
     half = int(np.searchsorted(np.cumsum(ordered), 0.5 * total)) + 1
     if half <= 10:
-        out.append(f"half of the risk comes from {half} incidents")
+        out.append(_("half of the risk comes from {n} incidents").format(n=half))
     if (
         "time_precision" in gdf_incidents
         and not gdf_incidents["time_precision"].eq("datetime").any()
     ):
-        out.append("no incident has a time of day: the shift's hours do not change the plan")
+        out.append(_("no incident has a time of day: the shift's hours do not change the plan"))
     if gdf_hotspots.empty:
-        out.append("no place holds enough incidents to be a hotspot")
+        out.append(_("no place holds enough incidents to be a hotspot"))
     elif float(gdf_hotspots["share"].sum()) < 0.1:
         out.append(
-            f"the {len(gdf_hotspots)} hotspots hold only "
-            f"{float(gdf_hotspots['share'].sum()):.0%} of the risk: incidents are spread thin"
+            _("the {n} hotspots hold only {share} of the risk: incidents are spread thin").format(
+                n=len(gdf_hotspots),
+                share=format_percent(float(gdf_hotspots["share"].sum()), decimals=0),
+            )
         )
-    for line in out:
-        log(f"warning: {line}")
+    for problem in out:
+        log(_("warning: {problem}").format(problem=problem))
     return out

@@ -9,7 +9,16 @@ import re
 
 import pytest
 
-from patrolplan import InfeasibleRouteError, InputDataError, config, datasets, i18n, ingest, routing
+from patrolplan import (
+    InfeasibleRouteError,
+    InputDataError,
+    config,
+    datasets,
+    hotspots,
+    i18n,
+    ingest,
+    routing,
+)
 from patrolplan.options import PlanOptions
 
 from .conftest import DATA
@@ -257,3 +266,40 @@ def test_idle_officers_warning_uses_russian_plural_forms(demo_plan, caplog, offi
         routing.solve(demo_plan.G, hot, list(datasets.DEMO_POSTS), options)
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert [line for line in lines if re.fullmatch(pattern, line)], lines
+
+
+# ----------------------------------------------------------------------------------------------
+# hotspots: what a supervisor is warned of
+
+
+def _warnings(demo_plan, lang):
+    with i18n.language(lang):
+        return hotspots.data_warnings(
+            demo_plan.gdf_incidents,
+            demo_plan.weights,
+            demo_plan.gdf_hotspots,
+            at="2016-10-01",
+            max_size_m=40,
+        )
+
+
+def test_data_warnings_in_three_languages(demo_plan):
+    en, ru, kk = (_warnings(demo_plan, lang) for lang in ("en", "ru", "kk"))
+    assert len(en) == len(ru) == len(kk) >= 2
+    wide = re.fullmatch(
+        r"hotspot (H\d{3}) is (\d+) m across: more than one officer can watch \(40 m\)", en[0]
+    )
+    assert wide, en
+    hid, size = wide.groups()
+    assert ru[0] == (
+        f"горячая точка {hid} в поперечнике {size} м: больше, чем может охватить один "
+        "инспектор (40 м)"
+    )
+    assert kk[0] == (
+        f"{hid} қауіпті нүктесінің көлденеңі {size} м: бір инспектор бақылай алатыннан (40 м) үлкен"
+    )
+    old = [line for line in en if line.startswith("the latest incident is")]
+    days = re.search(r"is (\d+) days older", old[0]).group(1)
+    assert f"последнее происшествие произошло раньше даты плана на {days} дн." in ru
+    assert f"соңғы оқиға жоспар күнінен {days} күн бұрын болған" in kk
+    assert all(_cyrillic(line) for line in ru + kk)
