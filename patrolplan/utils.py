@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 
 from patrolplan._errors import PatrolPlanError
+from patrolplan.i18n import _, ngettext
 
 logger = logging.getLogger("patrolplan")
 
@@ -88,7 +89,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp_path, final)
     finally:
         tmp_path.unlink(missing_ok=True)
-    log(f"Saved {final}", logging.DEBUG)
+    log(_("Saved {path}").format(path=final), logging.DEBUG)
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
@@ -145,7 +146,12 @@ def _read_manifest(folder: Path) -> dict[str, set[str]]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, ValueError):
-        log(f"{path} cannot be read; no file in {folder} counts as patrolplan's", logging.WARNING)
+        log(
+            _("{path} cannot be read; no file in {folder} counts as patrolplan's").format(
+                path=path, folder=folder
+            ),
+            logging.WARNING,
+        )
         return {}
     files: dict[str, set[str]] = {}
     for key in ("files", "pending"):
@@ -190,17 +196,26 @@ def _foreign(folder: Path, names: Iterable[str], *, replace_own: bool) -> list[s
 
 
 def _clash_error(folder: Path, clash: list[str], *, replace_own: bool) -> PatrolPlanError:
-    shown = ", ".join(clash[:5]) + (f" and {len(clash) - 5} more" if len(clash) > 5 else "")
-    why = (
-        "patrolplan did not write (or that changed since it did)"
-        if replace_own
-        else "would be replaced"
-    )
-    msg = (
-        f"output folder {folder} already holds {shown}, which {why}; move "
-        f"{'it' if len(clash) == 1 else 'them'} away or choose another output folder"
-    )
-    return PatrolPlanError(msg)
+    shown = ", ".join(clash[:5])
+    if len(clash) > 5:
+        shown = _("{files} and {n} more").format(files=shown, n=len(clash) - 5)
+    if replace_own:
+        template = ngettext(
+            "output folder {folder} already holds {files}, which patrolplan did not write (or "
+            "that changed since it did); move it away or choose another output folder",
+            "output folder {folder} already holds {files}, which patrolplan did not write (or "
+            "that changed since it did); move them away or choose another output folder",
+            len(clash),
+        )
+    else:
+        template = ngettext(
+            "output folder {folder} already holds {files}, which would be replaced; move it "
+            "away or choose another output folder",
+            "output folder {folder} already holds {files}, which would be replaced; move them "
+            "away or choose another output folder",
+            len(clash),
+        )
+    return PatrolPlanError(template.format(folder=folder, files=shown))
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -251,15 +266,19 @@ def check_output_dir(
     """
     final = Path(path).absolute()
     if final.exists() and not final.is_dir():
-        msg = f"output folder {final} is an existing file, not a folder"
+        msg = _("output folder {path} is an existing file, not a folder").format(path=final)
         raise PatrolPlanError(msg)
     base = _nearest_existing(final.parent)
     if not base.is_dir():
-        msg = f"output folder {final} cannot be created: {base} is a file, not a folder"
+        msg = _("output folder {path} cannot be created: {base} is a file, not a folder").format(
+            path=final, base=base
+        )
         raise PatrolPlanError(msg)
     for folder in (base, final) if final.is_dir() else (base,):
         if not os.access(folder, os.W_OK | os.X_OK):
-            msg = f"output folder {final} cannot be written: no write permission on {folder}"
+            msg = _(
+                "output folder {path} cannot be written: no write permission on {folder}"
+            ).format(path=final, folder=folder)
             raise PatrolPlanError(msg)
     clash = _foreign(final, names, replace_own=replace_own)
     if clash:
@@ -289,7 +308,7 @@ def _remove_stale_parts(final: Path) -> None:
             continue
         if pid != os.getpid() and not _pid_alive(pid):
             shutil.rmtree(part, ignore_errors=True)
-            log(f"Removed {part}, left by an interrupted run", logging.INFO)
+            log(_("Removed {path}, left by an interrupted run").format(path=part), logging.INFO)
 
 
 class _Interrupted(SystemExit):
@@ -368,7 +387,9 @@ def atomic_dir(path: str | os.PathLike[str], *, replace_own: bool = True) -> Ite
         _remove_stale_parts(final)
         tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
     except OSError as e:
-        msg = f"output folder {final} cannot be created: {e.strerror or e}"
+        msg = _("output folder {path} cannot be created: {error}").format(
+            path=final, error=e.strerror or e
+        )
         raise PatrolPlanError(msg) from None
     try:
         (tmp / _PART_MARKER).write_text(str(os.getpid()), encoding="ascii")
@@ -414,7 +435,10 @@ def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
             else:
                 kept[name] = file_sha256(target)
         else:
-            log(f"{target} changed since patrolplan wrote it; left in place", logging.WARNING)
+            log(
+                _("{path} changed since patrolplan wrote it; left in place").format(path=target),
+                logging.WARNING,
+            )
     # record the new files first, so an interruption leaves every file accounted for
     current = {name: file_sha256(final / name) for name in old if _is_own(final / name, old)}
     _write_manifest(final, current, pending=new)
@@ -422,5 +446,5 @@ def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
         os.replace(p, final / p.name)
     for target in stale:
         target.unlink(missing_ok=True)
-        log(f"Removed {target}, written by an earlier plan", logging.DEBUG)
+        log(_("Removed {path}, written by an earlier plan").format(path=target), logging.DEBUG)
     _write_manifest(final, {**kept, **new})

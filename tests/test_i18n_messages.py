@@ -18,7 +18,9 @@ from patrolplan import (
     i18n,
     ingest,
     routing,
+    utils,
 )
+from patrolplan._errors import PatrolPlanError
 from patrolplan.options import PlanOptions
 
 from .conftest import DATA
@@ -303,3 +305,37 @@ def test_data_warnings_in_three_languages(demo_plan):
     assert f"последнее происшествие произошло раньше даты плана на {days} дн." in ru
     assert f"соңғы оқиға жоспар күнінен {days} күн бұрын болған" in kk
     assert all(_cyrillic(line) for line in ru + kk)
+
+
+# ----------------------------------------------------------------------------------------------
+# output folders
+
+
+def test_output_folder_errors(tmp_path):
+    taken = tmp_path / "plan.txt"
+    taken.write_text("not a folder", encoding="utf-8")
+    error = PatrolPlanError
+    assert _raise_in("ru", utils.check_output_dir, taken, error=error) == (
+        f"папка результатов {taken} — это существующий файл, а не папка"
+    )
+    assert _raise_in("kk", utils.check_output_dir, taken, error=error) == (
+        f"{taken} нәтижелер қалтасы — қалта емес, бар файл"
+    )
+    out = tmp_path / "plan"
+    out.mkdir()
+    for name in ("map.html", "report.json"):
+        (out / name).write_text("mine", encoding="utf-8")
+    one = _raise_in("ru", utils.check_output_dir, out, names=["map.html"], error=error)
+    assert one == (
+        f"в папке результатов {out} уже есть map.html: этот файл записан не patrolplan (или "
+        "изменён после записи); переместите его или выберите другую папку результатов"
+    )
+    two = _raise_in(
+        "kk", utils.check_output_dir, out, names=["map.html", "report.json"], error=error
+    )
+    assert two.startswith(f"{out} нәтижелер қалтасында map.html, report.json бар: бұл файлдарды")
+    en = _raise_in("en", utils.check_output_dir, out, names=["map.html"], error=error)
+    assert en == (
+        f"output folder {out} already holds map.html, which patrolplan did not write (or that "
+        "changed since it did); move it away or choose another output folder"
+    )
