@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ from scipy import ndimage
 from patrolplan import forecast, hotspots, settings
 from patrolplan import graph as _graph
 from patrolplan._errors import InputDataError
+from patrolplan.i18n import _, format_number, format_percent, get_language
 from patrolplan.utils import atomic_write_text, log
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ class Grid:
         """Sum (weighted) incidents per cell."""
         if gdf.empty:
             return np.zeros(self.shape)
-        grid, _, _ = hotspots.grid_counts(
+        grid, _origin, _crs = hotspots.grid_counts(
             gdf,
             weights,
             cell_m=self.cell_m,
@@ -236,7 +237,7 @@ def _length_metrics(
             return float(test[o[:k]].sum()), float(cum[min(k, len(cum)) - 1])
 
         hits, used = take(order)
-        best, _ = take(ideal)
+        best, _taken = take(ideal)
         out.append(
             {
                 "fraction": f,
@@ -310,7 +311,7 @@ def run(
     """
     timed = gdf_incidents[gdf_incidents["datetime"].notna()]
     if timed.empty:
-        msg = "no incident has a date: a backtest needs dated incidents"
+        msg = _("no incident has a date: a backtest needs dated incidents")
         raise InputDataError(msg)
     shift = shift_start_hour is not None and shift_length_h is not None
     counted = pd.Series(True, index=timed.index)
@@ -320,9 +321,14 @@ def run(
     step = pd.Timedelta(days=step_days or test_days)
     train_td, test_td = pd.Timedelta(days=train_days), pd.Timedelta(days=test_days)
     if start + train_td + test_td > end + pd.Timedelta(days=1):
-        msg = (
-            f"the data span {start:%Y-%m-%d} to {end:%Y-%m-%d} is shorter than one window "
-            f"of {train_days} training and {test_days} test days"
+        msg = _(
+            "the data span {start} to {end} is shorter than one window of {train_days} "
+            "training and {test_days} test days"
+        ).format(
+            start=f"{start:%Y-%m-%d}",
+            end=f"{end:%Y-%m-%d}",
+            train_days=train_days,
+            test_days=test_days,
         )
         raise InputDataError(msg)
     grid = study_grid(timed, cell_m=cell_m)
@@ -392,8 +398,9 @@ def run(
         t0 += step
     out = pd.DataFrame(rows)
     log(
-        f"Backtest: {window} windows of {train_days} + {test_days} days, "
-        f"{out['method'].nunique()} methods"
+        _("Backtest: {windows} windows of {train_days} + {test_days} days, {n} methods").format(
+            windows=window, train_days=train_days, test_days=test_days, n=out["method"].nunique()
+        )
     )
     return out
 
@@ -588,11 +595,15 @@ def choose_method(
     cached = folder / f"{key}.json"
     if use_cache and cached.is_file():
         raw = json.loads(cached.read_text(encoding="utf-8"))
-        log(f"auto method (cached): {raw['reason']}")
+        # the reason is written again in the current language when the cache holds its numbers
+        reason = raw["reason"]
+        if raw.get("lang", get_language()) != get_language() and "reason_args" in raw:
+            reason = _reason_text(raw["reason_args"])
+        log(_("auto method (cached): {reason}").format(reason=reason))
         return MethodChoice(
             raw["method"],
             {k: float(v) for k, v in raw["params"].items()},
-            raw["reason"],
+            reason,
             pd.DataFrame(raw["table"]),
             bool(raw["backtested"]),
         )
@@ -663,12 +674,14 @@ def choose_method(
     if windows >= 3 and not any(float(str(r["hit_rate"])) > 0 for r in rows):
         windows = 0
     if windows < 3:
-        reason = (
-            f"history too short to backtest ({windows} of {n_windows} periods of "
-            f"{test_days} days hold 5 incidents in the shift): {FALLBACK_METHOD} with the "
-            "data's own scale"
-        )
-        choice = MethodChoice(default.method, default.params, reason, backtested=False)
+        args: dict[str, object] = {
+            "kind": "short",
+            "windows": windows,
+            "n_windows": n_windows,
+            "test_days": test_days,
+            "method": FALLBACK_METHOD,
+        }
+        choice = MethodChoice(default.method, default.params, _reason_text(args), backtested=False)
     else:
         res = pd.DataFrame(rows)
         table = res.groupby(["candidate", "method"], as_index=False, sort=False).agg(
@@ -690,15 +703,22 @@ def choose_method(
         method, params = cands[str(best["candidate"])]
         params = {"half_life_days": p.half_life_days, **params}
         other = table[table["candidate"] != best["candidate"]].iloc[0]
-        reason = (
-            f"{best['candidate']}: PAI {best['pai']:.1f}, {best['hit_rate']:.0%} of the next "
-            f"{test_days} days' incidents in the shift in {best['area_km2']:.2f} km², over "
-            f"{windows} periods (next best {other['candidate']}: {other['hit_rate']:.0%}, PAI "
-            f"{other['pai']:.1f}; the default {next(iter(cands))} is kept unless another "
-            f"catches {MARGIN:.0%} more)"
-        )
-        choice = MethodChoice(method, params, reason, table.round(4), backtested=True)
-    log(f"auto method: {choice.reason}")
+        args = {
+            "kind": "backtested",
+            "best": str(best["candidate"]),
+            "pai": float(best["pai"]),
+            "hit_rate": float(best["hit_rate"]),
+            "test_days": test_days,
+            "area_km2": float(best["area_km2"]),
+            "windows": windows,
+            "other": str(other["candidate"]),
+            "other_hit_rate": float(other["hit_rate"]),
+            "other_pai": float(other["pai"]),
+            "default": next(iter(cands)),
+            "margin": MARGIN,
+        }
+        choice = MethodChoice(method, params, _reason_text(args), table.round(4), backtested=True)
+    log(_("auto method: {reason}").format(reason=choice.reason))
     if use_cache:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(
@@ -708,9 +728,42 @@ def choose_method(
                     "method": choice.method,
                     "params": choice.params,
                     "reason": choice.reason,
+                    "lang": get_language(),
+                    "reason_args": args,
                     "table": choice.table.to_dict(orient="records"),
                     "backtested": choice.backtested,
                 }
             ),
         )
     return choice
+
+
+def _reason_text(args: Mapping[str, Any]) -> str:
+    """Say in the current language why :func:`choose_method` chose its method."""
+    if args["kind"] == "short":
+        return _(
+            "history too short to backtest ({windows} of {n_windows} periods of {test_days} "
+            "days hold 5 incidents in the shift): {method} with the data's own scale"
+        ).format(
+            windows=args["windows"],
+            n_windows=args["n_windows"],
+            test_days=args["test_days"],
+            method=args["method"],
+        )
+    return _(
+        "{best}: PAI {pai}, {hit_rate} of the next {test_days} days' incidents in the shift in "
+        "{area} km², over {windows} periods (next best {other}: {other_hit_rate}, PAI "
+        "{other_pai}; the default {default} is kept unless another catches {margin} more)"
+    ).format(
+        best=args["best"],
+        pai=format_number(float(args["pai"]), decimals=1),
+        hit_rate=format_percent(float(args["hit_rate"]), decimals=0),
+        test_days=args["test_days"],
+        area=format_number(float(args["area_km2"]), decimals=2),
+        windows=args["windows"],
+        other=args["other"],
+        other_hit_rate=format_percent(float(args["other_hit_rate"]), decimals=0),
+        other_pai=format_number(float(args["other_pai"]), decimals=1),
+        default=args["default"],
+        margin=format_percent(float(args["margin"]), decimals=0),
+    )

@@ -40,6 +40,7 @@ import shapely
 
 from patrolplan import graph, hotspots, ingest, routing, settings
 from patrolplan._errors import InfeasibleRouteError, InputDataError
+from patrolplan.i18n import _, format_number, format_percent
 from patrolplan.options import PlanOptions
 from patrolplan.utils import log
 
@@ -278,7 +279,7 @@ def _route(
     try:
         routes = routing.solve(G, gdf_hot, posts, route_args, segments=segments)
     except InfeasibleRouteError as exc:
-        log(f"{method}: no routes ({exc})", level=30)
+        log(_("{method}: no routes ({error})").format(method=method, error=exc), level=30)
         return ShiftPlan(method, (), gdf_hot, note=str(exc))
     return ShiftPlan(method, tuple(routes), gdf_hot)
 
@@ -455,11 +456,11 @@ def capture(
     hit = np.zeros(len(pts), dtype=bool)
     lines = streets.lines(routing.walked_segments(routes))
     if lines:
-        i_pt, _ = shapely.STRtree(lines).query(pts, predicate="dwithin", distance=dist_m)
+        i_pt, _i_geom = shapely.STRtree(lines).query(pts, predicate="dwithin", distance=dist_m)
         hit[i_pt] = True
     polys = _visited_polygons(routes, gdf_hotspots, streets.crs)
     if polys:
-        i_pt, _ = shapely.STRtree(polys).query(pts, predicate="covered_by")
+        i_pt, _i_geom = shapely.STRtree(polys).query(pts, predicate="covered_by")
         hit[i_pt] = True
     out[:] = hit
     return out
@@ -774,17 +775,21 @@ def replay(
     starts = [start] if isinstance(start, str) else list(start)
     for s in starts:
         if not _is_clock(s):
-            msg = f"`start` must be a time of day HH:MM, got {s!r}"
+            msg = _("`start` must be a time of day HH:MM, got {value!r}").format(value=s)
             raise InputDataError(msg)
     if not len(days):
-        msg = "`days` is empty: give at least one test day"
+        msg = _("`days` is empty: give at least one test day")
         raise InputDataError(msg)
     timed = gdf_incidents[gdf_incidents["datetime"].notna()]
     if timed.empty:
-        msg = "no incident has a date: a replay needs dated incidents"
+        msg = _("no incident has a date: a replay needs dated incidents")
         raise InputDataError(msg)
     if len(timed) < len(gdf_incidents):
-        log(f"Replay leaves out {len(gdf_incidents) - len(timed):,} incidents without a date")
+        log(
+            _("Replay leaves out {n} incidents without a date").format(
+                n=format_number(len(gdf_incidents) - len(timed))
+            )
+        )
     planners = dict(methods) if methods else {"plan": planner_hotspots()}
     choice = None
     if options is not None:
@@ -794,7 +799,7 @@ def replay(
 
             first = min(_bounds(pd.Timestamp(d), s) for d in days for s in starts)
             before = timed[timed["datetime"] < first]
-            _, choice = choose_hotspot_method(
+            _params, choice = choose_hotspot_method(
                 before,
                 options,
                 at=first,
@@ -821,8 +826,12 @@ def replay(
     first_day = shifts[0].normalize() - pd.Timedelta(days=history_days)
     if when.min().normalize() > first_day:
         log(
-            f"Short history: the data start {when.min():%Y-%m-%d}, after the "
-            f"{history_days}-day history of the first test shift ({first_day:%Y-%m-%d})",
+            _(
+                "Short history: the data start {start}, after the {days}-day history of the "
+                "first test shift ({first})"
+            ).format(
+                start=f"{when.min():%Y-%m-%d}", days=history_days, first=f"{first_day:%Y-%m-%d}"
+            ),
             level=30,
         )
     hours = officers * shift_min / 60.0
@@ -926,8 +935,11 @@ def replay(
                 }
             )
         log(
-            f"Replay {t0:%Y-%m-%d %H:%M}: {len(test)} incidents, captured "
-            + ", ".join(f"{r['method']} {r['captured']:g}" for r in rows[first:])
+            _("Replay {start}: {n} incidents, captured {captured}").format(
+                start=f"{t0:%Y-%m-%d %H:%M}",
+                n=len(test),
+                captured=", ".join(f"{r['method']} {r['captured']:g}" for r in rows[first:]),
+            )
         )
     cols = [
         "shift_start",
@@ -1061,10 +1073,20 @@ def summarize(
     table = pd.DataFrame(rows)
     ref = table.set_index("method").loc[reference or names[0]]
     log(
-        f"Replay of {n} shifts: {reference or names[0]} captured {ref['captured']:g} of "
-        f"{ref['incidents']} incidents ({ref['capture_rate']:.0%}), "
-        f"{ref['vs_random']:.1f}x random, {ref['vs_counts']:.2f}x last-period counts, "
-        f"{ref['share_of_oracle']:.0%} of the oracle"
+        _(
+            "Replay of {n} shifts: {method} captured {captured:g} of {incidents} incidents "
+            "({rate}), {vs_random}x random, {vs_counts}x last-period counts, {oracle} of the "
+            "oracle"
+        ).format(
+            n=n,
+            method=reference or names[0],
+            captured=ref["captured"],
+            incidents=ref["incidents"],
+            rate=format_percent(ref["capture_rate"], decimals=0),
+            vs_random=format_number(ref["vs_random"], decimals=1),
+            vs_counts=format_number(ref["vs_counts"], decimals=2),
+            oracle=format_percent(ref["share_of_oracle"], decimals=0),
+        )
     )
     return table
 
@@ -1094,7 +1116,7 @@ def format_table(table: pd.DataFrame) -> str:
         "km per shift | zone km² | x random | x last-period counts | share of oracle |"
     )
     lines = [head, "|" + " --- |" * 10]
-    for _, r in table.iterrows():
+    for _row, r in table.iterrows():
         lines.append(
             f"| {r['method']} | {r['captured']:g} / {r['incidents']} | "
             f"{ci(r, 'capture_rate', '.1%')} | {ci(r, 'per_officer_hour', '.3f')} | "
@@ -1135,10 +1157,14 @@ def replay_days(
     try:
         a, b = pd.Timestamp(date_from).normalize(), pd.Timestamp(date_to).normalize()
     except ValueError:
-        msg = f"`from`/`to` must be dates YYYY-MM-DD, got {date_from!r} and {date_to!r}"
+        msg = _("`from`/`to` must be dates YYYY-MM-DD, got {first!r} and {last!r}").format(
+            first=date_from, last=date_to
+        )
         raise InputDataError(msg) from None
     if every < 1 or b < a:
-        msg = f"no test day from {a:%Y-%m-%d} to {b:%Y-%m-%d} every {every} days"
+        msg = _("no test day from {first} to {last} every {every} days").format(
+            first=f"{a:%Y-%m-%d}", last=f"{b:%Y-%m-%d}", every=every
+        )
         raise InputDataError(msg)
     return list(pd.date_range(a, b, freq=f"{every}D"))
 

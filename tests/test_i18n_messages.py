@@ -12,8 +12,10 @@ import pytest
 from patrolplan import (
     InfeasibleRouteError,
     InputDataError,
+    backtest,
     config,
     datasets,
+    evaluate,
     hotspots,
     i18n,
     ingest,
@@ -338,4 +340,44 @@ def test_output_folder_errors(tmp_path):
     assert en == (
         f"output folder {out} already holds map.html, which patrolplan did not write (or that "
         "changed since it did); move it away or choose another output folder"
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# backtest and replay
+
+
+def test_method_choice_reason_follows_the_language_even_from_the_cache(tmp_path):
+    gdf, _report = ingest.read_incidents(datasets.baltimore_crimes())
+    near = gdf[
+        gdf.geometry.y.between(39.2586, 39.3065) & gdf.geometry.x.between(-76.6081, -76.5288)
+    ]
+
+    def reason(lang):
+        with i18n.language(lang):
+            return backtest.choose_method(
+                near,
+                at="2016-06-19 18:00",
+                shift_start_hour=18,
+                shift_length_h=4,
+                cache_dir=tmp_path,
+            ).reason
+
+    en = reason("en")
+    assert en.startswith("history too short to backtest (")
+    assert len(list((tmp_path / "method_choice").glob("*.json"))) == 1
+    # the second and third calls read the cache, written in English
+    ru, kk = reason("ru"), reason("kk")
+    assert ru.startswith("история слишком коротка для ретроспективной проверки (лишь в ")
+    assert ru.endswith(f": {backtest.FALLBACK_METHOD} с масштабом самих данных")
+    assert kk.startswith("тарих ретроспективті тексеру үшін тым қысқа (")
+    assert reason("en") == en
+
+
+def test_replay_day_errors():
+    ru = _raise_in("ru", evaluate.replay_days, "2017-03-20", "2017-03-01")
+    assert ru == "нет проверочных дней с 2017-03-20 по 2017-03-01 с шагом 1 дн."
+    kk = _raise_in("kk", evaluate.replay_days, "1 март", "2017-03-01")
+    assert kk == (
+        "`from`/`to` YYYY-MM-DD түріндегі күндер болуы керек, берілгені '1 март' және '2017-03-01'"
     )
