@@ -37,10 +37,12 @@ def data_dir() -> Path:
 def _path(name: str) -> Path:
     path = data_dir() / "baltimore" / name
     if not path.is_file():
-        msg = (
-            f"Demo file {path} not found: install patrolplan from a clone of its repository "
+        from patrolplan.i18n import _
+
+        msg = _(
+            "Demo file {path} not found: install patrolplan from a clone of its repository "
             "(`pip install -e .`) or set PATROLPLAN_DATA to a folder holding baltimore/."
-        )
+        ).format(path=path)
         raise FileNotFoundError(msg)
     return path
 

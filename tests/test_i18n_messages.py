@@ -381,3 +381,11 @@ def test_replay_day_errors():
     assert kk == (
         "`from`/`to` YYYY-MM-DD түріндегі күндер болуы керек, берілгені '1 март' және '2017-03-01'"
     )
+
+
+def test_missing_demo_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATROLPLAN_DATA", str(tmp_path))
+    ru = _raise_in("ru", datasets.baltimore_crimes, error=FileNotFoundError)
+    assert ru.startswith(f"Демонстрационный файл {tmp_path / 'baltimore'}")
+    assert "`pip install -e .`" in ru
+    assert "PATROLPLAN_DATA" in ru
