@@ -405,10 +405,10 @@ def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
     """Move the files of `tmp` into `final`, keeping its manifest (see :func:`atomic_dir`)."""
     items = sorted(tmp.iterdir())
     if any(p.name == MANIFEST for p in items):
-        msg = f"{MANIFEST} is patrolplan's own file; write no file of that name"
+        msg = _("{name} is patrolplan's own file; write no file of that name").format(name=MANIFEST)
         raise PatrolPlanError(msg)
     if any(p.is_dir() for p in items):
-        msg = f"atomic_dir writes files only; {tmp} holds a folder"
+        msg = _("atomic_dir writes files only; {path} holds a folder").format(path=tmp)
         raise PatrolPlanError(msg)
     new = {p.name: file_sha256(p) for p in items}
     for p in items:
