@@ -586,7 +586,8 @@ def choose_method(
             shift_length_h,
             n_windows,
             max_hotspots,
-            p.as_dict(),
+            # the reasons are words in the current language; the numbers decide the choice
+            {k: v for k, v in p.as_dict().items() if k != "reasons"},
         ],
         default=str,
     )

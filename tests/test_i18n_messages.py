@@ -371,6 +371,8 @@ def test_method_choice_reason_follows_the_language_even_from_the_cache(tmp_path)
     assert ru.startswith("история слишком коротка для ретроспективной проверки (лишь в ")
     assert ru.endswith(f": {backtest.FALLBACK_METHOD} с масштабом самих данных")
     assert kk.startswith("тарих ретроспективті тексеру үшін тым қысқа (")
+    # one cache entry serves every language
+    assert len(list((tmp_path / "method_choice").glob("*.json"))) == 1
     assert reason("en") == en
 
 
