@@ -229,7 +229,7 @@ def _skater(gdf: gpd.GeoDataFrame, adj: sparse.csr_matrix, k: int, seed: int) ->
 def _split_components(labels: np.ndarray, adj: sparse.csr_matrix, k: int) -> np.ndarray:
     """Give every region one connected piece: stray pieces join a neighbouring region."""
     labels = labels.copy()
-    for _ in range(adj.shape[0]):
+    for _step in range(adj.shape[0]):
         changed = False
         for r in range(k):
             members = np.flatnonzero(labels == r)

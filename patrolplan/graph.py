@@ -425,7 +425,7 @@ def _records(table: pa.Table, skip: int) -> list[dict[str, Any]]:
             if v is not None:
                 base[i] = v
     if not merged:
-        return [{} for _ in range(table.num_rows)]
+        return [{} for _row in range(table.num_rows)]
     names = list(merged)
     return [
         {k: v for k, v in zip(names, row, strict=True) if v is not None}
@@ -600,7 +600,7 @@ def graph_area(G: nx.MultiDiGraph, *, buffer_m: float | None = None) -> BaseGeom
         The buffered convex hull, in longitude/latitude.
     """
     buffer_m = settings.area_buffer_m if buffer_m is None else buffer_m
-    _, xy = _node_xy(G)
+    xy = _node_xy(G)[1]
     hull = shapely.convex_hull(shapely.multipoints(xy)).buffer(buffer_m)
     return gpd.GeoSeries([hull], crs=G.graph["crs"]).to_crs("EPSG:4326").iloc[0]
 
@@ -628,7 +628,7 @@ def nearest_nodes(
     memo = _memo(G)
     if memo.kdtree is None:
         memo.kdtree = cKDTree(xy)
-    to_xy, _ = _transformers(G)
+    to_xy = _transformers(G)[0]
     x, y = to_xy.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     dist, idx = memo.kdtree.query(np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]))
     return nodes[idx], dist
@@ -1008,7 +1008,7 @@ class ShortestPaths:
     """
 
     def __init__(self, G: nx.MultiDiGraph, sources: Sequence[int]) -> None:
-        self.nodes, _ = _node_xy(G)
+        self.nodes = _node_xy(G)[0]
         memo = _memo(G)
         if memo.csr is None:
             memo.pos = {int(n): i for i, n in enumerate(self.nodes)}
@@ -1106,7 +1106,7 @@ def path_geometry(G: nx.MultiDiGraph, nodes: Sequence[int]) -> list[tuple[float,
     list of tuple
         Vertices in EPSG:4326; the first and last are exactly the path's end nodes.
     """
-    _, to_lonlat = _transformers(G)
+    to_lonlat = _transformers(G)[1]
     coords: list[tuple[float, float]] = [(G.nodes[nodes[0]]["lon"], G.nodes[nodes[0]]["lat"])]
     for u, v in itertools.pairwise(nodes):
         geom: Any = edge_between(G, u, v).get("geometry")

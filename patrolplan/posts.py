@@ -312,7 +312,7 @@ def node_risk(G: nx.MultiDiGraph, gdf_incidents: gpd.GeoDataFrame, weights: pd.S
         node[i] = u[i] if du <= dv else v[i]
     if (~on).any():
         ids = np.array(list(xy), dtype=np.int64)
-        _, idx = cKDTree(np.array(list(xy.values()))).query(np.column_stack([px, py])[~on])
+        _dist, idx = cKDTree(np.array(list(xy.values()))).query(np.column_stack([px, py])[~on])
         node[~on] = ids[idx]
     w = weights.reindex(gdf_incidents.index).fillna(0.0).to_numpy(float)
     risk = pd.Series(w, index=node).groupby(level=0).sum()
