@@ -54,10 +54,16 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
 #: Version of the way filter, graph preparation and cache layout; bump it to invalidate caches.
-GRAPH_FORMAT = 4
+#: 5: edges keep the street names in Russian and Kazakh (:data:`NAME_TAGS`).
+GRAPH_FORMAT = 5
+
+#: Street names in the languages of the maps and sheets, kept on the edges beside ``name``
+#: where the extract has them (see :func:`patrolplan.i18n.street_name`).
+NAME_TAGS = ("name:ru", "name:kk")
 
 _XML_SUFFIXES = (".osm", ".osm.bz2", ".xml")
-_JOINED = ("name", "highway", "osmid")  # list-valued edge attributes kept as "a;b" text
+# list-valued edge attributes kept as "a;b" text
+_JOINED = ("name", *NAME_TAGS, "highway", "osmid")
 _PBF_SUFFIXES = (".pbf",)
 
 # OSMnx's "walk" network filter (osmnx._overpass._get_network_filter), as tag -> regex that
@@ -152,8 +158,8 @@ def graph_from_file(
             return G
     with tempfile.TemporaryDirectory() as tmp:
         xml = Path(tmp) / "walk.osm"
-        pieces = _walk_extract(path, xml)
-        G = _graph_from_walk_xml(xml, pieces, shown=path)
+        pieces, names = _walk_extract(path, xml)
+        G = _graph_from_walk_xml(xml, pieces, shown=path, names=names)
     if use_cache:
         try:
             _write_cache(G, cached)
@@ -224,14 +230,15 @@ def _runs(refs: Sequence[int], present: set[int] | dict[int, Any]) -> list[list[
     return runs
 
 
-def _walk_extract(src: Path, dst: Path) -> dict[int, int]:
+def _walk_extract(src: Path, dst: Path) -> tuple[dict[int, int], dict[int, dict[str, str]]]:
     """Write the walkable ways of `src`, cut at missing nodes, and their nodes as OSM XML.
 
     Returns
     -------
-    dict
+    tuple
         Way id given to each extra piece of a cut way -> the way's own id (the first piece
-        keeps the way's id).
+        keeps the way's id); and way id -> its ``name`` and :data:`NAME_TAGS`, for the ways
+        that have a name in Russian or Kazakh.
     """
     import osmium
     from osmium.osm import mutable
@@ -289,25 +296,65 @@ def _walk_extract(src: Path, dst: Path) -> dict[int, int]:
             f"at them into {n_cut + len(extra):,} pieces, {n_dropped:,} ways dropped"
         )
     log(msg)
-    return extra
+    names = {
+        way_id: {k: tags[k] for k in ("name", *NAME_TAGS) if k in tags}
+        for way_id, refs, tags in ways
+        if "name" in tags and any(t in tags for t in NAME_TAGS)
+    }
+    return extra, names
 
 
-def _graph_from_walk_xml(xml: Path, extra: dict[int, int], *, shown: Path) -> nx.MultiDiGraph:
+def _align_local_names(G: nx.MultiDiGraph, names: dict[int, dict[str, str]]) -> None:
+    """Write each edge's ``name:ru`` / ``name:kk`` part for part beside its ``name``.
+
+    Simplification joins the ways of an edge and sorts each attribute's values on its own, so
+    ``name`` = ``A;B`` may come with ``name:kk`` = ``b;a``; here the local names are taken
+    from the edge's own ways again, in the order of ``name``, a name without a translation
+    standing for itself.
+    """
+    for *_, data in G.edges(data=True):
+        if not any(tag in data for tag in NAME_TAGS):
+            continue
+        ways = [names[int(i)] for i in str(data.get("osmid", "")).split(";") if int(i) in names]
+        parts = [p for p in str(data.get("name", "")).split(";") if p]
+        for tag in NAME_TAGS:
+            local = {w["name"]: w[tag] for w in ways if tag in w}
+            if local and parts:
+                data[tag] = ";".join(local.get(p, p) for p in parts)
+            else:
+                data.pop(tag, None)
+
+
+def _graph_from_walk_xml(
+    xml: Path,
+    extra: dict[int, int],
+    *,
+    shown: Path,
+    names: dict[int, dict[str, str]] | None = None,
+) -> nx.MultiDiGraph:
     """Read the XML written by :func:`_walk_extract` with OSMnx and prepare the graph."""
     import osmnx as ox
 
+    useful = list(ox.settings.useful_tags_way)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # Pedestrians walk one-way streets both ways (osmnx does the same for its "walk"
-        # network type; graph_from_xml needs to be told).
-        G = ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=True)
+        # the street names in Russian and Kazakh are kept on the edges, as `name` is
+        ox.settings.useful_tags_way = list(dict.fromkeys([*useful, *NAME_TAGS]))
+        try:
+            # Pedestrians walk one-way streets both ways (osmnx does the same for its "walk"
+            # network type; graph_from_xml needs to be told).
+            G = ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=True)
+        finally:
+            ox.settings.useful_tags_way = useful
     if extra:
         # pieces of a cut way carry the way's own id again
         for *_, data in G.edges(data=True):
             ids = data["osmid"] if isinstance(data["osmid"], list) else [data["osmid"]]
             ids = list(dict.fromkeys(extra.get(i, i) for i in ids))
             data["osmid"] = ids if len(ids) > 1 else ids[0]
-    return _prepare(G, shown)
+    G = _prepare(G, shown)
+    _align_local_names(G, names or {})
+    return G
 
 
 def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
@@ -769,7 +816,8 @@ def _undirected_edges(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     """One row per undirected pair of nodes (``u <= v``): the shortest of its edges, in G's CRS.
 
     Columns ``u``, ``v``, ``name``, ``highway``, ``length``, ``geometry`` (an edge without
-    geometry gets the straight line between its nodes). Memoised: do not change the frame.
+    geometry gets the straight line between its nodes), and ``name:ru`` / ``name:kk`` where
+    any edge has them. Memoised: do not change the frame.
     """
     memo = _memo(G)
     if memo.edges is not None:
@@ -792,6 +840,11 @@ def _undirected_edges(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     ).sort_values(["u", "v", "length"], kind="stable")
     keep = table.drop_duplicates(["u", "v"]).index.to_numpy()
     data = [rows[i][3] for i in keep]
+    local = {
+        tag: [_text(d.get(tag)) for d in data]
+        for tag in NAME_TAGS
+        if any(tag in d for _u, _v, d in G.edges(data=True))
+    }
     memo.edges = gpd.GeoDataFrame(
         {
             "u": table.loc[keep, "u"].to_numpy(),
@@ -799,6 +852,7 @@ def _undirected_edges(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
             "name": [_text(d.get("name")) for d in data],
             "highway": [_text(d.get("highway")) for d in data],
             "length": length[keep],
+            **local,
         },
         geometry=geoms[keep],
         crs=G.graph["crs"],
@@ -958,8 +1012,9 @@ def edges_gdf(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         Columns ``u``, ``v``, ``name``, ``highway``, ``length``, ``risk``, ``n_incidents``,
-        ``geometry``. ``risk`` and ``n_incidents`` are 0 where :func:`add_edge_risk` did not
-        set them.
+        ``geometry``, and ``name:ru`` / ``name:kk`` where the extract has them (``""`` on
+        the other edges). ``risk`` and ``n_incidents`` are 0 where :func:`add_edge_risk` did
+        not set them.
 
     Notes
     -----

@@ -413,6 +413,16 @@ def _first_name(value: object) -> str:
     return "" if text in ("nan", "None") else text
 
 
+def _all_names(value: object) -> list[str]:
+    """Return every name an OSM value holds (``a;b`` or a list), stripped."""
+    if isinstance(value, list | tuple):
+        return [_first_name(v) for v in value]
+    first = _first_name(value)
+    if not first:
+        return []
+    return [part.strip() for part in str(value).split(";")]
+
+
 def street_name(tags_or_edge: Mapping[str, object], lang: str | None = None) -> str:
     """Return a street's name in `lang`: OSM ``name:<lang>`` if the data has it, else ``name``.
 
@@ -449,8 +459,11 @@ def street_names(gdf_edges: pd.DataFrame, lang: str | None = None) -> dict[str, 
     """Map each street's ``name`` to its name in `lang`, where the edges have ``name:<lang>``.
 
     Routes and timetables carry a street's ``name``; this table turns them into the
-    language of the map and sheets. Where one ``name`` has several ``name:<lang>`` (different
-    ways mapped differently), the most common wins, ties going to the first in sorted order.
+    language of the map and sheets. An edge that joins several ways holds their names as
+    ``A;B`` with the local names in the same order (as :mod:`patrolplan.graph` writes them), and
+    each pair counts; where the counts differ only the first names pair. Where one ``name``
+    has several ``name:<lang>`` (different ways mapped differently), the most common wins, ties
+    going to the first in sorted order.
 
     Parameters
     ----------
@@ -476,9 +489,15 @@ def street_names(gdf_edges: pd.DataFrame, lang: str | None = None) -> dict[str, 
         return {}
     votes: dict[str, Counter[str]] = {}
     for base, local in zip(gdf_edges["name"], gdf_edges[col], strict=True):
-        a, b = _first_name(base), _first_name(local)
-        if a and b and a != b:
-            votes.setdefault(a, Counter())[b] += 1
+        names, locals_ = _all_names(base), _all_names(local)
+        pairs = (
+            zip(names, locals_, strict=False)
+            if len(names) == len(locals_)
+            else [(_first_name(base), _first_name(local))]
+        )
+        for a, b in pairs:
+            if a and b and a != b:
+                votes.setdefault(a, Counter())[b] += 1
     return {a: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for a, c in votes.items()}
 
 
@@ -575,3 +594,86 @@ def layer_name(layer: object) -> str:
     """
     text = str(layer)
     return _(text) if text in LAYER_NAMES else text
+
+
+#: Names of the built-in severity classes (:data:`patrolplan.ingest.DEFAULT_SEVERITY`) for
+#: people, by the upper-cased category as the data writes it (English, Russian or Kazakh): the
+#: four gravity classes of Kazakhstan's Criminal Code and the classes of traffic accidents.
+#: Machine-readable outputs keep the category as it came.
+SEVERITY_LABELS: dict[str, str] = {
+    "MINOR": N_("minor gravity"),
+    "НЕБОЛЬШОЙ ТЯЖЕСТИ": N_("minor gravity"),
+    "ОНШАЛЫҚТЫ АУЫР ЕМЕС": N_("minor gravity"),
+    "MEDIUM": N_("medium gravity"),
+    "СРЕДНЕЙ ТЯЖЕСТИ": N_("medium gravity"),
+    "ОРТАША АУЫРЛЫҚТАҒЫ": N_("medium gravity"),
+    "GRAVE": N_("grave"),
+    "ТЯЖКОЕ": N_("grave"),
+    "ТЯЖКИЕ": N_("grave"),
+    "АУЫР": N_("grave"),
+    "ESPECIALLY GRAVE": N_("especially grave"),
+    "ОСОБО ТЯЖКОЕ": N_("especially grave"),
+    "ОСОБО ТЯЖКИЕ": N_("especially grave"),
+    "АСА АУЫР": N_("especially grave"),
+    "FATAL": N_("fatal accident"),
+    "SERIOUS": N_("accident with serious injuries"),
+    "INJURY": N_("accident with injuries"),
+    "SLIGHT": N_("accident with slight injuries"),
+    "DAMAGE": N_("accident with damage only"),
+    "UNKNOWN": N_("no category"),
+}
+
+
+def category_label(category: object) -> str:
+    """Return an incident category for people: a built-in class translated, else as it is.
+
+    Parameters
+    ----------
+    category
+        A category as ingest keeps it (upper-cased), e.g. ``GRAVE`` or ``ОСОБО ТЯЖКОЕ``.
+
+    Returns
+    -------
+    str
+        The class's name in the current language (:data:`SEVERITY_LABELS`); any other
+        category (a source's own, such as ``LARCENY``) unchanged.
+
+    Examples
+    --------
+    >>> with language("ru"):
+    ...     category_label("ESPECIALLY GRAVE"), category_label("АУЫР"), category_label("LARCENY")
+    ('особо тяжкое', 'тяжкое', 'LARCENY')
+    """  # noqa: RUF002 - Russian examples
+    text = "" if category is None else str(category)
+    label = SEVERITY_LABELS.get(text.strip().upper())
+    return _(label) if label is not None else text
+
+
+def top_categories_label(text: object) -> str:
+    """Translate the built-in classes in a hotspot's ``top_categories`` (``GRAVE 4, MINOR 2``).
+
+    Parameters
+    ----------
+    text
+        The hotspot's ``top_categories``: categories with their counts, joined by ``", "``.
+
+    Returns
+    -------
+    str
+        The same list with each built-in class in the current language; other categories,
+        and any part that is not ``CATEGORY N``, unchanged.
+
+    Examples
+    --------
+    >>> with language("kk"):
+    ...     top_categories_label("GRAVE 4, LARCENY 2")
+    'ауыр 4, LARCENY 2'
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    parts = []
+    for part in str(text).split(", "):
+        name, _sep, count = part.rpartition(" ")
+        known = name.strip().upper() in SEVERITY_LABELS and count.isdigit()
+        parts.append(f"{category_label(name)} {count}" if known else part)
+    return ", ".join(parts)

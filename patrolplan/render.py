@@ -380,7 +380,11 @@ def _plan_map(
                 )
             ),
             escape_text(counts),
-            escape_text(_("top: {categories}").format(categories=row["top_categories"])),
+            escape_text(
+                _("top: {categories}").format(
+                    categories=i18n.top_categories_label(row["top_categories"])
+                )
+            ),
             escape_text(_("active hours {hours}").format(hours=row["active_hours"] or _("n/a"))),
             escape_text(
                 _("visited by {who}").format(who=", ".join(who)) if who else _("not visited")
