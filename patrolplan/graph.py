@@ -45,6 +45,7 @@ from scipy.spatial import cKDTree
 
 from patrolplan import settings
 from patrolplan._errors import GraphBuildError, InfeasibleRouteError, InputDataError
+from patrolplan.i18n import _
 from patrolplan.utils import atomic_path, file_sha256, log
 
 if TYPE_CHECKING:
@@ -139,22 +140,26 @@ def graph_from_file(
     """
     path = Path(path)
     if not path.is_file():
-        msg = f"`osm` file {path} not found"
+        msg = _("`osm` file {path} not found").format(path=path)
         raise GraphBuildError(msg)
     name = path.name.lower()
     if name.endswith(".graphml"):
         return _load_graphml(path)
     if not name.endswith(_XML_SUFFIXES + _PBF_SUFFIXES):
-        msg = (
-            f"`osm` file {path} has an unknown type; expected .osm, .osm.bz2, .osm.pbf or .graphml"
-        )
+        msg = _(
+            "`osm` file {path} has an unknown type; expected .osm, .osm.bz2, .osm.pbf or .graphml"
+        ).format(path=path)
         raise GraphBuildError(msg)
     cache = Path(cache_dir if cache_dir is not None else settings.cache_dir)
     cached = cache / _cache_name(path)
     if use_cache and cached.is_file():
         G = _read_cache(cached)
         if G is not None:
-            log(f"Loaded cached graph {cached} ({len(G):,} nodes, {G.number_of_edges():,} edges)")
+            log(
+                _("Loaded cached graph {path} ({nodes:,} nodes, {edges:,} edges)").format(
+                    path=cached, nodes=len(G), edges=G.number_of_edges()
+                )
+            )
             return G
     with tempfile.TemporaryDirectory() as tmp:
         xml = Path(tmp) / "walk.osm"
@@ -164,7 +169,10 @@ def graph_from_file(
         try:
             _write_cache(G, cached)
         except OSError as exc:
-            log(f"Could not write graph cache {cached}: {exc}", logging.WARNING)
+            log(
+                _("Could not write graph cache {path}: {error}").format(path=cached, error=exc),
+                logging.WARNING,
+            )
     return G
 
 
@@ -180,11 +188,18 @@ def _cache_name(path: Path) -> str:
     try:
         digest = file_sha256(path)[:16]
     except OSError as exc:
-        msg = f"cannot read OSM extract {path}: {exc.strerror or exc}"
+        msg = _("cannot read OSM extract {path}: {error}").format(
+            path=path, error=exc.strerror or exc
+        )
         raise GraphBuildError(msg) from None
     pp = _dist_version("patrolplan")
     ox = _dist_version("osmnx")
     return f"walk-{digest}-v{GRAPH_FORMAT}-pp{pp}-ox{ox}.ppgraph"
+
+
+def _point(what: str) -> str:
+    """Return the kind of a point (``post``, ``end point``) in the current language."""
+    return _(what) if what in ("post", "end point") else what
 
 
 def _one_line(exc: BaseException) -> str:
@@ -204,7 +219,7 @@ def _osm_objects(src: Path, entities: Any, *filters: Any) -> Iterator[Any]:
     except (RuntimeError, OSError) as exc:
         if isinstance(exc, RecursionError | NotImplementedError):
             raise
-        msg = f"cannot read OSM extract {src}: {_one_line(exc)}"
+        msg = _("cannot read OSM extract {path}: {error}").format(path=src, error=_one_line(exc))
         raise GraphBuildError(msg) from None
 
 
@@ -251,9 +266,9 @@ def _walk_extract(src: Path, dst: Path) -> tuple[dict[int, int], dict[int, dict[
         if is_walkable(tags):
             ways.append((way.id, [n.ref for n in way.nodes], tags))
     if not ways:
-        msg = f"OSM extract {src} holds no walkable street"
+        msg = _("OSM extract {path} holds no walkable street").format(path=src)
         raise GraphBuildError(msg)
-    wanted = {ref for _, refs, _ in ways for ref in refs}
+    wanted = {ref for _id, refs, _tags in ways for ref in refs}
     nodes: dict[int, Any] = {}
     # (osmium's IdFilter would hold a bitmap as large as the highest node id: about 1.5 GB)
     for node in _osm_objects(src, osmium.osm.NODE):
@@ -275,13 +290,13 @@ def _walk_extract(src: Path, dst: Path) -> tuple[dict[int, int], dict[int, dict[
             max_id += 1
             extra[max_id] = way_id
             pieces.append((max_id, run, tags))
-    used = {ref for _, run, _ in pieces for ref in run}
+    used = {ref for _id, run, _tags in pieces for ref in run}
     n_missing = len(wanted) - len(nodes)
     if not pieces:
-        msg = (
-            f"OSM extract {src} holds no walkable street: its {len(ways):,} walkable ways "
-            f"reference nodes missing from the extract ({n_missing:,} of {len(wanted):,})"
-        )
+        msg = _(
+            "OSM extract {path} holds no walkable street: its {ways:,} walkable ways reference "
+            "nodes missing from the extract ({missing:,} of {wanted:,})"
+        ).format(path=src, ways=len(ways), missing=n_missing, wanted=len(wanted))
         raise GraphBuildError(msg)
     with osmium.SimpleWriter(str(dst)) as writer:
         for node_id, node in nodes.items():
@@ -289,12 +304,14 @@ def _walk_extract(src: Path, dst: Path) -> tuple[dict[int, int], dict[int, dict[
                 writer.add_node(node)
         for way_id, run, tags in pieces:
             writer.add_way(mutable.Way(id=way_id, nodes=run, tags=tags))
-    msg = f"Filtered {src.name}: {len(ways):,} walkable ways, {len(used):,} nodes"
+    msg = _("Filtered {file}: {ways:,} walkable ways, {nodes:,} nodes").format(
+        file=src.name, ways=len(ways), nodes=len(used)
+    )
     if n_missing:
-        msg += (
-            f"; {n_missing:,} referenced nodes are missing from the extract: {n_cut:,} ways cut "
-            f"at them into {n_cut + len(extra):,} pieces, {n_dropped:,} ways dropped"
-        )
+        msg += "; " + _(
+            "{missing:,} referenced nodes are missing from the extract: {cut:,} ways cut at "
+            "them into {pieces:,} pieces, {dropped:,} ways dropped"
+        ).format(missing=n_missing, cut=n_cut, pieces=n_cut + len(extra), dropped=n_dropped)
     log(msg)
     names = {
         way_id: {k: tags[k] for k in ("name", *NAME_TAGS) if k in tags}
@@ -312,7 +329,7 @@ def _align_local_names(G: nx.MultiDiGraph, names: dict[int, dict[str, str]]) -> 
     from the edge's own ways again, in the order of ``name``, a name without a translation
     standing for itself.
     """
-    for *_, data in G.edges(data=True):
+    for *_ends, data in G.edges(data=True):
         if not any(tag in data for tag in NAME_TAGS):
             continue
         ways = [names[int(i)] for i in str(data.get("osmid", "")).split(";") if int(i) in names]
@@ -348,7 +365,7 @@ def _graph_from_walk_xml(
             ox.settings.useful_tags_way = useful
     if extra:
         # pieces of a cut way carry the way's own id again
-        for *_, data in G.edges(data=True):
+        for *_ends, data in G.edges(data=True):
             ids = data["osmid"] if isinstance(data["osmid"], list) else [data["osmid"]]
             ids = list(dict.fromkeys(extra.get(i, i) for i in ids))
             data["osmid"] = ids if len(ids) > 1 else ids[0]
@@ -363,14 +380,14 @@ def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
 
     n_all = len(G)
     G = ox.truncate.largest_component(G, strongly=True)
-    for _, data in G.nodes(data=True):
+    for _node, data in G.nodes(data=True):
         data["lon"], data["lat"] = data["x"], data["y"]
     G = ox.project_graph(G)
     # Simplification merges the values of joined edges through a set, whose order changes from
     # one process to the next: sort them, so the same extract always gives the same graph.
     # Street names, highway types and OSM ids become readable text (``"a;b"``), OSM ids always
     # text; other merged attributes stay lists, as in OSMnx.
-    for *_, data in G.edges(data=True):
+    for *_ends, data in G.edges(data=True):
         for key, value in data.items():
             if isinstance(value, list):
                 value = sorted(value, key=str)
@@ -378,8 +395,10 @@ def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
         if "osmid" in data:
             data["osmid"] = str(data["osmid"])
     log(
-        f"Built walking graph from {shown.name}: {len(G):,} nodes, {G.number_of_edges():,} "
-        f"edges ({n_all - len(G):,} nodes outside the largest connected part dropped)"
+        _(
+            "Built walking graph from {file}: {nodes:,} nodes, {edges:,} edges ({dropped:,} "
+            "nodes outside the largest connected part dropped)"
+        ).format(file=shown.name, nodes=len(G), edges=G.number_of_edges(), dropped=n_all - len(G))
     )
     return G
 
@@ -396,13 +415,15 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
             edge_dtypes={"risk": float, "osmid": str, "name": str, "highway": str},
         )
     except (OSError, ET.ParseError, nx.NetworkXError, ValueError) as exc:
-        msg = f"cannot read GraphML {path}: {_one_line(exc)}"
+        msg = _("cannot read GraphML {path}: {error}").format(path=path, error=_one_line(exc))
         raise GraphBuildError(msg) from None
     if len(G) == 0 or G.number_of_edges() == 0:
-        msg = f"GraphML {path} holds no street"
+        msg = _("GraphML {path} holds no street").format(path=path)
         raise GraphBuildError(msg)
-    if "crs" not in G.graph or any("x" not in d or "y" not in d for _, d in G.nodes(data=True)):
-        msg = f"GraphML {path} is not a street graph: it needs a `crs` and x/y on every node"
+    if "crs" not in G.graph or any("x" not in d or "y" not in d for _n, d in G.nodes(data=True)):
+        msg = _(
+            "GraphML {path} is not a street graph: it needs a `crs` and x/y on every node"
+        ).format(path=path)
         raise GraphBuildError(msg)
     if "lon" not in next(iter(G.nodes.values())):
         G = _prepare(G, path)
@@ -516,7 +537,7 @@ def _write_cache(G: nx.MultiDiGraph, path: Path) -> None:
     digest = hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest()
     with atomic_path(path) as tmp:
         tmp.write_bytes(_CACHE_MAGIC + digest + payload)
-    log(f"Cached graph in {path}", logging.DEBUG)
+    log(_("Cached graph in {path}").format(path=path), logging.DEBUG)
 
 
 def _read_cache(path: Path) -> nx.MultiDiGraph | None:
@@ -527,7 +548,9 @@ def _read_cache(path: Path) -> nx.MultiDiGraph | None:
         data = path.read_bytes()
         G = _decode_cache(data)
     except (OSError, _DamagedCacheError, pa.ArrowException) as exc:
-        msg = f"Graph cache {path} cannot be used ({_one_line(exc)}); rebuilding it"
+        msg = _("Graph cache {path} cannot be used ({error}); rebuilding it").format(
+            path=path, error=_one_line(exc)
+        )
         log(msg, logging.WARNING)
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
@@ -540,11 +563,11 @@ def _decode_cache(data: bytes) -> nx.MultiDiGraph:
 
     head = len(_CACHE_MAGIC)
     if len(data) < head + _DIGEST_SIZE + 8 or not data.startswith(_CACHE_MAGIC):
-        msg = "not a patrolplan graph cache"
+        msg = _("not a patrolplan graph cache")
         raise _DamagedCacheError(msg)
     digest, payload = data[head : head + _DIGEST_SIZE], data[head + _DIGEST_SIZE :]
     if hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest() != digest:
-        msg = "content does not match its digest"
+        msg = _("content does not match its digest")
         raise _DamagedCacheError(msg)
     split = 8 + int.from_bytes(payload[:8], "little")
     nodes = pa.ipc.open_stream(pa.py_buffer(payload[8:split])).read_all()
@@ -747,15 +770,17 @@ def snap_report(
     lon = np.array([p[1] for p in points], dtype=float)
     for i, (la, lo) in enumerate(zip(lat, lon, strict=True), start=1):
         if not (np.isfinite(la) and np.isfinite(lo)):
-            msg = f"{what} {i} has coordinates {la},{lo}: latitude and longitude must be numbers"
+            msg = _(
+                "{what} {i} has coordinates {lat},{lon}: latitude and longitude must be numbers"
+            ).format(what=_point(what), i=i, lat=la, lon=lo)
             raise InputDataError(msg)
     nodes, dist = nearest_nodes(G, lon, lat)
     for la, lo, d in zip(lat, lon, dist, strict=True):
         if d > limit:
-            msg = (
-                f"{what} {la:.6f},{lo:.6f} is {d:,.0f} m from the nearest street of the graph "
-                f"(at most {limit:,.0f} m allowed): is it inside the OSM extract?"
-            )
+            msg = _(
+                "{what} {lat:.6f},{lon:.6f} is {dist:,.0f} m from the nearest street of the graph "
+                "(at most {most:,.0f} m allowed): is it inside the OSM extract?"
+            ).format(what=_point(what), lat=la, lon=lo, dist=d, most=limit)
             raise InfeasibleRouteError(msg)
     snaps = [
         Snap(float(la), float(lo), int(n), float(d), node_street(G, int(n)))
@@ -766,10 +791,19 @@ def snap_report(
     for s in snaps:
         if (what, s.lat, s.lon, limit) not in logged:
             logged.add((what, s.lat, s.lon, limit))
-            street = s.street or "unnamed street"
+            street = s.street or _("unnamed street")
             log(
-                f"{what} {s.lat:.6f},{s.lon:.6f} snapped to node {s.node} ({street}), "
-                f"{s.dist_m:,.0f} m away",
+                _(
+                    "{what} {lat:.6f},{lon:.6f} snapped to node {node} ({street}), "
+                    "{dist:,.0f} m away"
+                ).format(
+                    what=_point(what),
+                    lat=s.lat,
+                    lon=s.lon,
+                    node=s.node,
+                    street=street,
+                    dist=s.dist_m,
+                ),
                 level,
             )
     return snaps
@@ -968,12 +1002,16 @@ def add_edge_risk(
         (int(u), int(v)): (float(s), int(c))
         for (u, v), s, c in zip(sums.index, sums["sum"], sums["count"], strict=True)
     }
-    for u, v, _, data in G.edges(keys=True, data=True):
+    for u, v, _key, data in G.edges(keys=True, data=True):
         acc = totals.get((min(u, v), max(u, v)))
         if acc:
             data["risk"], data["n_incidents"] = acc
     n_on = int((snapped["u"] >= 0).sum())
-    log(f"Snapped {n_on:,} of {len(snapped):,} incidents to {len(totals):,} segments")
+    log(
+        _("Snapped {n:,} of {total:,} incidents to {segments:,} segments").format(
+            n=n_on, total=len(snapped), segments=len(totals)
+        )
+    )
     return G
 
 
@@ -1121,7 +1159,9 @@ class ShortestPaths:
         while i != start:
             i = pred[i]
             if i < 0:
-                msg = f"node {target} cannot be reached from node {source} on foot"
+                msg = _("node {target} cannot be reached from node {source} on foot").format(
+                    target=target, source=source
+                )
                 raise InfeasibleRouteError(msg)
             out.append(i)
         return [int(self.nodes[j]) for j in reversed(out)]

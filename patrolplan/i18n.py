@@ -17,16 +17,18 @@ Street names: OSM ways may carry ``name:ru`` and ``name:kk`` beside ``name``;
 :func:`street_name` and :func:`street_names` pick the name in the current language where the
 data has one.
 
-Updating the catalogs after changing a message in the code (from the repository root)::
+Updating the catalogs after changing a message in the code (from the repository root; the
+command line, ``cli.py``, uses the same catalogs)::
 
     pybabel extract --no-location --sort-output --add-comments=Translators: \\
-        --project=patrolplan -o patrolplan/locale/patrolplan.pot patrolplan
-    pybabel update --no-location --ignore-obsolete -D patrolplan \\
+        --project=patrolplan -o patrolplan/locale/patrolplan.pot patrolplan cli.py
+    pybabel update --ignore-obsolete --no-fuzzy-matching --width=100 -D patrolplan \\
         -i patrolplan/locale/patrolplan.pot -d patrolplan/locale
 
 then translate the new entries in ``patrolplan/locale/{ru,kk}/LC_MESSAGES/patrolplan.po``
-and remove their ``fuzzy`` flags; ``tests/test_i18n.py`` fails until every message of the
-code has a translation.
+(and remove any ``fuzzy`` flag); ``tests/test_i18n.py`` fails until every message of the
+code has a translation. ``pybabel update`` re-wraps the glossary at the head of each catalog:
+put its indentation back before committing.
 """  # noqa: RUF002 - Russian and Kazakh examples are Cyrillic
 
 from __future__ import annotations
@@ -82,7 +84,9 @@ def check_language(lang: str) -> str:
     """
     code = str(lang).strip().lower()
     if code not in LANGS:
-        msg = f"`lang` must be one of {', '.join(LANGS)}, not {lang!r}"
+        msg = _("`lang` must be one of {langs}, not {lang!r}").format(
+            langs=", ".join(LANGS), lang=lang
+        )
         raise InputDataError(msg)
     return code
 

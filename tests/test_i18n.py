@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
 from patrolplan import export, graph, i18n, render
@@ -20,6 +20,8 @@ from patrolplan._errors import InputDataError
 
 PACKAGE = Path(i18n.__file__).parent
 LOCALE = PACKAGE / "locale"
+# the command line (a top-level module beside the package) speaks the same catalogs
+CLI = PACKAGE.parent / "cli.py"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PDFTOTEXT = shutil.which("pdftotext")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "N_": None}
@@ -59,11 +61,13 @@ ENGLISH_UI = [
 
 
 def _code_messages() -> set[tuple[str | None, str | tuple[str, ...]]]:
-    """(context, msgid) of every translatable string in the package, as Babel extracts it."""
+    """(context, msgid) of every translatable string in the package and cli.py, as Babel sees."""
     found = set()
     for _file, _line, msg, _comments, context in extract_from_dir(
         str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS
     ):
+        found.add((context, msg if isinstance(msg, str) else tuple(msg)))
+    for _line, msg, _comments, context in extract_from_file("python", str(CLI), KEYWORDS):
         found.add((context, msg if isinstance(msg, str) else tuple(msg)))
     return found
 
@@ -82,12 +86,15 @@ def test_code_has_messages_to_translate():
     assert len(messages) > 60
     assert ("timetable", "Walk via") in messages
     assert (None, ("{n} stop", "{n} stops")) in messages
+    # the command line's own lines are extracted too
+    assert (None, "error: {message}") in messages
+    assert ("column", "risk covered") in messages
 
 
 def test_no_message_hides_in_an_f_string():
     # Babel (on Python 3.11) does not look inside f-strings: a call there is never extracted
     hidden = []
-    for path in PACKAGE.rglob("*.py"):
+    for path in [*PACKAGE.rglob("*.py"), CLI]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.JoinedStr):
                 for sub in ast.walk(node):
