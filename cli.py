@@ -138,6 +138,7 @@ def _columns() -> dict[str, str]:
         "street_km": pgettext("column", "street km"),
         "area_km2": pgettext("column", "area km²"),
         "workload": pgettext("column", "workload"),
+        "workload_ratio": pgettext("column", "x mean"),
         "unit": pgettext("column", "unit"),
         "fraction": pgettext("column", "fraction"),
         "method": pgettext("column", "method"),
@@ -162,18 +163,22 @@ def _table(frame: pd.DataFrame) -> str:
     shown = pd.DataFrame(index=frame.index)
     for col in frame.columns:
         values = frame[col]
-        if str(col).endswith("share") or col in ("share_of_best", "mean_overlap", "max_overlap"):
+        shares = ("share_of_best", "mean_overlap", "max_overlap", "workload")
+        if str(col).endswith("share") or col in shares:
             text = ["" if pd.isna(v) else i18n.format_percent(float(v), decimals=1) for v in values]
         elif pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
             text = [i18n.format_number(int(v)) for v in values]
         elif pd.api.types.is_float_dtype(values):
             decimals = 3 if col in ("km", "pai", "pei_star", "hit_rate", "fraction") else 1
+            decimals = 2 if col == "workload_ratio" else decimals
             text = [
                 "" if pd.isna(v) else i18n.format_number(float(v), decimals=decimals)
                 for v in values
             ]
         else:
-            text = ["" if v is None else str(v) for v in values]
+            # the summary's last row totals every officer
+            total = pgettext("row", "all")
+            text = ["" if v is None else total if v == "all" else str(v) for v in values]
         shown[heads.get(str(col), str(col))] = text
     return str(shown.to_string(index=False))
 

@@ -682,7 +682,7 @@ def areas_map(G: nx.MultiDiGraph, parts: AreaPartition, *, title: str | None = N
     ).format(n=i18n.format_number(n_areas), balance=i18n.format_number(parts.balance, decimals=2))
     attribution = _(render.ATTRIBUTION)
     legend = (
-        '<div id="pp-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
+        '<div id="pp-legend" style="position:fixed;bottom:56px;left:10px;z-index:9999;'
         "background:#fff;padding:6px 10px;border:1px solid #888;"
         f'font:12px {render.FONT_STACK}">'
         f"<b>{esc(title)}</b><br>{esc(summary)}<br>{esc(attribution)}</div>"

@@ -43,7 +43,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from patrolplan import settings
+from patrolplan import i18n, settings
 from patrolplan._errors import GraphBuildError, InfeasibleRouteError, InputDataError
 from patrolplan.i18n import _
 from patrolplan.utils import atomic_path, file_sha256, log
@@ -156,8 +156,10 @@ def graph_from_file(
         G = _read_cache(cached)
         if G is not None:
             log(
-                _("Loaded cached graph {path} ({nodes:,} nodes, {edges:,} edges)").format(
-                    path=cached, nodes=len(G), edges=G.number_of_edges()
+                _("Loaded cached graph {path} ({nodes} nodes, {edges} edges)").format(
+                    path=cached,
+                    nodes=i18n.format_number(len(G)),
+                    edges=i18n.format_number(G.number_of_edges()),
                 )
             )
             return G
@@ -294,9 +296,14 @@ def _walk_extract(src: Path, dst: Path) -> tuple[dict[int, int], dict[int, dict[
     n_missing = len(wanted) - len(nodes)
     if not pieces:
         msg = _(
-            "OSM extract {path} holds no walkable street: its {ways:,} walkable ways reference "
-            "nodes missing from the extract ({missing:,} of {wanted:,})"
-        ).format(path=src, ways=len(ways), missing=n_missing, wanted=len(wanted))
+            "OSM extract {path} holds no walkable street: its {ways} walkable ways reference "
+            "nodes missing from the extract ({missing} of {wanted})"
+        ).format(
+            path=src,
+            ways=i18n.format_number(len(ways)),
+            missing=i18n.format_number(n_missing),
+            wanted=i18n.format_number(len(wanted)),
+        )
         raise GraphBuildError(msg)
     with osmium.SimpleWriter(str(dst)) as writer:
         for node_id, node in nodes.items():
@@ -304,14 +311,19 @@ def _walk_extract(src: Path, dst: Path) -> tuple[dict[int, int], dict[int, dict[
                 writer.add_node(node)
         for way_id, run, tags in pieces:
             writer.add_way(mutable.Way(id=way_id, nodes=run, tags=tags))
-    msg = _("Filtered {file}: {ways:,} walkable ways, {nodes:,} nodes").format(
-        file=src.name, ways=len(ways), nodes=len(used)
+    msg = _("Filtered {file}: {ways} walkable ways, {nodes} nodes").format(
+        file=src.name, ways=i18n.format_number(len(ways)), nodes=i18n.format_number(len(used))
     )
     if n_missing:
         msg += "; " + _(
-            "{missing:,} referenced nodes are missing from the extract: {cut:,} ways cut at "
-            "them into {pieces:,} pieces, {dropped:,} ways dropped"
-        ).format(missing=n_missing, cut=n_cut, pieces=n_cut + len(extra), dropped=n_dropped)
+            "{missing} referenced nodes are missing from the extract: {cut} ways cut at "
+            "them into {pieces} pieces, {dropped} ways dropped"
+        ).format(
+            missing=i18n.format_number(n_missing),
+            cut=i18n.format_number(n_cut),
+            pieces=i18n.format_number(n_cut + len(extra)),
+            dropped=i18n.format_number(n_dropped),
+        )
     log(msg)
     names = {
         way_id: {k: tags[k] for k in ("name", *NAME_TAGS) if k in tags}
@@ -396,9 +408,14 @@ def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
             data["osmid"] = str(data["osmid"])
     log(
         _(
-            "Built walking graph from {file}: {nodes:,} nodes, {edges:,} edges ({dropped:,} "
+            "Built walking graph from {file}: {nodes} nodes, {edges} edges ({dropped} "
             "nodes outside the largest connected part dropped)"
-        ).format(file=shown.name, nodes=len(G), edges=G.number_of_edges(), dropped=n_all - len(G))
+        ).format(
+            file=shown.name,
+            nodes=i18n.format_number(len(G)),
+            edges=i18n.format_number(G.number_of_edges()),
+            dropped=i18n.format_number(n_all - len(G)),
+        )
     )
     return G
 
@@ -778,9 +795,15 @@ def snap_report(
     for la, lo, d in zip(lat, lon, dist, strict=True):
         if d > limit:
             msg = _(
-                "{what} {lat:.6f},{lon:.6f} is {dist:,.0f} m from the nearest street of the graph "
-                "(at most {most:,.0f} m allowed): is it inside the OSM extract?"
-            ).format(what=_point(what), lat=la, lon=lo, dist=d, most=limit)
+                "{what} {lat:.6f},{lon:.6f} is {dist} m from the nearest street of the graph "
+                "(at most {most} m allowed): is it inside the OSM extract?"
+            ).format(
+                what=_point(what),
+                lat=la,
+                lon=lo,
+                dist=i18n.format_number(d),
+                most=i18n.format_number(limit),
+            )
             raise InfeasibleRouteError(msg)
     snaps = [
         Snap(float(la), float(lo), int(n), float(d), node_street(G, int(n)))
@@ -794,15 +817,14 @@ def snap_report(
             street = s.street or _("unnamed street")
             log(
                 _(
-                    "{what} {lat:.6f},{lon:.6f} snapped to node {node} ({street}), "
-                    "{dist:,.0f} m away"
+                    "{what} {lat:.6f},{lon:.6f} snapped to node {node} ({street}), {dist} m away"
                 ).format(
                     what=_point(what),
                     lat=s.lat,
                     lon=s.lon,
                     node=s.node,
                     street=street,
-                    dist=s.dist_m,
+                    dist=i18n.format_number(s.dist_m),
                 ),
                 level,
             )
@@ -1008,8 +1030,10 @@ def add_edge_risk(
             data["risk"], data["n_incidents"] = acc
     n_on = int((snapped["u"] >= 0).sum())
     log(
-        _("Snapped {n:,} of {total:,} incidents to {segments:,} segments").format(
-            n=n_on, total=len(snapped), segments=len(totals)
+        _("Snapped {n} of {total} incidents to {segments} segments").format(
+            n=i18n.format_number(n_on),
+            total=i18n.format_number(len(snapped)),
+            segments=i18n.format_number(len(totals)),
         )
     )
     return G

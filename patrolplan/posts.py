@@ -457,9 +457,11 @@ def evaluate_posts(
     total = float(w.sum())
     if not np.isfinite(dist).any():
         msg = _(
-            "`walk_min` {minutes:g} min ({metres:,.0f} m at {speed:g} km/h) is too short: "
+            "`walk_min` {minutes:g} min ({metres} m at {speed:g} km/h) is too short: "
             "no post reaches any risk"
-        ).format(minutes=max(minutes), metres=max(minutes) * m_per_min, speed=speed)
+        ).format(
+            minutes=max(minutes), metres=i18n.format_number(max(minutes) * m_per_min), speed=speed
+        )
         raise InputDataError(msg)
     rows = []
     for i, ((lat, lon), n) in enumerate(zip(posts, post_nodes, strict=True), start=1):
@@ -914,9 +916,9 @@ def propose_posts(
             ).format(minutes=minutes)
         else:
             msg = _(
-                "`walk_min` {minutes:g} min ({metres:,.0f} m at {speed:g} km/h) is too short: "
+                "`walk_min` {minutes:g} min ({metres} m at {speed:g} km/h) is too short: "
                 "no candidate site reaches any risk left uncovered"
-            ).format(minutes=minutes, metres=limit, speed=speed)
+            ).format(minutes=minutes, metres=i18n.format_number(limit), speed=speed)
         raise InputDataError(msg)
     sol = max_cover(left, w, int(k), time_limit_s=time_limit_s)
     seconds = time.perf_counter() - t_start
@@ -1008,8 +1010,8 @@ def _snap_sites(G: nx.MultiDiGraph, sites: Sequence[tuple[float, float]], shown:
         i = int(off[0])
         msg = _(
             "{what}: {n} of {total} candidate sites are off the street graph, e.g. site {i} at "
-            "{lat:.6f},{lon:.6f} is {dist:,.0f} m from the nearest street (at most "
-            "{most:,.0f} m allowed)"
+            "{lat:.6f},{lon:.6f} is {dist} m from the nearest street (at most "
+            "{most} m allowed)"
         ).format(
             what=shown,
             n=len(off),
@@ -1017,8 +1019,8 @@ def _snap_sites(G: nx.MultiDiGraph, sites: Sequence[tuple[float, float]], shown:
             i=i + 1,
             lat=sites[i][0],
             lon=sites[i][1],
-            dist=dist[i],
-            most=settings.max_snap_m,
+            dist=i18n.format_number(dist[i]),
+            most=i18n.format_number(settings.max_snap_m),
         )
         raise InputDataError(msg)
     return np.asarray(nodes, dtype=np.int64)
@@ -1248,7 +1250,7 @@ def posts_map(
     )
     attribution = _(render.ATTRIBUTION)
     legend = (
-        '<div id="pp-legend" style="position:fixed;bottom:24px;left:12px;z-index:9999;'
+        '<div id="pp-legend" style="position:fixed;bottom:56px;left:10px;z-index:9999;'
         "background:#fff;padding:6px 10px;border:1px solid #888;"
         f'font:12px {render.FONT_STACK}">'
         f"<b>{esc(title)}</b><br>{esc(summary)}<br>{esc(keys)}<br>"
