@@ -576,3 +576,58 @@ def test_a_long_timetable_in_russian_or_kazakh_prints_one_page_per_sheet(demo_pl
     (tmp_path / "sheets.html").write_text(page, encoding="utf-8")
     pdf = render.sheets_to_pdf(tmp_path / "sheets.html", tmp_path / "s.pdf")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) == n
+
+
+def test_daily_plan_speaks_the_language_of_its_options():
+    from patrolplan import datasets
+    from patrolplan.options import PlanOptions
+    from patrolplan.plan import daily_plan
+
+    # a library user or a batch worker gets the district's language without setting it
+    with pytest.raises(InputDataError, match=r"^`post` 95,10 — не пара широта,долгота$"):
+        daily_plan(datasets.baltimore_crimes(), datasets.baltimore_osm(), [(95, 10)],
+                   PlanOptions(lang="ru"))  # fmt: skip
+    assert i18n.get_language() == "en"
+    with pytest.raises(InputDataError, match=r"^`incidents` layers must be among"):
+        daily_plan({"x": "a.csv"}, datasets.baltimore_osm(), [(39.28, -76.59)])
+
+
+def test_severity_classes_are_named_in_the_language():
+    with i18n.language("ru"):
+        assert i18n.category_label("MINOR") == "небольшой тяжести"
+        assert i18n.category_label("ОСОБО ТЯЖКИЕ") == "особо тяжкое"  # noqa: RUF001
+        assert i18n.category_label("FATAL") == "ДТП с погибшими"
+        assert i18n.top_categories_label("GRAVE 4, COMMON ASSAULT 2, UNKNOWN 1") == (
+            "тяжкое 4, COMMON ASSAULT 2, без категории 1"
+        )
+    with i18n.language("kk"):
+        assert i18n.category_label("СРЕДНЕЙ ТЯЖЕСТИ") == "ауырлығы орташа"
+        assert i18n.category_label("ESPECIALLY GRAVE") == "аса ауыр"
+        assert i18n.layer_name("accident") == "ЖКО"
+    # every built-in class of ingest has a name, and categories of the data stay as they are
+    from patrolplan.ingest import DEFAULT_SEVERITY
+
+    statutory = [c for c in DEFAULT_SEVERITY["crime"] if c.split()[0] not in ("HOMICIDE",)]
+    classes = [c for c in statutory if c in i18n.SEVERITY_LABELS]
+    assert len(classes) == 14
+    assert set(DEFAULT_SEVERITY["accident"]) <= set(i18n.SEVERITY_LABELS)
+    assert i18n.category_label("LARCENY") == "LARCENY"
+    assert i18n.top_categories_label("A, B 2, C") == "A, B 2, C"
+
+
+def test_hotspot_popups_name_the_severity_classes_in_the_language(demo_plan):
+    edges = graph.edges_gdf(demo_plan.G)
+    hot = demo_plan.gdf_hotspots.head(3).assign(top_categories="ESPECIALLY GRAVE 3, LARCENY 1")
+    m = render.plan_map(
+        gdf_edges=edges,
+        gdf_incidents=demo_plan.gdf_incidents,
+        weights=demo_plan.weights,
+        gdf_hotspots=hot,
+        routes=demo_plan.routes,
+        route_coords=demo_plan.route_coords,
+        schedule=demo_plan.schedule,
+        lang="kk",
+    )
+    ui = _ui_text(render.to_html(m, offline=False))
+    assert "аса ауыр 3, LARCENY 1" in ui
+    assert "ESPECIALLY GRAVE" not in ui
