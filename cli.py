@@ -163,13 +163,16 @@ def _table(frame: pd.DataFrame) -> str:
     shown = pd.DataFrame(index=frame.index)
     for col in frame.columns:
         values = frame[col]
-        shares = ("share_of_best", "mean_overlap", "max_overlap", "workload")
+        shares = ("share_of_best", "mean_overlap", "max_overlap", "workload", "fraction")
         if str(col).endswith("share") or col in shares:
-            text = ["" if pd.isna(v) else i18n.format_percent(float(v), decimals=1) for v in values]
+            places = 0 if col == "fraction" else 1
+            text = [
+                "" if pd.isna(v) else i18n.format_percent(float(v), decimals=places) for v in values
+            ]
         elif pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
             text = [i18n.format_number(int(v)) for v in values]
         elif pd.api.types.is_float_dtype(values):
-            decimals = 3 if col in ("km", "pai", "pei_star", "hit_rate", "fraction") else 1
+            decimals = 3 if col in ("km", "pai", "pei_star", "hit_rate") else 1
             decimals = 2 if col == "workload_ratio" else decimals
             text = [
                 "" if pd.isna(v) else i18n.format_number(float(v), decimals=decimals)
