@@ -15,7 +15,13 @@ them.
 
 Street names: OSM ways may carry ``name:ru`` and ``name:kk`` beside ``name``;
 :func:`street_name` and :func:`street_names` pick the name in the current language where the
-data has one.
+data has one. The built-in severity classes (:data:`SEVERITY_LABELS`) and incident layers
+(:func:`layer_name`) are named in it too, wherever a person reads them.
+
+Messages: every message a person reads (log lines, warnings, errors, the command line's
+summary) is made with ``_("... {field} ...").format(field=...)`` where it is created, so it
+comes out in the language current at that moment; the command line sets it for a whole
+command, and :func:`patrolplan.plan.daily_plan` runs in its options' ``lang``.
 
 Updating the catalogs after changing a message in the code (from the repository root; the
 command line, ``cli.py``, uses the same catalogs)::
@@ -433,9 +439,8 @@ def street_name(tags_or_edge: Mapping[str, object], lang: str | None = None) -> 
     Parameters
     ----------
     tags_or_edge
-        OSM tags of a way, or the attributes of a graph edge (which keep ``name:ru`` and
-        ``name:kk`` only if the graph was built with them among osmnx's
-        ``settings.useful_tags_way``).
+        OSM tags of a way, or the attributes of a graph edge (:mod:`patrolplan.graph` keeps
+        ``name:ru`` and ``name:kk`` on the edges where the extract has them).
     lang
         One of :data:`LANGS`; default the current language.
 
