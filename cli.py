@@ -3,23 +3,32 @@
 The commands read options, call the library and turn its errors into one line on stderr and
 exit code 1. The heavy scientific stack is imported only inside a command, so ``--help`` and
 ``--version`` answer at once.
+
+Every command takes ``--lang en|ru|kk`` (or ``lang`` in the ``[plan]`` table of a district
+file it reads) and runs whole inside :func:`patrolplan.i18n.language`, so the summary it
+prints, the log lines, warnings and the error line are made in that language. Help texts stay
+English: they are written before the language is known.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import tomllib
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from patrolplan import datasets, settings
+from patrolplan import datasets, i18n, settings
 from patrolplan._errors import PatrolPlanError
+from patrolplan.i18n import _, ngettext, pgettext
 from patrolplan.options import PlanOptions, option_help
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from patrolplan.plan import PatrolPlan
 
 app = typer.Typer(
@@ -52,7 +61,7 @@ def _showwarning(
 ) -> None:
     """Send a library warning to the log as one line, without source paths."""
     text = " ".join(str(message).split())
-    logging.getLogger("patrolplan").warning("%s: %s", category.__name__, text)
+    logging.getLogger("patrolplan").warning(_("warning: {message}").format(message=text))
 
 
 def _logging(verbose: bool, quiet: bool) -> None:
@@ -69,8 +78,112 @@ def _logging(verbose: bool, quiet: bool) -> None:
 
 
 def _fail(exc: BaseException) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo(_("error: {message}").format(message=exc), err=True)
     return typer.Exit(code=1)
+
+
+def _lang(lang: str | None, config: Path | None = None) -> str:
+    """Return the language of a command: `lang`, else the district file's, else English.
+
+    The district file is only peeked at here (its ``[plan]`` table's ``lang``), so that the
+    checks of the file itself already speak its language; a file that cannot be read is
+    reported later, by the command.
+    """
+    if lang is None and config is not None:
+        try:
+            with Path(config).open("rb") as f:
+                table = tomllib.load(f).get("plan", {})
+            value = table.get("lang") if isinstance(table, dict) else None
+        except (OSError, tomllib.TOMLDecodeError):
+            value = None
+        lang = value if isinstance(value, str) and value.strip().lower() in i18n.LANGS else None
+    try:
+        return i18n.check_language(lang or "en")
+    except PatrolPlanError as exc:
+        raise _fail(exc) from None
+
+
+def _columns() -> dict[str, str]:
+    """Column heads of the printed tables, in the current language (the CSV keep the keys)."""
+    return {
+        "officer": pgettext("column", "officer"),
+        "post": pgettext("column", "post"),
+        "km": pgettext("column", "km"),
+        "walk_min": pgettext("column", "walk min"),
+        "dwell_min": pgettext("column", "dwell min"),
+        "total_min": pgettext("column", "total min"),
+        "shift_min": pgettext("column", "shift min"),
+        "hotspots": pgettext("column", "hotspots"),
+        "revisits": pgettext("column", "revisits"),
+        "streets": pgettext("column", "streets"),
+        "hotspot_risk_share": pgettext("column", "hotspot risk"),
+        "risk_covered_share": pgettext("column", "risk covered"),
+        "incidents_covered": pgettext("column", "incidents covered"),
+        "variant": pgettext("column", "variant"),
+        "risk": pgettext("column", "risk"),
+        "share_of_best": pgettext("column", "of best"),
+        "mean_overlap": pgettext("column", "mean overlap"),
+        "max_overlap": pgettext("column", "max overlap"),
+        "walk_m": pgettext("column", "walk m"),
+        "covered": pgettext("column", "covered"),
+        "covered_share": pgettext("column", "covered share"),
+        "overlap": pgettext("column", "overlap"),
+        "overlap_share": pgettext("column", "overlap share"),
+        "unreached": pgettext("column", "unreached"),
+        "unreached_share": pgettext("column", "unreached share"),
+        "total_risk": pgettext("column", "total risk"),
+        "area": pgettext("column", "area"),
+        "n_units": pgettext("column", "units"),
+        "risk_share": pgettext("column", "risk share"),
+        "street_km": pgettext("column", "street km"),
+        "area_km2": pgettext("column", "area km²"),
+        "workload": pgettext("column", "workload"),
+        "workload_ratio": pgettext("column", "x mean"),
+        "unit": pgettext("column", "unit"),
+        "fraction": pgettext("column", "fraction"),
+        "method": pgettext("column", "method"),
+        "hit_rate": pgettext("column", "hit rate"),
+        "pai": pgettext("column", "PAI"),
+        "pei_star": pgettext("column", "PEI*"),
+    }
+
+
+def _table(frame: pd.DataFrame) -> str:
+    """Return a table for the terminal: the keys in English, else heads and numbers localised.
+
+    In English the table is printed as pandas writes it, with the column keys of the CSV
+    files; in Russian and Kazakh the heads are translated, shares become percentages and
+    numbers take the locale's decimal comma.
+    """
+    import pandas as pd
+
+    if i18n.get_language() == "en":
+        return str(frame.to_string(index=False))
+    heads = _columns()
+    shown = pd.DataFrame(index=frame.index)
+    for col in frame.columns:
+        values = frame[col]
+        shares = ("share_of_best", "mean_overlap", "max_overlap", "workload", "fraction")
+        if str(col).endswith("share") or col in shares:
+            places = 0 if col == "fraction" else 1
+            text = [
+                "" if pd.isna(v) else i18n.format_percent(float(v), decimals=places) for v in values
+            ]
+        elif pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            text = [i18n.format_number(int(v)) for v in values]
+        elif pd.api.types.is_float_dtype(values):
+            decimals = 3 if col in ("km", "pai", "pei_star", "hit_rate") else 1
+            decimals = 2 if col == "workload_ratio" else decimals
+            text = [
+                "" if pd.isna(v) else i18n.format_number(float(v), decimals=decimals)
+                for v in values
+            ]
+        else:
+            # the summary's last row totals every officer
+            total = pgettext("row", "all")
+            text = ["" if v is None else total if v == "all" else str(v) for v in values]
+        shown[heads.get(str(col), str(col))] = text
+    return str(shown.to_string(index=False))
 
 
 @app.callback()
@@ -121,15 +234,35 @@ def _write(plan: PatrolPlan, out: Path, *, pdf: bool, offline: bool) -> None:
     for report in plan.reports:
         typer.echo(report.summary())
     typer.echo("")
-    typer.echo(plan.summary.to_string(index=False))
+    typer.echo(_table(plan.summary))
     if plan.warnings:
-        typer.echo("\nBefore you use this plan:")
+        typer.echo("\n" + _("Before you use this plan:"))
         for line in plan.warnings:
             typer.echo(f"  - {line}")
     if plan.variant_table is not None:
-        typer.echo("\nVariants (share of the best plan's risk, street overlap with the others):")
-        typer.echo(plan.variant_table.to_string(index=False))
-    typer.echo(f"\nWrote {', '.join(p.name for p in files)} to {out}")
+        typer.echo(
+            "\n" + _("Variants (share of the best plan's risk, street overlap with the others):")
+        )
+        typer.echo(_table(plan.variant_table))
+    typer.echo("\n" + _wrote(files, out))
+
+
+def _wrote(files: list[Path], out: Path) -> str:
+    """Return the closing line of a command that wrote files into a folder."""
+    return _("Wrote {files} to {out}").format(files=", ".join(p.name for p in files), out=out)
+
+
+def _missing(names: list[str]) -> str:
+    """Return the error of required options that were given neither here nor in a file."""
+    return _("missing {options} (give them as options or in --config)").format(
+        options=", ".join(names)
+    )
+
+
+def _solver_status(status: str) -> str:
+    """Return the covering solver's status (``optimal`` or another CBC status) for people."""
+    known = {"optimal": pgettext("solver", "optimal"), "feasible": pgettext("solver", "feasible")}
+    return known.get(status.lower(), status)
 
 
 def _posts(values: list[str]) -> list[tuple[float, float]]:
@@ -211,35 +344,75 @@ def plan(
 ) -> None:
     """Plan foot-patrol routes for one shift and write map, GeoJSON, sheets and timetable."""
     _logging(verbose, quiet)
+    with i18n.language(_lang(lang, config)):
+        _plan_command(
+            incidents=incidents,
+            osm=osm,
+            post=post,
+            config=config,
+            out=out,
+            accidents=accidents,
+            juvenile=juvenile,
+            given={
+                "officers": officers,
+                "shift": shift,
+                "start": start,
+                "date": date,
+                "days": days,
+                "since": since,
+                "tz": tz,
+                "seed": seed,
+                "dwell_min": dwell,
+                "speed_kmh": speed,
+                "method": method,
+                "half_life_days": half_life,
+                "hotspot_size_m": hotspot_size,
+                "max_hotspots": max_hotspots,
+                "max_segments": segments,
+                "revisit": revisit,
+                "max_visits": visits,
+                "revisit_value": revisit_value,
+                "variants": variants,
+                "day": day,
+                "lang": lang,
+            },
+            columns=columns,
+            crs=crs,
+            datetime_format=datetime_format,
+            dayfirst=dayfirst,
+            end=end,
+            areas=areas,
+            pdf=pdf,
+            offline=offline,
+        )
+
+
+def _plan_command(
+    *,
+    incidents: Path | None,
+    osm: Path | None,
+    post: list[str] | None,
+    config: Path | None,
+    out: Path,
+    accidents: Path | None,
+    juvenile: Path | None,
+    given: dict[str, Any],
+    columns: str | None,
+    crs: str | None,
+    datetime_format: str | None,
+    dayfirst: bool | None,
+    end: list[str] | None,
+    areas: Path | None,
+    pdf: bool,
+    offline: bool,
+) -> None:
+    """Run ``patrolplan plan`` in the current language."""
     from patrolplan import plan as _plan
     from patrolplan.config import District, load_config
     from patrolplan.ingest import parse_columns
 
     try:
         district = load_config(config) if config else District(path=Path("."))
-        given = {
-            "officers": officers,
-            "shift": shift,
-            "start": start,
-            "date": date,
-            "days": days,
-            "since": since,
-            "tz": tz,
-            "seed": seed,
-            "dwell_min": dwell,
-            "speed_kmh": speed,
-            "method": method,
-            "half_life_days": half_life,
-            "hotspot_size_m": hotspot_size,
-            "max_hotspots": max_hotspots,
-            "max_segments": segments,
-            "revisit": revisit,
-            "max_visits": visits,
-            "revisit_value": revisit_value,
-            "variants": variants,
-            "day": day,
-            "lang": lang,
-        }
         options = PlanOptions.from_mapping(
             {**district.plan, **{k: v for k, v in given.items() if v is not None}}
         )
@@ -264,8 +437,7 @@ def plan(
             if not value
         ]
         if missing:
-            msg = f"missing {', '.join(missing)} (give them as options or in --config)"
-            raise PatrolPlanError(msg)
+            raise PatrolPlanError(_missing(missing))
         assert extract is not None
         _check_out(out, options, pdf=pdf)
         result = _plan.daily_plan(
@@ -325,66 +497,78 @@ def backtest(
         "backtest.csv"
     ),
     seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline.")] = 0,
+    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
     """Backtest hotspot methods on rolling windows: hit rate, PAI and PEI* vs baselines."""
     _logging(verbose, quiet)
-    from patrolplan import backtest as bt
-    from patrolplan import export, graph, ingest
+    with i18n.language(_lang(lang)):
+        from patrolplan import backtest as bt
+        from patrolplan import export, graph, ingest
 
-    try:
-        G = graph.graph_from_file(osm) if osm else None
-        area = graph.graph_area(G) if G is not None else None
-        if tz is not None:
-            PlanOptions(tz=tz)  # checks the zone name
-        gdf, report = ingest.read_incidents(
-            incidents,
-            columns=ingest.parse_columns(columns),
-            crs=crs,
-            area=area,
-            tz=tz,
-            datetime_format=datetime_format,
-            dayfirst=dayfirst,
-        )
-        from patrolplan import hotspots
-        from patrolplan.options import parse_clock, parse_duration_min
-
-        shift_h: tuple[float | None, float | None] = (None, None)
-        if start is not None:
-            h, m = parse_clock(start)
-            shift_h = (h + m / 60.0, parse_duration_min(shift) / 60.0)
-        auto = hotspots.auto_params(gdf)
-        train = train_days or auto.train_days
-        cell_m = cell or auto.cell_m
-        results = bt.run(
-            gdf,
-            G=G,
-            train_days=train,
-            test_days=test_days,
-            max_windows=windows,
-            cell_m=cell_m,
-            half_life_days=auto.half_life_days,
-            shift_start_hour=shift_h[0],
-            shift_length_h=shift_h[1],
-            seed=seed,
-        )
-        if results.empty:
-            msg = (
-                f"{incidents}: no backtest window: {train} training days and {test_days} test "
-                "days do not fit in the data's span"
+        try:
+            G = graph.graph_from_file(osm) if osm else None
+            area = graph.graph_area(G) if G is not None else None
+            if tz is not None:
+                PlanOptions(tz=tz)  # checks the zone name
+            gdf, report = ingest.read_incidents(
+                incidents,
+                columns=ingest.parse_columns(columns),
+                crs=crs,
+                area=area,
+                tz=tz,
+                datetime_format=datetime_format,
+                dayfirst=dayfirst,
             )
-            raise PatrolPlanError(msg)
-        export.write_csv(out, results)
-    except (PatrolPlanError, OSError) as exc:
-        raise _fail(exc) from None
-    typer.echo(report.summary())
-    typer.echo(
-        f"{results['window'].max()} windows of {train} + {test_days} days, {cell_m:g} m cells; "
-        "means over windows:\n"
-    )
-    typer.echo(bt.summary(results).to_string(index=False))
-    typer.echo(f"\nWrote {out}")
+            from patrolplan import hotspots
+            from patrolplan.options import parse_clock, parse_duration_min
+
+            shift_h: tuple[float | None, float | None] = (None, None)
+            if start is not None:
+                h, m = parse_clock(start)
+                shift_h = (h + m / 60.0, parse_duration_min(shift) / 60.0)
+            auto = hotspots.auto_params(gdf)
+            train = train_days or auto.train_days
+            cell_m = cell or auto.cell_m
+            results = bt.run(
+                gdf,
+                G=G,
+                train_days=train,
+                test_days=test_days,
+                max_windows=windows,
+                cell_m=cell_m,
+                half_life_days=auto.half_life_days,
+                shift_start_hour=shift_h[0],
+                shift_length_h=shift_h[1],
+                seed=seed,
+            )
+            if results.empty:
+                msg = _(
+                    "{file}: no backtest window: {train} training days and {test} test days "
+                    "do not fit in the data's span"
+                ).format(file=incidents, train=train, test=test_days)
+                raise PatrolPlanError(msg)
+            export.write_csv(out, results)
+        except (PatrolPlanError, OSError) as exc:
+            raise _fail(exc) from None
+        typer.echo(report.summary())
+        n = int(results["window"].max())
+        typer.echo(
+            ngettext(
+                "{n} window of {train} + {test} days, {cell} m cells; means over windows:",
+                "{n} windows of {train} + {test} days, {cell} m cells; means over windows:",
+                n,
+            ).format(
+                n=i18n.format_number(n),
+                train=i18n.format_number(train),
+                test=i18n.format_number(test_days),
+                cell=i18n.format_number(cell_m),
+            )
+            + "\n"
+        )
+        typer.echo(_table(bt.summary(results)))
+        typer.echo("\n" + _("Wrote {file}").format(file=out))
 
 
 @app.command()
@@ -417,50 +601,57 @@ def evaluate(
     out: Annotated[Path, typer.Option(help="CSV of every shift and method.")] = Path(
         "evaluate.csv"
     ),
+    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
     """Replay the plan on past shifts: incidents it would have caught vs simpler plans."""
     _logging(verbose, quiet)
-    from patrolplan import evaluate as ev
-    from patrolplan import export
-    from patrolplan.ingest import parse_columns
-    from patrolplan.options import parse_date
+    with i18n.language(_lang(lang)):
+        from patrolplan import evaluate as ev
+        from patrolplan import export
+        from patrolplan.ingest import parse_columns
+        from patrolplan.options import parse_date
 
-    try:
-        PlanOptions(officers=officers, shift=shift, method=method, iterations=iterations)
-        parse_date(date_from, what="from")
-        parse_date(date_to, what="to")
         try:
-            counts = tuple(int(v) for v in count_days.split(","))
-        except ValueError:
-            msg = f"`count-days` must be whole days such as 7,28; got {count_days!r}"
-            raise PatrolPlanError(msg) from None
-        result = ev.run(
-            incidents,
-            osm,
-            _posts(post),
-            date_from=date_from,
-            date_to=date_to,
-            every=every,
-            start=start,
-            shift=shift,
-            officers=officers,
-            history_days=history_days,
-            columns=parse_columns(columns) if columns else None,
-            crs=crs,
-            method=method,
-            count_days=counts,
-            n_random=random_walks,
-            seed=seed,
-            iterations=iterations,
+            PlanOptions(officers=officers, shift=shift, method=method, iterations=iterations)
+            parse_date(date_from, what="from")
+            parse_date(date_to, what="to")
+            try:
+                counts = tuple(int(v) for v in count_days.split(","))
+            except ValueError:
+                msg = _("`count-days` must be whole days such as 7,28; got {value!r}").format(
+                    value=count_days
+                )
+                raise PatrolPlanError(msg) from None
+            result = ev.run(
+                incidents,
+                osm,
+                _posts(post),
+                date_from=date_from,
+                date_to=date_to,
+                every=every,
+                start=start,
+                shift=shift,
+                officers=officers,
+                history_days=history_days,
+                columns=parse_columns(columns) if columns else None,
+                crs=crs,
+                method=method,
+                count_days=counts,
+                n_random=random_walks,
+                seed=seed,
+                iterations=iterations,
+            )
+            export.write_csv(out, result.per_shift)
+            export.write_csv(out.with_name(out.stem + "_summary.csv"), result.table)
+        except (PatrolPlanError, OSError) as exc:
+            raise _fail(exc) from None
+        typer.echo(ev.format_table(result.table))
+        typer.echo(
+            "\n"
+            + _("Wrote {file} and {summary}").format(file=out, summary=f"{out.stem}_summary.csv")
         )
-        export.write_csv(out, result.per_shift)
-        export.write_csv(out.with_name(out.stem + "_summary.csv"), result.table)
-    except (PatrolPlanError, OSError) as exc:
-        raise _fail(exc) from None
-    typer.echo(ev.format_table(result.table))
-    typer.echo(f"\nWrote {out} and {out.stem}_summary.csv")
 
 
 def _district(
@@ -488,8 +679,7 @@ def _district(
     wanted += [("--post", posts)] if need_posts else []
     missing = [name for name, value in wanted if not value]
     if missing or extract is None:
-        msg = f"missing {', '.join(missing)} (give them as options or in --config)"
-        raise PatrolPlanError(msg)
+        raise PatrolPlanError(_missing(missing))
     return files, extract, posts, options, district
 
 
@@ -525,7 +715,9 @@ def _minutes(text: str, what: str) -> tuple[float, ...]:
     try:
         values = tuple(float(v) for v in text.split(","))
     except ValueError:
-        msg = f"`{what}` must be minutes such as 5,10,15; got {text!r}"
+        msg = _("`{what}` must be minutes such as 5,10,15; got {value!r}").format(
+            what=what, value=text
+        )
         raise PatrolPlanError(msg) from None
     return values
 
@@ -571,41 +763,65 @@ def posts(
     speed: Speed = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("posts"),
     offline: Offline = True,
+    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
     """Evaluate the posts (risk within 5/10/15 minutes' walk) and propose K new sites (MCLP)."""
     _logging(verbose, quiet)
-    from patrolplan import posts as pp_posts
+    with i18n.language(_lang(lang, config)):
+        from patrolplan import posts as pp_posts
 
-    try:
-        given = {"start": start, "shift": shift, "date": date, "days": days, "speed_kmh": speed}
-        limits = _minutes(minutes, "minutes")
-        data, current, options = _risk(config, incidents, osm, post, given, out)
-        cov = pp_posts.evaluate_posts(
-            data.G, data.risk, current, walk_min=limits, speed_kmh=options.speed_kmh
+        try:
+            given = {
+                "start": start,
+                "shift": shift,
+                "date": date,
+                "days": days,
+                "speed_kmh": speed,
+                "lang": lang,
+            }
+            limits = _minutes(minutes, "minutes")
+            data, current, options = _risk(config, incidents, osm, post, given, out)
+            cov = pp_posts.evaluate_posts(
+                data.G, data.risk, current, walk_min=limits, speed_kmh=options.speed_kmh
+            )
+            prop = pp_posts.propose_posts(
+                data.G,
+                data.risk,
+                k=k,
+                existing=current,
+                walk_min=walk_min,
+                speed_kmh=options.speed_kmh,
+                candidates=candidates,
+                cell_m=cell,
+            )
+            files_written = pp_posts.write_posts(out, data.G, data.risk, cov, prop, offline=offline)
+        except (PatrolPlanError, OSError) as exc:
+            raise _fail(exc) from None
+        typer.echo(_table(cov.summary))
+        sol = prop.solution
+        typer.echo(
+            "\n"
+            + ngettext(
+                "{k} new site: risk within {minutes} min of a post {before} -> {after} "
+                "({status}, gap {gap}, {candidates} candidates)",
+                "{k} new sites: risk within {minutes} min of a post {before} -> {after} "
+                "({status}, gap {gap}, {candidates} candidates)",
+                k,
+            ).format(
+                k=i18n.format_number(k),
+                minutes=i18n.format_number(
+                    walk_min, decimals=0 if walk_min == int(walk_min) else 1
+                ),
+                before=i18n.format_percent(prop.before_share),
+                after=i18n.format_percent(prop.after_share),
+                status=_solver_status(sol.status),
+                gap=i18n.format_percent(sol.gap, decimals=2),
+                candidates=i18n.format_number(prop.n_candidates),
+            )
         )
-        prop = pp_posts.propose_posts(
-            data.G,
-            data.risk,
-            k=k,
-            existing=current,
-            walk_min=walk_min,
-            speed_kmh=options.speed_kmh,
-            candidates=candidates,
-            cell_m=cell,
-        )
-        files_written = pp_posts.write_posts(out, data.G, data.risk, cov, prop, offline=offline)
-    except (PatrolPlanError, OSError) as exc:
-        raise _fail(exc) from None
-    typer.echo(cov.summary.to_string(index=False))
-    sol = prop.solution
-    typer.echo(
-        f"\n{k} new sites: risk within {walk_min:g} min of a post "
-        f"{prop.before_share:.1%} -> {prop.after_share:.1%} ({sol.status}, gap {sol.gap:.2%}, "
-        f"{prop.n_candidates} candidates)"
-    )
-    typer.echo(f"Wrote {', '.join(p.name for p in files_written)} to {out}")
+        typer.echo(_wrote(files_written, out))
 
 
 @app.command()
@@ -622,24 +838,32 @@ def areas(
     seed: Annotated[int, typer.Option(min=0, help=option_help("seed"))] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("areas"),
     offline: Offline = True,
+    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
     """Split the district into contiguous patrol areas balanced by workload."""
     _logging(verbose, quiet)
-    from patrolplan import areas as pp_areas
+    with i18n.language(_lang(lang, config)):
+        from patrolplan import areas as pp_areas
 
-    try:
-        given = {"start": start, "shift": shift, "date": date, "days": days}
-        data, _, _ = _risk(config, incidents, osm, None, given, out)
-        parts = pp_areas.partition(data.G, data.risk, officers=officers, cell_m=cell, seed=seed)
-        written = pp_areas.write_areas(out, data.G, parts, offline=offline)
-    except (PatrolPlanError, OSError) as exc:
-        raise _fail(exc) from None
-    table = parts.areas.drop(columns="geometry")
-    typer.echo(table.to_string(index=False))
-    typer.echo(f"\nWorkload max/min {parts.balance:.2f} ({parts.seconds:.1f} s)")
-    typer.echo(f"Wrote {', '.join(p.name for p in written)} to {out}")
+        try:
+            given = {"start": start, "shift": shift, "date": date, "days": days, "lang": lang}
+            data = _risk(config, incidents, osm, None, given, out)[0]
+            parts = pp_areas.partition(data.G, data.risk, officers=officers, cell_m=cell, seed=seed)
+            written = pp_areas.write_areas(out, data.G, parts, offline=offline)
+        except (PatrolPlanError, OSError) as exc:
+            raise _fail(exc) from None
+        table = parts.areas.drop(columns="geometry")
+        typer.echo(_table(table))
+        typer.echo(
+            "\n"
+            + _("Workload max/min {balance} ({seconds} s)").format(
+                balance=i18n.format_number(parts.balance, decimals=2),
+                seconds=i18n.format_number(parts.seconds, decimals=1),
+            )
+        )
+        typer.echo(_wrote(written, out))
 
 
 @app.command()
@@ -663,29 +887,31 @@ def batch(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on a terminal.")
     ] = True,
+    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
     """Plan every district file in a folder for every shift, on Dask distributed."""
     _logging(verbose, quiet)
-    try:
-        from patrolplan import batch as _batch
+    with i18n.language(_lang(lang)):
+        try:
+            from patrolplan import batch as _batch
 
-        result = _batch.run(
-            districts_dir,
-            date=date,
-            shifts=_batch.parse_shifts(shifts),
-            out=out,
-            scheduler=scheduler,
-            workers=workers,
-            progress=progress,
-        )
-    except (PatrolPlanError, ImportError, OSError) as exc:
-        raise _fail(exc) from None
-    typer.echo(result.summary())
-    typer.echo(f"\nWrote {result.report}")
-    if not result.ok:
-        raise typer.Exit(code=1)
+            result = _batch.run(
+                districts_dir,
+                date=date,
+                shifts=_batch.parse_shifts(shifts),
+                out=out,
+                scheduler=scheduler,
+                workers=workers,
+                progress=progress,
+            )
+        except (PatrolPlanError, ImportError, OSError) as exc:
+            raise _fail(exc) from None
+        typer.echo(result.summary())
+        typer.echo("\n" + _("Wrote {file}").format(file=result.report))
+        if not result.ok:
+            raise typer.Exit(code=1)
 
 
 @app.command()
@@ -695,7 +921,7 @@ def demo(
         int, typer.Option(min=1, help="Officers on foot.")
     ] = datasets.DEMO_OFFICERS,
     seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
-    lang: Annotated[str, typer.Option(help=option_help("lang"))] = "en",
+    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
     pdf: Pdf = False,
     offline: Offline = True,
     verbose: Verbose = False,
@@ -703,27 +929,28 @@ def demo(
 ) -> None:
     """Plan the Baltimore demo shift (19 June 2016, 18:00-22:00, two posts) from data/."""
     _logging(verbose, quiet)
-    from patrolplan import plan as _plan
+    with i18n.language(_lang(lang)):
+        from patrolplan import plan as _plan
 
-    try:
-        options = PlanOptions(
-            officers=officers,
-            shift=f"{datasets.DEMO_SHIFT_HOURS:g}h",
-            start=datasets.DEMO_SHIFT_START,
-            date=datasets.DEMO_DATE,
-            seed=seed,
-            lang=lang,
-        )
-        _check_out(out, options, pdf=pdf)
-        result = _plan.daily_plan(
-            {"crime": datasets.baltimore_crimes()},
-            datasets.baltimore_osm(),
-            list(datasets.DEMO_POSTS),
-            options,
-        )
-    except (PatrolPlanError, FileNotFoundError) as exc:
-        raise _fail(exc) from None
-    _write(result, out, pdf=pdf, offline=offline)
+        try:
+            options = PlanOptions(
+                officers=officers,
+                shift=f"{datasets.DEMO_SHIFT_HOURS:g}h",
+                start=datasets.DEMO_SHIFT_START,
+                date=datasets.DEMO_DATE,
+                seed=seed,
+                lang=i18n.get_language(),
+            )
+            _check_out(out, options, pdf=pdf)
+            result = _plan.daily_plan(
+                {"crime": datasets.baltimore_crimes()},
+                datasets.baltimore_osm(),
+                list(datasets.DEMO_POSTS),
+                options,
+            )
+        except (PatrolPlanError, FileNotFoundError) as exc:
+            raise _fail(exc) from None
+        _write(result, out, pdf=pdf, offline=offline)
 
 
 if __name__ == "__main__":  # pragma: no cover

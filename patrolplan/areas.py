@@ -27,7 +27,6 @@ Examples
 
 from __future__ import annotations
 
-import html
 import json
 import time
 import warnings
@@ -44,8 +43,9 @@ import shapely
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from patrolplan import export, graph, render, settings
+from patrolplan import export, graph, i18n, render, settings
 from patrolplan._errors import InputDataError
+from patrolplan.i18n import _, ngettext
 from patrolplan.utils import atomic_dir, atomic_write_text, log
 
 if TYPE_CHECKING:
@@ -144,10 +144,10 @@ def units(
         If `cell_m` or `risk_weight` is out of range.
     """
     if not 20 <= cell_m <= 5000:
-        msg = f"`cell_m` must be between 20 and 5000 metres, got {cell_m:g}"
+        msg = _("`cell_m` must be between 20 and 5000 metres, got {cell_m:g}").format(cell_m=cell_m)
         raise InputDataError(msg)
     if not 0 <= risk_weight <= 1:
-        msg = f"`risk_weight` must be between 0 and 1, got {risk_weight:g}"
+        msg = _("`risk_weight` must be between 0 and 1, got {value:g}").format(value=risk_weight)
         raise InputDataError(msg)
     edges = graph._undirected_edges(G)
     lines = shapely.segmentize(edges.geometry.to_numpy(), min(20.0, cell_m / 5))
@@ -229,7 +229,7 @@ def _skater(gdf: gpd.GeoDataFrame, adj: sparse.csr_matrix, k: int, seed: int) ->
 def _split_components(labels: np.ndarray, adj: sparse.csr_matrix, k: int) -> np.ndarray:
     """Give every region one connected piece: stray pieces join a neighbouring region."""
     labels = labels.copy()
-    for _ in range(adj.shape[0]):
+    for _step in range(adj.shape[0]):
         changed = False
         for r in range(k):
             members = np.flatnonzero(labels == r)
@@ -316,7 +316,7 @@ def _repair(
             shift = float(np.hypot(*(xy[u] - centre[b])) - np.hypot(*(xy[u] - centre[a])))
             candidates.append((tier, shift, u, b))
         moved = False
-        for _, _, u, b in sorted(set(candidates)):
+        for _tier, _shift, u, b in sorted(set(candidates)):
             a = int(labels[u])
             piece = _piece(u, members[a], adj)
             idx = np.fromiter(piece, dtype=np.int64)
@@ -383,18 +383,20 @@ def partition(
     t0 = time.perf_counter()
     seed = settings.seed if seed is None else int(seed)
     if int(officers) != officers or officers < 1:
-        msg = f"`officers` must be a whole number of at least 1, got {officers}"
+        msg = _("`officers` must be a whole number of at least 1, got {officers}").format(
+            officers=officers
+        )
         raise InputDataError(msg)
     if max_ratio < 1:
-        msg = f"`max_ratio` must be at least 1, got {max_ratio:g}"
+        msg = _("`max_ratio` must be at least 1, got {value:g}").format(value=max_ratio)
         raise InputDataError(msg)
     gdf, adj = units(G, risk, cell_m=cell_m, risk_weight=risk_weight)
     n = len(gdf)
     if officers > n:
-        msg = (
-            f"`officers` = {officers} areas is more than the {n} units of {cell_m:g} m "
-            "the district's streets fill; use fewer areas or a smaller `cell_m`"
-        )
+        msg = _(
+            "`officers` = {officers} areas is more than the {n} units of {cell_m:g} m the "
+            "district's streets fill; use fewer areas or a smaller `cell_m`"
+        ).format(officers=officers, n=n, cell_m=cell_m)
         raise InputDataError(msg)
     xy = gdf[["x", "y"]].to_numpy()
     load = gdf["workload"].to_numpy()
@@ -414,8 +416,17 @@ def partition(
     balance = float(areas["workload"].max() / areas["workload"].min())
     seconds = time.perf_counter() - t0
     log(
-        f"Split the district into {k} areas from {n} units of {cell_m:g} m: workload max/min "
-        f"{balance:.2f} after {moves} repair moves, {seconds:.1f} s"
+        _(
+            "Split the district into {k} areas from {n} units of {cell} m: workload max/min "
+            "{balance} after {moves} repair moves, {seconds} s"
+        ).format(
+            k=k,
+            n=i18n.format_number(n),
+            cell=i18n.format_number(cell_m),
+            balance=i18n.format_number(balance, decimals=2),
+            moves=moves,
+            seconds=i18n.format_number(seconds, decimals=1),
+        )
     )
     return AreaPartition(gdf, areas, adj, balance, seconds)
 
@@ -466,15 +477,19 @@ def read_areas(path: str | Path) -> gpd.GeoDataFrame:
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:
-        msg = f"cannot read areas file {path}: {type(exc).__name__}: {exc}"
+        msg = _("cannot read areas file {path}: {error}").format(
+            path=path, error=f"{type(exc).__name__}: {exc}"
+        )
         raise InputDataError(msg) from None
     if gdf.empty:
-        msg = f"areas file {path} holds no feature"
+        msg = _("areas file {path} holds no feature").format(path=path)
         raise InputDataError(msg)
     kinds = gdf.geometry.geom_type.fillna("none").to_numpy()
     bad = [i + 1 for i, t in enumerate(kinds) if t not in ("Polygon", "MultiPolygon")]
     if bad:
-        msg = f"areas file {path}: feature {bad[0]} is a {kinds[bad[0] - 1]}, not a polygon"
+        msg = _("areas file {path}: feature {i} is a {kind}, not a polygon").format(
+            path=path, i=bad[0], kind=kinds[bad[0] - 1]
+        )
         raise InputDataError(msg)
     if gdf.crs is not None:
         gdf = gdf.to_crs("EPSG:4326")
@@ -482,11 +497,15 @@ def read_areas(path: str | Path) -> gpd.GeoDataFrame:
         numbers = pd.to_numeric(gdf["area"], errors="coerce")
         if numbers.isna().any() or (numbers % 1 != 0).any():
             row = int(np.flatnonzero((numbers.isna() | (numbers % 1 != 0)).to_numpy())[0]) + 1
-            msg = f"areas file {path}: feature {row} column `area` is not a whole number"
+            msg = _("areas file {path}: feature {i} column `area` is not a whole number").format(
+                path=path, i=row
+            )
             raise InputDataError(msg)
         if numbers.duplicated().any():
             dup = int(numbers[numbers.duplicated()].iloc[0])
-            msg = f"areas file {path}: column `area` repeats area {dup}"
+            msg = _("areas file {path}: column `area` repeats area {area}").format(
+                path=path, area=dup
+            )
             raise InputDataError(msg)
         gdf = gdf.assign(area=numbers.astype(int))
     else:
@@ -523,7 +542,7 @@ def restrict(G: nx.MultiDiGraph, area: Any) -> nx.MultiDiGraph:
     inside = ids[shapely.intersects_xy(area, lon, lat)]
     sub = G.subgraph(inside.tolist())
     if sub.number_of_edges() == 0:
-        msg = "the patrol area holds no street of the graph: is it inside the OSM extract?"
+        msg = _("the patrol area holds no street of the graph: is it inside the OSM extract?")
         raise InputDataError(msg)
     biggest = max(nx.strongly_connected_components(sub), key=lambda c: (len(c), min(c)))
     out: nx.MultiDiGraph = G.subgraph(biggest).copy()
@@ -592,10 +611,11 @@ def areas_geojson(path: str | Path, areas: gpd.GeoDataFrame) -> Path:
     return atomic_write_text(path, text + "\n")
 
 
-def areas_map(
-    G: nx.MultiDiGraph, parts: AreaPartition, *, title: str = "Patrol areas"
-) -> folium.Map:
+def areas_map(G: nx.MultiDiGraph, parts: AreaPartition, *, title: str | None = None) -> folium.Map:
     """Draw the patrol areas over the street network, with their numbers in a popup.
+
+    Every text a person reads is in the current language (:mod:`patrolplan.i18n`), street
+    names too where the extract has them in it.
 
     Parameters
     ----------
@@ -604,7 +624,7 @@ def areas_map(
     parts
         From :func:`partition`.
     title
-        Shown in the legend.
+        Shown in the legend; default "Patrol areas", translated.
 
     Returns
     -------
@@ -614,33 +634,58 @@ def areas_map(
     import folium
     from branca.element import Figure
 
+    esc = render.escape_text
+    title = _("Patrol areas") if title is None else title
     m = render.base_map(graph.edges_gdf(G))
-    fg = folium.FeatureGroup(name=f"Areas ({len(parts.areas)})", show=True)
-    for _, row in parts.areas.iterrows():
+    n_areas = len(parts.areas)
+    fg = folium.FeatureGroup(
+        name=esc(_("Areas ({n})").format(n=i18n.format_number(n_areas))), show=True
+    )
+    for row in parts.areas.to_dict("records"):
         colour = AREA_COLOURS[(int(row["area"]) - 1) % len(AREA_COLOURS)]
-        popup = (
-            f"<b>Area {int(row['area'])}</b><br>workload {row['workload']:.1%} of the district "
-            f"({row['workload_ratio']:.2f} x mean)<br>risk {row['risk']:.1f} "
-            f"({row['risk_share']:.1%})<br>{row['street_km']:.1f} km of street, "
-            f"{row['area_km2']:.2f} km²"
-        )
+        name = _("Area {area}").format(area=int(row["area"]))
+        lines = [
+            f"<b>{esc(name)}</b>",
+            esc(
+                _("workload {share} of the district ({ratio} x mean)").format(
+                    share=i18n.format_percent(row["workload"]),
+                    ratio=i18n.format_number(row["workload_ratio"], decimals=2),
+                )
+            ),
+            esc(
+                _("risk {risk} ({share})").format(
+                    risk=i18n.format_number(row["risk"], decimals=1),
+                    share=i18n.format_percent(row["risk_share"]),
+                )
+            ),
+            esc(
+                _("{km} km of street, {km2} km²").format(
+                    km=i18n.format_number(row["street_km"], decimals=1),
+                    km2=i18n.format_number(row["area_km2"], decimals=2),
+                )
+            ),
+        ]
         folium.GeoJson(
-            row.geometry.__geo_interface__,
-            style_function=lambda _, c=colour: {
+            row["geometry"].__geo_interface__,
+            style_function=lambda _x, c=colour: {
                 "color": c,
                 "weight": 2,
                 "fillColor": c,
                 "fillOpacity": 0.25,
             },
-            tooltip=f"Area {int(row['area'])}",
-        ).add_child(folium.Popup(popup, max_width=280)).add_to(fg)
+            tooltip=esc(name),
+        ).add_child(folium.Popup("<br>".join(lines), max_width=280)).add_to(fg)
     fg.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    summary = ngettext(
+        "{n} area, workload max/min {balance}", "{n} areas, workload max/min {balance}", n_areas
+    ).format(n=i18n.format_number(n_areas), balance=i18n.format_number(parts.balance, decimals=2))
+    attribution = _(render.ATTRIBUTION)
     legend = (
-        '<div style="position:fixed;bottom:24px;left:12px;z-index:9999;background:#fff;'
-        'padding:6px 10px;border:1px solid #888;font:12px sans-serif">'
-        f"<b>{html.escape(title)}</b><br>{len(parts.areas)} areas, workload max/min "
-        f"{parts.balance:.2f}<br>{html.escape(render.ATTRIBUTION)}</div>"
+        '<div id="pp-legend" style="position:fixed;bottom:56px;left:10px;z-index:9999;'
+        "background:#fff;padding:6px 10px;border:1px solid #888;"
+        f'font:12px {render.FONT_STACK}">'
+        f"<b>{esc(title)}</b><br>{esc(summary)}<br>{esc(attribution)}</div>"
     )
     root = m.get_root()
     assert isinstance(root, Figure)
@@ -675,5 +720,5 @@ def write_areas(
         areas_geojson(tmp / "areas.geojson", parts.areas)
         export.write_csv(tmp / "areas.csv", pd.DataFrame(parts.areas.drop(columns="geometry")))
         atomic_write_text(tmp / "map.html", render.to_html(areas_map(G, parts), offline=offline))
-    log(f"Wrote areas to {out}")
+    log(_("Wrote areas to {out}").format(out=out))
     return [out / name for name in OUTPUT_FILES]

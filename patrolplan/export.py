@@ -545,8 +545,10 @@ def schedule_frame(
         if last == "end":
             if G is None:
                 log(
-                    f"officer {r.officer}'s route ends away from the post; schedule_frame "
-                    "needs `G` for the end point's coordinates",
+                    _(
+                        "officer {officer}'s route ends away from the post; schedule_frame "
+                        "needs `G` for the end point's coordinates"
+                    ).format(officer=r.officer),
                     logging.WARNING,
                 )
                 lat = lon = math.nan

@@ -43,8 +43,9 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from patrolplan import settings
+from patrolplan import i18n, settings
 from patrolplan._errors import GraphBuildError, InfeasibleRouteError, InputDataError
+from patrolplan.i18n import _
 from patrolplan.utils import atomic_path, file_sha256, log
 
 if TYPE_CHECKING:
@@ -54,10 +55,16 @@ if TYPE_CHECKING:
     from shapely.geometry.base import BaseGeometry
 
 #: Version of the way filter, graph preparation and cache layout; bump it to invalidate caches.
-GRAPH_FORMAT = 4
+#: 5: edges keep the street names in Russian and Kazakh (:data:`NAME_TAGS`).
+GRAPH_FORMAT = 5
+
+#: Street names in the languages of the maps and sheets, kept on the edges beside ``name``
+#: where the extract has them (see :func:`patrolplan.i18n.street_name`).
+NAME_TAGS = ("name:ru", "name:kk")
 
 _XML_SUFFIXES = (".osm", ".osm.bz2", ".xml")
-_JOINED = ("name", "highway", "osmid")  # list-valued edge attributes kept as "a;b" text
+# list-valued edge attributes kept as "a;b" text
+_JOINED = ("name", *NAME_TAGS, "highway", "osmid")
 _PBF_SUFFIXES = (".pbf",)
 
 # OSMnx's "walk" network filter (osmnx._overpass._get_network_filter), as tag -> regex that
@@ -133,32 +140,41 @@ def graph_from_file(
     """
     path = Path(path)
     if not path.is_file():
-        msg = f"`osm` file {path} not found"
+        msg = _("`osm` file {path} not found").format(path=path)
         raise GraphBuildError(msg)
     name = path.name.lower()
     if name.endswith(".graphml"):
         return _load_graphml(path)
     if not name.endswith(_XML_SUFFIXES + _PBF_SUFFIXES):
-        msg = (
-            f"`osm` file {path} has an unknown type; expected .osm, .osm.bz2, .osm.pbf or .graphml"
-        )
+        msg = _(
+            "`osm` file {path} has an unknown type; expected .osm, .osm.bz2, .osm.pbf or .graphml"
+        ).format(path=path)
         raise GraphBuildError(msg)
     cache = Path(cache_dir if cache_dir is not None else settings.cache_dir)
     cached = cache / _cache_name(path)
     if use_cache and cached.is_file():
         G = _read_cache(cached)
         if G is not None:
-            log(f"Loaded cached graph {cached} ({len(G):,} nodes, {G.number_of_edges():,} edges)")
+            log(
+                _("Loaded cached graph {path} ({nodes} nodes, {edges} edges)").format(
+                    path=cached,
+                    nodes=i18n.format_number(len(G)),
+                    edges=i18n.format_number(G.number_of_edges()),
+                )
+            )
             return G
     with tempfile.TemporaryDirectory() as tmp:
         xml = Path(tmp) / "walk.osm"
-        pieces = _walk_extract(path, xml)
-        G = _graph_from_walk_xml(xml, pieces, shown=path)
+        pieces, names = _walk_extract(path, xml)
+        G = _graph_from_walk_xml(xml, pieces, shown=path, names=names)
     if use_cache:
         try:
             _write_cache(G, cached)
         except OSError as exc:
-            log(f"Could not write graph cache {cached}: {exc}", logging.WARNING)
+            log(
+                _("Could not write graph cache {path}: {error}").format(path=cached, error=exc),
+                logging.WARNING,
+            )
     return G
 
 
@@ -174,11 +190,18 @@ def _cache_name(path: Path) -> str:
     try:
         digest = file_sha256(path)[:16]
     except OSError as exc:
-        msg = f"cannot read OSM extract {path}: {exc.strerror or exc}"
+        msg = _("cannot read OSM extract {path}: {error}").format(
+            path=path, error=exc.strerror or exc
+        )
         raise GraphBuildError(msg) from None
     pp = _dist_version("patrolplan")
     ox = _dist_version("osmnx")
     return f"walk-{digest}-v{GRAPH_FORMAT}-pp{pp}-ox{ox}.ppgraph"
+
+
+def _point(what: str) -> str:
+    """Return the kind of a point (``post``, ``end point``) in the current language."""
+    return _(what) if what in ("post", "end point") else what
 
 
 def _one_line(exc: BaseException) -> str:
@@ -198,7 +221,7 @@ def _osm_objects(src: Path, entities: Any, *filters: Any) -> Iterator[Any]:
     except (RuntimeError, OSError) as exc:
         if isinstance(exc, RecursionError | NotImplementedError):
             raise
-        msg = f"cannot read OSM extract {src}: {_one_line(exc)}"
+        msg = _("cannot read OSM extract {path}: {error}").format(path=src, error=_one_line(exc))
         raise GraphBuildError(msg) from None
 
 
@@ -224,14 +247,15 @@ def _runs(refs: Sequence[int], present: set[int] | dict[int, Any]) -> list[list[
     return runs
 
 
-def _walk_extract(src: Path, dst: Path) -> dict[int, int]:
+def _walk_extract(src: Path, dst: Path) -> tuple[dict[int, int], dict[int, dict[str, str]]]:
     """Write the walkable ways of `src`, cut at missing nodes, and their nodes as OSM XML.
 
     Returns
     -------
-    dict
+    tuple
         Way id given to each extra piece of a cut way -> the way's own id (the first piece
-        keeps the way's id).
+        keeps the way's id); and way id -> its ``name`` and :data:`NAME_TAGS`, for the ways
+        that have a name in Russian or Kazakh.
     """
     import osmium
     from osmium.osm import mutable
@@ -244,9 +268,9 @@ def _walk_extract(src: Path, dst: Path) -> dict[int, int]:
         if is_walkable(tags):
             ways.append((way.id, [n.ref for n in way.nodes], tags))
     if not ways:
-        msg = f"OSM extract {src} holds no walkable street"
+        msg = _("OSM extract {path} holds no walkable street").format(path=src)
         raise GraphBuildError(msg)
-    wanted = {ref for _, refs, _ in ways for ref in refs}
+    wanted = {ref for _id, refs, _tags in ways for ref in refs}
     nodes: dict[int, Any] = {}
     # (osmium's IdFilter would hold a bitmap as large as the highest node id: about 1.5 GB)
     for node in _osm_objects(src, osmium.osm.NODE):
@@ -268,12 +292,17 @@ def _walk_extract(src: Path, dst: Path) -> dict[int, int]:
             max_id += 1
             extra[max_id] = way_id
             pieces.append((max_id, run, tags))
-    used = {ref for _, run, _ in pieces for ref in run}
+    used = {ref for _id, run, _tags in pieces for ref in run}
     n_missing = len(wanted) - len(nodes)
     if not pieces:
-        msg = (
-            f"OSM extract {src} holds no walkable street: its {len(ways):,} walkable ways "
-            f"reference nodes missing from the extract ({n_missing:,} of {len(wanted):,})"
+        msg = _(
+            "OSM extract {path} holds no walkable street: its {ways} walkable ways reference "
+            "nodes missing from the extract ({missing} of {wanted})"
+        ).format(
+            path=src,
+            ways=i18n.format_number(len(ways)),
+            missing=i18n.format_number(n_missing),
+            wanted=i18n.format_number(len(wanted)),
         )
         raise GraphBuildError(msg)
     with osmium.SimpleWriter(str(dst)) as writer:
@@ -282,32 +311,79 @@ def _walk_extract(src: Path, dst: Path) -> dict[int, int]:
                 writer.add_node(node)
         for way_id, run, tags in pieces:
             writer.add_way(mutable.Way(id=way_id, nodes=run, tags=tags))
-    msg = f"Filtered {src.name}: {len(ways):,} walkable ways, {len(used):,} nodes"
+    msg = _("Filtered {file}: {ways} walkable ways, {nodes} nodes").format(
+        file=src.name, ways=i18n.format_number(len(ways)), nodes=i18n.format_number(len(used))
+    )
     if n_missing:
-        msg += (
-            f"; {n_missing:,} referenced nodes are missing from the extract: {n_cut:,} ways cut "
-            f"at them into {n_cut + len(extra):,} pieces, {n_dropped:,} ways dropped"
+        msg += "; " + _(
+            "{missing} referenced nodes are missing from the extract: {cut} ways cut at "
+            "them into {pieces} pieces, {dropped} ways dropped"
+        ).format(
+            missing=i18n.format_number(n_missing),
+            cut=i18n.format_number(n_cut),
+            pieces=i18n.format_number(n_cut + len(extra)),
+            dropped=i18n.format_number(n_dropped),
         )
     log(msg)
-    return extra
+    names = {
+        way_id: {k: tags[k] for k in ("name", *NAME_TAGS) if k in tags}
+        for way_id, refs, tags in ways
+        if "name" in tags and any(t in tags for t in NAME_TAGS)
+    }
+    return extra, names
 
 
-def _graph_from_walk_xml(xml: Path, extra: dict[int, int], *, shown: Path) -> nx.MultiDiGraph:
+def _align_local_names(G: nx.MultiDiGraph, names: dict[int, dict[str, str]]) -> None:
+    """Write each edge's ``name:ru`` / ``name:kk`` part for part beside its ``name``.
+
+    Simplification joins the ways of an edge and sorts each attribute's values on its own, so
+    ``name`` = ``A;B`` may come with ``name:kk`` = ``b;a``; here the local names are taken
+    from the edge's own ways again, in the order of ``name``, a name without a translation
+    standing for itself.
+    """
+    for *_ends, data in G.edges(data=True):
+        if not any(tag in data for tag in NAME_TAGS):
+            continue
+        ways = [names[int(i)] for i in str(data.get("osmid", "")).split(";") if int(i) in names]
+        parts = [p for p in str(data.get("name", "")).split(";") if p]
+        for tag in NAME_TAGS:
+            local = {w["name"]: w[tag] for w in ways if tag in w}
+            if local and parts:
+                data[tag] = ";".join(local.get(p, p) for p in parts)
+            else:
+                data.pop(tag, None)
+
+
+def _graph_from_walk_xml(
+    xml: Path,
+    extra: dict[int, int],
+    *,
+    shown: Path,
+    names: dict[int, dict[str, str]] | None = None,
+) -> nx.MultiDiGraph:
     """Read the XML written by :func:`_walk_extract` with OSMnx and prepare the graph."""
     import osmnx as ox
 
+    useful = list(ox.settings.useful_tags_way)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # Pedestrians walk one-way streets both ways (osmnx does the same for its "walk"
-        # network type; graph_from_xml needs to be told).
-        G = ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=True)
+        # the street names in Russian and Kazakh are kept on the edges, as `name` is
+        ox.settings.useful_tags_way = list(dict.fromkeys([*useful, *NAME_TAGS]))
+        try:
+            # Pedestrians walk one-way streets both ways (osmnx does the same for its "walk"
+            # network type; graph_from_xml needs to be told).
+            G = ox.graph_from_xml(xml, bidirectional=True, simplify=True, retain_all=True)
+        finally:
+            ox.settings.useful_tags_way = useful
     if extra:
         # pieces of a cut way carry the way's own id again
-        for *_, data in G.edges(data=True):
+        for *_ends, data in G.edges(data=True):
             ids = data["osmid"] if isinstance(data["osmid"], list) else [data["osmid"]]
             ids = list(dict.fromkeys(extra.get(i, i) for i in ids))
             data["osmid"] = ids if len(ids) > 1 else ids[0]
-    return _prepare(G, shown)
+    G = _prepare(G, shown)
+    _align_local_names(G, names or {})
+    return G
 
 
 def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
@@ -316,14 +392,14 @@ def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
 
     n_all = len(G)
     G = ox.truncate.largest_component(G, strongly=True)
-    for _, data in G.nodes(data=True):
+    for _node, data in G.nodes(data=True):
         data["lon"], data["lat"] = data["x"], data["y"]
     G = ox.project_graph(G)
     # Simplification merges the values of joined edges through a set, whose order changes from
     # one process to the next: sort them, so the same extract always gives the same graph.
     # Street names, highway types and OSM ids become readable text (``"a;b"``), OSM ids always
     # text; other merged attributes stay lists, as in OSMnx.
-    for *_, data in G.edges(data=True):
+    for *_ends, data in G.edges(data=True):
         for key, value in data.items():
             if isinstance(value, list):
                 value = sorted(value, key=str)
@@ -331,8 +407,15 @@ def _prepare(G: nx.MultiDiGraph, shown: Path) -> nx.MultiDiGraph:
         if "osmid" in data:
             data["osmid"] = str(data["osmid"])
     log(
-        f"Built walking graph from {shown.name}: {len(G):,} nodes, {G.number_of_edges():,} "
-        f"edges ({n_all - len(G):,} nodes outside the largest connected part dropped)"
+        _(
+            "Built walking graph from {file}: {nodes} nodes, {edges} edges ({dropped} "
+            "nodes outside the largest connected part dropped)"
+        ).format(
+            file=shown.name,
+            nodes=i18n.format_number(len(G)),
+            edges=i18n.format_number(G.number_of_edges()),
+            dropped=i18n.format_number(n_all - len(G)),
+        )
     )
     return G
 
@@ -349,13 +432,15 @@ def _load_graphml(path: Path) -> nx.MultiDiGraph:
             edge_dtypes={"risk": float, "osmid": str, "name": str, "highway": str},
         )
     except (OSError, ET.ParseError, nx.NetworkXError, ValueError) as exc:
-        msg = f"cannot read GraphML {path}: {_one_line(exc)}"
+        msg = _("cannot read GraphML {path}: {error}").format(path=path, error=_one_line(exc))
         raise GraphBuildError(msg) from None
     if len(G) == 0 or G.number_of_edges() == 0:
-        msg = f"GraphML {path} holds no street"
+        msg = _("GraphML {path} holds no street").format(path=path)
         raise GraphBuildError(msg)
-    if "crs" not in G.graph or any("x" not in d or "y" not in d for _, d in G.nodes(data=True)):
-        msg = f"GraphML {path} is not a street graph: it needs a `crs` and x/y on every node"
+    if "crs" not in G.graph or any("x" not in d or "y" not in d for _n, d in G.nodes(data=True)):
+        msg = _(
+            "GraphML {path} is not a street graph: it needs a `crs` and x/y on every node"
+        ).format(path=path)
         raise GraphBuildError(msg)
     if "lon" not in next(iter(G.nodes.values())):
         G = _prepare(G, path)
@@ -425,7 +510,7 @@ def _records(table: pa.Table, skip: int) -> list[dict[str, Any]]:
             if v is not None:
                 base[i] = v
     if not merged:
-        return [{} for _ in range(table.num_rows)]
+        return [{} for _row in range(table.num_rows)]
     names = list(merged)
     return [
         {k: v for k, v in zip(names, row, strict=True) if v is not None}
@@ -469,7 +554,7 @@ def _write_cache(G: nx.MultiDiGraph, path: Path) -> None:
     digest = hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest()
     with atomic_path(path) as tmp:
         tmp.write_bytes(_CACHE_MAGIC + digest + payload)
-    log(f"Cached graph in {path}", logging.DEBUG)
+    log(_("Cached graph in {path}").format(path=path), logging.DEBUG)
 
 
 def _read_cache(path: Path) -> nx.MultiDiGraph | None:
@@ -480,7 +565,9 @@ def _read_cache(path: Path) -> nx.MultiDiGraph | None:
         data = path.read_bytes()
         G = _decode_cache(data)
     except (OSError, _DamagedCacheError, pa.ArrowException) as exc:
-        msg = f"Graph cache {path} cannot be used ({_one_line(exc)}); rebuilding it"
+        msg = _("Graph cache {path} cannot be used ({error}); rebuilding it").format(
+            path=path, error=_one_line(exc)
+        )
         log(msg, logging.WARNING)
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
@@ -493,11 +580,11 @@ def _decode_cache(data: bytes) -> nx.MultiDiGraph:
 
     head = len(_CACHE_MAGIC)
     if len(data) < head + _DIGEST_SIZE + 8 or not data.startswith(_CACHE_MAGIC):
-        msg = "not a patrolplan graph cache"
+        msg = _("not a patrolplan graph cache")
         raise _DamagedCacheError(msg)
     digest, payload = data[head : head + _DIGEST_SIZE], data[head + _DIGEST_SIZE :]
     if hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest() != digest:
-        msg = "content does not match its digest"
+        msg = _("content does not match its digest")
         raise _DamagedCacheError(msg)
     split = 8 + int.from_bytes(payload[:8], "little")
     nodes = pa.ipc.open_stream(pa.py_buffer(payload[8:split])).read_all()
@@ -600,7 +687,7 @@ def graph_area(G: nx.MultiDiGraph, *, buffer_m: float | None = None) -> BaseGeom
         The buffered convex hull, in longitude/latitude.
     """
     buffer_m = settings.area_buffer_m if buffer_m is None else buffer_m
-    _, xy = _node_xy(G)
+    xy = _node_xy(G)[1]
     hull = shapely.convex_hull(shapely.multipoints(xy)).buffer(buffer_m)
     return gpd.GeoSeries([hull], crs=G.graph["crs"]).to_crs("EPSG:4326").iloc[0]
 
@@ -628,7 +715,7 @@ def nearest_nodes(
     memo = _memo(G)
     if memo.kdtree is None:
         memo.kdtree = cKDTree(xy)
-    to_xy, _ = _transformers(G)
+    to_xy = _transformers(G)[0]
     x, y = to_xy.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
     dist, idx = memo.kdtree.query(np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]))
     return nodes[idx], dist
@@ -700,14 +787,22 @@ def snap_report(
     lon = np.array([p[1] for p in points], dtype=float)
     for i, (la, lo) in enumerate(zip(lat, lon, strict=True), start=1):
         if not (np.isfinite(la) and np.isfinite(lo)):
-            msg = f"{what} {i} has coordinates {la},{lo}: latitude and longitude must be numbers"
+            msg = _(
+                "{what} {i} has coordinates {lat},{lon}: latitude and longitude must be numbers"
+            ).format(what=_point(what), i=i, lat=la, lon=lo)
             raise InputDataError(msg)
     nodes, dist = nearest_nodes(G, lon, lat)
     for la, lo, d in zip(lat, lon, dist, strict=True):
         if d > limit:
-            msg = (
-                f"{what} {la:.6f},{lo:.6f} is {d:,.0f} m from the nearest street of the graph "
-                f"(at most {limit:,.0f} m allowed): is it inside the OSM extract?"
+            msg = _(
+                "{what} {lat:.6f},{lon:.6f} is {dist} m from the nearest street of the graph "
+                "(at most {most} m allowed): is it inside the OSM extract?"
+            ).format(
+                what=_point(what),
+                lat=la,
+                lon=lo,
+                dist=i18n.format_number(d),
+                most=i18n.format_number(limit),
             )
             raise InfeasibleRouteError(msg)
     snaps = [
@@ -719,10 +814,18 @@ def snap_report(
     for s in snaps:
         if (what, s.lat, s.lon, limit) not in logged:
             logged.add((what, s.lat, s.lon, limit))
-            street = s.street or "unnamed street"
+            street = s.street or _("unnamed street")
             log(
-                f"{what} {s.lat:.6f},{s.lon:.6f} snapped to node {s.node} ({street}), "
-                f"{s.dist_m:,.0f} m away",
+                _(
+                    "{what} {lat:.6f},{lon:.6f} snapped to node {node} ({street}), {dist} m away"
+                ).format(
+                    what=_point(what),
+                    lat=s.lat,
+                    lon=s.lon,
+                    node=s.node,
+                    street=street,
+                    dist=i18n.format_number(s.dist_m),
+                ),
                 level,
             )
     return snaps
@@ -769,7 +872,8 @@ def _undirected_edges(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     """One row per undirected pair of nodes (``u <= v``): the shortest of its edges, in G's CRS.
 
     Columns ``u``, ``v``, ``name``, ``highway``, ``length``, ``geometry`` (an edge without
-    geometry gets the straight line between its nodes). Memoised: do not change the frame.
+    geometry gets the straight line between its nodes), and ``name:ru`` / ``name:kk`` where
+    any edge has them. Memoised: do not change the frame.
     """
     memo = _memo(G)
     if memo.edges is not None:
@@ -792,6 +896,11 @@ def _undirected_edges(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     ).sort_values(["u", "v", "length"], kind="stable")
     keep = table.drop_duplicates(["u", "v"]).index.to_numpy()
     data = [rows[i][3] for i in keep]
+    local = {
+        tag: [_text(d.get(tag)) for d in data]
+        for tag in NAME_TAGS
+        if any(tag in d for _u, _v, d in G.edges(data=True))
+    }
     memo.edges = gpd.GeoDataFrame(
         {
             "u": table.loc[keep, "u"].to_numpy(),
@@ -799,6 +908,7 @@ def _undirected_edges(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
             "name": [_text(d.get("name")) for d in data],
             "highway": [_text(d.get("highway")) for d in data],
             "length": length[keep],
+            **local,
         },
         geometry=geoms[keep],
         crs=G.graph["crs"],
@@ -914,12 +1024,18 @@ def add_edge_risk(
         (int(u), int(v)): (float(s), int(c))
         for (u, v), s, c in zip(sums.index, sums["sum"], sums["count"], strict=True)
     }
-    for u, v, _, data in G.edges(keys=True, data=True):
+    for u, v, _key, data in G.edges(keys=True, data=True):
         acc = totals.get((min(u, v), max(u, v)))
         if acc:
             data["risk"], data["n_incidents"] = acc
     n_on = int((snapped["u"] >= 0).sum())
-    log(f"Snapped {n_on:,} of {len(snapped):,} incidents to {len(totals):,} segments")
+    log(
+        _("Snapped {n} of {total} incidents to {segments} segments").format(
+            n=i18n.format_number(n_on),
+            total=i18n.format_number(len(snapped)),
+            segments=i18n.format_number(len(totals)),
+        )
+    )
     return G
 
 
@@ -958,8 +1074,9 @@ def edges_gdf(G: nx.MultiDiGraph) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         Columns ``u``, ``v``, ``name``, ``highway``, ``length``, ``risk``, ``n_incidents``,
-        ``geometry``. ``risk`` and ``n_incidents`` are 0 where :func:`add_edge_risk` did not
-        set them.
+        ``geometry``, and ``name:ru`` / ``name:kk`` where the extract has them (``""`` on
+        the other edges). ``risk`` and ``n_incidents`` are 0 where :func:`add_edge_risk` did
+        not set them.
 
     Notes
     -----
@@ -1008,7 +1125,7 @@ class ShortestPaths:
     """
 
     def __init__(self, G: nx.MultiDiGraph, sources: Sequence[int]) -> None:
-        self.nodes, _ = _node_xy(G)
+        self.nodes = _node_xy(G)[0]
         memo = _memo(G)
         if memo.csr is None:
             memo.pos = {int(n): i for i, n in enumerate(self.nodes)}
@@ -1066,7 +1183,9 @@ class ShortestPaths:
         while i != start:
             i = pred[i]
             if i < 0:
-                msg = f"node {target} cannot be reached from node {source} on foot"
+                msg = _("node {target} cannot be reached from node {source} on foot").format(
+                    target=target, source=source
+                )
                 raise InfeasibleRouteError(msg)
             out.append(i)
         return [int(self.nodes[j]) for j in reversed(out)]
@@ -1106,7 +1225,7 @@ def path_geometry(G: nx.MultiDiGraph, nodes: Sequence[int]) -> list[tuple[float,
     list of tuple
         Vertices in EPSG:4326; the first and last are exactly the path's end nodes.
     """
-    _, to_lonlat = _transformers(G)
+    to_lonlat = _transformers(G)[1]
     coords: list[tuple[float, float]] = [(G.nodes[nodes[0]]["lon"], G.nodes[nodes[0]]["lat"])]
     for u, v in itertools.pairwise(nodes):
         geom: Any = edge_between(G, u, v).get("geometry")

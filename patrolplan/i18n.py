@@ -15,18 +15,26 @@ them.
 
 Street names: OSM ways may carry ``name:ru`` and ``name:kk`` beside ``name``;
 :func:`street_name` and :func:`street_names` pick the name in the current language where the
-data has one.
+data has one. The built-in severity classes (:data:`SEVERITY_LABELS`) and incident layers
+(:func:`layer_name`) are named in it too, wherever a person reads them.
 
-Updating the catalogs after changing a message in the code (from the repository root)::
+Messages: every message a person reads (log lines, warnings, errors, the command line's
+summary) is made with ``_("... {field} ...").format(field=...)`` where it is created, so it
+comes out in the language current at that moment; the command line sets it for a whole
+command, and :func:`patrolplan.plan.daily_plan` runs in its options' ``lang``.
+
+Updating the catalogs after changing a message in the code (from the repository root; the
+command line, ``cli.py``, uses the same catalogs)::
 
     pybabel extract --no-location --sort-output --add-comments=Translators: \\
-        --project=patrolplan -o patrolplan/locale/patrolplan.pot patrolplan
-    pybabel update --no-location --ignore-obsolete -D patrolplan \\
+        --project=patrolplan -o patrolplan/locale/patrolplan.pot patrolplan cli.py
+    pybabel update --ignore-obsolete --no-fuzzy-matching --width=100 -D patrolplan \\
         -i patrolplan/locale/patrolplan.pot -d patrolplan/locale
 
 then translate the new entries in ``patrolplan/locale/{ru,kk}/LC_MESSAGES/patrolplan.po``
-and remove their ``fuzzy`` flags; ``tests/test_i18n.py`` fails until every message of the
-code has a translation.
+(and remove any ``fuzzy`` flag); ``tests/test_i18n.py`` fails until every message of the
+code has a translation. ``pybabel update`` re-wraps the glossary at the head of each catalog:
+put its indentation back before committing.
 """  # noqa: RUF002 - Russian and Kazakh examples are Cyrillic
 
 from __future__ import annotations
@@ -82,7 +90,9 @@ def check_language(lang: str) -> str:
     """
     code = str(lang).strip().lower()
     if code not in LANGS:
-        msg = f"`lang` must be one of {', '.join(LANGS)}, not {lang!r}"
+        msg = _("`lang` must be one of {langs}, not {lang!r}").format(
+            langs=", ".join(LANGS), lang=lang
+        )
         raise InputDataError(msg)
     return code
 
@@ -413,15 +423,24 @@ def _first_name(value: object) -> str:
     return "" if text in ("nan", "None") else text
 
 
+def _all_names(value: object) -> list[str]:
+    """Return every name an OSM value holds (``a;b`` or a list), stripped."""
+    if isinstance(value, list | tuple):
+        return [_first_name(v) for v in value]
+    first = _first_name(value)
+    if not first:
+        return []
+    return [part.strip() for part in str(value).split(";")]
+
+
 def street_name(tags_or_edge: Mapping[str, object], lang: str | None = None) -> str:
     """Return a street's name in `lang`: OSM ``name:<lang>`` if the data has it, else ``name``.
 
     Parameters
     ----------
     tags_or_edge
-        OSM tags of a way, or the attributes of a graph edge (which keep ``name:ru`` and
-        ``name:kk`` only if the graph was built with them among osmnx's
-        ``settings.useful_tags_way``).
+        OSM tags of a way, or the attributes of a graph edge (:mod:`patrolplan.graph` keeps
+        ``name:ru`` and ``name:kk`` on the edges where the extract has them).
     lang
         One of :data:`LANGS`; default the current language.
 
@@ -449,8 +468,11 @@ def street_names(gdf_edges: pd.DataFrame, lang: str | None = None) -> dict[str, 
     """Map each street's ``name`` to its name in `lang`, where the edges have ``name:<lang>``.
 
     Routes and timetables carry a street's ``name``; this table turns them into the
-    language of the map and sheets. Where one ``name`` has several ``name:<lang>`` (different
-    ways mapped differently), the most common wins, ties going to the first in sorted order.
+    language of the map and sheets. An edge that joins several ways holds their names as
+    ``A;B`` with the local names in the same order (as :mod:`patrolplan.graph` writes them), and
+    each pair counts; where the counts differ only the first names pair. Where one ``name``
+    has several ``name:<lang>`` (different ways mapped differently), the most common wins, ties
+    going to the first in sorted order.
 
     Parameters
     ----------
@@ -476,9 +498,15 @@ def street_names(gdf_edges: pd.DataFrame, lang: str | None = None) -> dict[str, 
         return {}
     votes: dict[str, Counter[str]] = {}
     for base, local in zip(gdf_edges["name"], gdf_edges[col], strict=True):
-        a, b = _first_name(base), _first_name(local)
-        if a and b and a != b:
-            votes.setdefault(a, Counter())[b] += 1
+        names, locals_ = _all_names(base), _all_names(local)
+        pairs = (
+            zip(names, locals_, strict=False)
+            if len(names) == len(locals_)
+            else [(_first_name(base), _first_name(local))]
+        )
+        for a, b in pairs:
+            if a and b and a != b:
+                votes.setdefault(a, Counter())[b] += 1
     return {a: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for a, c in votes.items()}
 
 
@@ -575,3 +603,86 @@ def layer_name(layer: object) -> str:
     """
     text = str(layer)
     return _(text) if text in LAYER_NAMES else text
+
+
+#: Names of the built-in severity classes (:data:`patrolplan.ingest.DEFAULT_SEVERITY`) for
+#: people, by the upper-cased category as the data writes it (English, Russian or Kazakh): the
+#: four gravity classes of Kazakhstan's Criminal Code and the classes of traffic accidents.
+#: Machine-readable outputs keep the category as it came.
+SEVERITY_LABELS: dict[str, str] = {
+    "MINOR": N_("minor gravity"),
+    "НЕБОЛЬШОЙ ТЯЖЕСТИ": N_("minor gravity"),
+    "ОНШАЛЫҚТЫ АУЫР ЕМЕС": N_("minor gravity"),
+    "MEDIUM": N_("medium gravity"),
+    "СРЕДНЕЙ ТЯЖЕСТИ": N_("medium gravity"),
+    "ОРТАША АУЫРЛЫҚТАҒЫ": N_("medium gravity"),
+    "GRAVE": N_("grave"),
+    "ТЯЖКОЕ": N_("grave"),
+    "ТЯЖКИЕ": N_("grave"),
+    "АУЫР": N_("grave"),
+    "ESPECIALLY GRAVE": N_("especially grave"),
+    "ОСОБО ТЯЖКОЕ": N_("especially grave"),
+    "ОСОБО ТЯЖКИЕ": N_("especially grave"),
+    "АСА АУЫР": N_("especially grave"),
+    "FATAL": N_("fatal accident"),
+    "SERIOUS": N_("accident with serious injuries"),
+    "INJURY": N_("accident with injuries"),
+    "SLIGHT": N_("accident with slight injuries"),
+    "DAMAGE": N_("accident with damage only"),
+    "UNKNOWN": N_("no category"),
+}
+
+
+def category_label(category: object) -> str:
+    """Return an incident category for people: a built-in class translated, else as it is.
+
+    Parameters
+    ----------
+    category
+        A category as ingest keeps it (upper-cased), e.g. ``GRAVE`` or ``ОСОБО ТЯЖКОЕ``.
+
+    Returns
+    -------
+    str
+        The class's name in the current language (:data:`SEVERITY_LABELS`); any other
+        category (a source's own, such as ``LARCENY``) unchanged.
+
+    Examples
+    --------
+    >>> with language("ru"):
+    ...     category_label("ESPECIALLY GRAVE"), category_label("АУЫР"), category_label("LARCENY")
+    ('особо тяжкое', 'тяжкое', 'LARCENY')
+    """  # noqa: RUF002 - Russian examples
+    text = "" if category is None else str(category)
+    label = SEVERITY_LABELS.get(text.strip().upper())
+    return _(label) if label is not None else text
+
+
+def top_categories_label(text: object) -> str:
+    """Translate the built-in classes in a hotspot's ``top_categories`` (``GRAVE 4, MINOR 2``).
+
+    Parameters
+    ----------
+    text
+        The hotspot's ``top_categories``: categories with their counts, joined by ``", "``.
+
+    Returns
+    -------
+    str
+        The same list with each built-in class in the current language; other categories,
+        and any part that is not ``CATEGORY N``, unchanged.
+
+    Examples
+    --------
+    >>> with language("kk"):
+    ...     top_categories_label("GRAVE 4, LARCENY 2")
+    'ауыр 4, LARCENY 2'
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    parts = []
+    for part in str(text).split(", "):
+        name, _sep, count = part.rpartition(" ")
+        known = name.strip().upper() in SEVERITY_LABELS and count.isdigit()
+        parts.append(f"{category_label(name)} {count}" if known else part)
+    return ", ".join(parts)

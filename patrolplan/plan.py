@@ -28,6 +28,7 @@ from patrolplan import (
     settings,
 )
 from patrolplan._errors import InputDataError
+from patrolplan.i18n import _
 from patrolplan.options import (
     PlanOptions,
     parse_date,
@@ -198,7 +199,7 @@ def choose_hotspot_method(
         shift_length_h=shift_h[1] if params.shift_profile else None,
         cache_dir=cache_dir if cache_dir is not None else settings.cache_dir,
     )
-    log(f"Hotspot method: {choice.method} ({choice.reason})")
+    log(_("Hotspot method: {method} ({reason})").format(method=choice.method, reason=choice.reason))
     return params, choice
 
 
@@ -352,8 +353,14 @@ def hotspot_step(
         min_weight /= 2
         gdf_hot, labels = find(min_weight)
         log(
-            f"fewer than {wanted} hotspots: least hotspot weight lowered to {min_weight:.2f} "
-            f"({len(gdf_hot)} hotspots)"
+            _(
+                "fewer than {wanted} hotspots: least hotspot weight lowered to {weight} "
+                "({n} hotspots)"
+            ).format(
+                wanted=wanted,
+                weight=i18n.format_number(min_weight, decimals=2),
+                n=len(gdf_hot),
+            )
         )
     notes = hotspots.data_warnings(gdf_incidents, weights, gdf_hot, at=at, max_size_m=size_m)
     return HotspotStep(
@@ -420,7 +427,8 @@ def daily_plan(
     Returns
     -------
     PatrolPlan
-        Routes, timetable, summary and the intermediate results.
+        Routes, timetable, summary and the intermediate results. Its log lines, warnings and
+        error messages are in ``options.lang``.
 
     Raises
     ------
@@ -439,156 +447,176 @@ def daily_plan(
     (2, True)
     """
     opts = PlanOptions() if options is None else options
-    seed = settings.seed if opts.seed is None else opts.seed
-    shifts = list(opts.shifts_min)
-    shift_min = max(shifts)
-    revisit_min = parse_revisit(opts.revisit)
-    t0 = opts.shift_start()
-    files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
-    unknown = set(files) - set(ingest.LAYERS)
-    if unknown:
-        msg = f"`incidents` layers must be among {ingest.LAYERS}, got {sorted(unknown)}"
-        raise InputDataError(msg)
-    # Positions are checked before the slow steps, so a typo costs no time.
-    for label, points in (("post", posts), ("end point", ends or [])):
-        for lat, lon in points:
-            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                msg = f"`{label}` {lat},{lon} is not a latitude,longitude pair"
-                raise InputDataError(msg)
-
-    # the first plan after an install compiles the route search while the data loads
-    compiled = routing.start_compiling()
-    G = graph.graph_from_file(osm, cache_dir=cache_dir)
-    # each post (and end point) is moved to its nearest street node: logged, recorded, and
-    # refused beyond settings.max_snap_m
-    post_snaps = graph.snap_report(G, posts, what="post")
-    end_snaps = graph.snap_report(G, ends, what="end point") if ends else []
-    area = graph.graph_area(G)
-    gdf_inc, reports = ingest.read_layers(
-        files,
-        columns=columns,
-        crs=crs,
-        severity=severity,
-        area=area,
-        since=window_start(opts, t0),
-        until=t0,
-        tz=opts.tz,
-        datetime_format=datetime_format,
-        dayfirst=dayfirst,
-    )
-    step = hotspot_step(gdf_inc, opts, at=t0, layer_weights=layer_weights, cache_dir=cache_dir)
-    gdf_hot, labels, weights = step.gdf_hotspots, step.labels, step.weights
-    # the warnings reach the user with the plan (PatrolPlan.warnings, report.json, the CLI's
-    # summary), so a plan that fails later still ends in one error line
-    for line in step.warnings:
-        log(f"note: {line}")
-    if not gdf_hot.empty:
-        gdf_hot["node"], _ = graph.nearest_nodes(G, gdf_hot["lon"], gdf_hot["lat"])
-    snapped = graph.snap_to_edges(G, gdf_inc)
-    graph.add_edge_risk(G, snapped, weights)
-    # streets as tasks carry the risk of incidents outside hotspots only
-    streets = graph.segment_risk(G, snapped, weights.where(labels < 0, 0.0))
-    route_opts = routing.RouteOptions(
-        officers=opts.officers,
-        shift_min=tuple(shifts) if len(shifts) > 1 else shift_min,
-        dwell_min=opts.dwell_min,
-        speed_kmh=opts.speed_kmh,
-        max_hotspots=step.max_hotspots,
-        ends=tuple(ends) if ends else None,
-        max_segments=opts.max_segments,
-        revisit_min=revisit_min,
-        max_visits=opts.max_visits,
-        revisit_value=opts.revisit_value,
-        seed=seed,
-        iterations=opts.iterations,
-    )
-    alternatives: tuple[tuple[routing.Route, ...], ...] = ()
-    table = None
-    compiled()
-    if areas is not None:
-        if opts.variants > 1 or opts.day is not None:
-            msg = "`areas` cannot be combined with `variants` or `day` yet"
+    # every message of the plan (logs, warnings, errors) is made in the plan's language
+    with i18n.language(opts.lang):
+        seed = settings.seed if opts.seed is None else opts.seed
+        shifts = list(opts.shifts_min)
+        shift_min = max(shifts)
+        revisit_min = parse_revisit(opts.revisit)
+        t0 = opts.shift_start()
+        files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
+        unknown = set(files) - set(ingest.LAYERS)
+        if unknown:
+            msg = _("`incidents` layers must be among {layers}, got {unknown}").format(
+                layers=ingest.LAYERS, unknown=sorted(unknown)
+            )
             raise InputDataError(msg)
-        from patrolplan import areas as _areas
+        # Positions are checked before the slow steps, so a typo costs no time.
+        for label, points in (("post", posts), ("end point", ends or [])):
+            for lat, lon in points:
+                if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                    msg = _("`{what}` {lat},{lon} is not a latitude,longitude pair").format(
+                        what=label, lat=lat, lon=lon
+                    )
+                    raise InputDataError(msg)
 
-        gdf_areas = _areas.read_areas(areas)
-        subs = [_areas.restrict(G, geom) for geom in gdf_areas.geometry]
-        routes = tuple(
-            routing.solve_in_areas(G, gdf_hot, posts, subs, route_opts, segments=streets)
+        # the first plan after an install compiles the route search while the data loads
+        compiled = routing.start_compiling()
+        G = graph.graph_from_file(osm, cache_dir=cache_dir)
+        # each post (and end point) is moved to its nearest street node: logged, recorded, and
+        # refused beyond settings.max_snap_m
+        post_snaps = graph.snap_report(G, posts, what="post")
+        end_snaps = graph.snap_report(G, ends, what="end point") if ends else []
+        area = graph.graph_area(G)
+        gdf_inc, reports = ingest.read_layers(
+            files,
+            columns=columns,
+            crs=crs,
+            severity=severity,
+            area=area,
+            since=window_start(opts, t0),
+            until=t0,
+            tz=opts.tz,
+            datetime_format=datetime_format,
+            dayfirst=dayfirst,
         )
-    elif opts.variants > 1 or opts.day is not None:
-        k = max(opts.variants, 7 if opts.day is not None else 1)
-        plans, table = routing.variants(
-            G, gdf_hot, posts, route_opts, segments=streets, k=k, tolerance=opts.tolerance
+        step = hotspot_step(gdf_inc, opts, at=t0, layer_weights=layer_weights, cache_dir=cache_dir)
+        gdf_hot, labels, weights = step.gdf_hotspots, step.labels, step.weights
+        # the warnings reach the user with the plan (PatrolPlan.warnings, report.json, the CLI's
+        # summary), so a plan that fails later still ends in one error line
+        for line in step.warnings:
+            log(_("note: {line}").format(line=line))
+        if not gdf_hot.empty:
+            gdf_hot["node"] = graph.nearest_nodes(G, gdf_hot["lon"], gdf_hot["lat"])[0]
+        snapped = graph.snap_to_edges(G, gdf_inc)
+        graph.add_edge_risk(G, snapped, weights)
+        # streets as tasks carry the risk of incidents outside hotspots only
+        streets = graph.segment_risk(G, snapped, weights.where(labels < 0, 0.0))
+        route_opts = routing.RouteOptions(
+            officers=opts.officers,
+            shift_min=tuple(shifts) if len(shifts) > 1 else shift_min,
+            dwell_min=opts.dwell_min,
+            speed_kmh=opts.speed_kmh,
+            max_hotspots=step.max_hotspots,
+            ends=tuple(ends) if ends else None,
+            max_segments=opts.max_segments,
+            revisit_min=revisit_min,
+            max_visits=opts.max_visits,
+            revisit_value=opts.revisit_value,
+            seed=seed,
+            iterations=opts.iterations,
         )
-        alternatives = tuple(tuple(p) for p in plans)
-        pick = (opts.day - 1) % len(alternatives) if opts.day is not None else 0
-        routes = alternatives[pick]
-    else:
-        routes = tuple(routing.solve(G, gdf_hot, posts, route_opts, segments=streets))
-    summary = metrics.summary(routes, gdf_hot, labels, snapped, weights)
-    schedule = export.schedule_frame(routes, shift_start=t0, G=G)
-    coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
-    resolved = opts.resolved()
-    params: dict[str, object] = {
-        "patrolplan_version": _package_version(),
-        **resolved,
-        "date": t0.date().isoformat(),
-        "start": t0.strftime("%H:%M"),
-        "shift_min": shift_min,
-        "shifts_min": shifts,
-        "seed": seed,
-        # JSON has no infinity: an open upper bound is null
-        "revisit_min": [revisit_min[0], revisit_min[1] if revisit_min[1] < float("inf") else None]
-        if revisit_min
-        else None,
-        "max_visits": opts.max_visits if revisit_min else 1,
-        "posts": [list(p) for p in posts],
-        "ends": [list(p) for p in ends] if ends else None,
-        "post_snaps": [dataclasses.asdict(s) for s in post_snaps],
-        "end_snaps": [dataclasses.asdict(s) for s in end_snaps],
-        "osm": {"file": Path(osm).name, "sha256": _file_sha256(osm)},
-        "areas": {"file": Path(areas).name, "sha256": _file_sha256(areas)} if areas else None,
-        "incidents": {
-            k: {"file": Path(v).name, "sha256": _file_sha256(v)}
-            for k, v in files.items()
-            if v is not None
-        },
-        "layer_weights": {**hotspots.DEFAULT_LAYER_WEIGHTS, **(layer_weights or {})},
-        "severity": {
-            r.layer: dict((severity or {}).get(r.layer) or ingest.DEFAULT_SEVERITY.get(r.layer, {}))
-            for r in reports
-        },
-        "columns": {r.layer: r.columns for r in reports},
-        "crs": {r.layer: r.crs for r in reports},
-        "graph_crs": _crs_name(G.graph.get("crs")),
-        **step.record(),
-    }
-    total = summary.iloc[-1]
-    log(
-        f"Plan {params['date']} {params['start']}: {opts.officers} officers, "
-        f"{total['hotspots']} hotspots ({total['revisits']} revisits), {total['km']:.1f} km, "
-        f"{total['risk_covered_share']:.0%} of weighted incidents covered"
-    )
-    return PatrolPlan(
-        routes=routes,
-        summary=summary,
-        schedule=schedule,
-        gdf_hotspots=gdf_hot,
-        gdf_incidents=gdf_inc,
-        weights=weights,
-        labels=labels,
-        snapped=snapped,
-        G=G,
-        reports=tuple(reports),
-        shift_start=t0,
-        route_coords=coords,
-        params=params,
-        options=opts,
-        warnings=step.warnings,
-        variants=alternatives,
-        variant_table=table,
-    )
+        alternatives: tuple[tuple[routing.Route, ...], ...] = ()
+        table = None
+        compiled()
+        if areas is not None:
+            if opts.variants > 1 or opts.day is not None:
+                msg = _("`areas` cannot be combined with `variants` or `day` yet")
+                raise InputDataError(msg)
+            from patrolplan import areas as _areas
+
+            gdf_areas = _areas.read_areas(areas)
+            subs = [_areas.restrict(G, geom) for geom in gdf_areas.geometry]
+            routes = tuple(
+                routing.solve_in_areas(G, gdf_hot, posts, subs, route_opts, segments=streets)
+            )
+        elif opts.variants > 1 or opts.day is not None:
+            k = max(opts.variants, 7 if opts.day is not None else 1)
+            plans, table = routing.variants(
+                G, gdf_hot, posts, route_opts, segments=streets, k=k, tolerance=opts.tolerance
+            )
+            alternatives = tuple(tuple(p) for p in plans)
+            pick = (opts.day - 1) % len(alternatives) if opts.day is not None else 0
+            routes = alternatives[pick]
+        else:
+            routes = tuple(routing.solve(G, gdf_hot, posts, route_opts, segments=streets))
+        summary = metrics.summary(routes, gdf_hot, labels, snapped, weights)
+        schedule = export.schedule_frame(routes, shift_start=t0, G=G)
+        coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
+        resolved = opts.resolved()
+        params: dict[str, object] = {
+            "patrolplan_version": _package_version(),
+            **resolved,
+            "date": t0.date().isoformat(),
+            "start": t0.strftime("%H:%M"),
+            "shift_min": shift_min,
+            "shifts_min": shifts,
+            "seed": seed,
+            # JSON has no infinity: an open upper bound is null
+            "revisit_min": [
+                revisit_min[0],
+                revisit_min[1] if revisit_min[1] < float("inf") else None,
+            ]
+            if revisit_min
+            else None,
+            "max_visits": opts.max_visits if revisit_min else 1,
+            "posts": [list(p) for p in posts],
+            "ends": [list(p) for p in ends] if ends else None,
+            "post_snaps": [dataclasses.asdict(s) for s in post_snaps],
+            "end_snaps": [dataclasses.asdict(s) for s in end_snaps],
+            "osm": {"file": Path(osm).name, "sha256": _file_sha256(osm)},
+            "areas": {"file": Path(areas).name, "sha256": _file_sha256(areas)} if areas else None,
+            "incidents": {
+                k: {"file": Path(v).name, "sha256": _file_sha256(v)}
+                for k, v in files.items()
+                if v is not None
+            },
+            "layer_weights": {**hotspots.DEFAULT_LAYER_WEIGHTS, **(layer_weights or {})},
+            "severity": {
+                r.layer: dict(
+                    (severity or {}).get(r.layer) or ingest.DEFAULT_SEVERITY.get(r.layer, {})
+                )
+                for r in reports
+            },
+            "columns": {r.layer: r.columns for r in reports},
+            "crs": {r.layer: r.crs for r in reports},
+            "graph_crs": _crs_name(G.graph.get("crs")),
+            **step.record(),
+        }
+        total = summary.iloc[-1]
+        log(
+            _(
+                "Plan {date} {start}: {officers} officers, {hotspots} hotspots ({revisits} "
+                "revisits), {km} km, {covered} of weighted incidents covered"
+            ).format(
+                date=i18n.format_date(t0),
+                start=params["start"],
+                officers=opts.officers,
+                hotspots=total["hotspots"],
+                revisits=total["revisits"],
+                km=i18n.format_number(total["km"], decimals=1),
+                covered=i18n.format_percent(total["risk_covered_share"], decimals=0),
+            )
+        )
+        return PatrolPlan(
+            routes=routes,
+            summary=summary,
+            schedule=schedule,
+            gdf_hotspots=gdf_hot,
+            gdf_incidents=gdf_inc,
+            weights=weights,
+            labels=labels,
+            snapped=snapped,
+            G=G,
+            reports=tuple(reports),
+            shift_start=t0,
+            route_coords=coords,
+            params=params,
+            options=opts,
+            warnings=step.warnings,
+            variants=alternatives,
+            variant_table=table,
+        )
 
 
 def _crs_name(crs: object) -> str:
@@ -769,5 +797,6 @@ def write_plan(
                 [[graph.path_geometry(plan.G, r.nodes) for r in v] for v in plan.variants],
             )
     written = [out / name for name in output_names(plan, pdf=pdf)]
-    log(f"Wrote plan to {out}")
+    with i18n.language(lang):
+        log(_("Wrote plan to {out}").format(out=out))
     return written

@@ -25,7 +25,6 @@ Examples
 
 from __future__ import annotations
 
-import html
 import json
 import time
 import warnings
@@ -44,8 +43,9 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import cKDTree
 
-from patrolplan import export, graph, hotspots, ingest, render, settings
+from patrolplan import export, graph, hotspots, i18n, ingest, render, settings
 from patrolplan._errors import InputDataError
+from patrolplan.i18n import _, ngettext, pgettext
 from patrolplan.options import PlanOptions
 from patrolplan.plan import window_start
 from patrolplan.utils import atomic_dir, atomic_write_text, log
@@ -252,7 +252,9 @@ def load_risk(
     files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
     unknown = set(files) - set(ingest.LAYERS)
     if unknown:
-        msg = f"`incidents` layers must be among {ingest.LAYERS}, got {sorted(unknown)}"
+        msg = _("`incidents` layers must be among {layers}, got {unknown}").format(
+            layers=ingest.LAYERS, unknown=sorted(unknown)
+        )
         raise InputDataError(msg)
     G = graph.graph_from_file(osm, cache_dir=cache_dir)
     gdf, reports = ingest.read_layers(
@@ -312,7 +314,7 @@ def node_risk(G: nx.MultiDiGraph, gdf_incidents: gpd.GeoDataFrame, weights: pd.S
         node[i] = u[i] if du <= dv else v[i]
     if (~on).any():
         ids = np.array(list(xy), dtype=np.int64)
-        _, idx = cKDTree(np.array(list(xy.values()))).query(np.column_stack([px, py])[~on])
+        _dist, idx = cKDTree(np.array(list(xy.values()))).query(np.column_stack([px, py])[~on])
         node[~on] = ids[idx]
     w = weights.reindex(gdf_incidents.index).fillna(0.0).to_numpy(float)
     risk = pd.Series(w, index=node).groupby(level=0).sum()
@@ -331,15 +333,17 @@ def _as_node_risk(G: nx.MultiDiGraph, risk: pd.Series) -> pd.Series:
         risk = risk.groupby(level=0).sum()
     risk = risk.astype(float)
     if (risk < 0).any() or not np.isfinite(risk.to_numpy()).all():
-        msg = "`risk` must be finite and non-negative"
+        msg = _("`risk` must be finite and non-negative")
         raise InputDataError(msg)
     missing = [n for n in risk.index if n not in G]
     if missing:
-        msg = f"`risk` names {len(missing)} nodes not in the graph, e.g. {missing[0]}"
+        msg = _("`risk` names {n} nodes not in the graph, e.g. {node}").format(
+            n=len(missing), node=missing[0]
+        )
         raise InputDataError(msg)
     risk = risk[risk > 0]
     if risk.empty:
-        msg = "`risk` holds no positive weight: there is nothing to cover"
+        msg = _("`risk` holds no positive weight: there is nothing to cover")
         raise InputDataError(msg)
     return risk.rename("risk")
 
@@ -383,7 +387,7 @@ class _Network:
 def _speed(speed_kmh: float | None) -> float:
     speed = settings.walk_speed_kmh if speed_kmh is None else float(speed_kmh)
     if not 0.5 <= speed <= 30:
-        msg = f"`speed_kmh` must be between 0.5 and 30, got {speed:g}"
+        msg = _("`speed_kmh` must be between 0.5 and 30, got {speed:g}").format(speed=speed)
         raise InputDataError(msg)
     return speed
 
@@ -391,7 +395,9 @@ def _speed(speed_kmh: float | None) -> float:
 def _check_minutes(walk_min: Sequence[float]) -> tuple[float, ...]:
     minutes = tuple(sorted({float(m) for m in walk_min}))
     if not minutes or not all(0 < m <= 240 for m in minutes):
-        msg = f"`walk_min` must be minutes above 0 and at most 240, got {list(walk_min)}"
+        msg = _("`walk_min` must be minutes above 0 and at most 240, got {value}").format(
+            value=list(walk_min)
+        )
         raise InputDataError(msg)
     return minutes
 
@@ -441,7 +447,7 @@ def evaluate_posts(
     speed = _speed(speed_kmh)
     node_w = _as_node_risk(G, risk)
     if not posts:
-        msg = "`posts` is empty: give at least one post"
+        msg = _("`posts` is empty: give at least one post")
         raise InputDataError(msg)
     post_nodes = graph.snap_points(G, posts, what="post")
     net = _Network(G)
@@ -450,9 +456,11 @@ def evaluate_posts(
     w = node_w.to_numpy()
     total = float(w.sum())
     if not np.isfinite(dist).any():
-        msg = (
-            f"`walk_min` {max(minutes):g} min ({max(minutes) * m_per_min:,.0f} m at "
-            f"{speed:g} km/h) is too short: no post reaches any risk"
+        msg = _(
+            "`walk_min` {minutes:g} min ({metres} m at {speed:g} km/h) is too short: "
+            "no post reaches any risk"
+        ).format(
+            minutes=max(minutes), metres=i18n.format_number(max(minutes) * m_per_min), speed=speed
         )
         raise InputDataError(msg)
     rows = []
@@ -488,13 +496,19 @@ def evaluate_posts(
         )
     reached = pd.Series(dist.min(axis=0) / m_per_min, index=node_w.index, name="walk_min")
     table = pd.DataFrame(summary)
-    log(
-        f"{len(post_nodes)} posts reach "
-        + ", ".join(
-            f"{s:.0%} within {m:g} min"
-            for m, s in zip(table["walk_min"], table["covered_share"], strict=True)
+    reach = ", ".join(
+        _("{share} within {minutes} min").format(
+            share=i18n.format_percent(s, decimals=0),
+            minutes=i18n.format_number(m, decimals=_decimals(m)),
         )
-        + " of the weighted incidents"
+        for m, s in zip(table["walk_min"], table["covered_share"], strict=True)
+    )
+    log(
+        ngettext(
+            "{n} post reaches {reach} of the weighted incidents",
+            "{n} posts reach {reach} of the weighted incidents",
+            len(post_nodes),
+        ).format(n=len(post_nodes), reach=reach)
     )
     return PostCoverage(pd.DataFrame(rows), table, reached, minutes, speed)
 
@@ -607,14 +621,18 @@ def read_sites(path: str | Path) -> list[tuple[float, float]]:
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:
-        msg = f"cannot read sites file {path}: {type(exc).__name__}: {exc}"
+        msg = _("cannot read sites file {path}: {error}").format(
+            path=path, error=f"{type(exc).__name__}: {exc}"
+        )
         raise InputDataError(msg) from None
     if gdf.empty:
-        msg = f"sites file {path} holds no feature"
+        msg = _("sites file {path} holds no feature").format(path=path)
         raise InputDataError(msg)
     bad = [i + 1 for i, g in enumerate(gdf.geometry) if g is None or g.is_empty]
     if bad:
-        msg = f"sites file {path}: feature {bad[0]} has no geometry ({len(bad)} such features)"
+        msg = _("sites file {path}: feature {i} has no geometry ({n} such features)").format(
+            path=path, i=bad[0], n=len(bad)
+        )
         raise InputDataError(msg)
     if gdf.crs is not None:
         gdf = gdf.to_crs("EPSG:4326")
@@ -710,7 +728,7 @@ def max_cover(
     w = np.asarray(weights, dtype=float)
     n_sites = A.shape[1]
     if not 1 <= k <= n_sites:
-        msg = f"`k` must be between 1 and the {n_sites} candidate sites, got {k}"
+        msg = _("`k` must be between 1 and the {n} candidate sites, got {k}").format(n=n_sites, k=k)
         raise InputDataError(msg)
     keep = (w > 0) & (np.asarray(A.sum(axis=1)).ravel() > 0)
     A, w = A[keep], w[keep]
@@ -790,7 +808,9 @@ def _solve_mclp(
         model.problem.solve(_solver(time_limit_s))
     prob = model.problem
     if prob.status != pulp.LpStatusOptimal or prob.sol_status not in (1, 2):
-        msg = f"the covering problem could not be solved: CBC status {pulp.LpStatus[prob.status]}"
+        msg = _("the covering problem could not be solved: CBC status {status}").format(
+            status=pulp.LpStatus[prob.status]
+        )
         raise InputDataError(msg)
     chosen = [j for j, var in enumerate(model.fac_vars) if (var.value() or 0) > 0.5]
     objective = float(w[np.asarray(A[:, chosen].sum(axis=1)).ravel() > 0].sum())
@@ -863,7 +883,7 @@ def propose_posts(
     speed = _speed(speed_kmh)
     node_w = _as_node_risk(G, risk)
     if int(k) != k or k < 1:
-        msg = f"`k` must be a whole number of sites of at least 1, got {k}"
+        msg = _("`k` must be a whole number of sites of at least 1, got {k}").format(k=k)
         raise InputDataError(msg)
     limit = minutes * speed * 1000.0 / 60.0
     net = _Network(G)
@@ -876,7 +896,7 @@ def propose_posts(
         cand_ll = read_sites(candidates) if isinstance(candidates, str | Path) else list(candidates)
         cand = _snap_sites(G, cand_ll, shown)
     if k > len(cand):
-        msg = f"`k` = {k} new sites is more than the {len(cand)} candidate sites"
+        msg = _("`k` = {k} new sites is more than the {n} candidate sites").format(k=k, n=len(cand))
         raise InputDataError(msg)
     # distance from each candidate to each risk node = Dijkstra from the risk nodes backwards
     to_demand = net.reach(node_w.index.to_numpy(), limit, towards=True)
@@ -890,15 +910,15 @@ def propose_posts(
     left = cover & ~before[:, None]
     if not (left.any(axis=1) & (w > 0)).any():
         if before.all():
-            msg = (
-                f"the existing posts already reach all risk within {minutes:g} min: "
+            msg = _(
+                "the existing posts already reach all risk within {minutes:g} min: "
                 "no new site can add coverage"
-            )
+            ).format(minutes=minutes)
         else:
-            msg = (
-                f"`walk_min` {minutes:g} min ({limit:,.0f} m at {speed:g} km/h) is too short: "
+            msg = _(
+                "`walk_min` {minutes:g} min ({metres} m at {speed:g} km/h) is too short: "
                 "no candidate site reaches any risk left uncovered"
-            )
+            ).format(minutes=minutes, metres=i18n.format_number(limit), speed=speed)
         raise InputDataError(msg)
     sol = max_cover(left, w, int(k), time_limit_s=time_limit_s)
     seconds = time.perf_counter() - t_start
@@ -926,9 +946,22 @@ def propose_posts(
     before_share = float(w[before].sum()) / total
     after_share = before_share + sol.objective / total
     log(
-        f"Proposed {k} sites from {len(cand):,} candidates ({sol.n_sites} after reduction, "
-        f"{sol.n_demand} demand groups): risk within {minutes:g} min {before_share:.0%} -> "
-        f"{after_share:.0%}, {sol.status}, gap {sol.gap:.2%}, {seconds:.1f} s"
+        _(
+            "Proposed {k} sites from {n} candidates ({sites} after reduction, {groups} demand "
+            "groups): risk within {minutes} min {before} -> {after}, {status}, gap {gap}, "
+            "{seconds} s"
+        ).format(
+            k=k,
+            n=i18n.format_number(len(cand)),
+            sites=i18n.format_number(sol.n_sites),
+            groups=i18n.format_number(sol.n_demand),
+            minutes=i18n.format_number(minutes, decimals=_decimals(minutes)),
+            before=i18n.format_percent(before_share, decimals=0),
+            after=i18n.format_percent(after_share, decimals=0),
+            status=sol.status,
+            gap=i18n.format_percent(sol.gap, decimals=2),
+            seconds=i18n.format_number(seconds, decimals=1),
+        )
     )
     return PostProposal(
         sites=sites,
@@ -963,20 +996,31 @@ def _site_row(
 def _snap_sites(G: nx.MultiDiGraph, sites: Sequence[tuple[float, float]], shown: str) -> np.ndarray:
     """Nodes of candidate sites; every site off the street graph is named in one error line."""
     if not sites:
-        msg = f"{shown} holds no candidate site"
+        msg = _("{what} holds no candidate site").format(what=shown)
         raise InputDataError(msg)
     bad_ll = [i for i, (la, lo) in enumerate(sites) if not (-90 <= la <= 90 and -180 <= lo <= 180)]
     if bad_ll:
-        msg = f"{shown}: site {bad_ll[0] + 1} is not a latitude,longitude pair: {sites[bad_ll[0]]}"
+        msg = _("{what}: site {i} is not a latitude,longitude pair: {site}").format(
+            what=shown, i=bad_ll[0] + 1, site=sites[bad_ll[0]]
+        )
         raise InputDataError(msg)
     nodes, dist = graph.nearest_nodes(G, [s[1] for s in sites], [s[0] for s in sites])
     off = np.flatnonzero(dist > settings.max_snap_m)
     if len(off):
         i = int(off[0])
-        msg = (
-            f"{shown}: {len(off)} of {len(sites)} candidate sites are off the street graph, "
-            f"e.g. site {i + 1} at {sites[i][0]:.6f},{sites[i][1]:.6f} is {dist[i]:,.0f} m "
-            f"from the nearest street (at most {settings.max_snap_m:,.0f} m allowed)"
+        msg = _(
+            "{what}: {n} of {total} candidate sites are off the street graph, e.g. site {i} at "
+            "{lat:.6f},{lon:.6f} is {dist} m from the nearest street (at most "
+            "{most} m allowed)"
+        ).format(
+            what=shown,
+            n=len(off),
+            total=len(sites),
+            i=i + 1,
+            lat=sites[i][0],
+            lon=sites[i][1],
+            dist=i18n.format_number(dist[i]),
+            most=i18n.format_number(settings.max_snap_m),
         )
         raise InputDataError(msg)
     return np.asarray(nodes, dtype=np.int64)
@@ -1068,9 +1112,12 @@ def posts_map(
     proposal: PostProposal,
     areas: gpd.GeoDataFrame,
     *,
-    title: str = "Posts: current and proposed",
+    title: str | None = None,
 ) -> folium.Map:
     """Draw current and proposed posts with their service areas, before and after.
+
+    Every text a person reads is in the current language (:mod:`patrolplan.i18n`), street
+    names too where the extract has them in it.
 
     Parameters
     ----------
@@ -1084,7 +1131,7 @@ def posts_map(
         Service areas of the sites in ``proposal.sites`` order at ``proposal.walk_min`` (from
         :func:`service_areas`).
     title
-        Shown in the legend.
+        Shown in the legend; default "Posts: current and proposed", translated.
 
     Returns
     -------
@@ -1095,35 +1142,46 @@ def posts_map(
     from branca.element import Figure
     from folium import plugins
 
-    m = render.base_map(graph.edges_gdf(G))
+    esc = render.escape_text
+    title = _("Posts: current and proposed") if title is None else title
+    edges = graph.edges_gdf(G)
+    local = i18n.street_names(edges)
+    m = render.base_map(edges)
     node_w = _as_node_risk(G, risk)
     top = float(node_w.max())
     heat = [
         [float(G.nodes[n]["lat"]), float(G.nodes[n]["lon"]), round(float(v) / top, 4)]
         for n, v in node_w.items()
     ]
-    fg = folium.FeatureGroup(name="Risk (weighted incidents)", show=True)
+    fg = folium.FeatureGroup(name=esc(_("Risk (weighted incidents)")), show=True)
     plugins.HeatMap(heat, radius=14, blur=12, min_opacity=0.25).add_to(fg)
     fg.add_to(m)
     kinds = proposal.sites["kind"].to_numpy()
+    minutes = i18n.format_number(proposal.walk_min, decimals=_decimals(proposal.walk_min))
     scenarios = (
-        ("before", f"Before: current posts ({proposal.before_share:.0%} of risk)", ("existing",)),
+        (
+            "before",
+            _("Before: current posts ({share} of risk), {minutes} min walk").format(
+                share=i18n.format_percent(proposal.before_share, decimals=0), minutes=minutes
+            ),
+            ("existing",),
+        ),
         (
             "after",
-            f"After: with proposed sites ({proposal.after_share:.0%} of risk)",
+            _("After: with proposed sites ({share} of risk), {minutes} min walk").format(
+                share=i18n.format_percent(proposal.after_share, decimals=0), minutes=minutes
+            ),
             ("existing", "proposed"),
         ),
     )
     for name, label, use in scenarios:
         colour = "#2b8cbe" if name == "before" else "#31a354"
-        fg = folium.FeatureGroup(
-            name=f"{label}, {proposal.walk_min:g} min walk", show=name == "after"
-        )
+        fg = folium.FeatureGroup(name=esc(label), show=name == "after")
         for geom, kind in zip(areas.geometry, kinds, strict=True):
             if kind in use:
                 folium.GeoJson(
                     geom.__geo_interface__,
-                    style_function=lambda _, c=colour: {
+                    style_function=lambda _x, c=colour: {
                         "color": c,
                         "weight": 1,
                         "fillColor": c,
@@ -1131,17 +1189,34 @@ def posts_map(
                     },
                 ).add_to(fg)
         fg.add_to(m)
-    fg = folium.FeatureGroup(name="Posts and sites", show=True)
-    for _, row in proposal.sites.iterrows():
+    fg = folium.FeatureGroup(name=esc(_("Posts and sites")), show=True)
+    marker_post, marker_new = pgettext("marker", "P"), pgettext("marker", "N")
+    for row in proposal.sites.to_dict("records"):
         proposed = row["kind"] == "proposed"
-        tag = f"N{row['rank']}" if proposed else f"P{row['rank']}"
-        street = html.escape(str(row["street"]) or "unnamed street")
-        popup = (
-            f"<b>{'Proposed site' if proposed else 'Current post'} {tag}</b><br>{street}<br>"
-            f"risk within {proposal.walk_min:g} min: {row['covered_risk']:.1f} "
-            f"({row['covered_share']:.1%})"
-            + (f"<br>adds {row['gain']:.1f} ({row['gain_share']:.1%})" if proposed else "")
-        )
+        tag = f"{marker_new if proposed else marker_post}{row['rank']}"
+        name = str(row["street"] or "")
+        street = local.get(name, name) or _("unnamed street")
+        head = (_("Proposed site {tag}") if proposed else _("Current post {tag}")).format(tag=tag)
+        lines = [
+            f"<b>{esc(head)}</b>",
+            esc(street),
+            esc(
+                _("risk within {minutes} min: {risk} ({share})").format(
+                    minutes=minutes,
+                    risk=i18n.format_number(row["covered_risk"], decimals=1),
+                    share=i18n.format_percent(row["covered_share"]),
+                )
+            ),
+        ]
+        if proposed:
+            lines.append(
+                esc(
+                    _("adds {risk} ({share})").format(
+                        risk=i18n.format_number(row["gain"], decimals=1),
+                        share=i18n.format_percent(row["gain_share"]),
+                    )
+                )
+            )
         colour = "#d95f02" if proposed else "#111"
         folium.Marker(
             (row["lat"], row["lon"]),
@@ -1149,28 +1224,47 @@ def posts_map(
                 html=(
                     f'<div style="background:{colour};color:#fff;border:2px solid #fff;'
                     "width:28px;height:22px;line-height:18px;text-align:center;"
-                    f'font:bold 11px sans-serif;box-shadow:0 0 3px #000">{tag}</div>'
+                    f'font:bold 11px {render.FONT_STACK};box-shadow:0 0 3px #000">{esc(tag)}</div>'
                 ),
                 icon_size=(28, 22),
                 icon_anchor=(14, 11),
             ),
-            popup=folium.Popup(popup, max_width=280),
-            tooltip=f"{tag}: {street}",
+            popup=folium.Popup("<br>".join(lines), max_width=280),
+            tooltip=esc(f"{tag}: {street}"),
         ).add_to(fg)
     fg.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    n_new = int((kinds == "proposed").sum())
+    summary = ngettext(
+        "risk within {minutes} min walk: {before} now, {after} with {n} new site",
+        "risk within {minutes} min walk: {before} now, {after} with {n} new sites",
+        n_new,
+    ).format(
+        minutes=minutes,
+        before=i18n.format_percent(proposal.before_share),
+        after=i18n.format_percent(proposal.after_share),
+        n=i18n.format_number(n_new),
+    )
+    keys = _("{P} = current post, {N} = proposed site (by gain)").format(
+        P=marker_post, N=marker_new
+    )
+    attribution = _(render.ATTRIBUTION)
     legend = (
-        f'<div style="position:fixed;bottom:24px;left:12px;z-index:9999;background:#fff;'
-        f'padding:6px 10px;border:1px solid #888;font:12px sans-serif">'
-        f"<b>{html.escape(title)}</b><br>risk within {proposal.walk_min:g} min walk: "
-        f"{proposal.before_share:.1%} now, {proposal.after_share:.1%} with "
-        f"{int((kinds == 'proposed').sum())} new sites<br>"
-        f"P = current post, N = proposed site (by gain)<br>{html.escape(render.ATTRIBUTION)}</div>"
+        '<div id="pp-legend" style="position:fixed;bottom:56px;left:10px;z-index:9999;'
+        "background:#fff;padding:6px 10px;border:1px solid #888;"
+        f'font:12px {render.FONT_STACK}">'
+        f"<b>{esc(title)}</b><br>{esc(summary)}<br>{esc(keys)}<br>"
+        f"{esc(attribution)}</div>"
     )
     root = m.get_root()
     assert isinstance(root, Figure)
     root.html.add_child(folium.Element(legend))
     return render._stable_ids(m)
+
+
+def _decimals(minutes: float) -> int:
+    """Decimals needed to write a number of minutes (``10``, ``7.5``)."""
+    return 0 if float(minutes).is_integer() else 1
 
 
 def write_posts(
@@ -1234,5 +1328,5 @@ def write_posts(
         export.write_csv(tmp / "coverage.csv", coverage_table(before, after))
         m = posts_map(G, risk, proposal, at_limit)
         atomic_write_text(tmp / "map.html", render.to_html(m, offline=offline))
-    log(f"Wrote posts to {out}")
+    log(_("Wrote posts to {out}").format(out=out))
     return [out / name for name in OUTPUT_FILES]

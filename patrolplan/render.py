@@ -380,7 +380,11 @@ def _plan_map(
                 )
             ),
             escape_text(counts),
-            escape_text(_("top: {categories}").format(categories=row["top_categories"])),
+            escape_text(
+                _("top: {categories}").format(
+                    categories=i18n.top_categories_label(row["top_categories"])
+                )
+            ),
             escape_text(_("active hours {hours}").format(hours=row["active_hours"] or _("n/a"))),
             escape_text(
                 _("visited by {who}").format(who=", ".join(who)) if who else _("not visited")
@@ -1044,7 +1048,7 @@ def sheets_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
         or shutil.which("google-chrome")
     )
     if browser is None:
-        msg = (
+        msg = _(
             "PDF route sheets need Chromium (Debian: apt-get install chromium); sheets.html "
             "can be printed from any browser instead"
         )
@@ -1073,7 +1077,9 @@ def sheets_to_pdf(html_path: str | Path, pdf_path: str | Path) -> Path:
             check=False,
         )
         if not tmp_pdf.is_file():
-            msg = f"Chromium could not print {html_path}: {proc.stderr.strip()[-300:]}"
+            msg = _("Chromium could not print {path}: {error}").format(
+                path=html_path, error=proc.stderr.strip()[-300:]
+            )
             raise PatrolPlanError(msg)
         with atomic_path(pdf_path) as out:
             shutil.copyfile(tmp_pdf, out)
@@ -1112,7 +1118,7 @@ def methods_map(
         ]
     )
     if gdf_edges is not None:
-        fg = folium.FeatureGroup(name="Streets", show=True)
+        fg = folium.FeatureGroup(name=escape_text(_("Streets")), show=True)
         folium.GeoJson(
             json.loads(gdf_edges[["geometry"]].to_json(drop_id=True)),
             style_function=lambda _: {"color": "#aaa", "weight": 1},

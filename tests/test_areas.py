@@ -129,3 +129,34 @@ def test_plan_with_areas_keeps_each_officer_in_his_area(G, three, tmp_path):
             PlanOptions(officers=2, date="2016-06-19", variants=2, iterations=50),
             areas=path,
         )
+
+
+def test_areas_map_in_kazakh_has_no_english_words(G, three):
+    import html
+    import re
+
+    from patrolplan import i18n, render
+
+    with i18n.language("kk"):
+        page = render.to_html(areas.areas_map(G, three), offline=False)
+    control = re.search(r"layer_control_\w+_layers = \{(.*?)\};", page, re.S)
+    assert control
+    parts = [json.loads(n) for n in re.findall(r'("(?:[^"\\]|\\.)*")\s*:', control.group(1))]
+    parts += re.findall(r'<div id="pp-legend".*?</div>', page, re.S)
+    parts += re.findall(r'html_[0-9a-f]{8}" style="[^"]*">(.*?)</div>`', page, re.S)
+    parts += re.findall(r"bindTooltip\(\s*`<div>(.*?)</div>`", page, re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", "\n".join(parts)))
+    english = ["Area", "area", "workload", "risk", "km of street", "mean", "Streets", "tiles",
+               "contributors", "of the district"]  # fmt: skip
+    assert [w for w in english if w in text] == []
+    for words in [
+        "Патрульдеу учаскелері",
+        "3 учаске, жүктеме макс./мин. ",
+        "Учаскелер (3)",
+        "1-учаске",
+        "км көше",
+        "тәуекел ",
+        "© OpenStreetMap қатысушылары (ODbL)",
+    ]:
+        assert words in text, words
+    assert re.search(r"жүктеме макс\./мин\. \d,\d\d", text)

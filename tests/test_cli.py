@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -254,7 +256,7 @@ def test_posts_and_areas_commands(tmp_path):
     result = run("posts", "--config", cfg, "--date", "2016-06-19", "--k", 1,
                  "--out", tmp_path / "posts", "-q")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "1 new sites" in result.stdout
+    assert "1 new site:" in result.stdout
     assert "optimal, gap 0.00%" in result.stdout
     assert (tmp_path / "posts" / "posts.geojson").is_file()
     result = run("areas", "--officers", 3, "--config", cfg, "--date", "2016-06-19",
@@ -268,3 +270,66 @@ def test_posts_and_areas_commands(tmp_path):
     (line,) = [x for x in result.stderr.splitlines() if x.strip()]
     assert "more than the" in line
     assert not (tmp_path / "many").exists()
+
+
+COMMANDS = ["plan", "demo", "evaluate", "backtest", "posts", "areas", "batch"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_takes_lang(command):
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "--lang" in result.stdout
+
+
+def test_a_russian_run_prints_a_russian_summary(tmp_path):
+    result = run("demo", "--out", tmp_path / "plan", "--officers", 1, "--lang", "ru", "-q")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    # translated column heads and the total row; shares as percentages with a decimal comma
+    for words in ("инспектор", "пешком, мин", "охват риска", "всего", "Записаны map.html"):
+        assert words in out, words
+    assert "risk_covered_share" not in out
+    assert re.search(r"\d+,\d%", out)
+    page = (tmp_path / "plan" / "map.html").read_text(encoding="utf-8")
+    assert (
+        "\\u0418\\u043d\\u0441\\u043f\\u0435\\u043a\\u0442\\u043e\\u0440 1" in page
+    )  # Инспектор 1
+
+
+@pytest.mark.parametrize(
+    ("lang", "over", "line"),
+    [
+        ("ru", {"--osm": "missing.osm"}, "ошибка: файл `osm` missing.osm не найден"),
+        ("kk", {"--osm": "missing.osm"}, "қате: `osm` файлы missing.osm табылмады"),
+    ],
+)
+def test_a_bad_input_gives_one_error_line_in_the_language(tmp_path, lang, over, line):
+    result = run("plan", *plan_args(tmp_path / "p", **over), "--lang", lang, "-q")
+    assert result.exit_code == 1
+    (got,) = [x for x in result.stderr.splitlines() if x.strip()]
+    assert got == line
+    assert not (tmp_path / "p").exists()
+
+
+def test_lang_of_the_district_file_and_its_override(tmp_path):
+    district = tmp_path / "district.toml"
+    district.write_text('[plan]\nlang = "kk"\n', encoding="utf-8")
+    result = run("posts", "--config", district, "--minutes", "x", "--out", tmp_path / "o", "-q")
+    assert result.exit_code == 1
+    assert (
+        result.stderr.strip() == "қате: `minutes` минут болуы керек, мысалы 5,10,15; берілгені 'x'"
+    )
+    result = run("areas", "--officers", 2, "--config", district, "--lang", "ru", "-q")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "ошибка: не указаны --incidents, --osm (задайте их параметрами или в --config)"
+    )
+    days = ["--from", "2016-06-01", "--to", "2016-06-02", "--count-days", "7,x"]
+    bad = run("evaluate", "--incidents", "x.csv", "--osm", "x.osm", "--post", "39.28,-76.59",
+              *days, "--lang", "ru")  # fmt: skip
+    assert bad.exit_code == 1
+    assert bad.stderr.startswith("ошибка: `count-days` должно быть целым числом дней")
+    unknown = run("demo", "--lang", "de", "--out", tmp_path / "d")
+    assert unknown.exit_code == 1
+    assert unknown.stderr.strip() == "error: `lang` must be one of en, ru, kk, not 'de'"

@@ -421,3 +421,49 @@ def test_merged_street_names_do_not_depend_on_the_process(tmp_path):
     }
     assert len(out) == 1
     assert ";" in next(iter(out))  # the sample has merged names
+
+
+ALMATY = Path(__file__).parent / "data" / "almaty" / "almaty_names_synthetic.osm"
+
+
+def test_street_names_in_russian_and_kazakh_reach_the_edges_the_cache_and_the_map(
+    tmp_path, monkeypatch
+):
+    import json
+
+    import pandas as pd
+
+    from patrolplan import i18n, render
+
+    edges = graph.edges_gdf(graph.graph_from_file(ALMATY, cache_dir=tmp_path))
+    cols = ["name", "name:ru", "name:kk"]
+    assert set(cols) <= set(edges.columns)
+    # ways joined at a bend keep their local names in the order of `name`
+    joined = edges.set_index("name").loc["Достық даңғылы;проспект Абая"]
+    assert joined["name:kk"] == "Достық даңғылы;Абай даңғылы"
+    assert joined["name:ru"] == "проспект Достык;проспект Абая"
+    assert i18n.street_names(edges, "kk") == {
+        "проспект Абая": "Абай даңғылы",
+        "улица Жамбыла": "Жамбыл көшесі",
+        "улица Кунаева": "Қонаев көшесі",
+    }
+    assert i18n.street_names(edges, "ru") == {
+        "Достық даңғылы": "проспект Достык",
+        "Қабанбай батыр көшесі": "улица Кабанбай батыра",
+    }
+    assert i18n.street_names(edges, "en") == {}
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("the extract was parsed again")
+
+    # the cache keeps them
+    monkeypatch.setattr(graph, "_walk_extract", no_parse)
+    cached = graph.edges_gdf(graph.graph_from_file(ALMATY, cache_dir=tmp_path))
+    pd.testing.assert_frame_equal(cached[cols], edges[cols])
+    # the map's street layer names each street in the map's language, else by `name`
+    with i18n.language("kk"):
+        page = render.to_html(render.base_map(edges), offline=False)
+    shown = {json.loads(f'"{s}"') for s in re.findall(r'"name": "((?:[^"\\]|\\.)*)"', page)}
+    assert {"Абай даңғылы", "Қонаев көшесі", "Жамбыл көшесі", "Достық даңғылы"} <= shown
+    assert "проспект Абая" not in shown
+    assert "улица Жамбыла" not in shown

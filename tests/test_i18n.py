@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po
 
 from patrolplan import export, graph, i18n, render
@@ -20,6 +20,8 @@ from patrolplan._errors import InputDataError
 
 PACKAGE = Path(i18n.__file__).parent
 LOCALE = PACKAGE / "locale"
+# the command line (a top-level module beside the package) speaks the same catalogs
+CLI = PACKAGE.parent / "cli.py"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PDFTOTEXT = shutil.which("pdftotext")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "N_": None}
@@ -59,11 +61,13 @@ ENGLISH_UI = [
 
 
 def _code_messages() -> set[tuple[str | None, str | tuple[str, ...]]]:
-    """(context, msgid) of every translatable string in the package, as Babel extracts it."""
+    """(context, msgid) of every translatable string in the package and cli.py, as Babel sees."""
     found = set()
     for _file, _line, msg, _comments, context in extract_from_dir(
         str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS
     ):
+        found.add((context, msg if isinstance(msg, str) else tuple(msg)))
+    for _line, msg, _comments, context in extract_from_file("python", str(CLI), KEYWORDS):
         found.add((context, msg if isinstance(msg, str) else tuple(msg)))
     return found
 
@@ -82,12 +86,15 @@ def test_code_has_messages_to_translate():
     assert len(messages) > 60
     assert ("timetable", "Walk via") in messages
     assert (None, ("{n} stop", "{n} stops")) in messages
+    # the command line's own lines are extracted too
+    assert (None, "error: {message}") in messages
+    assert ("column", "risk covered") in messages
 
 
 def test_no_message_hides_in_an_f_string():
     # Babel (on Python 3.11) does not look inside f-strings: a call there is never extracted
     hidden = []
-    for path in PACKAGE.rglob("*.py"):
+    for path in [*PACKAGE.rglob("*.py"), CLI]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.JoinedStr):
                 for sub in ast.walk(node):
@@ -569,3 +576,58 @@ def test_a_long_timetable_in_russian_or_kazakh_prints_one_page_per_sheet(demo_pl
     (tmp_path / "sheets.html").write_text(page, encoding="utf-8")
     pdf = render.sheets_to_pdf(tmp_path / "sheets.html", tmp_path / "s.pdf")
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) == n
+
+
+def test_daily_plan_speaks_the_language_of_its_options():
+    from patrolplan import datasets
+    from patrolplan.options import PlanOptions
+    from patrolplan.plan import daily_plan
+
+    # a library user or a batch worker gets the district's language without setting it
+    with pytest.raises(InputDataError, match=r"^`post` 95,10 — не пара широта,долгота$"):
+        daily_plan(datasets.baltimore_crimes(), datasets.baltimore_osm(), [(95, 10)],
+                   PlanOptions(lang="ru"))  # fmt: skip
+    assert i18n.get_language() == "en"
+    with pytest.raises(InputDataError, match=r"^`incidents` layers must be among"):
+        daily_plan({"x": "a.csv"}, datasets.baltimore_osm(), [(39.28, -76.59)])
+
+
+def test_severity_classes_are_named_in_the_language():
+    with i18n.language("ru"):
+        assert i18n.category_label("MINOR") == "небольшой тяжести"
+        assert i18n.category_label("ОСОБО ТЯЖКИЕ") == "особо тяжкое"  # noqa: RUF001
+        assert i18n.category_label("FATAL") == "ДТП с погибшими"
+        assert i18n.top_categories_label("GRAVE 4, COMMON ASSAULT 2, UNKNOWN 1") == (
+            "тяжкое 4, COMMON ASSAULT 2, без категории 1"
+        )
+    with i18n.language("kk"):
+        assert i18n.category_label("СРЕДНЕЙ ТЯЖЕСТИ") == "ауырлығы орташа"
+        assert i18n.category_label("ESPECIALLY GRAVE") == "аса ауыр"
+        assert i18n.layer_name("accident") == "ЖКО"
+    # every built-in class of ingest has a name, and categories of the data stay as they are
+    from patrolplan.ingest import DEFAULT_SEVERITY
+
+    statutory = [c for c in DEFAULT_SEVERITY["crime"] if c.split()[0] not in ("HOMICIDE",)]
+    classes = [c for c in statutory if c in i18n.SEVERITY_LABELS]
+    assert len(classes) == 14
+    assert set(DEFAULT_SEVERITY["accident"]) <= set(i18n.SEVERITY_LABELS)
+    assert i18n.category_label("LARCENY") == "LARCENY"
+    assert i18n.top_categories_label("A, B 2, C") == "A, B 2, C"
+
+
+def test_hotspot_popups_name_the_severity_classes_in_the_language(demo_plan):
+    edges = graph.edges_gdf(demo_plan.G)
+    hot = demo_plan.gdf_hotspots.head(3).assign(top_categories="ESPECIALLY GRAVE 3, LARCENY 1")
+    m = render.plan_map(
+        gdf_edges=edges,
+        gdf_incidents=demo_plan.gdf_incidents,
+        weights=demo_plan.weights,
+        gdf_hotspots=hot,
+        routes=demo_plan.routes,
+        route_coords=demo_plan.route_coords,
+        schedule=demo_plan.schedule,
+        lang="kk",
+    )
+    ui = _ui_text(render.to_html(m, offline=False))
+    assert "аса ауыр 3, LARCENY 1" in ui
+    assert "ESPECIALLY GRAVE" not in ui

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -184,3 +185,60 @@ def test_walk_limit_too_short_to_reach_any_risk(G, risk):
         posts.evaluate_posts(G, risk, POSTS, walk_min=[0.05])
     with pytest.raises(InputDataError, match="too short: no candidate site reaches any risk"):
         posts.propose_posts(G, risk, k=1, candidates=POSTS, walk_min=0.05)
+
+
+def _map_text(page: str) -> str:
+    """What a person reads on a map: layer names, legend, popups and tooltips."""
+    import html
+
+    control = re.search(r"layer_control_\w+_layers = \{(.*?)\};", page, re.S)
+    assert control
+    parts = [json.loads(n) for n in re.findall(r'("(?:[^"\\]|\\.)*")\s*:', control.group(1))]
+    parts += re.findall(r'<div id="pp-legend".*?</div>', page, re.S)
+    parts += re.findall(r'html_[0-9a-f]{8}" style="[^"]*">(.*?)</div>`', page, re.S)
+    parts += re.findall(r"bindTooltip\(\s*`<div>(.*?)</div>`", page, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", "\n".join(parts)))
+
+
+# English words of the posts map's interface
+ENGLISH_UI = ["Risk", "risk", "Posts", "post", "site", "Before", "After", "min", "walk", "current",
+              "proposed", "adds", "within", "Streets", "tiles", "contributors", "unnamed", "now",
+              "gain"]  # fmt: skip
+
+
+def test_posts_map_in_kazakh_has_no_english_words(G, risk, proposal):
+    from patrolplan import i18n, render
+
+    sites = proposal.sites
+    at_limit = posts.service_areas(
+        G,
+        list(zip(sites["lat"], sites["lon"], strict=True)),
+        walk_min=[proposal.walk_min],
+        speed_kmh=proposal.speed_kmh,
+    )
+    with i18n.language("kk"):
+        page = render.to_html(posts.posts_map(G, risk, proposal, at_limit), offline=False)
+    text = _map_text(page)
+    assert len(text) > 500
+    # the streets are the data's (Baltimore)
+    shown = text
+    for street in sorted(set(sites["street"]), key=len, reverse=True):
+        shown = shown.replace(street, "") if street else shown
+    assert [w for w in ENGLISH_UI if w in shown] == []
+    for words in [
+        "Посттар: қазіргі және ұсынылған",
+        "Тәуекел (салмақталған оқиғалар)",
+        "Кейін: ұсынылған посттармен",
+        "Қазіргі пост П1",
+        "Ұсынылған пост орны Ж1",
+        "10 мин ішіндегі тәуекел",
+        "П — қазіргі пост, Ж — ұсынылған орын",
+        "© OpenStreetMap қатысушылары (ODbL)",
+    ]:
+        assert words in text, words
+    # shares with a decimal comma
+    assert re.search(r"\d,\d%", text)
+    # English stays the default
+    english = _map_text(render.to_html(posts.posts_map(G, risk, proposal, at_limit)))
+    assert "Current post P1" in english
+    assert "Proposed site N1" in english
