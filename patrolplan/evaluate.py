@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -1091,6 +1092,40 @@ def summarize(
     return table
 
 
+def method_label(method: str) -> str:
+    """Name a replayed method for a person, in the current language.
+
+    Parameters
+    ----------
+    method
+        A method key of :func:`run`: ``plan``, ``random``, ``oracle``, ``counts_<N>d`` or a
+        planner variant's own name (kept as it is).
+
+    Returns
+    -------
+    str
+        The label; in English the key itself.
+
+    Examples
+    --------
+    >>> method_label("counts_28d")
+    'counts_28d'
+    >>> from patrolplan.i18n import language
+    >>> with language("ru"):
+    ...     method_label("counts_28d")
+    'подсчёт за 28 дн.'
+    """
+    from patrolplan.i18n import _
+
+    labels = {"plan": _("plan"), "random": _("random"), "oracle": _("oracle")}
+    if method in labels:
+        return labels[method]
+    days = re.fullmatch(r"counts_(\d+)d", method)
+    if days:
+        return _("counts_{days}d").format(days=days.group(1))
+    return method
+
+
 def format_table(table: pd.DataFrame) -> str:
     """Format the table of :func:`summarize` as Markdown, intervals in brackets.
 
@@ -1104,23 +1139,44 @@ def format_table(table: pd.DataFrame) -> str:
     str
         A Markdown table.
     """
+    from patrolplan.i18n import _, format_number, format_percent
+
+    def num(value: float, fmt: str) -> str:
+        if fmt.endswith("%"):
+            return format_percent(float(value), decimals=int(fmt[1:-1]))
+        return format_number(float(value), decimals=int(fmt[1:-1]))
 
     def ci(row: pd.Series, name: str, fmt: str) -> str:
         v, lo, hi = row[name], row[f"{name}_lo"], row[f"{name}_hi"]
         if pd.isna(v):
             return "-"
-        return f"{v:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+        # a decimal comma needs another separator between the bounds
+        sep = "; " if format_number(0.5, decimals=1) == "0,5" else ", "
+        return f"{num(v, fmt)} [{num(lo, fmt)}{sep}{num(hi, fmt)}]"
 
-    head = (
-        "| method | captured / incidents | capture rate | per officer-hour | per km | "
-        "km per shift | zone km² | x random | x last-period counts | share of oracle |"
-    )
-    lines = [head, "|" + " --- |" * 10]
+    heads = [
+        _("method"),
+        _("captured / incidents"),
+        _("capture rate"),
+        _("per officer-hour"),
+        _("per km"),
+        _("km per shift"),
+        _("zone km²"),
+        _("x random"),
+        _("x last-period counts"),
+        _("share of oracle"),
+    ]
+    lines = ["| " + " | ".join(heads) + " |", "|" + " --- |" * len(heads)]
     for _row, r in table.iterrows():
+        captured = format_number(
+            float(r["captured"]), decimals=0 if r["captured"] == int(r["captured"]) else 1
+        )
         lines.append(
-            f"| {r['method']} | {r['captured']:g} / {r['incidents']} | "
+            f"| {method_label(str(r['method']))} | {captured} / "
+            f"{format_number(int(r['incidents']))} | "
             f"{ci(r, 'capture_rate', '.1%')} | {ci(r, 'per_officer_hour', '.3f')} | "
-            f"{ci(r, 'per_km', '.3f')} | {r['km_per_shift']:.1f} | {r['zone_km2']:.2f} | "
+            f"{ci(r, 'per_km', '.3f')} | {num(r['km_per_shift'], '.1f')} | "
+            f"{num(r['zone_km2'], '.2f')} | "
             f"{ci(r, 'vs_random', '.2f')} | {ci(r, 'vs_counts', '.2f')} | "
             f"{ci(r, 'share_of_oracle', '.0%')} |"
         )
