@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 
+import pandas as pd
 import pytest
 
 from patrolplan import (
@@ -391,3 +392,30 @@ def test_missing_demo_data(tmp_path, monkeypatch):
     assert ru.startswith(f"Демонстрационный файл {tmp_path / 'baltimore'}")
     assert "`pip install -e .`" in ru
     assert "PATROLPLAN_DATA" in ru
+
+
+def test_replay_table_in_russian_keeps_english_unchanged():
+    """The evaluate table: heads and method names translated, decimal comma, English as before."""
+    from patrolplan import evaluate
+
+    row = {"method": "counts_28d", "captured": 55.0, "incidents": 1440, "km_per_shift": 7.25}
+    row["zone_km2"] = 0.5
+    for name, value in [
+        ("capture_rate", 0.382),
+        ("per_officer_hour", 0.0925),
+        ("per_km", 0.0301),
+        ("vs_random", 11.5),
+        ("vs_counts", 1.22),
+        ("share_of_oracle", 0.38),
+    ]:
+        row[name], row[f"{name}_lo"], row[f"{name}_hi"] = value, value * 0.8, value * 1.3
+    table = pd.DataFrame([row])
+    english = evaluate.format_table(table)
+    assert english.splitlines()[0].startswith("| method | captured / incidents | capture rate |")
+    assert "| counts_28d | 55 / 1,440 | 38.2% [30.6%, 49.7%] |" in english
+    with i18n.language("ru"):
+        russian = evaluate.format_table(table)
+    assert russian.splitlines()[0].startswith("| метод | охвачено / происшествий |")
+    assert "подсчёт за 28 дн." in russian
+    assert "1,22 [0,98; 1,59]" in russian
+    assert "1\xa0440" in russian
