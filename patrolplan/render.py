@@ -276,7 +276,8 @@ def base_map(gdf_edges: gpd.GeoDataFrame, *, attribution: str | None = None) -> 
     """
     attribution = _(ATTRIBUTION) if attribution is None else attribution
     b = gdf_edges.total_bounds
-    m = folium.Map(tiles=None, control_scale=True, zoom_snap=0.25)
+    m = folium.Map(tiles=None, zoom_snap=0.25)
+    _metric_scale(m)
     m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
     # Cyrillic and the Kazakh letters in one font (Debian: fonts-dejavu-core)
     root = m.get_root()
@@ -533,6 +534,17 @@ def _plan_map(
     folium.LayerControl(collapsed=False).add_to(m)
     m.get_root().add_child(_legend(title, routes, attribution))
     return _stable_ids(m)
+
+
+def _metric_scale(m: folium.Map) -> None:
+    """Add a scale bar in metres only (Leaflet's default adds feet and miles as well)."""
+    scale = MacroElement()
+    scale._template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
+    m.add_child(scale)
 
 
 def _legend(title: str, routes: Sequence[Route], attribution: str) -> MacroElement:
@@ -1110,7 +1122,8 @@ def methods_map(
     """
     palette = ("#d7301f", "#2b8cbe", "#31a354", "#756bb1", "#fe9929")
     all_bounds = np.array([g.total_bounds for g in layers.values() if len(g)])
-    m = folium.Map(tiles=None, control_scale=True)
+    m = folium.Map(tiles=None)
+    _metric_scale(m)
     m.fit_bounds(
         [
             [all_bounds[:, 1].min(), all_bounds[:, 0].min()],
