@@ -23,11 +23,12 @@ unvisited customer worth more takes the place of a visited one) and squeeze (an 
 customer forced in, the route reshaped until it fits). A seventh perturbation forces a few
 unvisited neighbours into one route over its budget, reshapes it and drops the customers worth
 least per minute until it fits: several visits traded for others with a new visiting order.
-Acceptance is record-to-record travel with restarts from the best; its band narrows to 0 over
-the iteration budget or the time limit, whichever runs out first. The hot loops are compiled
-with numba; randomness comes from an xorshift generator whose state is an argument, so nothing
-global is seeded. The iteration count is the deterministic budget; `time_limit_s` stops earlier
-on the wall clock.
+Acceptance is record-to-record travel; after every 1,000 iterations without a new best the search
+restarts, alternately from the best and from a new noisy construction (which may settle in
+another area). The band narrows to 0 over the iteration budget or the time limit, whichever
+runs out first. The hot loops are compiled with numba; randomness comes from an xorshift
+generator whose state is an argument, so nothing global is seeded. The iteration count is the
+deterministic budget; `time_limit_s` stops earlier on the wall clock.
 """
 
 from __future__ import annotations
@@ -1057,10 +1058,22 @@ def _search(
             ccost[:] = cost
             cvis[:] = vis
         if state[1] > 0 and state[1] % restart == 0:
-            cur[:] = best
-            cln[:] = bln
-            ccost[:] = bcost
-            cvis[:] = bvis
+            if (state[1] // restart) % 2 == 0:
+                # every second restart of a long stall starts from a new noisy construction,
+                # which may settle in another area (the best is kept)
+                cln[:] = 0
+                cvis[:] = False
+                for r in range(len(cln)):
+                    ccost[r] = D[st[r], en[r]]
+                ban[:] = -1
+                _improve(
+                    D, p, s, reach, st, en, bud, cur, cln, ccost, cvis, grp, ban, 0.3, 1.0, rs, lg
+                )
+            else:
+                cur[:] = best
+                cln[:] = bln
+                ccost[:] = bcost
+                cvis[:] = bvis
 
 
 def _lag_data(inst: Instance, N: int) -> tuple[np.ndarray, ...]:
