@@ -12,8 +12,12 @@ limits. Every set of routes is re-checked here against the travel-time matrix (b
 street at most once) and scored by the prize it collects. Last it times a whole daily plan
 with the same number of tasks.
 
-    python bench/top_many_tasks.py --officers 3 6 --times 1 10
+    python bench/top_many_tasks.py --officers 3 6 --times 1 10 60 --no-plan
     python bench/top_many_tasks.py --officers 3 --times 1 10 60 --no-peers
+
+The last lines are a Markdown table (officers, seconds, each solver's score, the best in bold)
+ready for bench/RESULTS.md. With ``--times 1 10 60`` and both peers, each officer count takes
+about 3 x 71 s = 3.5 minutes.
 
 Arc times are minutes in floating point; the peers need integers, so their arcs are rounded up
 and the budgets down (at 1/100 minute), and their routes are re-checked in floating point.
@@ -229,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"demo layers: {len(layers[1])} hotspots ({time.perf_counter() - t:.1f} s)")
     _top.solve(build(layers, 1, args.shift_min, 5, 0), iterations=1)  # compile before timing
 
+    table: list[tuple[int, float, dict[str, float]]] = []
     for officers in args.officers:
         t = time.perf_counter()
         inst = build(layers, officers, args.shift_min, args.hotspots, args.streets)
@@ -242,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         for secs in args.times:
             sol = _top.solve(inst, seed=0, iterations=10**9, time_limit_s=secs)
             score = check(inst, sol.routes)
+            scores = {"patrolplan": score}
             print(
                 f"{secs:>7g} {'patrolplan':>10} {score:>9.2f} "
                 f"{sum(map(len, sol.routes)):>5} {sol.best_seconds:>6.2f}  it={sol.iterations}",
@@ -250,8 +256,20 @@ def main(argv: list[str] | None = None) -> int:
             for name, fn in peers.items():
                 routes = fn(inst, secs)
                 score = check(inst, routes)
+                scores[name] = score
                 print(f"{secs:>7g} {name:>10} {score:>9.2f} {sum(map(len, routes)):>5}", flush=True)
+            table.append((officers, secs, scores))
         print(f"(prize of all tasks: {total:.2f})")
+
+    names = ["patrolplan", *peers]
+    print("\n| officers | seconds | " + " | ".join(names) + " |")
+    print("| --- | --- | " + " | ".join("---" for _ in names) + " |")
+    for officers, secs, scores in table:
+        top = max(scores.values())
+        cells = [
+            f"**{scores[n]:.2f}**" if scores[n] >= top - 1e-9 else f"{scores[n]:.2f}" for n in names
+        ]
+        print(f"| {officers} | {secs:g} | " + " | ".join(cells) + " |")
 
     if not args.no_plan:
         import patrolplan as pp

@@ -17,12 +17,18 @@ Search (after Vansteenwegen et al. 2009, "Iterated local search for the team ori
 problem with time windows", and the ALNS family): a greedy prize-per-time insertion builds a
 first solution; every iteration then removes part of the current solution (a random segment of
 every route, random customers, the customers worth least per minute, or a whole route),
-repairs it by noisy insertion, and improves it with 2-opt and or-opt inside routes, relocate
-and swap between routes (to free time) and replace (an unvisited customer worth more takes
-the place of a visited one). Acceptance is record-to-record travel with restarts from the
-best. The hot loops are compiled with numba; randomness comes from an xorshift generator whose
-state is an argument, so nothing global is seeded. The iteration count is the deterministic
-budget; `time_limit_s` stops earlier on the wall clock.
+repairs it by noisy insertion, and improves it with 2-opt and or-opt (a segment moved as it is
+or reversed) inside routes, relocate and swap between routes (to free time), replace (an
+unvisited customer worth more takes the place of a visited one) and squeeze (an unvisited
+customer forced in, the route reshaped until it fits). A seventh perturbation forces a few
+unvisited neighbours into one route over its budget, reshapes it and drops the customers worth
+least per minute until it fits: several visits traded for others with a new visiting order.
+Acceptance is record-to-record travel; after every 1,000 iterations without a new best the search
+restarts, alternately from the best and from a new noisy construction (which may settle in
+another area). The band narrows to 0 over the iteration budget or the time limit, whichever
+runs out first. The hot loops are compiled with numba; randomness comes from an xorshift
+generator whose state is an argument, so nothing global is seeded. The iteration count is the
+deterministic budget; `time_limit_s` stops earlier on the wall clock.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ _EPS = 1e-9
 _CHUNK = 25
 _BAND = 0.05
 _RESTART = 1000
-_N_OPS = 6
+_N_OPS = 7
 
 
 @dataclass(frozen=True, eq=False)
@@ -356,10 +362,15 @@ def _insert_all(
     m, N = reach.shape
     on = lg[3][2] > 0.0
     changed = False
+    # cheapest insertion of every customer in every route; only the route that changed is
+    # recomputed (all of them with revisit intervals, where one route's times bind another)
+    ins_d = np.empty((m, N))
+    ins_k = np.empty((m, N), dtype=np.int64)
+    dirty = np.ones(m, dtype=np.bool_)
     while True:
-        best_val = -1.0
-        br, bc, bp, bd = -1, -1, -1, 0.0
         for r in range(m):
+            if not (dirty[r] or on):
+                continue
             L = ln[r]
             slack = bud[r] - cost[r]
             for u in range(N):
@@ -378,20 +389,31 @@ def _insert_all(
                         bestd = d
                         bestk = k
                     prev = nxt
-                bestd += s[u]
+                ins_d[r, u] = bestd + s[u]
+                ins_k[r, u] = bestk
+            dirty[r] = False
+        best_val = -1.0
+        br, bc, bp, bd = -1, -1, -1, 0.0
+        for r in range(m):
+            slack = bud[r] - cost[r]
+            for u in range(N):
+                if vis[grp[u]] or not reach[r, u] or ban[grp[u]] == r:
+                    continue
+                bestd = ins_d[r, u]
                 if bestd <= slack + 1e-9:
                     v = p[u] ** power / (max(bestd, 0.0) + 1e-3)
                     if noise > 0.0:
                         v *= 1.0 - noise + 2.0 * noise * _rand(rs)
                     if v > best_val:
                         best_val = v
-                        br, bc, bp, bd = r, u, bestk, bestd
+                        br, bc, bp, bd = r, u, ins_k[r, u], bestd
         if br < 0:
             return changed
         _insert_at(seq[br], ln[br], bp, bc)
         ln[br] += 1
         cost[br] += bd
         vis[grp[bc]] = True
+        dirty[br] = True
         if on:
             _retime(D, s, st, seq, ln, lg)
         changed = True
@@ -451,12 +473,15 @@ def _two_opt(D, s, st, en, seq, ln, cost, r, lg):  # pragma: no cover
 
 
 @njit(cache=True)
-def _oropt_row(x, L, i, j, k, out):  # pragma: no cover
-    """Write route x[1..L] with the segment x[i..j] moved after x[k] (x[0] is the start)."""
+def _oropt_row(x, L, i, j, k, rev, out):  # pragma: no cover
+    """Write route x[1..L] with the segment x[i..j] moved after x[k] (x[0] is the start).
+
+    The segment is put in reversed when `rev` is set.
+    """
     n = 0
     if k == 0:
         for q in range(i, j + 1):
-            out[n] = x[q]
+            out[n] = x[j + i - q] if rev else x[q]
             n += 1
     for t in range(1, L + 1):
         if i <= t <= j:
@@ -465,13 +490,17 @@ def _oropt_row(x, L, i, j, k, out):  # pragma: no cover
         n += 1
         if t == k:
             for q in range(i, j + 1):
-                out[n] = x[q]
+                out[n] = x[j + i - q] if rev else x[q]
                 n += 1
 
 
 @njit(cache=True)
 def _or_opt(D, s, st, en, seq, ln, cost, r, lg):  # pragma: no cover
-    """Move a segment of 1 to 3 customers elsewhere in the same route while that helps."""
+    """Move a segment of 1 to 3 customers elsewhere in the same route while that helps.
+
+    A segment of 2 or 3 may go in reversed, except with revisit intervals: there it scored
+    worse (p4.2.k with second visits, seeds 0-4: mean 992 against 1009 without it).
+    """
     on = lg[3][2] > 0.0
     buf = lg[8]
     improved = False
@@ -482,25 +511,40 @@ def _or_opt(D, s, st, en, seq, ln, cost, r, lg):  # pragma: no cover
         x[L + 1] = en[r]
         for k in range(L):
             x[k + 1] = seq[r, k]
-        best, bi, bj, bk = -1e-7, -1, -1, -1
+        best, bi, bj, bk, brev = -1e-7, -1, -1, -1, False
         for size in range(1, 4):
             for i in range(1, L - size + 2):
                 j = i + size - 1
                 a, b = x[i - 1], x[j + 1]
                 rem = D[a, b] - D[a, x[i]] - D[x[j], b]
+                # what reversing the segment changes inside it (0 on a symmetric matrix)
+                inner = 0.0
+                for q in range(i, j):
+                    inner += D[x[q + 1], x[q]] - D[x[q], x[q + 1]]
                 for k in range(0, L + 1):
                     if i - 1 <= k <= j:
                         continue
                     d = rem + D[x[k], x[i]] + D[x[j], x[k + 1]] - D[x[k], x[k + 1]]
                     if d < best:
+                        ok = True
                         if on:
-                            _oropt_row(x, L, i, j, k, buf)
-                            if _lag_viol(D, s, st, r, buf, L, lg) >= 0:
-                                continue
-                        best, bi, bj, bk = d, i, j, k
+                            _oropt_row(x, L, i, j, k, False, buf)
+                            ok = _lag_viol(D, s, st, r, buf, L, lg) < 0
+                        if ok:
+                            best, bi, bj, bk, brev = d, i, j, k, False
+                    if size == 1 or on:
+                        continue  # no reversal with revisit intervals (see above)
+                    d = rem + D[x[k], x[j]] + D[x[i], x[k + 1]] - D[x[k], x[k + 1]] + inner
+                    if d < best:
+                        ok = True
+                        if on:
+                            _oropt_row(x, L, i, j, k, True, buf)
+                            ok = _lag_viol(D, s, st, r, buf, L, lg) < 0
+                        if ok:
+                            best, bi, bj, bk, brev = d, i, j, k, True
         if bi < 0:
             break
-        _oropt_row(x, L, bi, bj, bk, seq[r])
+        _oropt_row(x, L, bi, bj, bk, brev, seq[r])
         cost[r] = _cost(D, s, st[r], en[r], seq[r], L)
         if on:
             _retime(D, s, st, seq, ln, lg)
@@ -708,8 +752,10 @@ def _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, n_try, lg):  
             _insert_at(tseq[r], tln[r], bestk, u)
             tln[r] += 1
             tcost[r] = _cost(D, s, st[r], en[r], tseq[r], tln[r])
-            while _two_opt(D, s, st, en, tseq, tln, tcost, r, lg) | _or_opt(
-                D, s, st, en, tseq, tln, tcost, r, lg
+            # reshape until it fits (the caller's local search polishes the rest)
+            while tcost[r] > bud[r] + 1e-9 and (
+                _two_opt(D, s, st, en, tseq, tln, tcost, r, lg)
+                | _or_opt(D, s, st, en, tseq, tln, tcost, r, lg)
             ):
                 pass
             if tcost[r] <= bud[r] + 1e-9 and (
@@ -747,8 +793,8 @@ def _improve(
             D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, ban, 0.0, power, rs, lg
         )
         ch |= _replace(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, lg)
-        ch |= _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 3, lg)
-        if not ch:
+        # the costliest move last, once the others are done
+        if not ch and not _squeeze(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, 3, lg):
             break
 
 
@@ -759,10 +805,12 @@ def _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, ban, n_ops, rs):  # pragm
     Ops: 0 a random stretch of every route, 1 random customers, 2 the customers worth least
     per minute, 3 a whole route, 4 a whole route whose customers are then banned from it
     (``ban``) so it is rebuilt elsewhere while they may move to other routes, 5 a stretch of
-    one route, banned from it.
+    one route, banned from it; 6 is done by the caller (`_overfill`). Returns the op drawn.
     """
     m = len(ln)
     op = _randint(rs, n_ops)
+    if op == 6:
+        return op  # over-fill a route: see `_overfill`
     if op >= 3:
         r = _randint(rs, m)
         for k in range(ln[r]):
@@ -771,7 +819,7 @@ def _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, ban, n_ops, rs):  # pragm
                 ban[grp[seq[r, k]]] = r
         ln[r] = 0
         cost[r] = D[st[r], en[r]]
-        return
+        return op
     if op == 5:
         # a stretch of one route, banned from it: the route must find another way through
         r = _randint(rs, m)
@@ -791,7 +839,7 @@ def _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, ban, n_ops, rs):  # pragm
                 n += 1
         ln[r] = n
         cost[r] = _cost(D, s, st[r], en[r], seq[r], n)
-        return
+        return op
     for r in range(m):
         L = ln[r]
         if L == 0:
@@ -829,6 +877,106 @@ def _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, ban, n_ops, rs):  # pragm
                 n += 1
         ln[r] = n
         cost[r] = _cost(D, s, st[r], en[r], seq[r], n)
+    return op
+
+
+@njit(cache=True)
+def _overfill(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, rs, lg):  # pragma: no cover
+    """Force a few unvisited customers into one route, then drop others until it fits.
+
+    An unvisited customer ``u`` (drawn with odds in proportion to its prize) and up to three of
+    its nearest unvisited neighbours go into the route where ``u`` is cheapest to insert, over
+    the budget; 2-opt and or-opt reshape the route around them, and the customers worth least
+    per minute they cost (not the forced ones) leave until the route fits again. This trades
+    several visits for others in one step with a new visiting order, which no single move does.
+    """
+    on = lg[3][2] > 0.0
+    m, N = reach.shape
+    tot = 0.0
+    for u in range(N):
+        if not vis[grp[u]] and p[u] > 0.0 and reach[:, u].any():
+            tot += p[u]
+    if tot <= 0.0:
+        return
+    x = _rand(rs) * tot
+    u = -1
+    for v in range(N):
+        if not vis[grp[v]] and p[v] > 0.0 and reach[:, v].any():
+            u = v
+            x -= p[v]
+            if x <= 0.0:
+                break
+    r, bestd = -1, np.inf
+    for q in range(m):
+        if not reach[q, u]:
+            continue
+        prev = st[q]
+        for k in range(ln[q] + 1):
+            nxt = seq[q, k] if k < ln[q] else en[q]
+            d = D[prev, u] + D[u, nxt] - D[prev, nxt]
+            if d < bestd:
+                r, bestd = q, d
+            prev = nxt
+    if r < 0:
+        return
+    forced = np.full(4, -1, dtype=np.int64)
+    forced[0] = u
+    vis[grp[u]] = True
+    n_more = _randint(rs, 4)
+    for f in range(1, 1 + n_more):
+        bv, bd = -1, np.inf
+        for v in range(N):
+            if vis[grp[v]] or p[v] <= 0.0 or not reach[r, v]:
+                continue
+            if D[u, v] < bd:
+                bv, bd = v, D[u, v]
+        if bv < 0:
+            break
+        forced[f] = bv
+        vis[grp[bv]] = True
+    for f in range(4):
+        c = forced[f]
+        if c < 0:
+            continue
+        bd, bk = np.inf, 0
+        prev = st[r]
+        for k in range(ln[r] + 1):
+            nxt = seq[r, k] if k < ln[r] else en[r]
+            d = D[prev, c] + D[c, nxt] - D[prev, nxt]
+            if d < bd:
+                bd, bk = d, k
+            prev = nxt
+        _insert_at(seq[r], ln[r], bk, c)
+        ln[r] += 1
+    cost[r] = _cost(D, s, st[r], en[r], seq[r], ln[r])
+    if on:
+        _retime(D, s, st, seq, ln, lg)
+    while _two_opt(D, s, st, en, seq, ln, cost, r, lg) | _or_opt(
+        D, s, st, en, seq, ln, cost, r, lg
+    ):
+        pass
+    while cost[r] > bud[r] + 1e-9 and ln[r] > 0:
+        L = ln[r]
+        bi, bratio = -1, np.inf
+        for i in range(L):
+            c = seq[r, i]
+            if c == forced[0] or c == forced[1] or c == forced[2] or c == forced[3]:
+                continue
+            a = st[r] if i == 0 else seq[r, i - 1]
+            b = en[r] if i == L - 1 else seq[r, i + 1]
+            saving = D[a, c] + D[c, b] - D[a, b] + s[c]
+            ratio = p[c] / (saving + 1e-3) * (0.8 + 0.4 * _rand(rs))
+            if ratio < bratio:
+                bi, bratio = i, ratio
+        if bi < 0:
+            # only forced customers left and still too long: drop the last one
+            bi = L - 1
+        vis[grp[seq[r, bi]]] = False
+        _remove_at(seq[r], L, bi)
+        ln[r] -= 1
+        cost[r] = _cost(D, s, st[r], en[r], seq[r], ln[r])
+    if on:
+        _retime(D, s, st, seq, ln, lg)
 
 
 @njit(cache=True)
@@ -870,19 +1018,26 @@ def _search(
     state,
     n_iter,
     total,
+    done,
     band0,
     restart,
     n_ops,
     lg,
 ):  # pragma: no cover
-    """Run `n_iter` iterations; state = [iteration, stall, iteration of the best]."""
+    """Run `n_iter` iterations; state = [iteration, stall, iteration of the best].
+
+    The acceptance band narrows from `band0` to 0 as the run goes: by the iterations done out
+    of `total`, or by `done`, the share of the time limit already used, whichever is further.
+    """
     ban = np.full(len(cvis), -1, dtype=np.int64)
     for _ in range(n_iter):
         state[0] += 1
         it = state[0]
         seq, ln, cost, vis = cur.copy(), cln.copy(), ccost.copy(), cvis.copy()
         ban[:] = -1
-        _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, ban, n_ops, rs)
+        op = _destroy(D, p, s, st, en, seq, ln, cost, vis, grp, ban, n_ops, rs)
+        if op == 6:
+            _overfill(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, rs, lg)
         power = 1.0 if _rand(rs) < 0.5 else 2.0
         _improve(D, p, s, reach, st, en, bud, seq, ln, cost, vis, grp, ban, 0.3, power, rs, lg)
         sc = _score(p, seq, ln)
@@ -897,17 +1052,29 @@ def _search(
             state[2] = it
         else:
             state[1] += 1
-        band = band0 * (1.0 - it / (total + 1.0))
+        band = band0 * (1.0 - max(it / (total + 1.0), done))
         if sc >= bs * (1.0 - band) - 1e-9:
             cur[:] = seq
             cln[:] = ln
             ccost[:] = cost
             cvis[:] = vis
         if state[1] > 0 and state[1] % restart == 0:
-            cur[:] = best
-            cln[:] = bln
-            ccost[:] = bcost
-            cvis[:] = bvis
+            if (state[1] // restart) % 2 == 0:
+                # every second restart of a long stall starts from a new noisy construction,
+                # which may settle in another area (the best is kept)
+                cln[:] = 0
+                cvis[:] = False
+                for r in range(len(cln)):
+                    ccost[r] = D[st[r], en[r]]
+                ban[:] = -1
+                _improve(
+                    D, p, s, reach, st, en, bud, cur, cln, ccost, cvis, grp, ban, 0.3, 1.0, rs, lg
+                )
+            else:
+                cur[:] = best
+                cln[:] = bln
+                ccost[:] = bcost
+                cvis[:] = bvis
 
 
 def _lag_data(inst: Instance, N: int) -> tuple[np.ndarray, ...]:
@@ -1029,6 +1196,8 @@ def solve(
             state,
             n,
             iterations,
+            # the share of the time limit used: the band narrows with time as with iterations
+            0.0 if time_limit_s is None else min(1.0, (time.perf_counter() - t0) / time_limit_s),
             _BAND,
             _RESTART,
             _N_OPS,
