@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SHIFTS = [("08:00", "4h"), ("14:00", "4h"), ("20:00", "4h")]
@@ -140,7 +141,7 @@ def n_plans() -> int:
     return sum(len(layouts) for _, layouts in GROUPS.values()) * len(SHIFTS)
 
 
-def sequential(folder: Path, out: Path) -> dict:
+def sequential(folder: Path, out: Path) -> dict[str, Any]:
     """A plain loop in this process: load, plan, write; one plan after another."""
     t_import = time.perf_counter()
     from patrolplan import plan as _plan
@@ -151,6 +152,7 @@ def sequential(folder: Path, out: Path) -> dict:
     ok = failed = 0
     for path in sorted(folder.glob("*.toml")):
         d = load_config(path)
+        assert d.osm is not None
         for start, length in SHIFTS:
             try:
                 opts = PlanOptions.from_mapping({**d.plan, "start": start, "shift": length})
@@ -178,7 +180,7 @@ def sequential(folder: Path, out: Path) -> dict:
     }
 
 
-def batched(folder: Path, out: Path, workers: int) -> dict:
+def batched(folder: Path, out: Path, workers: int) -> dict[str, Any]:
     """One ``batch.run`` on its own local cluster of `workers` processes."""
     from patrolplan import batch
 
@@ -216,12 +218,12 @@ def warm(folder: Path) -> None:
     from patrolplan.config import load_config
 
     routing.start_compiling()()
-    for osm in sorted({load_config(path).osm for path in folder.glob("*.toml")}):
-        assert osm is not None
+    extracts = {load_config(path).osm for path in folder.glob("*.toml")}
+    for osm in sorted(p for p in extracts if p is not None):
         graph.graph_from_file(osm)
 
 
-def one_mode(mode: str, folder: Path, out: Path) -> dict:
+def one_mode(mode: str, folder: Path, out: Path) -> dict[str, Any]:
     """Run one mode in a fresh process (no module, fork server or cache in memory before)."""
     done = subprocess.run(
         [sys.executable, __file__, "--one", mode, str(folder), str(out)],
@@ -257,9 +259,9 @@ def main() -> int:
         f"{'peak MB':>10} {'cluster':>7} {'first':>5} {'last':>5} {'close':>5} {'tail':>5}",
         flush=True,
     )
-    runs: list[dict[str, dict]] = []
+    runs: list[dict[str, dict[str, Any]]] = []
     for i in range(args.repeat):
-        rows: dict[str, dict] = {}
+        rows: dict[str, dict[str, Any]] = {}
         for mode in args.modes:
             load = os.getloadavg()[0]
             r = rows[mode] = one_mode(mode, folder, root / f"out-{i}-{mode}")
