@@ -21,6 +21,9 @@ them. Every mode runs in a fresh Python process and writes every plan into a fre
   closing it. The timeline columns say where the rest of the time goes: ``cluster`` (start),
   ``first`` (first plan starts, after the batch started), ``last`` (last plan ends), ``close``,
   and ``tail`` (seconds the first worker to run out of plans waited for the last one).
+  ``work`` is the plans' own time added up (the loop's time; the seconds each worker spent in
+  its plans): with 2 workers it is more than the loop's when the two plans at a time slow
+  each other down (or other work takes a core).
 
 Peak memory is each process's peak RSS (``ru_maxrss``): the loop's process, and every worker
 as reported in ``batch_report.json``. The load average is printed before each mode: the
@@ -173,6 +176,7 @@ def sequential(folder: Path, out: Path) -> dict[str, Any]:
                 failed += 1
     return {
         "seconds": time.perf_counter() - t0,
+        "work_s": time.perf_counter() - t0,
         "import_s": t0 - t_import,
         "ok": ok,
         "failed": failed,
@@ -209,6 +213,7 @@ def batched(folder: Path, out: Path, workers: int) -> dict[str, Any]:
         "close_s": r.timings.get("close_s", 0.0),
         "tail_s": max(ends, default=0.0) - min(ends, default=0.0),
         "busy_s": sorted(round(sum(e - s for s, e in spans), 1) for spans in busy.values()),
+        "work_s": sum(p.seconds for p in r.plans),
     }
 
 
@@ -256,7 +261,8 @@ def main() -> int:
     print(f"warm-up (graph caches, numba): {time.perf_counter() - t:.1f} s", flush=True)
     print(
         f"{'mode':>4} {'load':>5} {'seconds':>8} {'ok':>3} {'failed':>6} {'plans/min':>9} "
-        f"{'peak MB':>10} {'cluster':>7} {'first':>5} {'last':>5} {'close':>5} {'tail':>5}",
+        f"{'peak MB':>10} {'work':>5} {'cluster':>7} {'first':>5} {'last':>5} {'close':>5} "
+        f"{'tail':>5}",
         flush=True,
     )
     runs: list[dict[str, dict[str, Any]]] = []
@@ -268,7 +274,8 @@ def main() -> int:
             mem = r.get("per_worker_mb") or [round(r["peak_rss_mb"])]
             line = (
                 f"{mode:>4} {load:5.2f} {r['seconds']:8.1f} {r['ok']:3d} {r['failed']:6d} "
-                f"{60 * r['ok'] / r['seconds']:9.1f} {'/'.join(map(str, mem)):>10}"
+                f"{60 * r['ok'] / r['seconds']:9.1f} {'/'.join(map(str, mem)):>10} "
+                f"{r['work_s']:5.1f}"
             )
             if mode == "seq":
                 line += f"  (import {r['import_s']:.1f} s before the loop)"
