@@ -93,6 +93,24 @@ def test_failures_are_isolated(first_run):
     ]
 
 
+def test_batch_plan_is_the_plain_daily_plan(first_run, tmp_path):
+    """Same district, options and seed: the batch writes byte for byte what daily_plan does."""
+    from patrolplan import plan as _plan
+    from patrolplan.config import load_config
+    from patrolplan.options import PlanOptions
+
+    result, _, _ = first_run
+    made = next(p for p in result.plans if (p.district, p.shift) == ("west_oakland", "12:00/2h"))
+    assert made.folder is not None
+    d = load_config(DISTRICTS / "west_oakland.toml")
+    opts = PlanOptions.from_mapping({**d.plan, "date": DATE, "start": "12:00", "shift": "2h"})
+    plain = _plan.daily_plan(dict(d.incidents), d.osm, list(d.posts), opts, columns=d.columns)
+    written = _plan.write_plan(plain, tmp_path / "plain")
+    assert {"routes.geojson", "report.json", "schedule.csv"} <= {f.name for f in written}
+    for f in written:
+        assert f.read_bytes() == (made.folder / f.name).read_bytes(), f.name
+
+
 def test_summary_table_and_report(first_run):
     result, out, _ = first_run
     table = result.table()
@@ -124,6 +142,12 @@ def test_summary_table_and_report(first_run):
         False,
     ]
     assert all(p["error"] == "" for p in report["prepared"])
+    # where the time went: reading the files, the cluster, each plan's start, closing
+    assert set(report["timings"]) == {"prepare_s", "cluster_s", "close_s"}
+    assert report["timings"]["close_s"] < report["seconds"]
+    starts = [p["started_s"] for p in report["plans"]]
+    assert starts[:2] == [None, None]  # the broken file never reached a worker
+    assert all(0 < s < report["seconds"] for s in starts[2:])
 
 
 def test_progress_lines_when_not_a_tty(first_run):
@@ -217,3 +241,58 @@ def test_progress_bar_on_a_terminal(monkeypatch):
     text = term.getvalue()
     assert "2/2" in text
     assert "b 08:00/4h failed: no hotspot to visit" in text
+
+
+def test_local_workers_start_with_the_planning_modules():
+    """A local worker has imported the pipeline before its first plan; little housekeeping."""
+    import distributed
+
+    def state() -> tuple[bool, bool, bool, str]:
+        import sys
+
+        import dask
+
+        return (
+            "patrolplan.plan" in sys.modules,
+            "patrolplan._top" in sys.modules,
+            dask.config.get("distributed.worker.profile.enabled"),
+            dask.config.get("distributed.admin.tick.interval"),
+        )
+
+    with batch._client(distributed, None, 1) as client:
+        assert list(client.run(state).values()) == [(True, True, False, "500ms")]
+
+
+def test_longest_plans_go_first(tmp_path):
+    from patrolplan.config import load_config
+    from patrolplan.options import PlanOptions
+
+    district = load_config(DISTRICTS / "west_oakland.toml")
+
+    def job(officers: int, shift: str) -> batch._Job:
+        opts = PlanOptions(officers=officers, shift=shift, date=DATE)
+        return batch._Job(district, "w", shift, opts, tmp_path, {})
+
+    costs = [batch._cost(job(*args)) for args in [(1, "2h"), (2, "2h"), (2, "4h")]]
+    assert 0 < costs[0] < costs[1] < costs[2]
+
+
+def test_date_from_each_district_file(tmp_path):
+    """Without `date`, each file's own [plan] date; a file without one fails alone."""
+    folder = tmp_path / "districts"
+    folder.mkdir()
+    text = (DISTRICTS / "west_oakland.toml").read_text(encoding="utf-8")
+    text = text.replace("../oakland/", (DISTRICTS.parent / "oakland").as_posix() + "/")
+    (folder / "dated.toml").write_text(text.replace("[plan]", f"[plan]\ndate = {DATE}"), "utf-8")
+    (folder / "undated.toml").write_text(text, encoding="utf-8")
+
+    result = batch.run(folder, date=None, shifts=[("18:00", "1h")], out=tmp_path / "out", workers=1)
+    assert [(p.district, p.status) for p in result.plans] == [
+        ("dated", "ok"),
+        ("undated", "failed"),
+    ]
+    dated, undated = result.plans
+    assert dated.folder == tmp_path / "out" / "dated" / f"{DATE}_1800_60min"
+    assert "undated.toml: no plan date" in undated.error
+    report = json.loads((dated.folder / "report.json").read_text(encoding="utf-8"))
+    assert (report["params"]["date"], report["params"]["start"]) == (DATE, "18:00")
