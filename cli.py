@@ -871,8 +871,13 @@ def batch(
     districts_dir: Annotated[
         Path, typer.Argument(exists=True, file_okay=False, help="Folder of district TOML files.")
     ],
-    date: Annotated[str, typer.Option(help="Plan date YYYY-MM-DD for every plan.")],
     out: Annotated[Path, typer.Option(help="Output folder.")],
+    date: Annotated[
+        str | None,
+        typer.Option(
+            help="Plan date YYYY-MM-DD for every plan [each district file's own [plan] date]."
+        ),
+    ] = None,
     shifts: Annotated[
         str, typer.Option(help="Shifts START/LENGTH, comma-separated.")
     ] = "08:00/4h,18:00/4h",

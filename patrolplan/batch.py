@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from patrolplan import settings
 from patrolplan._errors import InputDataError, PatrolPlanError
+from patrolplan.i18n import _, format_number
 from patrolplan.options import PlanOptions, parse_clock, parse_date, parse_duration_min
 from patrolplan.utils import atomic_write_text, check_output_dir, file_sha256, log
 
@@ -89,8 +90,8 @@ _MARKER_FORMAT = 1
 _WORKER_TIMEOUT_S = 120
 
 #: Modules a worker needs for a plan, imported before the first one (see :func:`_local_config`):
-#: the whole pipeline, and the compiled route search (numba).
-_PRELOAD = ("patrolplan.plan", "patrolplan._top")
+#: the whole pipeline, and the compiled route search (numba), loaded from its cache.
+_PRELOAD = ("patrolplan.plan", "patrolplan._top", "patrolplan._warm")
 
 Status = Literal["ok", "failed", "skipped"]
 
@@ -211,12 +212,34 @@ class BatchResult:
         str
             The table, then one line of counts and wall time.
         """
+        from patrolplan.i18n import get_language
+
         c = self.counts
-        return (
-            f"{self.table().to_string(index=False)}\n\n{len(self.plans)} plans: {c['ok']} ok, "
-            f"{c['failed']} failed, {c['skipped']} skipped in {self.seconds:.1f} s "
-            f"on {self.workers} workers"
+        table = self.table()
+        if get_language() != "en":
+            statuses = {"ok": _("ok"), "failed": _("failed"), "skipped": _("skipped")}
+            table["status"] = table["status"].map(statuses)
+            table["seconds"] = [format_number(v, decimals=1) for v in table["seconds"]]
+            table.columns = [
+                _("district"),
+                _("shift"),
+                _("status"),
+                _("seconds"),
+                _("error"),
+                _("folder"),
+            ]
+        counts = _(
+            "{n} plans: {ok} ok, {failed} failed, {skipped} skipped in {seconds} s on {workers} "
+            "workers"
+        ).format(
+            n=len(self.plans),
+            ok=c["ok"],
+            failed=c["failed"],
+            skipped=c["skipped"],
+            seconds=format_number(self.seconds, decimals=1),
+            workers=self.workers,
         )
+        return f"{table.to_string(index=False)}\n\n{counts}"
 
 
 @dataclass(frozen=True)
@@ -268,7 +291,9 @@ def parse_shifts(text: str) -> list[tuple[str, str]]:
     for part in str(text).split(","):
         start, sep, length = part.strip().partition("/")
         if not sep or not start or not length:
-            msg = f"`shifts` must be START/LENGTH pairs such as 08:00/4h,18:00/4h; got {part!r}"
+            msg = _(
+                "`shifts` must be START/LENGTH pairs such as 08:00/4h,18:00/4h; got {part}"
+            ).format(part=repr(part))
             raise InputDataError(msg)
         shifts.append((start.strip(), length.strip()))
     _check_shifts(shifts)
@@ -278,14 +303,14 @@ def parse_shifts(text: str) -> list[tuple[str, str]]:
 def _check_shifts(shifts: Sequence[tuple[str, str]]) -> list[tuple[str, float]]:
     """Check every shift; return ``(HH:MM, minutes)`` per shift."""
     if not shifts:
-        msg = "`shifts` must name at least one shift"
+        msg = _("`shifts` must name at least one shift")
         raise InputDataError(msg)
     checked: list[tuple[str, float]] = []
     for start, length in shifts:
         h, m = parse_clock(start)
         checked.append((f"{h:02d}:{m:02d}", parse_duration_min(length)))
     if len(set(checked)) < len(checked):
-        msg = f"`shifts` lists the same shift twice: {list(shifts)}"
+        msg = _("`shifts` lists the same shift twice: {shifts}").format(shifts=list(shifts))
         raise InputDataError(msg)
     return checked
 
@@ -345,19 +370,21 @@ def run(
     t_start = time.perf_counter()
     folder = Path(districts_dir)
     if not folder.is_dir():
-        msg = f"`districts_dir` {folder} is not a folder"
+        msg = _("`districts_dir` {folder} is not a folder").format(folder=folder)
         raise InputDataError(msg)
     files = sorted(folder.glob("*.toml"))
     if not files:
-        msg = f"`districts_dir` {folder} holds no district file (*.toml)"
+        msg = _("`districts_dir` {folder} holds no district file (*.toml)").format(folder=folder)
         raise InputDataError(msg)
     day = parse_date(str(date), what="date").isoformat() if date is not None else None
     checked = _check_shifts(shifts)
     if workers is not None and (isinstance(workers, bool) or workers < 1):
-        msg = f"`workers` must be at least 1, got {workers!r}"
+        msg = _("`workers` must be at least 1, got {workers}").format(workers=repr(workers))
         raise InputDataError(msg)
     if workers is not None and scheduler is not None:
-        msg = "`workers` sets the size of the local cluster; with `scheduler` the cluster decides"
+        msg = _(
+            "`workers` sets the size of the local cluster; with `scheduler` the cluster decides"
+        )
         raise InputDataError(msg)
     out_dir = check_output_dir(out).resolve()
     cache = Path(cache_dir if cache_dir is not None else settings.cache_dir).resolve()
@@ -381,7 +408,7 @@ def run(
             for label in labels:
                 outcomes[name, label] = PlanOutcome(name, label, "failed", error=_error_line(exc))
             continue
-        for label, (start, minutes), (_, length) in zip(labels, checked, shifts, strict=True):
+        for label, (start, minutes), (_start, length) in zip(labels, checked, shifts, strict=True):
             sub = None
             try:
                 given = {"date": day} if day is not None else {}
@@ -390,7 +417,9 @@ def run(
                     source=str(path),
                 )
                 if opts.date is None:
-                    msg = f"{path}: no plan date: give `date`, or `date` in the file's [plan]"
+                    msg = _(
+                        "{path}: no plan date: give `date`, or `date` in the file's [plan]"
+                    ).format(path=path)
                     raise InputDataError(msg)
                 sub = out_dir / name / f"{opts.date}_{start.replace(':', '')}_{minutes:g}min"
                 request = _request(district, name, opts, hashes)
@@ -411,14 +440,18 @@ def run(
             bar.update(outcomes[key])
     n_workers = 0
     prepared: list[_Prepared] = []
-    what = f"Batch {day}" if day else "Batch"
+    what = _("Batch {day}").format(day=day) if day else _("Batch")
     timings = {"prepare_s": time.perf_counter() - t_start}
     if todo:
         t_cluster = time.perf_counter()
         with _client(distributed, scheduler, workers) as client:
             timings["cluster_s"] = time.perf_counter() - t_cluster
             n_workers = len(client.scheduler_info().get("workers", {}))
-            log(f"{what}: {len(todo)} plans to make on {n_workers} workers")
+            log(
+                _("{what}: {n} plans to make on {workers} workers").format(
+                    what=what, n=len(todo), workers=n_workers
+                )
+            )
             for outcome in _run_on(client, distributed, todo, cache, prepared):
                 outcomes[outcome.district, outcome.shift] = outcome
                 bar.update(outcome)
@@ -444,8 +477,16 @@ def run(
     )
     c = result.counts
     log(
-        f"{what}: {c['ok']} ok, {c['failed']} failed, {c['skipped']} skipped "
-        f"in {result.seconds:.1f} s; report {result.report}"
+        _(
+            "{what}: {ok} ok, {failed} failed, {skipped} skipped in {seconds} s; report {report}"
+        ).format(
+            what=what,
+            ok=c["ok"],
+            failed=c["failed"],
+            skipped=c["skipped"],
+            seconds=format_number(result.seconds, decimals=1),
+            report=result.report,
+        )
     )
     return result
 
@@ -454,7 +495,7 @@ def _import_distributed() -> Any:
     try:
         import distributed
     except ImportError as exc:
-        msg = "batch planning needs dask distributed: pip install 'distributed>=2024.1'"
+        msg = _("batch planning needs dask distributed: pip install 'distributed>=2024.1'")
         raise ImportError(msg) from exc
     return distributed
 
@@ -498,13 +539,17 @@ def _connect(distributed: Any, scheduler: str | None, workers: int | None) -> It
     try:
         client_cm = distributed.Client(scheduler, timeout=30)
     except (OSError, TimeoutError, ValueError) as exc:
-        msg = f"`scheduler` {scheduler} cannot be reached: {type(exc).__name__}: {exc}"
+        msg = _("`scheduler` {scheduler} cannot be reached: {error}").format(
+            scheduler=scheduler, error=f"{type(exc).__name__}: {exc}"
+        )
         raise PatrolPlanError(msg) from None
     with client_cm as client:
         try:
             client.wait_for_workers(1, timeout=_WORKER_TIMEOUT_S)
         except TimeoutError:
-            msg = f"`scheduler` {scheduler} has no worker after {_WORKER_TIMEOUT_S} s"
+            msg = _("`scheduler` {scheduler} has no worker after {seconds} s").format(
+                scheduler=scheduler, seconds=_WORKER_TIMEOUT_S
+            )
             raise PatrolPlanError(msg) from None
         yield client
 
@@ -671,7 +716,7 @@ def _load_district(path: Path) -> District:
         if not value
     ]
     if missing:
-        msg = f"{path}: missing {', '.join(missing)}"
+        msg = _("{path}: missing {keys}").format(path=path, keys=", ".join(missing))
         raise InputDataError(msg)
     return district
 
@@ -922,7 +967,15 @@ class _Progress:
                 self.bar.write(f"{text}: {p.error}", file=sys.stderr)
         else:
             tail = f": {p.error}" if p.error else ""
-            log(f"{self.done}/{self.total} done: {text} {p.seconds:.1f} s{tail}")
+            log(
+                _("{done}/{total} done: {text} {seconds} s{tail}").format(
+                    done=self.done,
+                    total=self.total,
+                    text=text,
+                    seconds=format_number(p.seconds, decimals=1),
+                    tail=tail,
+                )
+            )
 
     def close(self) -> None:
         if self.bar is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from patrolplan import batch
+from patrolplan import batch, i18n
 from patrolplan._errors import InputDataError
 
 DISTRICTS = Path(__file__).parent / "data" / "districts"
@@ -127,6 +127,12 @@ def test_summary_table_and_report(first_run):
     ]
     assert (table.loc[table["status"] == "failed", "folder"] == "").all()
     assert "6 plans: 2 ok, 4 failed, 0 skipped" in result.summary()
+    with i18n.language("ru"):
+        russian = result.summary()
+    assert russian.splitlines()[0].split()[:3] == ["район", "смена", "статус"]
+    assert "с ошибкой" in russian
+    assert "планов: 6; готово 2, с ошибкой 4, пропущено 0" in russian
+    assert table["status"].tolist().count("failed") == 4  # the table itself keeps its keys
 
     report = json.loads((out / "batch_report.json").read_text(encoding="utf-8"))
     assert report["counts"] == {"ok": 2, "failed": 4, "skipped": 0}
@@ -247,7 +253,7 @@ def test_local_workers_start_with_the_planning_modules():
     """A local worker has imported the pipeline before its first plan; little housekeeping."""
     import distributed
 
-    def state() -> tuple[bool, bool, bool, str]:
+    def state() -> tuple[bool, bool, bool, bool, str]:
         import sys
 
         import dask
@@ -255,12 +261,13 @@ def test_local_workers_start_with_the_planning_modules():
         return (
             "patrolplan.plan" in sys.modules,
             "patrolplan._top" in sys.modules,
+            "patrolplan._warm" in sys.modules,
             dask.config.get("distributed.worker.profile.enabled"),
             dask.config.get("distributed.admin.tick.interval"),
         )
 
     with batch._client(distributed, None, 1) as client:
-        assert list(client.run(state).values()) == [(True, True, False, "500ms")]
+        assert list(client.run(state).values()) == [(True, True, True, False, "500ms")]
 
 
 def test_longest_plans_go_first(tmp_path):
