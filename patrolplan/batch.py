@@ -90,8 +90,8 @@ _MARKER_FORMAT = 1
 _WORKER_TIMEOUT_S = 120
 
 #: Modules a worker needs for a plan, imported before the first one (see :func:`_local_config`):
-#: the whole pipeline, and the compiled route search (numba), loaded from its cache.
-_PRELOAD = ("patrolplan.plan", "patrolplan._top", "patrolplan._warm")
+#: the whole pipeline, and the compiled route search (numba).
+_PRELOAD = ("patrolplan.plan", "patrolplan._top")
 
 Status = Literal["ok", "failed", "skipped"]
 

@@ -253,7 +253,7 @@ def test_local_workers_start_with_the_planning_modules():
     """A local worker has imported the pipeline before its first plan; little housekeeping."""
     import distributed
 
-    def state() -> tuple[bool, bool, bool, bool, str]:
+    def state() -> tuple[bool, bool, bool, str]:
         import sys
 
         import dask
@@ -261,13 +261,12 @@ def test_local_workers_start_with_the_planning_modules():
         return (
             "patrolplan.plan" in sys.modules,
             "patrolplan._top" in sys.modules,
-            "patrolplan._warm" in sys.modules,
             dask.config.get("distributed.worker.profile.enabled"),
             dask.config.get("distributed.admin.tick.interval"),
         )
 
     with batch._client(distributed, None, 1) as client:
-        assert list(client.run(state).values()) == [(True, True, True, False, "500ms")]
+        assert list(client.run(state).values()) == [(True, True, False, "500ms")]
 
 
 def test_longest_plans_go_first(tmp_path):
