@@ -9,6 +9,7 @@ plans, as one night's run of a region would::
     python bench/batch.py                  # sequential loop, 1 worker, 2 workers
     python bench/batch.py --modes seq 2    # only these
     python bench/batch.py --repeat 2       # every mode twice, in turn
+    python bench/batch.py --shifts 02:00/4h,06:00/4h,10:00/4h,14:00/4h,18:00/4h,22:00/4h  # 60
 
 Graph caches and numba's cache are warmed first, outside the timings, so every mode reads
 them. Every mode runs in a fresh Python process and writes every plan into a fresh folder:
@@ -44,7 +45,15 @@ from pathlib import Path
 from typing import Any
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-SHIFTS = [("08:00", "4h"), ("14:00", "4h"), ("20:00", "4h")]
+# Shifts of every district (``--shifts`` sets them; the environment passes them on to the
+# fresh process of each mode).
+SHIFTS = [
+    (start, length)
+    for start, _, length in (
+        part.partition("/")
+        for part in os.environ.get("PP_BENCH_SHIFTS", "08:00/4h,14:00/4h,20:00/4h").split(",")
+    )
+]
 
 BALTIMORE_CRIMES = """
 [district]
@@ -245,8 +254,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--modes", nargs="+", default=["seq", "1", "2"])
     ap.add_argument("--repeat", type=int, default=1, help="run the modes this many times")
+    ap.add_argument(
+        "--shifts",
+        help="shifts of every district, START/LENGTH comma-separated [08:00/4h,14:00/4h,20:00/4h]; "
+        "six shifts make 60 plans",
+    )
     ap.add_argument("--one", nargs=3, metavar=("MODE", "FOLDER", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.shifts:
+        os.environ["PP_BENCH_SHIFTS"] = args.shifts
+        SHIFTS[:] = [(p.split("/")[0], p.split("/")[1]) for p in args.shifts.split(",")]
     if args.one:
         mode, folder, out = args.one[0], Path(args.one[1]), Path(args.one[2])
         row = sequential(folder, out) if mode == "seq" else batched(folder, out, int(mode))
