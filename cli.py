@@ -208,6 +208,7 @@ Offline = Annotated[
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step (DEBUG).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings only.")]
+Lang = Annotated[str | None, typer.Option(help=option_help("lang"))]
 
 
 def _check_out(out: Path, options: PlanOptions, *, pdf: bool) -> None:
@@ -336,7 +337,7 @@ def plan(
         Path | None,
         typer.Option(help="Patrol areas (from patrolplan areas): officer k stays in area k."),
     ] = None,
-    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
+    lang: Lang = None,
     pdf: Pdf = False,
     offline: Offline = True,
     verbose: Verbose = False,
@@ -497,7 +498,7 @@ def backtest(
         "backtest.csv"
     ),
     seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline.")] = 0,
-    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
+    lang: Lang = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -601,7 +602,7 @@ def evaluate(
     out: Annotated[Path, typer.Option(help="CSV of every shift and method.")] = Path(
         "evaluate.csv"
     ),
-    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
+    lang: Lang = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -763,7 +764,7 @@ def posts(
     speed: Speed = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("posts"),
     offline: Offline = True,
-    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
+    lang: Lang = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -838,7 +839,7 @@ def areas(
     seed: Annotated[int, typer.Option(min=0, help=option_help("seed"))] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("areas"),
     offline: Offline = True,
-    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
+    lang: Lang = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -892,7 +893,7 @@ def batch(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on a terminal.")
     ] = True,
-    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
+    lang: Lang = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
 ) -> None:
@@ -926,7 +927,7 @@ def demo(
         int, typer.Option(min=1, help="Officers on foot.")
     ] = datasets.DEMO_OFFICERS,
     seed: Annotated[int, typer.Option(min=0, help="Seed.")] = 0,
-    lang: Annotated[str | None, typer.Option(help=option_help("lang"))] = None,
+    lang: Lang = None,
     pdf: Pdf = False,
     offline: Offline = True,
     verbose: Verbose = False,

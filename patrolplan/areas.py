@@ -27,7 +27,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections import deque
@@ -593,22 +592,7 @@ def areas_geojson(path: str | Path, areas: gpd.GeoDataFrame) -> Path:
     pathlib.Path
         The written file.
     """
-    gdf = areas.to_crs("EPSG:4326")
-    props = [c for c in gdf.columns if c != gdf.geometry.name]
-    features = []
-    for geom, values in zip(gdf.geometry, gdf[props].to_dict(orient="records"), strict=True):
-        clean = {
-            k: (round(v, 6) if isinstance(v, float) else v.item() if hasattr(v, "item") else v)
-            for k, v in values.items()
-        }
-        geom = shapely.orient_polygons(geom, exterior_cw=False)
-        features.append(export._feature(shapely.geometry.mapping(geom), clean))
-    text = json.dumps(
-        {"type": "FeatureCollection", "features": features},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return atomic_write_text(path, text + "\n")
+    return export.frame_geojson(path, areas)
 
 
 def areas_map(G: nx.MultiDiGraph, parts: AreaPartition, *, title: str | None = None) -> folium.Map:

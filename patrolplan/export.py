@@ -240,14 +240,37 @@ def hotspots_geojson(path: str | Path, gdf_hotspots: gpd.GeoDataFrame) -> Path:
     pathlib.Path
         The written file.
     """
-    gdf = gdf_hotspots.to_crs("EPSG:4326") if gdf_hotspots.crs is not None else gdf_hotspots
+    return frame_geojson(path, gdf_hotspots, exclude=("cluster",))
+
+
+def frame_geojson(path: str | Path, gdf: gpd.GeoDataFrame, *, exclude: Sequence[str] = ()) -> Path:
+    """Write every row of `gdf` as an RFC 7946 GeoJSON feature with its columns as properties.
+
+    WGS84 (a frame without a CRS is taken as such), polygons' exteriors counter-clockwise,
+    property floats to 6 decimals and coordinates to 7.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    gdf
+        Points or polygons with their properties.
+    exclude
+        Columns left out of the properties.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    gdf = gdf.to_crs("EPSG:4326") if gdf.crs is not None else gdf
+    props = [c for c in gdf.columns if c != gdf.geometry.name and c not in exclude]
     features = []
-    props = [c for c in gdf.columns if c not in ("geometry", "cluster")]
-    for _i, row in gdf.iterrows():
-        geom = shapely.orient_polygons(row.geometry, exterior_cw=False)
-        values = {c: (row[c].item() if hasattr(row[c], "item") else row[c]) for c in props}
-        values = {k: round(v, 6) if isinstance(v, float) else v for k, v in values.items()}
-        features.append(_feature(mapping(geom), values))
+    for geom, values in zip(gdf.geometry, gdf[props].to_dict(orient="records"), strict=True):
+        plain = {k: (v.item() if hasattr(v, "item") else v) for k, v in values.items()}
+        rounded = {k: round(v, 6) if isinstance(v, float) else v for k, v in plain.items()}
+        geom = shapely.orient_polygons(geom, exterior_cw=False)
+        features.append(_feature(mapping(geom), rounded))
     return _write_geojson(path, features)
 
 

@@ -456,6 +456,43 @@ def _read_incidents(
     return gdf, report, alerts
 
 
+def layer_files(
+    incidents: str | Path | Mapping[str, str | Path | None],
+) -> dict[str, str | Path | None]:
+    """Return the incident file of each layer: one path is the ``crime`` layer.
+
+    Parameters
+    ----------
+    incidents
+        One file, or layer -> file (None: no file for that layer).
+
+    Returns
+    -------
+    dict
+        Layer -> file.
+
+    Raises
+    ------
+    InputDataError
+        If a layer is not one of :data:`LAYERS`.
+
+    Examples
+    --------
+    >>> layer_files("crimes.csv")
+    {'crime': 'crimes.csv'}
+    """
+    files: dict[str, str | Path | None] = (
+        {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
+    )
+    unknown = set(files) - set(LAYERS)
+    if unknown:
+        msg = _("`incidents` layers must be among {layers}, got {unknown}").format(
+            layers=LAYERS, unknown=sorted(unknown)
+        )
+        raise InputDataError(msg)
+    return files
+
+
 def read_layers(
     files: Mapping[str, str | Path | None],
     *,

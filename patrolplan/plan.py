@@ -454,13 +454,7 @@ def daily_plan(
         shift_min = max(shifts)
         revisit_min = parse_revisit(opts.revisit)
         t0 = opts.shift_start()
-        files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
-        unknown = set(files) - set(ingest.LAYERS)
-        if unknown:
-            msg = _("`incidents` layers must be among {layers}, got {unknown}").format(
-                layers=ingest.LAYERS, unknown=sorted(unknown)
-            )
-            raise InputDataError(msg)
+        files = ingest.layer_files(incidents)
         # Positions are checked before the slow steps, so a typo costs no time.
         for label, points in (("post", posts), ("end point", ends or [])):
             for lat, lon in points:

@@ -25,7 +25,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -249,13 +248,7 @@ def load_risk(
     """
     opts = PlanOptions() if options is None else options
     t0 = opts.shift_start()
-    files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
-    unknown = set(files) - set(ingest.LAYERS)
-    if unknown:
-        msg = _("`incidents` layers must be among {layers}, got {unknown}").format(
-            layers=ingest.LAYERS, unknown=sorted(unknown)
-        )
-        raise InputDataError(msg)
+    files = ingest.layer_files(incidents)
     G = graph.graph_from_file(osm, cache_dir=cache_dir)
     gdf, reports = ingest.read_layers(
         files,
@@ -1044,7 +1037,7 @@ def posts_geojson(path: str | Path, sites: gpd.GeoDataFrame) -> Path:
     pathlib.Path
         The written file.
     """
-    return _write_points_or_polygons(path, sites)
+    return export.frame_geojson(path, sites)
 
 
 def service_areas_geojson(path: str | Path, areas: gpd.GeoDataFrame) -> Path:
@@ -1062,26 +1055,7 @@ def service_areas_geojson(path: str | Path, areas: gpd.GeoDataFrame) -> Path:
     pathlib.Path
         The written file.
     """
-    return _write_points_or_polygons(path, areas)
-
-
-def _write_points_or_polygons(path: str | Path, gdf: gpd.GeoDataFrame) -> Path:
-    gdf = gdf.to_crs("EPSG:4326")
-    props = [c for c in gdf.columns if c != gdf.geometry.name]
-    features = []
-    for geom, values in zip(gdf.geometry, gdf[props].to_dict(orient="records"), strict=True):
-        clean = {
-            k: (round(v, 6) if isinstance(v, float) else v.item() if hasattr(v, "item") else v)
-            for k, v in values.items()
-        }
-        geom = shapely.orient_polygons(geom, exterior_cw=False)
-        features.append(export._feature(shapely.geometry.mapping(geom), clean))
-    text = json.dumps(
-        {"type": "FeatureCollection", "features": features},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return atomic_write_text(path, text + "\n")
+    return export.frame_geojson(path, areas)
 
 
 def coverage_table(before: PostCoverage, after: PostCoverage | None = None) -> pd.DataFrame:
