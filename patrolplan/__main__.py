@@ -1,5 +1,5 @@
 """Run the command-line interface: ``python -m patrolplan``."""
 
-from cli import app
+from patrolplan.cli import app
 
 app(prog_name="patrolplan")

@@ -45,7 +45,7 @@ from scipy.sparse import csgraph
 from patrolplan import export, graph, i18n, render, settings
 from patrolplan._errors import InputDataError
 from patrolplan.i18n import _, ngettext
-from patrolplan.utils import atomic_dir, atomic_write_text, log
+from patrolplan.utils import atomic_write_text, log
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -63,9 +63,6 @@ __all__ = [
     "units",
     "write_areas",
 ]
-
-#: Files written by :func:`write_areas`.
-OUTPUT_FILES = ("areas.geojson", "areas.csv", "map.html")
 
 #: Area colours (Okabe-Ito, then ColorBrewer Set2), cycled.
 AREA_COLOURS = (
@@ -677,6 +674,38 @@ def areas_map(G: nx.MultiDiGraph, parts: AreaPartition, *, title: str | None = N
     return render._stable_ids(m)
 
 
+@dataclass(frozen=True, eq=False)
+class AreasFiles:
+    """What the writers of patrol areas receive (see :data:`AREAS_OUTPUTS`)."""
+
+    G: nx.MultiDiGraph
+    parts: AreaPartition
+    offline: bool = True
+
+
+#: Every file of a patrol-area split, in order: name and writer.
+AREAS_OUTPUTS: tuple[export.Output[AreasFiles], ...] = (
+    export.Output(
+        "areas.geojson", lambda f, tmp: areas_geojson(tmp / "areas.geojson", f.parts.areas)
+    ),
+    export.Output(
+        "areas.csv",
+        lambda f, tmp: export.write_csv(
+            tmp / "areas.csv", pd.DataFrame(f.parts.areas.drop(columns="geometry"))
+        ),
+    ),
+    export.Output(
+        "map.html",
+        lambda f, tmp: atomic_write_text(
+            tmp / "map.html", render.to_html(areas_map(f.G, f.parts), offline=f.offline)
+        ),
+    ),
+)
+
+#: Files written, in order (the names of :data:`AREAS_OUTPUTS`).
+OUTPUT_FILES = tuple(str(o.names) for o in AREAS_OUTPUTS)
+
+
 def write_areas(
     out_dir: str | Path, G: nx.MultiDiGraph, parts: AreaPartition, *, offline: bool = True
 ) -> list[Path]:
@@ -700,9 +729,6 @@ def write_areas(
         ``areas.csv`` (a row per area), ``map.html``.
     """
     out = Path(out_dir)
-    with atomic_dir(out) as tmp:
-        areas_geojson(tmp / "areas.geojson", parts.areas)
-        export.write_csv(tmp / "areas.csv", pd.DataFrame(parts.areas.drop(columns="geometry")))
-        atomic_write_text(tmp / "map.html", render.to_html(areas_map(G, parts), offline=offline))
+    written = export.write_outputs(out, AreasFiles(G, parts, offline), AREAS_OUTPUTS)
     log(_("Wrote areas to {out}").format(out=out))
-    return [out / name for name in OUTPUT_FILES]
+    return written

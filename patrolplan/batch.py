@@ -55,7 +55,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from patrolplan import settings
 from patrolplan._errors import InputDataError, PatrolPlanError
 from patrolplan.i18n import _, format_number
-from patrolplan.options import PlanOptions, parse_clock, parse_date, parse_duration_min
+from patrolplan.options import parse_clock, parse_date, parse_duration_min
+from patrolplan.request import PlanRequest
 from patrolplan.utils import atomic_write_text, check_output_dir, file_sha256, log
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ MARKER = "batch.json"
 REPORT = "batch_report.json"
 
 #: Version of the marker's request record; bump when its content changes.
-_MARKER_FORMAT = 1
+_MARKER_FORMAT = 2
 
 #: Seconds to wait for at least one worker of an existing cluster.
 _WORKER_TIMEOUT_S = 120
@@ -246,10 +247,9 @@ class BatchResult:
 class _Job:
     """One plan to make on a worker: everything it needs, all plain and picklable."""
 
-    district: District
+    plan: PlanRequest
     name: str
     shift: str
-    options: PlanOptions
     folder: Path
     request: dict[str, Any] = field(repr=False)
 
@@ -411,18 +411,16 @@ def run(
         for label, (start, minutes), (_start, length) in zip(labels, checked, shifts, strict=True):
             sub = None
             try:
-                given = {"date": day} if day is not None else {}
-                opts = PlanOptions.from_mapping(
-                    {**district.plan, **given, "start": start, "shift": length},
-                    source=str(path),
-                )
+                given: dict[str, Any] = {"date": day} if day is not None else {}
+                plan_request = PlanRequest.build(district, **given, start=start, shift=length)
+                opts = plan_request.options
                 if opts.date is None:
                     msg = _(
                         "{path}: no plan date: give `date`, or `date` in the file's [plan]"
                     ).format(path=path)
                     raise InputDataError(msg)
                 sub = out_dir / name / f"{opts.date}_{start.replace(':', '')}_{minutes:g}min"
-                request = _request(district, name, opts, hashes)
+                request = _request(plan_request, name, hashes)
             except Exception as exc:
                 outcomes[name, label] = PlanOutcome(
                     name, label, "failed", error=_error_line(exc), folder=sub
@@ -431,7 +429,7 @@ def run(
             if _is_complete(sub, request):
                 outcomes[name, label] = PlanOutcome(name, label, "skipped", folder=sub)
                 continue
-            todo.append(_Job(district, name, label, opts, sub, request))
+            todo.append(_Job(plan_request, name, label, sub, request))
 
     total = len(order)
     bar = _Progress(total, enabled=progress)
@@ -633,7 +631,7 @@ def _run_on(
     extracts = {
         osm.resolve()
         for job in todo
-        if (osm := job.district.osm) is not None and not osm.name.lower().endswith(".graphml")
+        if (osm := job.plan.osm) is not None and not osm.name.lower().endswith(".graphml")
     }
     # longest plans first: the short ones then fill the end, where a worker that ran out of
     # plans would otherwise wait idle for the last long one
@@ -652,7 +650,7 @@ def _run_on(
         client.submit(
             _plan_task,
             job,
-            builds.get(job.district.osm.resolve()) if job.district.osm else None,
+            builds.get(job.plan.osm.resolve()) if job.plan.osm else None,
             compiled,
             cache,
             key=f"plan-{job.name}-{job.shift}-{_token(job.folder)}",
@@ -688,13 +686,12 @@ def _cost(job: _Job) -> float:
     Reading grows with the input files, and the route search with the officers and the
     shift: their product orders the plans well enough (the guess only decides the order).
     """
-    d = job.district
     size = 0
-    for p in [d.osm, *d.incidents.values()]:
+    for p in [job.plan.osm, *job.plan.files.values()]:
         if p is not None:
             with contextlib.suppress(OSError):
                 size += Path(p).stat().st_size
-    return float(size) * job.options.officers * max(job.options.shifts_min)
+    return float(size) * job.plan.options.officers * max(job.plan.options.shifts_min)
 
 
 def _token(value: object) -> str:
@@ -730,28 +727,20 @@ def _sha256(path: Path, cache: dict[Path, str | None]) -> str | None:
     return cache[path]
 
 
-def _request(
-    district: District, name: str, opts: PlanOptions, hashes: dict[Path, str | None]
-) -> dict[str, Any]:
-    """Return what a plan depends on: options, district values, input hashes, version.
+def _request(plan: PlanRequest, name: str, hashes: dict[Path, str | None]) -> dict[str, Any]:
+    """Return what a plan depends on: the request's values, input hashes, version.
 
     The district file itself is not hashed: a new comment or a moved file does not call for a
     new plan, while a changed option, post or input file does.
     """
     from patrolplan import __version__
 
-    files = {"osm": district.osm, **district.incidents}
+    files = {"osm": plan.osm, **plan.files}
     record = {
         "format": _MARKER_FORMAT,
         "patrolplan_version": __version__,
+        **plan.record(),
         "district": name,
-        "options": opts.resolved(),
-        "posts": [list(p) for p in district.posts],
-        "ends": [list(p) for p in district.ends],
-        "columns": district.columns,
-        "crs": district.crs,
-        "severity": district.severity,
-        "layer_weights": district.layer_weights,
         "sha256": {k: _sha256(Path(p), hashes) for k, p in files.items() if p is not None},
     }
     # as JSON gives it back, so it compares equal to a marker read from disk
@@ -893,20 +882,7 @@ def _plan_task(job: _Job, built: _Prepared | None, compiled: _Prepared, cache: P
                 raise PatrolPlanError(built.error)
             # an older plan in the folder stops counting as complete before anything changes
             (job.folder / MARKER).unlink(missing_ok=True)
-            d = job.district
-            assert d.osm is not None
-            result = _plan.daily_plan(
-                dict(d.incidents),
-                d.osm,
-                list(d.posts),
-                job.options,
-                ends=list(d.ends) or None,
-                columns=d.columns or None,
-                crs=d.crs or None,
-                severity=d.severity or None,
-                layer_weights=d.layer_weights or None,
-                cache_dir=cache,
-            )
+            result = _plan.make_plan(dataclasses.replace(job.plan, cache_dir=cache))
             files = _plan.write_plan(result, job.folder)
         except Exception as exc:
             status, error = "failed", _error_line(exc)

@@ -33,6 +33,7 @@ to the file. Example::
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from patrolplan._errors import InputDataError
 from patrolplan.i18n import _
 from patrolplan.ingest import DEFAULT_SEVERITY, LAYERS
 from patrolplan.options import PlanOptions
+from patrolplan.utils import read_small_file
 
 #: Column mappings (and CRS or severity where needed) for the public sources patrolplan has
 #: been tested on. ``police_uk`` is the street-level crime CSV of data.police.uk.
@@ -118,6 +120,10 @@ class District:
         :func:`patrolplan.plan.daily_plan`.
     plan
         The ``[plan]`` values, checked against :class:`~patrolplan.options.PlanOptions`.
+    name
+        ``[district] name``, or None.
+    presets
+        Layer -> the preset it names.
     """
 
     path: Path
@@ -132,6 +138,8 @@ class District:
     datetime_format: dict[str, str] = field(default_factory=dict)
     dayfirst: dict[str, bool] = field(default_factory=dict)
     plan: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    presets: dict[str, str] = field(default_factory=dict)
 
 
 def _points(value: object, where: str) -> tuple[tuple[float, float], ...]:
@@ -188,17 +196,64 @@ def load_config(path: str | Path) -> District:
     (['crime'], 2, 3)
     """
     path = Path(path)
+    return from_toml(read_toml(path), path)
+
+
+#: Largest district file read, bytes: a district file is a few kilobytes.
+MAX_FILE_BYTES = 1_000_000
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a district file once and parse it as TOML, without checking its keys.
+
+    Parameters
+    ----------
+    path
+        The TOML file; it must be a regular file of at most :data:`MAX_FILE_BYTES`.
+
+    Returns
+    -------
+    dict
+        The parsed document.
+
+    Raises
+    ------
+    InputDataError
+        If the file is missing, not a regular file, too large, not UTF-8 or not TOML.
+    """
+    path = Path(path)
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        msg = _("config file {path} not found").format(path=path)
-        raise InputDataError(msg) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = _("config file {path} cannot be read ({error})").format(path=path, error=exc)
-        raise InputDataError(msg) from None
+        text = read_small_file(path, limit=MAX_FILE_BYTES, what=_("config file"))
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         msg = _("{path}: not valid TOML ({error})").format(path=path, error=exc)
         raise InputDataError(msg) from None
+    except RecursionError:
+        msg = _("{path}: not valid TOML ({error})").format(path=path, error="nested too deeply")
+        raise InputDataError(msg) from None
+
+
+def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
+    """Check a parsed district file and return it as a :class:`District`.
+
+    Parameters
+    ----------
+    doc
+        The document from :func:`read_toml`.
+    path
+        Where it was read, for messages and relative paths.
+
+    Returns
+    -------
+    District
+        The extract, posts, layers and ``[plan]`` values.
+
+    Raises
+    ------
+    InputDataError
+        On unknown keys, presets, layers or values of the wrong type.
+    """
+    path = Path(path)
     base = path.parent
     unknown = set(doc) - {"district", "layers", "plan"}
     if unknown:
@@ -211,6 +266,9 @@ def load_config(path: str | Path) -> District:
     a_number = _("a number")
     district = doc.get("district", {})
     _need(district, dict, f"{path}: [district]", a_table)
+    name = district.get("name")
+    if name is not None:
+        _need(name, str, f"{path}: [district] `name`", _("a text"))
     bad = set(district) - {"name", "osm", "posts", "ends"}
     if bad:
         msg = _(
@@ -233,6 +291,7 @@ def load_config(path: str | Path) -> District:
     weights: dict[str, float] = {}
     formats: dict[str, str] = {}
     dayfirst: dict[str, bool] = {}
+    presets: dict[str, str] = {}
     for layer, spec in layers.items():
         where = f"{path}: [layers.{layer}]"
         if layer not in LAYERS:
@@ -260,6 +319,7 @@ def load_config(path: str | Path) -> District:
                 )
                 raise InputDataError(msg)
             preset = PRESETS[spec["preset"]]
+            presets[layer] = spec["preset"]
         own_cols = spec.get("columns", {})
         _need(
             own_cols,
@@ -324,4 +384,6 @@ def load_config(path: str | Path) -> District:
         datetime_format=formats,
         dayfirst=dayfirst,
         plan=dict(plan),
+        name=name,
+        presets=presets,
     )

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from patrolplan import graph, hotspots, ingest, routing, settings
+from patrolplan import graph, hotspots, pipeline, routing, settings
 from patrolplan._errors import InfeasibleRouteError, InputDataError
 from patrolplan.i18n import _, format_number, format_percent
 from patrolplan.options import PlanOptions
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from patrolplan.backtest import MethodChoice
+    from patrolplan.request import PlanRequest
 
 #: A hotspot step: ``(history, weights) -> (gdf_hotspots, labels)``, as
 #: :func:`patrolplan.hotspots.find_hotspots`.
@@ -365,9 +366,9 @@ def plan_shift(
     streets = StreetIndex(G) if streets is None else streets
     snapped = graph.snap_to_edges(G, gdf_history) if snapped is None else snapped
     if options is not None:
-        from patrolplan.plan import hotspot_step
-
-        step = hotspot_step(gdf_history, options, at=t0, layer_weights=layer_weights, choice=choice)
+        step = pipeline.hotspot_step(
+            gdf_history, options, at=t0, layer_weights=layer_weights, choice=choice
+        )
         found = (step.gdf_hotspots, step.labels)
         return _route(
             method,
@@ -378,15 +379,7 @@ def plan_shift(
             posts,
             snapped,
             streets,
-            routing.RouteOptions(
-                officers=officers,
-                shift_min=shift_min,
-                dwell_min=dwell_min,
-                max_hotspots=step.max_hotspots,
-                max_segments=max_segments,
-                seed=seed,
-                iterations=iterations,
-            ),
+            pipeline.route_options(options, max_hotspots=step.max_hotspots, shift_min=shift_min),
         )
     weights = hotspots.incident_weights(
         gdf_history,
@@ -796,15 +789,10 @@ def replay(
     if options is not None:
         planners = {"plan": planner_hotspots()}  # replaced by the daily step below
         if options.method == "auto":
-            from patrolplan.plan import choose_hotspot_method
-
             first = min(_bounds(pd.Timestamp(d), s) for d in days for s in starts)
             before = timed[timed["datetime"] < first]
-            _params, choice = choose_hotspot_method(
-                before,
-                options,
-                at=first,
-                shift_h=(first.hour + first.minute / 60.0, shift_min / 60.0),
+            _params, choice = pipeline.choose_hotspot_method(
+                before, dataclasses.replace(options, shift=f"{shift_min:g}"), at=first
             )
     # in the graph's metric CRS once: every step then skips its own UTM zone lookup
     timed = timed.to_crs(G.graph["crs"]) if timed.crs is not None else timed
@@ -814,14 +802,19 @@ def replay(
     post_nodes = graph.snap_points(G, list(posts), what="post")
     paths = graph.ShortestPaths(G, sorted(set(post_nodes)))
     when = timed["datetime"]
-    route_args = routing.RouteOptions(
-        officers=officers,
-        shift_min=shift_min,
-        dwell_min=dwell_min,
-        max_hotspots=max_hotspots,
-        max_segments=max_segments,
-        seed=seed,
-        iterations=iterations,
+    # the baselines walk and dwell as the plan does: the options' speed and dwell when given
+    route_args = (
+        routing.RouteOptions(
+            officers=officers,
+            shift_min=shift_min,
+            dwell_min=dwell_min,
+            max_hotspots=max_hotspots,
+            max_segments=max_segments,
+            seed=seed,
+            iterations=iterations,
+        )
+        if options is None
+        else pipeline.route_options(options, shift_min=shift_min, max_hotspots=max_hotspots)
     )
     shifts = sorted(_bounds(pd.Timestamp(d), s) for d in days for s in starts)
     first_day = shifts[0].normalize() - pd.Timedelta(days=history_days)
@@ -1294,56 +1287,138 @@ def run(
     PatrolPlanError
         Bad input, with a message that names it.
     """
-    from patrolplan.plan import parse_duration_min
+    from patrolplan.request import PlanRequest
 
-    shift_min = parse_duration_min(shift)
+    request = PlanRequest.build(
+        None,
+        incidents=incidents,
+        osm=osm,
+        posts=posts,
+        columns=columns,
+        crs=crs,
+        severity=severity,
+        cache_dir=cache_dir,
+        officers=officers,
+        shift=shift if isinstance(shift, str) else f"{shift:g}",
+        method=method,
+        seed=seed,
+        iterations=iterations,
+        **{k: kwargs.pop(k, None) for k in _OPTION_KWARGS},
+    )
+    return replay_request(
+        request,
+        date_from=date_from,
+        date_to=date_to,
+        every=every,
+        start=start,
+        history_days=history_days,
+        count_days=count_days,
+        n_random=n_random,
+        n_boot=n_boot,
+        **kwargs,
+    )
+
+
+#: Options of :func:`replay` that are plan options: :func:`run` puts them in the request.
+_OPTION_KWARGS = ("dwell_min", "half_life_days", "max_hotspots", "max_segments", "speed_kmh")
+
+
+def replay_request(
+    request: PlanRequest,
+    *,
+    date_from: str,
+    date_to: str,
+    every: int = 1,
+    start: str | Sequence[str] | None = None,
+    history_days: int = 90,
+    count_days: Sequence[int] = (28,),
+    n_random: int = 5,
+    n_boot: int = 2000,
+    **kwargs: Any,
+) -> EvaluationResult:
+    """Read a request's inputs, replay its plan on the test days and total the result.
+
+    Parameters
+    ----------
+    request
+        Incidents, extract, posts and the plan's options (officers, shift, method, dwell,
+        speed, seed, iterations, time zone and date reading).
+    date_from, date_to
+        First and last test day, ``YYYY-MM-DD``.
+    every
+        Test every `every`-th day.
+    start
+        Shift start(s), ``HH:MM``; ``"10:00,18:00"`` gives two shifts a day; default the
+        options' `start`.
+    history_days
+        Days of history each plan may use.
+    count_days, n_random
+        Passed to :func:`replay`.
+    n_boot
+        Bootstrap resamples of :func:`summarize`.
+    **kwargs
+        Other options of :func:`replay` (``dist_m``, ``zone``...).
+
+    Returns
+    -------
+    EvaluationResult
+        The table, the rows per shift and the parameters.
+
+    Raises
+    ------
+    PatrolPlanError
+        Bad input, with a message that names it.
+    """
+    request.require()
+    opts = request.options
+    shift_min = max(opts.shifts_min)
+    start = opts.start if start is None else start
     starts = [s.strip() for s in start.split(",")] if isinstance(start, str) else list(start)
     days = replay_days(date_from, date_to, every=every)
-    files = {"crime": incidents} if isinstance(incidents, str | Path) else dict(incidents)
-    G = graph.graph_from_file(osm, cache_dir=cache_dir)
-    gdf, reports = ingest.read_layers(
-        files, columns=columns, crs=crs, severity=severity, area=graph.graph_area(G)
-    )
+    data = pipeline.load(request, window=False)
+    G = data.G
+    assert G is not None
+    seed = settings.seed if opts.seed is None else opts.seed
     per_shift = replay(
-        gdf,
+        data.gdf_incidents,
         G,
-        posts,
+        request.posts,
         days=days,
         start=starts,
         shift_min=shift_min,
-        officers=officers,
+        officers=opts.officers,
         history_days=history_days,
-        options=PlanOptions(
-            officers=officers,
-            shift=f"{shift_min:g}",
-            method=method,
-            seed=seed,
-            iterations=iterations,
-        ),
+        options=opts,
+        layer_weights=request.layer_weights or None,
         count_days=count_days,
         n_random=n_random,
         seed=seed,
-        iterations=iterations,
+        iterations=opts.iterations,
+        dwell_min=opts.dwell_min,
+        half_life_days=opts.half_life_days,
+        max_hotspots=opts.max_hotspots,
+        max_segments=opts.max_segments,
         **kwargs,
     )
     table = summarize(per_shift, n_boot=n_boot, seed=seed)
+    assert request.osm is not None
     params: dict[str, object] = {
-        "incidents": {k: Path(v).name for k, v in files.items() if v is not None},
-        "rows_kept": sum(r.rows_kept for r in reports),
-        "osm": Path(osm).name,
-        "posts": [list(p) for p in posts],
+        "incidents": {k: Path(v).name for k, v in request.files.items()},
+        "rows_kept": sum(r.rows_kept for r in data.reports),
+        "osm": request.osm.name,
+        "posts": [list(p) for p in request.posts],
         "from": days[0].date().isoformat(),
         "to": days[-1].date().isoformat(),
         "every": every,
         "start": starts,
         "shift_min": shift_min,
-        "officers": officers,
+        "officers": opts.officers,
         "history_days": history_days,
-        "method": method,
+        "method": opts.method,
         "count_days": list(count_days),
         "n_random": n_random,
         "seed": seed,
-        "iterations": settings.solver_iterations if iterations is None else iterations,
+        "iterations": settings.solver_iterations if opts.iterations is None else opts.iterations,
         "capture_m": kwargs.get("dist_m", CAPTURE_M),
     }
     return EvaluationResult(table=table, per_shift=per_shift, params=params)

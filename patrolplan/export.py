@@ -21,8 +21,10 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pandas as pd
 import shapely
@@ -30,10 +32,10 @@ from shapely.geometry import mapping
 
 from patrolplan import i18n
 from patrolplan.i18n import _, ngettext
-from patrolplan.utils import atomic_path, atomic_write_text, log
+from patrolplan.utils import atomic_dir, atomic_path, atomic_write_text, log
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
     import geopandas as gpd
     import networkx as nx
@@ -41,6 +43,8 @@ if TYPE_CHECKING:
     from patrolplan.routing import Route
 
 _NDIGITS = 7
+
+T = TypeVar("T")
 
 
 def _round(obj: Any) -> Any:
@@ -761,3 +765,76 @@ def write_json(path: str | Path, data: dict[str, Any]) -> Path:
         The written file.
     """
     return atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@dataclass(frozen=True)
+class Output(Generic[T]):
+    """One output of a product (a plan, a posts proposal, patrol areas): names and writer.
+
+    Each product lists its outputs in one registry (``plan.PLAN_OUTPUTS``,
+    ``posts.POSTS_OUTPUTS``, ``areas.AREAS_OUTPUTS``); :func:`write_outputs` writes them all
+    atomically and :func:`output_names` lists them before any work, so the output folder can
+    be checked first.
+
+    Attributes
+    ----------
+    names
+        The file name, or a function of the product giving its names (one per officer...).
+    write
+        Writes the file(s) of the product into a folder.
+    when
+        Whether the product has this output (``sheets.pdf`` only when asked for...).
+    """
+
+    names: str | Callable[[T], Sequence[str]]
+    write: Callable[[T, Path], object]
+    when: Callable[[T], bool] = field(default=lambda _item: True)
+
+    def file_names(self, item: T) -> list[str]:
+        """Return the names this output writes for `item` (none when it does not apply)."""
+        if not self.when(item):
+            return []
+        return [self.names] if isinstance(self.names, str) else list(self.names(item))
+
+
+def output_names(item: T, outputs: Sequence[Output[T]]) -> list[str]:
+    """Return the names of every file the registry `outputs` writes for `item`, in order.
+
+    Parameters
+    ----------
+    item
+        The product (or a description of it with what the names depend on).
+    outputs
+        The product's registry.
+
+    Returns
+    -------
+    list of str
+        File names.
+    """
+    return [name for o in outputs for name in o.file_names(item)]
+
+
+def write_outputs(out_dir: str | Path, item: T, outputs: Sequence[Output[T]]) -> list[Path]:
+    """Write every output of `item` into `out_dir` atomically: all files appear, or none.
+
+    Parameters
+    ----------
+    out_dir
+        Output folder; created if needed (see :func:`patrolplan.utils.atomic_dir`).
+    item
+        The product.
+    outputs
+        The product's registry.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, in registry order.
+    """
+    out = Path(out_dir)
+    with atomic_dir(out) as tmp:
+        for o in outputs:
+            if o.when(item):
+                o.write(item, tmp)
+    return [out / name for name in output_names(item, outputs)]

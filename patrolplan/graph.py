@@ -1293,3 +1293,47 @@ def segment_risk(
     gdf["smoothed"] = r + smooth * neigh
     gdf["risk_per_km"] = gdf["risk"] / (gdf["length"] / 1000.0)
     return gdf
+
+
+def node_risk(G: nx.MultiDiGraph, gdf_incidents: gpd.GeoDataFrame, weights: pd.Series) -> pd.Series:
+    """Move each incident's weight to the nearer end of its street segment and sum per node.
+
+    Incidents farther than 60 m from every street go to the nearest node.
+
+    Parameters
+    ----------
+    G
+        A projected graph.
+    gdf_incidents
+        Incidents in EPSG:4326.
+    weights
+        Weight per incident, same index.
+
+    Returns
+    -------
+    pandas.Series
+        ``risk`` per node id (nodes with positive risk only), sorted by node id.
+    """
+    if gdf_incidents.empty:
+        return pd.Series(dtype=float, name="risk")
+    snapped = snap_to_edges(G, gdf_incidents)
+    pts = gdf_incidents.geometry.to_crs(G.graph["crs"])
+    px, py = pts.x.to_numpy(), pts.y.to_numpy()
+    u, v = snapped["u"].to_numpy(), snapped["v"].to_numpy()
+    node = np.empty(len(px), dtype=np.int64)
+    on = u >= 0
+    xy = {int(n): (float(d["x"]), float(d["y"])) for n, d in G.nodes(data=True)}
+    for i in np.flatnonzero(on):
+        (ux, uy), (vx, vy) = xy[int(u[i])], xy[int(v[i])]
+        du = (px[i] - ux) ** 2 + (py[i] - uy) ** 2
+        dv = (px[i] - vx) ** 2 + (py[i] - vy) ** 2
+        node[i] = u[i] if du <= dv else v[i]
+    if (~on).any():
+        ids = np.array(list(xy), dtype=np.int64)
+        _dist, idx = cKDTree(np.array(list(xy.values()))).query(np.column_stack([px, py])[~on])
+        node[~on] = ids[idx]
+    w = weights.reindex(gdf_incidents.index).fillna(0.0).to_numpy(float)
+    risk = pd.Series(w, index=node).groupby(level=0).sum()
+    risk = risk[risk > 0].sort_index().rename("risk")
+    risk.index.name = "node"
+    return risk

@@ -9,33 +9,29 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from patrolplan import (
-    backtest,
     export,
     graph,
     hotspots,
     i18n,
     ingest,
     metrics,
+    pipeline,
     render,
     routing,
     settings,
 )
 from patrolplan._errors import InputDataError
 from patrolplan.i18n import _
-from patrolplan.options import (
-    PlanOptions,
-    parse_date,
-    parse_duration_min,
-    parse_revisit,
-)
-from patrolplan.utils import atomic_dir, atomic_write_text, file_sha256, log
+from patrolplan.options import PlanOptions, parse_duration_min, parse_revisit
+from patrolplan.request import PlanRequest
+from patrolplan.utils import atomic_write_text, file_sha256, log
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -43,26 +39,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OUTPUT_FILES",
+    "PLAN_OUTPUTS",
     "PatrolPlan",
     "PlanOptions",
+    "PlanRequest",
     "daily_plan",
+    "make_plan",
     "parse_duration_min",
     "parse_revisit",
     "write_plan",
 ]
-
-#: Files written by :func:`write_plan`.
-OUTPUT_FILES = (
-    "map.html",
-    "routes.geojson",
-    "routes.kml",
-    "hotspots.geojson",
-    "schedule.csv",
-    "summary.csv",
-    "rejected.csv",
-    "report.json",
-    "sheets.html",
-)
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,248 +123,6 @@ def _file_sha256(path: str | Path) -> str | None:
         return None
 
 
-def window_start(opts: PlanOptions, t0: pd.Timestamp) -> pd.Timestamp | None:
-    """Return the first instant of the incident window from `days` and `since`.
-
-    Parameters
-    ----------
-    opts
-        The plan's options.
-    t0
-        Shift start.
-
-    Returns
-    -------
-    pandas.Timestamp or None
-        The later of ``t0 - days`` and `since`; None when neither is given.
-    """
-    since_ts = t0.normalize() - pd.Timedelta(days=opts.days) if opts.days else None
-    if opts.since is not None:
-        given = pd.Timestamp(parse_date(opts.since, what="since"))
-        since_ts = given if since_ts is None else max(given, since_ts)
-    return since_ts
-
-
-def choose_hotspot_method(
-    gdf_incidents: gpd.GeoDataFrame,
-    options: PlanOptions,
-    *,
-    at: pd.Timestamp,
-    shift_h: tuple[float, float],
-    cache_dir: str | Path | None = None,
-) -> tuple[hotspots.HotspotParams, backtest.MethodChoice | None]:
-    """Derive hotspot parameters from the data and, for ``method="auto"``, pick the method.
-
-    Parameters
-    ----------
-    gdf_incidents
-        Incidents kept by ingest (before the shift only).
-    options
-        The plan's options.
-    at
-        Shift start.
-    shift_h
-        Shift start hour and length in hours.
-    cache_dir
-        Where the method choice is cached (default :data:`patrolplan.settings.cache_dir`).
-
-    Returns
-    -------
-    tuple
-        ``(params, choice)``: what the data's span, density and time precision suggest
-        (:func:`patrolplan.hotspots.auto_params`), and the backtest's choice, or None when the
-        method was given.
-    """
-    params = hotspots.auto_params(gdf_incidents, at=at, max_size_m=options.hotspot_size_m)
-    if options.method != "auto":
-        return params, None
-    choice = backtest.choose_method(
-        gdf_incidents,
-        at=at,
-        shift_start_hour=shift_h[0] if params.shift_profile else None,
-        shift_length_h=shift_h[1] if params.shift_profile else None,
-        cache_dir=cache_dir if cache_dir is not None else settings.cache_dir,
-    )
-    log(_("Hotspot method: {method} ({reason})").format(method=choice.method, reason=choice.reason))
-    return params, choice
-
-
-@dataclass(frozen=True, eq=False)
-class HotspotStep:
-    """The hotspot step of a plan: weights, hotspots, and every parameter it settled on.
-
-    Attributes
-    ----------
-    weights
-        Weight per incident (harm, layer, recency and, with timed data, the shift's hours).
-    gdf_hotspots, labels
-        Ranked micro-places and the hotspot of each incident (-1: none).
-    method
-        The method used (``auto`` resolved).
-    half_life_days, eps_m, min_weight, size_m, max_hotspots
-        The values used, whichever source they came from.
-    params
-        What the data suggested (:func:`patrolplan.hotspots.auto_params`).
-    choice
-        The backtest's method choice, or None when the method was given.
-    warnings
-        Lines for a supervisor (:func:`patrolplan.hotspots.data_warnings`).
-    """
-
-    weights: pd.Series
-    gdf_hotspots: gpd.GeoDataFrame
-    labels: pd.Series
-    method: str
-    half_life_days: float
-    eps_m: float
-    min_weight: float
-    size_m: float
-    max_hotspots: int
-    params: hotspots.HotspotParams
-    choice: backtest.MethodChoice | None
-    warnings: tuple[str, ...]
-
-    def record(self) -> dict[str, object]:
-        """Return the step's parameters for report.json."""
-        return {
-            "hotspot_method": self.method,
-            "half_life_days": self.half_life_days,
-            "eps_m": self.eps_m,
-            "min_weight": round(self.min_weight, 4),
-            "hotspot_size_m": self.size_m,
-            "max_hotspots": self.max_hotspots,
-            "data_params": self.params.as_dict(),
-            "method_choice": None
-            if self.choice is None
-            else {
-                "method": self.choice.method,
-                "reason": self.choice.reason,
-                "backtested": self.choice.backtested,
-                "scores": self.choice.table.to_dict(orient="records"),
-            },
-            "warnings": list(self.warnings),
-        }
-
-
-def hotspot_step(
-    gdf_incidents: gpd.GeoDataFrame,
-    options: PlanOptions,
-    *,
-    at: pd.Timestamp,
-    layer_weights: Mapping[str, float] | None = None,
-    choice: backtest.MethodChoice | None = None,
-    cache_dir: str | Path | None = None,
-) -> HotspotStep:
-    """Weigh the incidents and find the micro-places to visit, as the daily plan does.
-
-    Values the user gave win; then the backtest's choice (``method="auto"``); then what the
-    data's span, density and time precision suggest. On sparse data, the least hotspot weight
-    is lowered (never below two typical incidents) until the places on offer could fill the
-    officers' shifts half again, so nobody stands idle while the best places come first.
-
-    Parameters
-    ----------
-    gdf_incidents
-        Incidents before the shift.
-    options
-        The plan's options.
-    at
-        Shift start.
-    layer_weights
-        Layer -> weight.
-    choice
-        A method choice made earlier (the replay makes one for a whole test period); default:
-        chosen here when ``options.method == "auto"``.
-    cache_dir
-        Where the method choice is cached.
-
-    Returns
-    -------
-    HotspotStep
-        Weights, hotspots, labels and the parameters used.
-    """
-    shifts = options.shifts_min
-    shift_h = (at.hour + at.minute / 60.0, max(shifts) / 60.0)
-    if not set(hotspots.XY_COLUMNS) <= set(gdf_incidents.columns):
-        # projected once: every clustering and backtest window reuses the metric coordinates
-        gdf_incidents = hotspots.add_xy_m(gdf_incidents)
-    if choice is None:
-        params, choice = choose_hotspot_method(
-            gdf_incidents, options, at=at, shift_h=shift_h, cache_dir=cache_dir
-        )
-    else:
-        params = hotspots.auto_params(gdf_incidents, at=at, max_size_m=options.hotspot_size_m)
-    method = choice.method if choice is not None else options.method
-    found = dict(choice.params) if choice is not None else {}
-    half_life = options.half_life_days or found.pop("half_life_days", params.half_life_days)
-    found.pop("half_life_days", None)
-    weights = hotspots.incident_weights(
-        gdf_incidents,
-        at=at,
-        half_life_days=half_life,
-        layer_weights=layer_weights,
-        shift_start_hour=shift_h[0] if params.shift_profile else None,
-        shift_length_h=shift_h[1] if params.shift_profile else None,
-    )
-    eps_m = options.eps_m or found.get("eps_m", params.eps_m)
-    min_weight = options.min_weight or found.get("min_weight", params.min_weight)
-    size_m = options.hotspot_size_m or found.get("max_size_m", params.max_size_m)
-    dwell = settings.dwell_min if options.dwell_min is None else options.dwell_min
-    # a visit is a dwell plus about 10 minutes' walk: offer enough to fill the shifts 1.5 times
-    fill = int(
-        np.ceil(1.5 * sum(shifts) * (options.officers if len(shifts) == 1 else 1) / (dwell + 10.0))
-    )
-    max_hotspots = options.max_hotspots or max(settings.max_hotspots, fill)
-    if options.min_weight is None and "min_weight" not in found and params.shift_profile:
-        # the data's least hotspot weight is measured without the shift's hours: scale it
-        raw = hotspots.incident_weights(gdf_incidents, at=at, half_life_days=half_life)
-        min_weight *= float(weights.sum()) / max(float(raw.sum()), 1e-12)
-
-    def find(least: float) -> tuple[gpd.GeoDataFrame, pd.Series]:
-        return hotspots.find_hotspots(
-            gdf_incidents,
-            weights,
-            method=method,
-            eps_m=eps_m,
-            min_weight=least,
-            max_size_m=size_m,
-            min_cluster_size=int(found.get("min_cluster_size", 5)),
-            max_hotspots=max_hotspots,
-        )
-
-    gdf_hot, labels = find(min_weight)
-    wanted = min(max_hotspots, fill)
-    floor = 2.0 * float(weights[weights > 0].median()) if (weights > 0).any() else 0.0
-    while options.min_weight is None and len(gdf_hot) < wanted and min_weight / 2 >= floor > 0:
-        min_weight /= 2
-        gdf_hot, labels = find(min_weight)
-        log(
-            _(
-                "fewer than {wanted} hotspots: least hotspot weight lowered to {weight} "
-                "({n} hotspots)"
-            ).format(
-                wanted=wanted,
-                weight=i18n.format_number(min_weight, decimals=2),
-                n=len(gdf_hot),
-            )
-        )
-    notes = hotspots.data_warnings(gdf_incidents, weights, gdf_hot, at=at, max_size_m=size_m)
-    return HotspotStep(
-        weights=weights,
-        gdf_hotspots=gdf_hot,
-        labels=labels,
-        method=method,
-        half_life_days=float(half_life),
-        eps_m=float(eps_m),
-        min_weight=float(min_weight),
-        size_m=float(size_m),
-        max_hotspots=int(max_hotspots),
-        params=params,
-        choice=choice,
-        warnings=tuple(notes),
-    )
-
-
 def daily_plan(
     incidents: str | Path | Mapping[str, str | Path | None],
     osm: str | Path,
@@ -396,6 +140,9 @@ def daily_plan(
     cache_dir: str | Path | None = None,
 ) -> PatrolPlan:
     """Compute a daily foot-patrol plan from incident files and a local OSM extract.
+
+    A shorthand of :func:`make_plan` for Python callers: the arguments become one
+    :class:`~patrolplan.request.PlanRequest` (:meth:`~patrolplan.request.PlanRequest.build`).
 
     Parameters
     ----------
@@ -447,44 +194,61 @@ def daily_plan(
     (2, True)
     """
     opts = PlanOptions() if options is None else options
-    # every message of the plan (logs, warnings, errors) is made in the plan's language
     with i18n.language(opts.lang):
-        seed = settings.seed if opts.seed is None else opts.seed
-        shifts = list(opts.shifts_min)
-        shift_min = max(shifts)
-        revisit_min = parse_revisit(opts.revisit)
-        t0 = opts.shift_start()
-        files = ingest.layer_files(incidents)
-        # Positions are checked before the slow steps, so a typo costs no time.
-        for label, points in (("post", posts), ("end point", ends or [])):
-            for lat, lon in points:
-                if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                    msg = _("`{what}` {lat},{lon} is not a latitude,longitude pair").format(
-                        what=label, lat=lat, lon=lon
-                    )
-                    raise InputDataError(msg)
-
-        # the first plan after an install compiles the route search while the data loads
-        compiled = routing.start_compiling()
-        G = graph.graph_from_file(osm, cache_dir=cache_dir)
-        # each post (and end point) is moved to its nearest street node: logged, recorded, and
-        # refused beyond settings.max_snap_m
-        post_snaps = graph.snap_report(G, posts, what="post")
-        end_snaps = graph.snap_report(G, ends, what="end point") if ends else []
-        area = graph.graph_area(G)
-        gdf_inc, reports = ingest.read_layers(
-            files,
+        request = PlanRequest.build(
+            None,
+            incidents=ingest.layer_files(incidents),
+            osm=osm,
+            posts=posts,
+            ends=ends,
+            areas=areas,
             columns=columns,
             crs=crs,
             severity=severity,
-            area=area,
-            since=window_start(opts, t0),
-            until=t0,
-            tz=opts.tz,
+            layer_weights=layer_weights,
             datetime_format=datetime_format,
             dayfirst=dayfirst,
+            cache_dir=cache_dir,
+            options=opts,
         )
-        step = hotspot_step(gdf_inc, opts, at=t0, layer_weights=layer_weights, cache_dir=cache_dir)
+    return make_plan(request)
+
+
+def make_plan(request: PlanRequest) -> PatrolPlan:
+    """Compute the daily plan of a request: load, weigh, find hotspots, route, total.
+
+    Parameters
+    ----------
+    request
+        What to plan (:class:`~patrolplan.request.PlanRequest`).
+
+    Returns
+    -------
+    PatrolPlan
+        Routes, timetable, summary and the intermediate results, in ``options.lang``.
+
+    Raises
+    ------
+    PatrolPlanError
+        Any input or feasibility problem, with a message that names it.
+    """
+    opts = request.options
+    # every message of the plan (logs, warnings, errors) is made in the plan's language
+    with i18n.language(opts.lang):
+        request.require()
+        assert request.osm is not None
+        seed = settings.seed if opts.seed is None else opts.seed
+        posts = list(request.posts)
+        ends = list(request.ends)
+        # the first plan after an install compiles the route search while the data loads
+        compiled = routing.start_compiling()
+        data = pipeline.load(request)
+        G, gdf_inc, t0 = data.G, data.gdf_incidents, data.t0
+        assert G is not None
+        layer_weights = request.layer_weights or None
+        step = pipeline.hotspot_step(
+            gdf_inc, opts, at=t0, layer_weights=layer_weights, cache_dir=request.cache_dir
+        )
         gdf_hot, labels, weights = step.gdf_hotspots, step.labels, step.weights
         # the warnings reach the user with the plan (PatrolPlan.warnings, report.json, the CLI's
         # summary), so a plan that fails later still ends in one error line
@@ -496,30 +260,19 @@ def daily_plan(
         graph.add_edge_risk(G, snapped, weights)
         # streets as tasks carry the risk of incidents outside hotspots only
         streets = graph.segment_risk(G, snapped, weights.where(labels < 0, 0.0))
-        route_opts = routing.RouteOptions(
-            officers=opts.officers,
-            shift_min=tuple(shifts) if len(shifts) > 1 else shift_min,
-            dwell_min=opts.dwell_min,
-            speed_kmh=opts.speed_kmh,
-            max_hotspots=step.max_hotspots,
-            ends=tuple(ends) if ends else None,
-            max_segments=opts.max_segments,
-            revisit_min=revisit_min,
-            max_visits=opts.max_visits,
-            revisit_value=opts.revisit_value,
-            seed=seed,
-            iterations=opts.iterations,
+        route_opts = pipeline.route_options(
+            opts, max_hotspots=step.max_hotspots, ends=tuple(ends) if ends else None
         )
         alternatives: tuple[tuple[routing.Route, ...], ...] = ()
         table = None
         compiled()
-        if areas is not None:
+        if request.areas is not None:
             if opts.variants > 1 or opts.day is not None:
                 msg = _("`areas` cannot be combined with `variants` or `day` yet")
                 raise InputDataError(msg)
             from patrolplan import areas as _areas
 
-            gdf_areas = _areas.read_areas(areas)
+            gdf_areas = _areas.read_areas(request.areas)
             subs = [_areas.restrict(G, geom) for geom in gdf_areas.geometry]
             routes = tuple(
                 routing.solve_in_areas(G, gdf_hot, posts, subs, route_opts, segments=streets)
@@ -537,46 +290,7 @@ def daily_plan(
         summary = metrics.summary(routes, gdf_hot, labels, snapped, weights)
         schedule = export.schedule_frame(routes, shift_start=t0, G=G)
         coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
-        resolved = opts.resolved()
-        params: dict[str, object] = {
-            "patrolplan_version": _package_version(),
-            **resolved,
-            "date": t0.date().isoformat(),
-            "start": t0.strftime("%H:%M"),
-            "shift_min": shift_min,
-            "shifts_min": shifts,
-            "seed": seed,
-            # JSON has no infinity: an open upper bound is null
-            "revisit_min": [
-                revisit_min[0],
-                revisit_min[1] if revisit_min[1] < float("inf") else None,
-            ]
-            if revisit_min
-            else None,
-            "max_visits": opts.max_visits if revisit_min else 1,
-            "posts": [list(p) for p in posts],
-            "ends": [list(p) for p in ends] if ends else None,
-            "post_snaps": [dataclasses.asdict(s) for s in post_snaps],
-            "end_snaps": [dataclasses.asdict(s) for s in end_snaps],
-            "osm": {"file": Path(osm).name, "sha256": _file_sha256(osm)},
-            "areas": {"file": Path(areas).name, "sha256": _file_sha256(areas)} if areas else None,
-            "incidents": {
-                k: {"file": Path(v).name, "sha256": _file_sha256(v)}
-                for k, v in files.items()
-                if v is not None
-            },
-            "layer_weights": {**hotspots.DEFAULT_LAYER_WEIGHTS, **(layer_weights or {})},
-            "severity": {
-                r.layer: dict(
-                    (severity or {}).get(r.layer) or ingest.DEFAULT_SEVERITY.get(r.layer, {})
-                )
-                for r in reports
-            },
-            "columns": {r.layer: r.columns for r in reports},
-            "crs": {r.layer: r.crs for r in reports},
-            "graph_crs": _crs_name(G.graph.get("crs")),
-            **step.record(),
-        }
+        params = _resolve(request, data, step, seed=seed)
         total = summary.iloc[-1]
         log(
             _(
@@ -602,7 +316,7 @@ def daily_plan(
             labels=labels,
             snapped=snapped,
             G=G,
-            reports=tuple(reports),
+            reports=data.reports,
             shift_start=t0,
             route_coords=coords,
             params=params,
@@ -611,6 +325,57 @@ def daily_plan(
             variants=alternatives,
             variant_table=table,
         )
+
+
+def _resolve(
+    request: PlanRequest, data: pipeline.Inputs, step: pipeline.HotspotStep, *, seed: int
+) -> dict[str, object]:
+    """Return every value the plan actually used, for report.json and the batch's marker."""
+    opts = request.options
+    shifts = list(opts.shifts_min)
+    revisit_min = parse_revisit(opts.revisit)
+    t0 = data.t0
+    G = data.G
+    assert G is not None
+    assert request.osm is not None
+    layers = {s.layer: s for s in request.layers}
+    return {
+        "patrolplan_version": _package_version(),
+        **opts.resolved(),
+        "date": t0.date().isoformat(),
+        "start": t0.strftime("%H:%M"),
+        "shift_min": max(shifts),
+        "shifts_min": shifts,
+        "seed": seed,
+        # JSON has no infinity: an open upper bound is null
+        "revisit_min": [
+            revisit_min[0],
+            revisit_min[1] if revisit_min[1] < float("inf") else None,
+        ]
+        if revisit_min
+        else None,
+        "max_visits": opts.max_visits if revisit_min else 1,
+        "posts": [list(p) for p in request.posts],
+        "ends": [list(p) for p in request.ends] if request.ends else None,
+        "post_snaps": [dataclasses.asdict(s) for s in data.post_snaps],
+        "end_snaps": [dataclasses.asdict(s) for s in data.end_snaps],
+        "osm": {"file": request.osm.name, "sha256": _file_sha256(request.osm)},
+        "areas": {"file": request.areas.name, "sha256": _file_sha256(request.areas)}
+        if request.areas
+        else None,
+        "incidents": {
+            k: {"file": Path(v).name, "sha256": _file_sha256(v)} for k, v in request.files.items()
+        },
+        "layer_weights": {**hotspots.DEFAULT_LAYER_WEIGHTS, **request.layer_weights},
+        "severity": {
+            r.layer: dict(layers[r.layer].severity or ingest.DEFAULT_SEVERITY.get(r.layer, {}))
+            for r in data.reports
+        },
+        "columns": {r.layer: r.columns for r in data.reports},
+        "crs": {r.layer: r.crs for r in data.reports},
+        "graph_crs": _crs_name(G.graph.get("crs")),
+        **step.record(),
+    }
 
 
 def _crs_name(crs: object) -> str:
@@ -624,6 +389,191 @@ def _package_version() -> str:
     from patrolplan import __version__
 
     return __version__
+
+
+@dataclass(eq=False)
+class PlanFiles:
+    """What the writers of a plan's files receive: the plan and how to write it.
+
+    With `plan` None it only describes the files (for :func:`output_names` before planning).
+
+    Attributes
+    ----------
+    plan
+        The computed plan, or None.
+    officers
+        Officers (one GPX file each).
+    variants
+        Whether variant files are written.
+    pdf
+        Whether ``sheets.pdf`` is written.
+    offline
+        Inline Leaflet in ``map.html``.
+    lang
+        Language of the files a person reads.
+    """
+
+    plan: PatrolPlan | None
+    officers: int
+    variants: bool
+    pdf: bool = False
+    offline: bool = True
+    lang: str = "en"
+
+    @property
+    def p(self) -> PatrolPlan:
+        """The plan (writers run only with one)."""
+        assert self.plan is not None
+        return self.plan
+
+    @cached_property
+    def edges(self) -> gpd.GeoDataFrame:
+        """Street edges of the plan's graph."""
+        return graph.edges_gdf(self.p.G)
+
+    @cached_property
+    def streets(self) -> dict[str, str]:
+        """Street names in the plan's language."""
+        return i18n.street_names(self.edges, self.lang)
+
+    @cached_property
+    def title(self) -> str:
+        """Title of the map and the sheets."""
+        end = self.p.shift_start + pd.Timedelta(minutes=max(self.p.options.shifts_min))
+        with i18n.language(self.lang):
+            return i18n.plan_title(self.p.shift_start, end)
+
+
+def _write_map(f: PlanFiles, tmp: Path) -> None:
+    p = f.p
+    m = render.plan_map(
+        gdf_edges=f.edges,
+        gdf_incidents=p.gdf_incidents,
+        weights=p.weights,
+        gdf_hotspots=p.gdf_hotspots,
+        routes=p.routes,
+        route_coords=p.route_coords,
+        schedule=p.schedule,
+        title=f.title,
+        lang=f.lang,
+    )
+    atomic_write_text(tmp / "map.html", render.to_html(m, offline=f.offline))
+
+
+def _write_routes(f: PlanFiles, tmp: Path) -> None:
+    p = f.p
+    export.routes_geojson(
+        tmp / "routes.geojson", p.routes, p.G, shift_start=p.shift_start, path_coords=p.route_coords
+    )
+
+
+def _write_kml(f: PlanFiles, tmp: Path) -> None:
+    p = f.p
+    export.kml(
+        tmp / "routes.kml",
+        p.routes,
+        p.route_coords,
+        shift_start=p.shift_start,
+        colours=[render.officer_colour(r.officer) for r in p.routes],
+        lang=f.lang,
+        streets=f.streets,
+    )
+
+
+def _write_gpx(f: PlanFiles, tmp: Path) -> None:
+    p = f.p
+    for r, coords in zip(p.routes, p.route_coords, strict=True):
+        export.gpx(
+            tmp / f"officer_{r.officer}.gpx",
+            r,
+            coords,
+            shift_start=p.shift_start,
+            lang=f.lang,
+            streets=f.streets,
+        )
+
+
+def _write_sheets(f: PlanFiles, tmp: Path) -> None:
+    p = f.p
+    page = render.route_sheets(
+        p.routes, p.route_coords, p.schedule, gdf_edges=f.edges, title=f.title, lang=f.lang
+    )
+    atomic_write_text(tmp / "sheets.html", page)
+    if f.pdf:
+        render.sheets_to_pdf(tmp / "sheets.html", tmp / "sheets.pdf")
+
+
+def _write_report(f: PlanFiles, tmp: Path) -> None:
+    p = f.p
+    export.write_json(
+        tmp / "report.json",
+        {
+            "params": {**p.params, "lang": f.lang},
+            "ingest": [
+                {
+                    "file": Path(r.file).name,
+                    "layer": r.layer,
+                    "rows_read": r.rows_read,
+                    "rows_kept": r.rows_kept,
+                    "rejected": r.reasons(),
+                    "columns": r.columns,
+                    "notes": list(r.notes),
+                }
+                for r in p.reports
+            ],
+            "hotspots": len(p.gdf_hotspots),
+            "summary": p.summary.to_dict(orient="records"),
+        },
+    )
+
+
+def _write_variants(f: PlanFiles, tmp: Path) -> None:
+    p = f.p
+    export.variants_csv(tmp / "variants.csv", p.variant_table)
+    export.variants_geojson(
+        tmp / "variants.geojson",
+        p.variants,
+        [[graph.path_geometry(p.G, r.nodes) for r in v] for v in p.variants],
+    )
+
+
+#: Every file of a plan, in the order :func:`write_plan` lists them: name, writer, condition.
+#: ``sheets.pdf`` is written with ``sheets.html`` (one Chromium run prints the page).
+PLAN_OUTPUTS: tuple[export.Output[PlanFiles], ...] = (
+    export.Output("map.html", _write_map),
+    export.Output("routes.geojson", _write_routes),
+    export.Output("routes.kml", _write_kml),
+    export.Output(
+        "hotspots.geojson",
+        lambda f, tmp: export.hotspots_geojson(tmp / "hotspots.geojson", f.p.gdf_hotspots),
+    ),
+    export.Output(
+        "schedule.csv",
+        lambda f, tmp: export.write_csv(
+            tmp / "schedule.csv",
+            export.schedule_labels(f.p.schedule, lang=f.lang, streets=f.streets),
+        ),
+    ),
+    export.Output("summary.csv", lambda f, tmp: export.write_csv(tmp / "summary.csv", f.p.summary)),
+    export.Output(
+        "rejected.csv",
+        lambda f, tmp: export.write_csv(
+            tmp / "rejected.csv", ingest.rejected_rows(list(f.p.reports))
+        ),
+    ),
+    export.Output("report.json", _write_report),
+    export.Output("sheets.html", _write_sheets),
+    export.Output(lambda f: [f"officer_{i}.gpx" for i in range(1, f.officers + 1)], _write_gpx),
+    export.Output("sheets.pdf", lambda f, tmp: None, when=lambda f: f.pdf),
+    export.Output(
+        lambda f: ["variants.csv", "variants.geojson"], _write_variants, when=lambda f: f.variants
+    ),
+)
+
+#: Files every plan writes (:data:`PLAN_OUTPUTS` with a single fixed name).
+OUTPUT_FILES = tuple(
+    o.names for o in PLAN_OUTPUTS if isinstance(o.names, str) and o.names != "sheets.pdf"
+)
 
 
 def output_names(
@@ -658,10 +608,7 @@ def output_names(
     """
     n = len(plan.routes) if plan is not None else officers or 1
     with_variants = bool(plan.variants) if plan is not None else bool(variants)
-    names = [*OUTPUT_FILES, *(f"officer_{i}.gpx" for i in range(1, n + 1))]
-    names += ["sheets.pdf"] if pdf else []
-    names += ["variants.csv", "variants.geojson"] if with_variants else []
-    return names
+    return export.output_names(PlanFiles(plan, n, with_variants, pdf=pdf), PLAN_OUTPUTS)
 
 
 def write_plan(
@@ -674,13 +621,13 @@ def write_plan(
 ) -> list[Path]:
     """Write a plan's map, GeoJSON, timetable, summary and validation files into a folder.
 
-    The files are written into a temporary folder first and moved into `out_dir` only when
-    all of them are complete.
+    The files (:data:`PLAN_OUTPUTS`) are written into a temporary folder first and moved into
+    `out_dir` only when all of them are complete.
 
     Parameters
     ----------
     plan
-        From :func:`daily_plan`.
+        From :func:`make_plan` or :func:`daily_plan`.
     out_dir
         Output folder; created if needed.
     pdf
@@ -699,98 +646,11 @@ def write_plan(
         The files written: :data:`OUTPUT_FILES` in `out_dir`, ``officer_N.gpx`` per officer,
         plus ``variants.csv`` and ``variants.geojson`` when the plan has variants.
     """
-    out = Path(out_dir)
     lang = plan.options.lang if lang is None else i18n.check_language(lang)
-    end = plan.shift_start + pd.Timedelta(minutes=max(plan.options.shifts_min))
+    files = PlanFiles(
+        plan, len(plan.routes), bool(plan.variants), pdf=pdf, offline=offline, lang=lang
+    )
+    written = export.write_outputs(out_dir, files, PLAN_OUTPUTS)
     with i18n.language(lang):
-        title = i18n.plan_title(plan.shift_start, end)
-    edges = graph.edges_gdf(plan.G)
-    names = i18n.street_names(edges, lang)
-    with atomic_dir(out) as tmp:
-        m = render.plan_map(
-            gdf_edges=edges,
-            gdf_incidents=plan.gdf_incidents,
-            weights=plan.weights,
-            gdf_hotspots=plan.gdf_hotspots,
-            routes=plan.routes,
-            route_coords=plan.route_coords,
-            schedule=plan.schedule,
-            title=title,
-            lang=lang,
-        )
-        atomic_write_text(tmp / "map.html", render.to_html(m, offline=offline))
-        export.routes_geojson(
-            tmp / "routes.geojson",
-            plan.routes,
-            plan.G,
-            shift_start=plan.shift_start,
-            path_coords=plan.route_coords,
-        )
-        export.kml(
-            tmp / "routes.kml",
-            plan.routes,
-            plan.route_coords,
-            shift_start=plan.shift_start,
-            colours=[render.officer_colour(r.officer) for r in plan.routes],
-            lang=lang,
-            streets=names,
-        )
-        for r, coords in zip(plan.routes, plan.route_coords, strict=True):
-            export.gpx(
-                tmp / f"officer_{r.officer}.gpx",
-                r,
-                coords,
-                shift_start=plan.shift_start,
-                lang=lang,
-                streets=names,
-            )
-        atomic_write_text(
-            tmp / "sheets.html",
-            render.route_sheets(
-                plan.routes,
-                plan.route_coords,
-                plan.schedule,
-                gdf_edges=edges,
-                title=title,
-                lang=lang,
-            ),
-        )
-        if pdf:
-            render.sheets_to_pdf(tmp / "sheets.html", tmp / "sheets.pdf")
-        export.hotspots_geojson(tmp / "hotspots.geojson", plan.gdf_hotspots)
-        export.write_csv(
-            tmp / "schedule.csv", export.schedule_labels(plan.schedule, lang=lang, streets=names)
-        )
-        export.write_csv(tmp / "summary.csv", plan.summary)
-        export.write_csv(tmp / "rejected.csv", ingest.rejected_rows(list(plan.reports)))
-        export.write_json(
-            tmp / "report.json",
-            {
-                "params": {**plan.params, "lang": lang},
-                "ingest": [
-                    {
-                        "file": Path(r.file).name,
-                        "layer": r.layer,
-                        "rows_read": r.rows_read,
-                        "rows_kept": r.rows_kept,
-                        "rejected": r.reasons(),
-                        "columns": r.columns,
-                        "notes": list(r.notes),
-                    }
-                    for r in plan.reports
-                ],
-                "hotspots": len(plan.gdf_hotspots),
-                "summary": plan.summary.to_dict(orient="records"),
-            },
-        )
-        if plan.variants:
-            export.variants_csv(tmp / "variants.csv", plan.variant_table)
-            export.variants_geojson(
-                tmp / "variants.geojson",
-                plan.variants,
-                [[graph.path_geometry(plan.G, r.nodes) for r in v] for v in plan.variants],
-            )
-    written = [out / name for name in output_names(plan, pdf=pdf)]
-    with i18n.language(lang):
-        log(_("Wrote plan to {out}").format(out=out))
+        log(_("Wrote plan to {out}").format(out=Path(out_dir)))
     return written

@@ -40,14 +40,12 @@ import shapely
 import shapely.ops
 from scipy import sparse
 from scipy.sparse import csgraph
-from scipy.spatial import cKDTree
 
-from patrolplan import export, graph, hotspots, i18n, ingest, render, settings
+from patrolplan import export, graph, i18n, pipeline, render, settings
 from patrolplan._errors import InputDataError
 from patrolplan.i18n import _, ngettext, pgettext
 from patrolplan.options import PlanOptions
-from patrolplan.plan import window_start
-from patrolplan.utils import atomic_dir, atomic_write_text, log
+from patrolplan.utils import atomic_write_text, log
 
 if TYPE_CHECKING:
     import folium
@@ -70,9 +68,6 @@ __all__ = [
     "write_posts",
 ]
 
-#: Files written by :func:`write_posts`.
-OUTPUT_FILES = ("posts.geojson", "service_areas.geojson", "posts.csv", "coverage.csv", "map.html")
-
 #: Walk limits of :func:`evaluate_posts`, minutes.
 DEFAULT_WALK_MIN = (5.0, 10.0, 15.0)
 
@@ -80,29 +75,8 @@ DEFAULT_WALK_MIN = (5.0, 10.0, 15.0)
 _PULP_V4 = r".*PuLP 4\.0"
 
 
-@dataclass(frozen=True, eq=False)
-class RiskInput:
-    """Street graph, incidents and their risk, read the way a daily plan reads them.
-
-    Attributes
-    ----------
-    G
-        Walking graph (metric CRS).
-    gdf_incidents
-        Incidents kept by ingest.
-    weights
-        Weight per incident.
-    risk
-        Weight per street node, from :func:`node_risk`.
-    reports
-        One ingest report per input file.
-    """
-
-    G: nx.MultiDiGraph
-    gdf_incidents: gpd.GeoDataFrame
-    weights: pd.Series
-    risk: pd.Series
-    reports: tuple[ingest.IngestReport, ...]
+#: Graph, incidents and risk read as a plan reads them (see :func:`load_risk`).
+RiskInput = pipeline.RiskInput
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,13 +187,14 @@ def load_risk(
     crs: str | Mapping[str, str] | None = None,
     severity: Mapping[str, Mapping[str, float]] | None = None,
     layer_weights: Mapping[str, float] | None = None,
+    datetime_format: str | Mapping[str, str] | None = None,
+    dayfirst: bool | Mapping[str, bool] | None = None,
     cache_dir: str | Path | None = None,
 ) -> RiskInput:
     """Read incidents and the street graph and weight the incidents as a daily plan does.
 
-    The weights follow :func:`patrolplan.plan.daily_plan`: harm, layer weight, recency back
-    from the plan date and the shift's time-of-day profile, so posts and areas are judged on
-    the same risk the routes chase.
+    A shorthand of :func:`patrolplan.pipeline.risk` for Python callers: the arguments become
+    one :class:`~patrolplan.request.PlanRequest`.
 
     Parameters
     ----------
@@ -228,8 +203,9 @@ def load_risk(
     osm
         Local OSM extract or GraphML.
     options
-        Plan options (date, start, shift, days, since, half-life); default ``PlanOptions()``.
-    columns, crs, severity
+        Plan options (date, start, shift, days, since, half-life, tz); default
+        ``PlanOptions()``.
+    columns, crs, severity, datetime_format, dayfirst
         Passed to :func:`patrolplan.ingest.read_layers`.
     layer_weights
         Layer -> weight in the combined risk.
@@ -246,74 +222,26 @@ def load_risk(
     PatrolPlanError
         Any input problem, with a message that names it.
     """
-    opts = PlanOptions() if options is None else options
-    t0 = opts.shift_start()
-    files = ingest.layer_files(incidents)
-    G = graph.graph_from_file(osm, cache_dir=cache_dir)
-    gdf, reports = ingest.read_layers(
-        files,
+    from patrolplan.request import PlanRequest
+
+    request = PlanRequest.build(
+        None,
+        incidents=incidents,
+        osm=osm,
         columns=columns,
         crs=crs,
         severity=severity,
-        area=graph.graph_area(G),
-        since=window_start(opts, t0),
-        until=t0,
-    )
-    # the plan's weighting: recency and shift hours follow the data unless given
-    params = hotspots.auto_params(gdf, at=t0, max_size_m=opts.hotspot_size_m)
-    weights = hotspots.incident_weights(
-        gdf,
-        at=t0,
-        half_life_days=opts.half_life_days or params.half_life_days,
         layer_weights=layer_weights,
-        shift_start_hour=t0.hour + t0.minute / 60.0 if params.shift_profile else None,
-        shift_length_h=max(opts.shifts_min) / 60.0 if params.shift_profile else None,
+        datetime_format=datetime_format,
+        dayfirst=dayfirst,
+        cache_dir=cache_dir,
+        options=options,
     )
-    return RiskInput(G, gdf, weights, node_risk(G, gdf, weights), tuple(reports))
+    return pipeline.risk(request)
 
 
-def node_risk(G: nx.MultiDiGraph, gdf_incidents: gpd.GeoDataFrame, weights: pd.Series) -> pd.Series:
-    """Move each incident's weight to the nearer end of its street segment and sum per node.
-
-    Incidents farther than 60 m from every street go to the nearest node.
-
-    Parameters
-    ----------
-    G
-        A projected graph.
-    gdf_incidents
-        Incidents in EPSG:4326.
-    weights
-        Weight per incident, same index.
-
-    Returns
-    -------
-    pandas.Series
-        ``risk`` per node id (nodes with positive risk only), sorted by node id.
-    """
-    if gdf_incidents.empty:
-        return pd.Series(dtype=float, name="risk")
-    snapped = graph.snap_to_edges(G, gdf_incidents)
-    pts = gdf_incidents.geometry.to_crs(G.graph["crs"])
-    px, py = pts.x.to_numpy(), pts.y.to_numpy()
-    u, v = snapped["u"].to_numpy(), snapped["v"].to_numpy()
-    node = np.empty(len(px), dtype=np.int64)
-    on = u >= 0
-    xy = {int(n): (float(d["x"]), float(d["y"])) for n, d in G.nodes(data=True)}
-    for i in np.flatnonzero(on):
-        (ux, uy), (vx, vy) = xy[int(u[i])], xy[int(v[i])]
-        du = (px[i] - ux) ** 2 + (py[i] - uy) ** 2
-        dv = (px[i] - vx) ** 2 + (py[i] - vy) ** 2
-        node[i] = u[i] if du <= dv else v[i]
-    if (~on).any():
-        ids = np.array(list(xy), dtype=np.int64)
-        _dist, idx = cKDTree(np.array(list(xy.values()))).query(np.column_stack([px, py])[~on])
-        node[~on] = ids[idx]
-    w = weights.reindex(gdf_incidents.index).fillna(0.0).to_numpy(float)
-    risk = pd.Series(w, index=node).groupby(level=0).sum()
-    risk = risk[risk > 0].sort_index().rename("risk")
-    risk.index.name = "node"
-    return risk
+#: Moved to :func:`patrolplan.graph.node_risk`; kept here for callers of the posts module.
+node_risk = graph.node_risk
 
 
 def _as_node_risk(G: nx.MultiDiGraph, risk: pd.Series) -> pd.Series:
@@ -1241,6 +1169,50 @@ def _decimals(minutes: float) -> int:
     return 0 if float(minutes).is_integer() else 1
 
 
+@dataclass(frozen=True, eq=False)
+class PostsFiles:
+    """What the writers of a posts proposal receive (see :data:`POSTS_OUTPUTS`)."""
+
+    G: nx.MultiDiGraph
+    risk: pd.Series
+    sites: gpd.GeoDataFrame
+    areas: gpd.GeoDataFrame
+    before: PostCoverage
+    after: PostCoverage
+    proposal: PostProposal
+    at_limit: gpd.GeoDataFrame
+    offline: bool = True
+
+
+def _write_posts_map(f: PostsFiles, tmp: Path) -> None:
+    m = posts_map(f.G, f.risk, f.proposal, f.at_limit)
+    atomic_write_text(tmp / "map.html", render.to_html(m, offline=f.offline))
+
+
+#: Every file of a posts proposal, in order: name and writer.
+POSTS_OUTPUTS: tuple[export.Output[PostsFiles], ...] = (
+    export.Output("posts.geojson", lambda f, tmp: posts_geojson(tmp / "posts.geojson", f.sites)),
+    export.Output(
+        "service_areas.geojson",
+        lambda f, tmp: service_areas_geojson(tmp / "service_areas.geojson", f.areas),
+    ),
+    export.Output(
+        "posts.csv",
+        lambda f, tmp: export.write_csv(
+            tmp / "posts.csv", pd.DataFrame(f.sites.drop(columns="geometry"))
+        ),
+    ),
+    export.Output(
+        "coverage.csv",
+        lambda f, tmp: export.write_csv(tmp / "coverage.csv", coverage_table(f.before, f.after)),
+    ),
+    export.Output("map.html", _write_posts_map),
+)
+
+#: Files written, in order (the names of :data:`POSTS_OUTPUTS`).
+OUTPUT_FILES = tuple(str(o.names) for o in POSTS_OUTPUTS)
+
+
 def write_posts(
     out_dir: str | Path,
     G: nx.MultiDiGraph,
@@ -1295,12 +1267,7 @@ def write_posts(
         speed_kmh=proposal.speed_kmh,
     )
     at_limit = areas[areas["walk_min"] == proposal.walk_min].reset_index(drop=True)
-    with atomic_dir(out) as tmp:
-        posts_geojson(tmp / "posts.geojson", sites)
-        service_areas_geojson(tmp / "service_areas.geojson", areas)
-        export.write_csv(tmp / "posts.csv", pd.DataFrame(sites.drop(columns="geometry")))
-        export.write_csv(tmp / "coverage.csv", coverage_table(before, after))
-        m = posts_map(G, risk, proposal, at_limit)
-        atomic_write_text(tmp / "map.html", render.to_html(m, offline=offline))
+    files = PostsFiles(G, risk, sites, areas, before, after, proposal, at_limit, offline)
+    written = export.write_outputs(out, files, POSTS_OUTPUTS)
     log(_("Wrote posts to {out}").format(out=out))
-    return [out / name for name in OUTPUT_FILES]
+    return written

@@ -17,13 +17,14 @@ import logging
 import os
 import shutil
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import FrameType
 
-from patrolplan._errors import PatrolPlanError
+from patrolplan._errors import InputDataError, PatrolPlanError
 from patrolplan.i18n import _, ngettext
 
 logger = logging.getLogger("patrolplan")
@@ -448,3 +449,54 @@ def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
         target.unlink(missing_ok=True)
         log(_("Removed {path}, written by an earlier plan").format(path=target), logging.DEBUG)
     _write_manifest(final, {**kept, **new})
+
+
+def read_small_file(path: Path, *, limit: int, what: str) -> str:
+    """Return the UTF-8 text of a regular file of at most `limit` bytes, read once.
+
+    Parameters
+    ----------
+    path
+        The file.
+    limit
+        Most bytes accepted.
+    what
+        What the file is, for messages.
+
+    Returns
+    -------
+    str
+        The text.
+
+    Raises
+    ------
+    InputDataError
+        If the file is missing, a folder, a device or pipe, larger than `limit`, or not UTF-8.
+    """
+    try:
+        # opened without blocking: a named pipe with no writer must not hang the command
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        msg = _("{what} {path} not found").format(what=what, path=path)
+        raise InputDataError(msg) from None
+    except OSError as exc:
+        msg = _("{what} {path} cannot be read ({error})").format(
+            what=what, path=path, error=exc.strerror or exc
+        )
+        raise InputDataError(msg) from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            msg = _("{what} {path} is not a regular file").format(what=what, path=path)
+            raise InputDataError(msg)
+        if info.st_size > limit:
+            msg = _("{what} {path} is larger than {limit} bytes").format(
+                what=what, path=path, limit=limit
+            )
+            raise InputDataError(msg)
+        raw = f.read(limit + 1)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = _("{what} {path} cannot be read ({error})").format(what=what, path=path, error=exc)
+        raise InputDataError(msg) from None

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import patrolplan
-from cli import app
+from patrolplan.cli import app
 from patrolplan import datasets
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from .conftest import DATA, write
 def test_demo_config_drives_a_plan(tmp_path):
     from typer.testing import CliRunner
 
-    from cli import app
+    from patrolplan.cli import app
 
     result = CliRunner().invoke(
         app,
