@@ -23,6 +23,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN
 from patrolplan import settings
 from patrolplan._errors import InputDataError
 from patrolplan.i18n import _, format_number, format_percent
+from patrolplan.methods import HOTSPOT_METHODS
 from patrolplan.utils import log
 
 #: Weight of each layer in the combined risk.
@@ -30,7 +31,7 @@ DEFAULT_LAYER_WEIGHTS: dict[str, float] = {"crime": 1.0, "accident": 1.0, "juven
 #: Days from the stored date (1 January, the 1st, midnight) to the middle of a coarse date.
 PRECISION_MIDPOINT_DAYS: dict[str, float] = {"year": 182.5, "month": 15.0, "date": 0.5}
 #: Hotspot methods of :func:`cluster_incidents`.
-METHODS = ("dbscan", "peaks", "hdbscan")
+METHODS = tuple(HOTSPOT_METHODS)
 #: Largest hotspot, metres across, when neither the caller nor the settings say
 #: (``settings.hotspot_size_m`` once it exists): a place one officer can watch on a dwell.
 DEFAULT_MAX_SIZE_M = 150.0

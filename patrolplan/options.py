@@ -33,16 +33,14 @@ from typing import TYPE_CHECKING, Any
 
 from patrolplan import settings
 from patrolplan._errors import InputDataError
-from patrolplan.i18n import N_, _
+from patrolplan.i18n import LANGS, N_, _
+from patrolplan.methods import HOTSPOT_METHODS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Languages of the map and route sheets (catalogs in ``patrolplan/locale``).
-LANGS = ("en", "ru", "kk")
-
-#: Hotspot methods a plan can use.
-METHODS = ("auto", "dbscan", "peaks", "hdbscan")
+#: Hotspot methods a plan can use: ``auto`` and :data:`patrolplan.methods.HOTSPOT_METHODS`.
+METHODS = ("auto", *HOTSPOT_METHODS)
 
 #: Most officers one plan may have: beyond this a request is refused up front (a district
 #: splits its force into several plans, one per post group, instead).
@@ -135,8 +133,9 @@ class PlanOptions:
     speed_kmh: float | None = _opt(None, "Walking speed, km/h.", "float")
     method: str = _opt(
         "auto",
-        "Hotspot method: auto (the one the district's own history predicted best), dbscan, "
-        "peaks or hdbscan.",
+        "Hotspot method: auto (the one the district's own history predicted best), "
+        + ", ".join(HOTSPOT_METHODS)
+        + ".",
         "str",
     )
     hotspot_size_m: float | None = _opt(None, "Largest hotspot, metres across.", "float")
@@ -339,7 +338,14 @@ def option_help(name: str) -> str:
     default = f.default
     if default is None:
         default = _SETTING_DEFAULTS.get(name, "off")
-    return f"{f.metadata['help']} [{default() if callable(default) else default}]"
+    shown = default() if callable(default) else default
+    if shown == _FROM_DATA:
+        # derived when the plan runs: no number stands for it (rich would read "[...]" as markup)
+        return f"{f.metadata['help']} (default: from the data)"
+    return f"{f.metadata['help']} [{shown}]"
+
+
+_FROM_DATA = "from the data"
 
 
 _SETTING_DEFAULTS: dict[str, Any] = {

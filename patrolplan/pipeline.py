@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from patrolplan import graph, hotspots, i18n, ingest, routing, settings
+from patrolplan import graph, hotspots, i18n, ingest, methods, routing, settings
 from patrolplan.i18n import _
 from patrolplan.options import PlanOptions, parse_date, parse_revisit
 from patrolplan.utils import log
@@ -397,8 +397,10 @@ def hotspot_step(
         raw = hotspots.incident_weights(gdf_incidents, at=at, half_life_days=half_life)
         min_weight *= float(weights.sum()) / max(float(raw.sum()), 1e-12)
 
+    find_places = methods.finder(method)
+
     def find(least: float) -> tuple[gpd.GeoDataFrame, pd.Series]:
-        return hotspots.find_hotspots(
+        return find_places(  # type: ignore[no-any-return]
             gdf_incidents,
             weights,
             method=method,

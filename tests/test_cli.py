@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 import patrolplan
-from patrolplan.cli import app
 from patrolplan import datasets
+from patrolplan.cli import app
 
 runner = CliRunner()
 
