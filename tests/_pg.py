@@ -51,7 +51,9 @@ def missing() -> str | None:
         return "PostgreSQL server binaries (initdb, pg_ctl) not found"
     share = _sharedir(bin_dir)
     if share is None or not (share / "extension" / "postgis.control").is_file():
-        return f"PostGIS extension not installed for {bin_dir} (apt install postgresql-15-postgis-3)"
+        return (
+            f"PostGIS extension not installed for {bin_dir} (apt install postgresql-15-postgis-3)"
+        )
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         return "running as root and runuser is missing: PostgreSQL refuses to run as root"
     return None
@@ -121,7 +123,9 @@ class Cluster:
     def stop(self) -> None:
         """Stop the server and remove its folder."""
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "stop")
+            self._run(
+                str(self.bin_dir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "stop"
+            )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -189,4 +193,3 @@ def start() -> Cluster:
         cluster.stop()
         raise
     return cluster
-
