@@ -155,7 +155,8 @@ def redact(url: str) -> str:
     text = str(url)
     # the user part of a URL: everything up to the last "@" before the host
     text = re.sub(
-        r"(?P<head>[A-Za-z][\w+.-]*://)(?P<user>[^:/?#@\s]*):(?P<pw>[^\s]*)@(?P<host>[^@/?#\s]*(?=[/?#\s]|$))",
+        r"(?P<head>[A-Za-z][\w+.-]*://)(?P<user>[^:/?#@\s]*):(?P<pw>[^\s/?#]*)@"
+        r"(?P<host>[^@/?#\s]*(?=[/?#\s]|$))",
         lambda m: f"{m['head']}{m['user']}:***@{m['host']}",
         text,
     )
@@ -535,7 +536,8 @@ def read_table(
         try:
             check_select(src.query)
         except InputDataError as exc:
-            raise InputDataError(f"`{src.shown}`: {exc}") from None
+            msg = _("`{url}`: {error}").format(url=src.shown, error=exc)
+            raise InputDataError(msg) from None
     box = _check_bbox(bbox) if bbox is not None else None
     start = pd.Timestamp(since) if since is not None else None
     end = pd.Timestamp(until) if until is not None else None
@@ -649,10 +651,10 @@ def _read(
     out_names = [d.name for d in cur.description or []]
     rows = cur.fetchall()
     if not rows:
-        msg = _("`{url}`: no rows{filters}").format(
-            url=src.shown,
-            filters=_(" in the bounding box and time window") if conditions else "",
-        )
+        if conditions:
+            msg = _("`{url}`: no rows in the bounding box and time window").format(url=src.shown)
+        else:
+            msg = _("`{url}`: no rows").format(url=src.shown)
         raise InputDataError(msg)
     df = pd.DataFrame(rows, columns=out_names, dtype=object)
     if geom:
