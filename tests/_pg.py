@@ -38,10 +38,12 @@ def _bin_dir() -> Path | None:
 def _sharedir(bin_dir: Path) -> Path | None:
     pg_config = bin_dir / "pg_config"
     exe = str(pg_config) if pg_config.is_file() else shutil.which("pg_config")
+    # Debian keeps each major version's extensions in /usr/share/postgresql/<major>
+    fallback = Path("/usr/share/postgresql") / bin_dir.parent.name
     if exe is None:
-        return None
+        return fallback
     out = subprocess.run([exe, "--sharedir"], capture_output=True, text=True, check=False)
-    return Path(out.stdout.strip()) if out.returncode == 0 else None
+    return Path(out.stdout.strip()) if out.returncode == 0 else fallback
 
 
 def missing() -> str | None:

@@ -226,6 +226,16 @@ def test_credentials_from_environment_and_pgpass(pg, monkeypatch, tmp_path):
     assert len(db.read_table("postgresql:///?table=inc_4326")[0]) == 2399
 
 
+def test_password_with_url_characters(pg, caplog):
+    odd = "p@ss/w:rd%?#"
+    pg.psql(f"CREATE ROLE odd LOGIN PASSWORD '{odd}'; GRANT SELECT ON inc_4326 TO odd")
+    url = pg.url("odd", urllib.parse.quote(odd, safe=""), query="table=inc_4326")
+    with caplog.at_level(logging.DEBUG, logger="patrolplan"):
+        assert len(db.read_table(url)[0]) == 2399
+    assert "odd:***@127.0.0.1" in db.redact(url)
+    assert urllib.parse.quote(odd, safe="") not in db.redact(url) + caplog.text
+
+
 def test_redact():
     assert db.redact("postgresql://u:p%40ss@h:5/d?table=t") == "postgresql://u:***@h:5/d?table=t"
     assert db.redact("postgresql://u@h/d") == "postgresql://u@h/d"
