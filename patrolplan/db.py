@@ -66,7 +66,7 @@ _CONNECT_TIMEOUT_S = 10
 # A table or column name: letters (any script), digits and underscores, not starting with a digit
 _NAME = re.compile(r"[^\W\d]\w*")
 # Words that make a query more than one read: data-changing statements (also inside WITH),
-# SELECT INTO (creates a table), row locks, and statements that are not queries
+# SELECT INTO (creates a table), row locks (FOR UPDATE), and commands that are not queries
 _FORBIDDEN = frozenset(
     {
         "INSERT",
@@ -85,22 +85,6 @@ _FORBIDDEN = frozenset(
         "DO",
         "EXECUTE",
         "LOCK",
-        "VACUUM",
-        "REINDEX",
-        "CLUSTER",
-        "REFRESH",
-        "COMMENT",
-        "SECURITY",
-        "LISTEN",
-        "NOTIFY",
-        "PREPARE",
-        "DEALLOCATE",
-        "DISCARD",
-        "COMMIT",
-        "ROLLBACK",
-        "SAVEPOINT",
-        "RESET",
-        "SET",
     }
 )
 _DATE_TYPES = frozenset({"date", "timestamp", "timestamptz"})
@@ -349,11 +333,18 @@ def _db_error(src: _Source, step: _Step, exc: Any) -> InputDataError:
     detail = _scrub(exc.diag.message_primary or str(exc), src.password)
     state = exc.sqlstate or ""
     if state == "42501":
-        what = step.table or detail
+        # the server names the object it refused ("permission denied for table x")
+        denied = re.search(r"permission denied for (\w+) (\S+)", detail)
+        what, privilege = step.table or detail, step.privilege
+        if denied and denied[1] == "schema":
+            what = f"SCHEMA {denied[2]}"
+            privilege = "USAGE" if privilege == "SELECT" else privilege
+        elif denied and not step.table:
+            what = denied[2]
         msg = _(
             "`{url}`: role {role} lacks {privilege} on {table}; "
             "grant it with: GRANT {privilege} ON {table} TO {role}"
-        ).format(url=src.shown, role=step.role or "?", privilege=step.privilege, table=what)
+        ).format(url=src.shown, role=step.role or "?", privilege=privilege, table=what)
     elif state == "42P01":
         msg = _("`{url}`: table or view not found ({detail})").format(url=src.shown, detail=detail)
     elif state == "42703":
@@ -538,7 +529,11 @@ def read_table(
         except InputDataError as exc:
             msg = _("`{url}`: {error}").format(url=src.shown, error=exc)
             raise InputDataError(msg) from None
-    box = _check_bbox(bbox) if bbox is not None else None
+    try:
+        box = _check_bbox(bbox) if bbox is not None else None
+    except InputDataError as exc:
+        msg = _("`{url}`: {error}").format(url=src.shown, error=exc)
+        raise InputDataError(msg) from None
     start = pd.Timestamp(since) if since is not None else None
     end = pd.Timestamp(until) if until is not None else None
     step = _Step()
