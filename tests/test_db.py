@@ -7,7 +7,6 @@ or PostGIS the tests skip with the reason, except under CI (``CI`` set), where t
 from __future__ import annotations
 
 import logging
-import os
 import urllib.parse
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from patrolplan.options import PlanOptions
 from patrolplan.plan import daily_plan
 from tests import _pg
 
-if os.environ.get("CI"):
+if _pg.in_ci():
     import psycopg
 else:
     psycopg = pytest.importorskip("psycopg")
@@ -38,17 +37,24 @@ SINCE, UNTIL = pd.Timestamp("2016-06-05"), pd.Timestamp("2016-06-12 18:00")
 
 @pytest.fixture(scope="session")
 def pg():
-    reason = _pg.missing()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs PostgreSQL + PostGIS: {reason}")
-        pytest.skip(reason)
+    _pg.require()
     cluster = _pg.start()
     try:
         _load_demo(cluster)
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.mark.parametrize("ci", ["", "false", "true", "1"])
+def test_missing_postgis_skips_or_fails_under_ci(monkeypatch, ci):
+    monkeypatch.setattr(_pg, "PG_BIN_DIRS", [])
+    monkeypatch.setattr(_pg.shutil, "which", lambda name: None)
+    assert _pg.missing() == "PostgreSQL server binaries (initdb, pg_ctl) not found"
+    monkeypatch.setenv("CI", ci)
+    outcome = pytest.fail.Exception if ci in {"true", "1"} else pytest.skip.Exception
+    with pytest.raises(outcome, match="initdb, pg_ctl"):
+        _pg.require()
 
 
 def _load_demo(cluster: _pg.Cluster) -> None:
