@@ -567,14 +567,14 @@ def _read(
 
     relation: tuple[int, str, str, str] | None = None
     if src.table:
-        name = sql.SQL(" || '.' || ").join(
-            [sql.SQL("quote_ident({})").format(sql.Literal(p)) for p in src.table]
-        )
+        # the name as the server would quote it: SCHEMA.TABLE, or TABLE on the search path
+        name = sql.SQL(" || '.' || ").join([sql.SQL("quote_ident(%s)")] * len(src.table))
         row = conn.execute(
             sql.SQL(
                 "SELECT c.oid::int, n.nspname, c.relname, c.relkind::text FROM pg_class c "
                 "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass({})"
-            ).format(name)
+            ).format(name),
+            list(src.table),
         ).fetchone()
         if row is None:
             msg = _("`{url}`: table {table} not found in database {database!r}").format(

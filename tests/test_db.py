@@ -457,9 +457,17 @@ def test_write_plan_reads_back_equal(pg, plan, caplog):
     streets = _rows(pg, "patrolplan_streets", plan_id, order="officer, seq")
     assert len(streets) >= 2
     assert [s["task_id"] for s in streets] == [t for r in plan.routes for t in r.street_ids]
-    assert all(shapely.from_wkb(bytes(s["wkb"])).length > 0 for s in streets)
+    start_of = {(s["officer"], s["seq"]): s for s in stops}
+    for street in streets:
+        line = shapely.from_wkb(bytes(street["wkb"]))
+        assert line.length > 0
+        # the street is walked from its stop
+        stop = shapely.from_wkb(bytes(start_of[street["officer"], street["seq"]]["wkb"]))
+        assert shapely.Point(line.coords[0]).distance(stop) < 1e-9
     hotspots = _rows(pg, "patrolplan_hotspots", plan_id, order="rank")
     assert [h["hotspot_id"] for h in hotspots] == list(plan.gdf_hotspots["hotspot_id"])
+    shapes = shapely.from_wkb([bytes(h["wkb"]) for h in hotspots])
+    assert shapely.equals_exact(shapes, plan.gdf_hotspots.geometry.values, tolerance=1e-9).all()
     head = pg.psql(
         "SELECT district, plan_date, shift_start, officers, patrolplan_version, "
         f"inputs->'incidents'->'crime'->>'sha256' FROM patrolplan_plans WHERE id = {plan_id}"
