@@ -198,19 +198,22 @@ def test_bbox_and_window_filter_in_sql(pg, table):
     assert {int(v) for v in df["incident_id"]} <= got
 
 
-def test_window_then_ingest_keeps_the_plan_window(pg, monkeypatch):
-    """The SQL window is a pre-selection: ingest's own window gives the same incidents."""
-    kwargs = {"since": SINCE, "until": UNTIL}
-    csv_gdf, _ = ingest.read_incidents(datasets.baltimore_crimes(), **kwargs)
-    gdf, _ = _via_db(monkeypatch, _url(pg, "table=inc_4326"), **kwargs)
-    # read_incidents itself gets the window too (the lead's dispatch passes it on)
+@pytest.mark.parametrize("table", ["inc_4326", "inc_2248", "inc_plain"])
+def test_sql_filters_then_ingest_keep_what_the_csv_keeps(pg, monkeypatch, table):
+    """Box and window in SQL are a pre-selection: ingest then keeps the CSV's incidents."""
+    window = {"since": SINCE, "until": UNTIL}
+    area = shapely.box(*BBOX)
+    csv_gdf, _ = ingest.read_incidents(datasets.baltimore_crimes(), area=area, **window)
     monkeypatch.setattr(
         ingest,
         "_read_table",
-        lambda path, notes: db.read_table(_url(pg, "table=inc_4326"), **kwargs),
+        lambda path, notes: db.read_table(_url(pg, f"table={table}"), bbox=BBOX, **window),
     )
-    gdf, _ = ingest.read_incidents(Path("incidents.db"), **kwargs)
+    gdf, report = ingest.read_incidents(Path("incidents.db"), area=area, **window)
+    assert 100 < len(gdf) == len(csv_gdf)
     assert list(gdf["incident_id"]) == list(csv_gdf["incident_id"])
+    # far fewer rows were fetched than the CSV holds
+    assert report.rows_read < 2399 / 4
 
 
 def test_credentials_from_environment_and_pgpass(pg, monkeypatch, tmp_path):
