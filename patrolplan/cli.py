@@ -420,6 +420,12 @@ def plan(
         Path | None,
         typer.Option(help="Patrol areas (from patrolplan areas): officer k stays in area k."),
     ] = None,
+    to_db: Annotated[
+        str | None,
+        typer.Option(
+            help="Also store the plan in PostGIS: postgresql://USER@HOST:PORT/DB (see the README)."
+        ),
+    ] = None,
     lang: Lang = None,
     pdf: Pdf = False,
     offline: Offline = True,
@@ -447,7 +453,13 @@ def plan(
     )
     request.require()
     _check_out(out, request.options, pdf=pdf)
-    _write(_plan.make_plan(request), out, pdf=pdf, offline=offline)
+    result = _plan.make_plan(request)
+    _write(result, out, pdf=pdf, offline=offline)
+    if to_db is not None:
+        from patrolplan import db
+
+        plan_id = db.write_plan(result, to_db, district=request.name)
+        typer.echo(_("Stored plan {id} in {url}").format(id=plan_id, url=db.redact(to_db)))
 
 
 @app.command()

@@ -223,8 +223,14 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        text = read_small_file(path, limit=MAX_FILE_BYTES, what=_("config file"))
+        text = read_small_file(path, limit=MAX_FILE_BYTES)
         return tomllib.loads(text)
+    except FileNotFoundError:
+        msg = _("config file {path} not found").format(path=path)
+        raise InputDataError(msg) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = _("config file {path} cannot be read ({error})").format(path=path, error=exc)
+        raise InputDataError(msg) from None
     except tomllib.TOMLDecodeError as exc:
         msg = _("{path}: not valid TOML ({error})").format(path=path, error=exc)
         raise InputDataError(msg) from None

@@ -20,7 +20,7 @@ Examples
 >>> req = PlanRequest.from_file(datasets.data_dir() / "baltimore.toml", date="2016-06-19")
 >>> data = load(req)
 >>> len(data.gdf_incidents), data.t0
-(1933, Timestamp('2016-06-19 18:00:00'))
+(538, Timestamp('2016-06-19 18:00:00'))
 """
 
 from __future__ import annotations

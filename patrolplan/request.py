@@ -146,7 +146,7 @@ class PlanRequest:
             for lat, lon in points:
                 if not (-90 <= lat <= 90 and -180 <= lon <= 180):
                     msg = _("`{what}` {lat},{lon} is not a latitude,longitude pair").format(
-                        what=label, lat=lat, lon=lon
+                        what=label, lat=f"{lat:g}", lon=f"{lon:g}"
                     )
                     raise InputDataError(msg)
         for name in ("osm", "areas", "source", "cache_dir"):

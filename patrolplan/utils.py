@@ -451,8 +451,12 @@ def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
     _write_manifest(final, {**kept, **new})
 
 
-def read_small_file(path: Path, *, limit: int, what: str) -> str:
+def read_small_file(path: Path, *, limit: int) -> str:
     """Return the UTF-8 text of a regular file of at most `limit` bytes, read once.
+
+    The file is opened without blocking and checked on the open descriptor, so a named pipe,
+    a device (``/dev/zero``) or a folder is refused at once instead of hanging or filling the
+    memory, and a file swapped after the check is never read.
 
     Parameters
     ----------
@@ -460,8 +464,6 @@ def read_small_file(path: Path, *, limit: int, what: str) -> str:
         The file.
     limit
         Most bytes accepted.
-    what
-        What the file is, for messages.
 
     Returns
     -------
@@ -471,32 +473,18 @@ def read_small_file(path: Path, *, limit: int, what: str) -> str:
     Raises
     ------
     InputDataError
-        If the file is missing, a folder, a device or pipe, larger than `limit`, or not UTF-8.
+        If the file is not a regular file or is larger than `limit`.
+    FileNotFoundError, OSError, UnicodeDecodeError
+        If it is missing, cannot be opened or is not UTF-8 (the caller names the file).
     """
-    try:
-        # opened without blocking: a named pipe with no writer must not hang the command
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        msg = _("{what} {path} not found").format(what=what, path=path)
-        raise InputDataError(msg) from None
-    except OSError as exc:
-        msg = _("{what} {path} cannot be read ({error})").format(
-            what=what, path=path, error=exc.strerror or exc
-        )
-        raise InputDataError(msg) from None
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as f:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode):
-            msg = _("{what} {path} is not a regular file").format(what=what, path=path)
+            msg = _("{path} is not a regular file").format(path=path)
             raise InputDataError(msg)
         if info.st_size > limit:
-            msg = _("{what} {path} is larger than {limit} bytes").format(
-                what=what, path=path, limit=limit
-            )
+            msg = _("{path} is larger than {limit} bytes").format(path=path, limit=limit)
             raise InputDataError(msg)
         raw = f.read(limit + 1)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        msg = _("{what} {path} cannot be read ({error})").format(what=what, path=path, error=exc)
-        raise InputDataError(msg) from None
+    return raw.decode("utf-8")
