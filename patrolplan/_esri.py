@@ -42,14 +42,10 @@ def load_json(path: Path) -> Any:
 
     Raises
     ------
-    InputDataError
-        If the file is not JSON.
+    json.JSONDecodeError
+        If the file is not JSON (ingest reports it as a file it cannot read).
     """
-    try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        msg = _("{path}: not valid JSON ({error})").format(path=path, error=exc)
-        raise InputDataError(msg) from None
+    return json.loads(path.read_text(encoding="utf-8-sig"))
 
 
 def is_esri_json(doc: Any) -> bool:
@@ -197,9 +193,13 @@ def page_files(folder: Path) -> list[Path]:
     Returns
     -------
     list of Path
-        Its ``.json``/``.pjson``/``.geojson`` files.
+        Its ``.json``/``.pjson``/``.geojson`` files, hidden ones (``.name``) left out.
     """
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES]
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in PAGE_SUFFIXES and not p.name.startswith(".")
+    ]
     return sorted(files, key=_natural_key)
 
 
