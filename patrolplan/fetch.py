@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import time
 import urllib.error
 import urllib.parse
@@ -102,7 +101,7 @@ class _Server:
                     url=self.url, error=last
                 )
                 raise InputDataError(msg) from None
-            except (urllib.error.URLError, OSError, socket.timeout) as exc:
+            except (TimeoutError, urllib.error.URLError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
                 last = " ".join(str(reason).split())
                 continue
@@ -174,8 +173,7 @@ def _open_part(part: Path, query: dict[str, Any]) -> None:
             mine = json.loads(marker.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             msg = _(
-                "{path} exists and was not made by patrolplan; move it away or choose another "
-                "`out`"
+                "{path} exists and was not made by patrolplan; move it away or choose another `out`"
             ).format(path=part)
             raise InputDataError(msg) from None
         if mine != query:

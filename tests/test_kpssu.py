@@ -85,8 +85,10 @@ def test_real_accident_severity_follows_casualties_and_pedestrians(rta_raw, rta)
         | raw["fd1r09p1"].fillna("").str.contains("пешеход")
     ).to_numpy()
     sev = gdf["severity"].to_numpy()
-    assert (sev[killed & ped] == 12).all() and (sev[killed & ~ped] == 10).all()
-    assert (sev[~killed & injured & ped] == 5).all() and (sev[~killed & injured & ~ped] == 3).all()
+    assert (sev[killed & ped] == 12).all()
+    assert (sev[killed & ~ped] == 10).all()
+    assert (sev[~killed & injured & ped] == 5).all()
+    assert (sev[~killed & injured & ~ped] == 3).all()
     assert killed.sum() == 697
     assert set(gdf.loc[killed & ped, "category"]) == {"Наезд на пешехода, погибшие"}
     assert (gdf["killed"].astype(int).to_numpy() == raw["fd1r13p2"].fillna(0).to_numpy()).all()
@@ -99,7 +101,10 @@ def test_real_accident_coordinates_are_in_astana(rta):
     gdf, report = rta
     assert report.crs == "EPSG:3857"
     x0, y0, x1, y1 = gdf.total_bounds
-    assert 71.0 < x0 and x1 < 72.0 and 50.7 < y0 and y1 < 51.5
+    assert x0 > 71.0
+    assert x1 < 72.0
+    assert y0 > 50.7
+    assert y1 < 51.5
     centre = gdf.cx[71.40:71.44, 51.16:51.18]
     assert 1_500 < len(centre) < 1_900
 
@@ -326,23 +331,28 @@ def test_old_server_crime_file_in_esri_json(tmp_path, layer):
     # the real Taraz example: wall clock written as UTC, no shift
     taraz = one.loc["8900933"]
     assert taraz["datetime"] == pd.Timestamp("2020-02-08 20:30")
-    assert taraz["time_precision"] == "datetime" and taraz["hour"] == 20
-    assert taraz["category"] == "ст.188 Кража" and taraz["crime_code"] == "1880"
+    assert taraz["time_precision"] == "datetime"
+    assert taraz["hour"] == 20
+    assert taraz["category"] == "ст.188 Кража"
+    assert taraz["crime_code"] == "1880"
     assert taraz["severity"] == 4.0  # HARD_CODE 3 тяжкие
-    assert abs(taraz.geometry.x - 71.37) < 0.15 and abs(taraz.geometry.y - 42.9) < 0.15  # Taraz
+    assert abs(taraz.geometry.x - 71.37) < 0.15
+    assert abs(taraz.geometry.y - 42.9) < 0.15
     # no time of day, TIME_PERIOD 2: an 8-hour span from 08:00
     band = one.loc["8900934"]
     assert band["time_precision"] == "period"
     assert band["datetime"] == pd.Timestamp("2020-02-09 08:00")
     assert band["span_end"] == pd.Timestamp("2020-02-09 16:00")
-    assert pd.isna(band["hour"]) and band["weekday"] == 6
+    assert pd.isna(band["hour"])
+    assert band["weekday"] == 6
     # 00:00 written in DAT_SOVER_STR is a time of day, not a missing one
     assert one.loc["8900935", "time_precision"] == "datetime"
     assert one.loc["8900935", "category"] == "ст.99 Убийство"
     assert one.loc["8900935", "severity"] == 8.0
     assert one.loc["8900936", "category"] == "ст.192-3"
     # a misdemeanour weighs less than the lightest crime
-    assert one.loc["8900937", "transgression"] == "6" and one.loc["8900937", "severity"] == 0.5
+    assert one.loc["8900937", "transgression"] == "6"
+    assert one.loc["8900937", "severity"] == 0.5
     # before 2015 the codes are the 1997 Code's: the article without a 2014 name
     assert one.loc["8900939", "category"] == "ст.175"
 
@@ -350,10 +360,12 @@ def test_old_server_crime_file_in_esri_json(tmp_path, layer):
 def test_current_server_geojson_rejects_discontinued_rows(tmp_path):
     path = write_geojson(tmp_path / "crime_1.geojson")
     gdf, report = ingest.read_incidents(path, preset="kpssu_crime")
-    assert report.rows_read == 7 and report.rows_kept == 6
+    assert report.rows_read == 7
+    assert report.rows_kept == 6
     rej = report.rejected
     assert list(rej["reason"]) == ["discontinued"]
-    assert list(rej["column"]) == ["discontinued"] and list(rej["row"]) == [6]
+    assert list(rej["column"]) == ["discontinued"]
+    assert list(rej["row"]) == [6]
     assert rej.loc[0, "file"] == "crime_1.geojson"
     # the same incidents as from the old server's Esri JSON
     old, _ = ingest.read_incidents(
@@ -361,9 +373,8 @@ def test_current_server_geojson_rejects_discontinued_rows(tmp_path):
     )
     cols = ["incident_id", "category", "severity", "datetime", "span_end", "time_precision"]
     pd.testing.assert_frame_equal(gdf[cols], old[cols])
-    assert np.allclose(gdf.geometry.x, old.geometry.x) and np.allclose(
-        gdf.geometry.y, old.geometry.y
-    )
+    assert np.allclose(gdf.geometry.x, old.geometry.x)
+    assert np.allclose(gdf.geometry.y, old.geometry.y)
 
 
 def test_a_period_span_is_never_used_before_it_ends(tmp_path):
@@ -424,6 +435,7 @@ def test_presets_carry_the_config_presets_unchanged():
     for name, old in config.PRESETS.items():
         new = presets.get(name)
         assert {k: v[0] for k, v in new.columns.items()} == old["columns"]
-        assert new.crs == old.get("crs") and new.dayfirst == old.get("dayfirst")
+        assert new.crs == old.get("crs")
+        assert new.dayfirst == old.get("dayfirst")
         want = old.get("severity")
         assert new.severity is None or dict(new.severity) == want
