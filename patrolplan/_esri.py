@@ -60,8 +60,8 @@ def is_esri_json(doc: Any) -> bool:
     -------
     bool
         True for an object with ``features`` that carry ``attributes`` (or an empty feature
-        set with Esri's ``geometryType``/``spatialReference``/``fields`` keys) and no GeoJSON
-        ``type``.
+        set with Esri's ``geometryType``/``spatialReference``/``fields`` keys, or an ArcGIS
+        ``error`` answer) and no GeoJSON ``type``.
 
     Examples
     --------
@@ -72,6 +72,8 @@ def is_esri_json(doc: Any) -> bool:
     """
     if not isinstance(doc, dict) or doc.get("type") in {"FeatureCollection", "Feature"}:
         return False
+    if isinstance(doc.get("error"), dict):
+        return True  # a server's error answer, reported as such by esri_frame
     features = doc.get("features")
     if not isinstance(features, list):
         return False
