@@ -721,9 +721,8 @@ def _read_table(
             df.index = pd.RangeIndex(1, len(df) + 1)
         else:
             msg = _(
-                "{path}: unsupported file type {suffix!r}; expected .csv, .xlsx, .geojson, "
-                ".json (Esri), .gpkg, .parquet, .shp, a zipped Shapefile or a folder of "
-                ".json pages"
+                "{path}: unsupported file type {suffix!r}; expected .csv, .geojson, .gpkg, "
+                ".parquet, .shp or a zipped Shapefile"
             ).format(path=path, suffix=path.suffix)
             raise InputDataError(msg)
     except InputDataError:
@@ -1418,19 +1417,25 @@ def _span_end(start: pd.Series, precision: pd.Series) -> pd.Series:
 def _precision_notes(wall: pd.Series, precision: pd.Series, notes: list[str]) -> None:
     ok = wall.notna()
     counts = precision[ok].value_counts()
+    n_period = int(counts.get("period", 0))
+    if n_period:
+        notes.append(
+            _(
+                "time precision: {n} values known only to a period of the day (hour left "
+                "empty; each is a span of those hours for the time window)"
+            ).format(n=n_period)
+        )
     only = {
-        "period": _("{n} known to a period of the day only"),
         "date": _("{n} date-only"),
         "month": _("{n} month-only"),
         "year": _("{n} year-only"),
     }
-    kinds = ("period", "date", "month", "year")
-    coarse = [only[p].format(n=int(counts[p])) for p in kinds if p in counts]
+    coarse = [only[p].format(n=int(counts[p])) for p in ("date", "month", "year") if p in counts]
     if coarse:
         notes.append(
             _(
                 "time precision: {counts} values without a time of day (hour left "
-                "empty; each is a span of hours, a day, month or year for the time window)"
+                "empty; each is a span of a day, month or year for the time window)"
             ).format(counts=", ".join(coarse))
         )
     timed = wall[ok & (precision == "datetime")]
