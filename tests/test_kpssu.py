@@ -439,3 +439,26 @@ def test_presets_carry_the_config_presets_unchanged():
         assert new.dayfirst == old.get("dayfirst")
         want = old.get("severity")
         assert new.severity is None or dict(new.severity) == want
+
+
+def test_kazakh_district_example_names_known_presets_and_valid_plan_values():
+    import tomllib
+
+    from patrolplan.options import PlanOptions
+
+    doc = tomllib.loads((ROOT / "data" / "kz_district_example.toml").read_text(encoding="utf-8"))
+    layers = doc["layers"]
+    assert set(layers) == set(ingest.LAYERS)
+    assert {k: v["preset"] for k, v in layers.items()} == {
+        "crime": "kpssu_crime",
+        "accident": "kpssu_rta",
+        "juvenile": "kpssu_juvenile",
+    }
+    for spec in layers.values():
+        presets.get(spec["preset"])
+    opts = PlanOptions.from_mapping(doc["plan"], source="kz_district_example.toml")
+    assert (opts.tz, opts.lang) == ("Asia/Almaty", "ru")
+    # the posts are in Astana's old centre
+    for lat, lon in doc["district"]["posts"]:
+        assert 51.16 <= lat <= 51.18
+        assert 71.40 <= lon <= 71.44
