@@ -179,6 +179,29 @@ def esri_frame(doc: dict[str, Any], path: Path) -> tuple[pd.DataFrame, str | Non
     return df, esri_crs(doc)
 
 
+def read_json(path: Path, read_vector: Any) -> tuple[pd.DataFrame, str | None]:
+    """Read Esri JSON or GeoJSON, told apart by content.
+
+    Parameters
+    ----------
+    path
+        The file.
+    read_vector
+        ``path -> (frame, crs)`` reader of GeoJSON (ingest's vector reader).
+
+    Returns
+    -------
+    tuple
+        ``(frame, crs)``, the frame indexed from 1.
+    """
+    doc = load_json(path)
+    if is_esri_json(doc):
+        return esri_frame(doc, path)
+    df, crs = read_vector(path)
+    df.index = pd.RangeIndex(1, len(df) + 1)
+    return df, crs
+
+
 def _natural_key(path: Path) -> tuple[Any, ...]:
     parts = re.split(r"(\d+)", path.name)
     return tuple(int(p) if p.isdigit() else p for p in parts)
@@ -265,12 +288,12 @@ def read_xlsx(path: Path) -> pd.DataFrame:
         If the openpyxl package is missing.
     """
     try:
-        import openpyxl  # noqa: F401
+        # pandas reads workbooks through openpyxl, an optional dependency
+        df = pd.read_excel(path, dtype=str, engine="openpyxl").fillna("")
     except ImportError:
         msg = _("{path}: reading .xlsx needs the openpyxl package (pip install openpyxl)").format(
             path=path
         )
         raise InputDataError(msg) from None
-    df = pd.read_excel(path, dtype=str, engine="openpyxl").fillna("")
     df.index = pd.RangeIndex(1, len(df) + 1)
     return df

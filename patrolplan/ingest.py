@@ -706,9 +706,9 @@ def _read_table(
     crs: str | None = None
     try:
         if path.is_dir():
-            df, crs = _esri.read_folder(path, _read_json)
+            df, crs = _esri.read_folder(path, lambda p: _esri.read_json(p, _read_vector))
         elif suffix in {".json", ".pjson", ".geojson"}:
-            df, crs = _read_json(path)
+            df, crs = _esri.read_json(path, _read_vector)
         elif suffix in {".xlsx", ".xlsm"}:
             df = _esri.read_xlsx(path)
         elif suffix in {".csv", ".txt", ".tsv"}:
@@ -844,16 +844,6 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, str | None]:
             raise
         return pd.read_parquet(path).astype(str), None
     return _vector_to_frame(gdf)
-
-
-def _read_json(path: Path) -> tuple[pd.DataFrame, str | None]:
-    """Read Esri JSON or GeoJSON, told apart by content."""
-    doc = _esri.load_json(path)
-    if _esri.is_esri_json(doc):
-        return _esri.esri_frame(doc, path)
-    df, crs = _read_vector(path)
-    df.index = pd.RangeIndex(1, len(df) + 1)
-    return df, crs
 
 
 def _read_vector(path: Path) -> tuple[pd.DataFrame, str | None]:
