@@ -204,13 +204,29 @@ def _text_dates(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         timed.loc[got.index[hit]] = "%H" in fmt
         todo.loc[got.index[hit]] = False
     if todo.any():
-        iso = pd.to_datetime(values[todo], format="ISO8601", errors="coerce")
+        try:
+            iso = pd.to_datetime(values[todo], format="ISO8601", errors="coerce")
+        except (ValueError, TypeError, OverflowError):
+            # mixed UTC offsets: read one value at a time
+            iso = pd.Series(
+                [_one_iso(v) for v in values[todo]], index=values[todo].index, dtype=object
+            )
+            iso = pd.to_datetime(iso, errors="coerce")
         if isinstance(iso.dtype, pd.DatetimeTZDtype):
             iso = iso.dt.tz_localize(None)
         hit = iso.notna()
         stamps.loc[iso.index[hit]] = iso[hit].astype("datetime64[ns]")
         timed.loc[iso.index[hit]] = values[todo][hit].str.contains(r"\d:\d", regex=True)
     return stamps, timed
+
+
+def _one_iso(value: str) -> pd.Timestamp | None:
+    """Parse one ISO value, dropping its UTC offset (the wall clock as written)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return None if pd.isna(stamp) else stamp.tz_localize(None)
 
 
 def _iso(stamps: pd.Series, with_time: pd.Series) -> pd.Series:
