@@ -260,7 +260,8 @@ def fetch_layer(
     from tqdm import tqdm
 
     pages: list[dict[str, Any]] = []
-    resumed = 0
+    resumed = received = 0
+    seen: set[Any] = set()
     with tqdm(total=total, disable=not progress, unit=" features", desc=out.name) as bar:
         while True:
             page_file = part / f"query_{len(pages)}.json"
@@ -273,13 +274,24 @@ def fetch_layer(
                     doc = None
                 resumed += doc is not None
             if doc is None:
-                offset = len(pages) * size
+                # the next offset is what has arrived so far: a server may send fewer
+                # features than asked and still say there are more
                 doc = server.get(
                     "/query",
-                    {**params, "resultOffset": str(offset), "resultRecordCount": str(size)},
+                    {**params, "resultOffset": str(received), "resultRecordCount": str(size)},
                 )
                 atomic_write_text(page_file, json.dumps(doc, ensure_ascii=False))
             features = doc.get("features") or []
+            ids = {_oid(f, oid_field) for f in features} - {None}
+            if features and ids and ids <= seen and doc.get("exceededTransferLimit"):
+                # the server ignores resultOffset and sends the first page again
+                msg = _(
+                    "{url}: the layer does not page (the same features came back for offset "
+                    "{offset}); narrow `where` to fewer than {n} features per query"
+                ).format(url=layer, offset=received, n=size)
+                raise InputDataError(msg)
+            seen |= ids
+            received += len(features)
             pages.append(doc)
             bar.update(len(features))
             if not doc.get("exceededTransferLimit") or not features:

@@ -61,6 +61,8 @@ class Layer(BaseHTTPRequestHandler):
     max_records: ClassVar[int] = 100
     fail_next: ClassVar[int] = 0  # answer this many requests with HTTP 503 first
     fail_after_pages: ClassVar[int | None] = None  # then 500 forever (an interrupted run)
+    cap: ClassVar[int | None] = None  # send at most this many, whatever maxRecordCount says
+    ignore_offset: ClassVar[bool] = False  # a server without paging support
     pages_served: ClassVar[int] = 0
     queries: ClassVar[list[dict[str, str]]] = []
 
@@ -99,8 +101,9 @@ class Layer(BaseHTTPRequestHandler):
             self._send(500, {"error": "down"})
             return
         cls.queries.append(q)
-        offset = int(q.get("resultOffset", 0))
+        offset = 0 if cls.ignore_offset else int(q.get("resultOffset", 0))
         count = min(int(q.get("resultRecordCount", cls.max_records)), cls.max_records)
+        count = min(count, cls.cap or count)
         page = cls.features[offset : offset + count]
         cls.pages_served += 1
         self._send(
@@ -120,6 +123,7 @@ def server(features):
     Layer.features = features
     Layer.max_records, Layer.fail_next, Layer.fail_after_pages = 100, 0, None
     Layer.pages_served, Layer.queries = 0, []
+    Layer.cap, Layer.ignore_offset = None, False
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Layer)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -167,6 +171,20 @@ def test_smaller_pages_than_the_server_allows(server, tmp_path):
     report = fetch.fetch_layer(server, out=tmp_path / "a.json", page_size=64, progress=False)
     assert report.pages == 5
     assert len(set(oids(tmp_path / "a.json"))) == N_ROWS
+
+
+def test_a_server_sending_less_than_asked_loses_no_feature(server, tmp_path):
+    Layer.cap = 64
+    report = fetch.fetch_layer(server, out=tmp_path / "a.json", progress=False)
+    assert report.features == N_ROWS
+    assert [int(q["resultOffset"]) for q in Layer.queries] == [0, 64, 128, 192, 256]
+    assert len(set(oids(tmp_path / "a.json"))) == N_ROWS
+
+
+def test_a_server_that_does_not_page_is_a_clear_error(server, tmp_path):
+    Layer.ignore_offset = True
+    with pytest.raises(InputDataError, match="does not page"):
+        fetch.fetch_layer(server, out=tmp_path / "a.json", progress=False)
 
 
 def test_retries_a_server_that_fails_twice(server, tmp_path):
