@@ -1,19 +1,22 @@
 """Read public incident point data into clean, validated incidents.
 
-Reads CSV (UTF-8, UTF-16 with BOM, cp1251, or UTF-8 and cp1251 mixed line by line),
-GeoJSON, GeoPackage, Parquet/GeoParquet and (zipped) Shapefile, maps columns by common names
-in English, Russian and Kazakh or by an explicit mapping, sets the CRS, and validates every
-row in one pass. Valid rows are kept; every rejected row is reported with its file, row,
-column, reason and raw value in an :class:`IngestReport`. Only a file with no usable row at
-all raises :class:`~patrolplan._errors.InputDataError`.
+Reads CSV (UTF-8, UTF-16 with BOM, cp1251, or UTF-8 and cp1251 mixed line by line), XLSX,
+GeoJSON, Esri JSON (an ArcGIS REST query response, or a folder of its pages), GeoPackage,
+Parquet/GeoParquet and (zipped) Shapefile, maps columns by common names in English, Russian
+and Kazakh, by a source's preset (:mod:`patrolplan.presets`) or by an explicit mapping, sets
+the CRS, and validates every row in one pass. Valid rows are kept; every rejected row is
+reported with its file, row, column, reason and raw value in an :class:`IngestReport`. Only a
+file with no usable row at all raises :class:`~patrolplan._errors.InputDataError`.
 
 Output incidents are a GeoDataFrame in EPSG:4326 with the columns ``incident_id``, ``layer``,
 ``category``, ``severity``, ``datetime`` (naive local wall-clock time; for a value known only
 to the day, month or year, the start of that span), ``span_end`` (the end of the span the
 incident may lie in, exclusive; equal to ``datetime`` for values with a time of day),
-``time_precision`` (``"datetime"``, ``"date"``, ``"month"``, ``"year"`` or ``"none"``),
+``time_precision`` (``"datetime"``, ``"period"`` (a band of hours of one day, such as the
+КПСиСУ layers' 8-hour ``TIME_PERIOD``), ``"date"``, ``"month"``, ``"year"`` or ``"none"``),
 ``hour`` (empty unless the time of day is known), ``weekday`` (empty for month- and
-year-only values), ``source_file``, ``source_row`` and ``geometry``.
+year-only values), ``source_file``, ``source_row`` and ``geometry``; a preset may add columns
+of its own (e.g. ``crime_code``).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from shapely.errors import ShapelyError
 
-from patrolplan import _validate
+from patrolplan import _esri, _validate, presets
 from patrolplan._errors import InputDataError
 from patrolplan.i18n import _, format_percent
 from patrolplan.utils import file_sha256, log
@@ -100,6 +103,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
         "номер",
         "нөмір",
     ),
+    # the column looked up in the severity table instead of the category: only when given
+    "severity": (),
 }
 
 #: Harm weights per category and layer. Keys are upper-cased categories.
@@ -146,6 +151,7 @@ _REASONS = (
     "outside_window",
     "duplicate",
     "malformed_row",
+    "discontinued",
 )
 
 
@@ -285,13 +291,16 @@ def read_incidents(
     tz: str | None = None,
     datetime_format: str | None = None,
     dayfirst: bool | None = None,
+    preset: str | None = None,
 ) -> tuple[gpd.GeoDataFrame, IngestReport]:
     """Read one incident file, validate every row and return the valid incidents.
 
     Parameters
     ----------
     path
-        A CSV, GeoJSON, GeoPackage, Parquet/GeoParquet or Shapefile (``.shp`` or ``.zip``).
+        A CSV, XLSX, GeoJSON, Esri JSON, GeoPackage, Parquet/GeoParquet or Shapefile (``.shp``
+        or ``.zip``) file, or a folder of JSON page files of one ArcGIS query (read as one
+        layer; rows repeated across pages are rejected as ``duplicate``).
     layer
         ``"crime"``, ``"accident"`` or ``"juvenile"``.
     columns
@@ -326,6 +335,11 @@ def read_incidents(
     dayfirst
         Read ``a/b/yyyy``, ``a-b-yyyy`` and ``a.b.yyyy`` dates day-first (True) or month-first
         (False); default: decided from the data as above.
+    preset
+        A source's preset from :data:`patrolplan.presets.PRESETS`, e.g. ``"kpssu_rta"``: its
+        columns, severity table, date reading and CRS (used only when the file names none)
+        are defaults that the arguments above override, and its ``prepare`` hook runs on
+        the raw rows first (the rows it rejects are reported like any other).
 
     Returns
     -------
@@ -336,7 +350,7 @@ def read_incidents(
     ------
     InputDataError
         If the file cannot be read, lacks coordinate columns, or has no valid row; if `tz`
-        is not a time zone name or `datetime_format` is not a format.
+        is not a time zone name, `datetime_format` is not a format or `preset` is unknown.
 
     Examples
     --------
@@ -352,6 +366,7 @@ def read_incidents(
         msg = _("`layer` must be one of {layers}, got {layer!r}").format(layers=LAYERS, layer=layer)
         raise InputDataError(msg)
     _check_tz(tz)
+    spec = presets.get(preset) if preset is not None else None
     with _validate.warnings_to_log(path.name):
         gdf, report, alerts = _read_incidents(
             path,
@@ -365,6 +380,7 @@ def read_incidents(
             tz=tz,
             datetime_format=datetime_format,
             dayfirst=dayfirst,
+            preset=spec,
         )
     for alert in alerts:
         warnings.warn(alert, UserWarning, stacklevel=2)
@@ -391,25 +407,45 @@ def _read_incidents(
     tz: str | None,
     datetime_format: str | None,
     dayfirst: bool | None,
+    preset: presets.Preset | None = None,
 ) -> tuple[gpd.GeoDataFrame, IngestReport, list[str]]:
     """Do the work of :func:`read_incidents`; also return the warnings to raise."""
     notes: list[str] = []
     alerts: list[str] = []
     df, file_crs, bad_rows = _read_table(path, notes)
     rows_read = len(df) + len(bad_rows)
+    prepared = pd.DataFrame(columns=["row", "column", "reason", "value"])
+    if preset is not None:
+        # the preset's values are defaults: explicit arguments win
+        if preset.prepare is not None:
+            df, prepared = preset.prepare(df)
+        columns = {**preset.resolve_columns(df.columns), **columns}
+        severity = preset.severity if severity is None else severity
+        datetime_format = datetime_format or preset.datetime_format
+        dayfirst = preset.dayfirst if dayfirst is None else dayfirst
+        file_crs = file_crs or preset.crs
     if crs is None:
         crs = file_crs or "EPSG:4326"
     roles = _map_columns(df, path, columns)
     checker = _validate.RowChecker(path, df.index)
     for row, why in bad_rows:
         checker.reject_extra(row, "", "malformed_row", why)
+    for (column, reason), group in prepared.groupby(["column", "reason"], sort=False):
+        mask = pd.Series(True, index=pd.Index(group["row"]))
+        checker.reject(mask, str(column), str(reason), group.set_index("row")["value"])
     _check_field_sizes(df, roles, checker)
 
     coords = _coordinates(df, roles, checker, crs, area, notes, alerts)
     times = _datetimes(
         df, roles, checker, tz=tz, datetime_format=datetime_format, dayfirst=dayfirst, notes=notes
     )
-    category = _text(df, roles.get("category"), "UNKNOWN").str.upper()
+    category = _text(df, roles.get("category"), "UNKNOWN")
+    if "severity" in roles:
+        # weighed by its own column: the category keeps its case, e.g. "ст.188 Кража"
+        sev_key = _text(df, roles["severity"], "").str.upper()
+        sev_key = sev_key.where(sev_key != "", "UNKNOWN")
+    else:
+        category = sev_key = category.str.upper()
     ids = _text(df, roles.get("id"), "")
 
     gdf = gpd.GeoDataFrame(
@@ -427,6 +463,9 @@ def _read_incidents(
         crs=None if _is_local(crs) else crs,
         index=df.index,
     )
+    for column in preset.keep if preset is not None else ():
+        if column in df.columns and column not in gdf.columns:
+            gdf[column] = _text(df, column, "")
     gdf = gdf.loc[checker.valid()]
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") and not _is_local(crs):
         gdf = gdf.to_crs("EPSG:4326")
@@ -436,9 +475,9 @@ def _read_incidents(
     _check_duplicates(gdf, roles, checker, df)
 
     gdf = gdf.loc[checker.valid().reindex(gdf.index)]
-    gdf["severity"] = _severity(gdf["category"], layer, severity, path, notes)
+    gdf["severity"] = _severity(sev_key.loc[gdf.index], layer, severity, path, notes)
     timed = gdf["time_precision"] == "datetime"
-    dated = timed | (gdf["time_precision"] == "date")
+    dated = timed | gdf["time_precision"].isin(["date", "period"])
     gdf["hour"] = gdf["datetime"].dt.hour.where(timed).astype("Int64")
     gdf["weekday"] = gdf["datetime"].dt.day_of_week.where(dated).astype("Int64")
     gdf = gdf.reset_index(drop=True)
@@ -502,6 +541,7 @@ def read_layers(
     datetime_format: str | Mapping[str, str] | None = None,
     dayfirst: bool | Mapping[str, bool] | None = None,
     tz: str | None = None,
+    preset: str | Mapping[str, str] | None = None,
     **kwargs: Any,
 ) -> tuple[gpd.GeoDataFrame, list[IngestReport]]:
     """Read one file per layer and stack the incidents.
@@ -521,6 +561,8 @@ def read_layers(
         One value for every file, or layer -> value; see :func:`read_incidents`.
     tz
         The district's time zone, see :func:`read_incidents`.
+    preset
+        One preset for every file, or layer -> preset; see :func:`read_incidents`.
     **kwargs
         Passed to :func:`read_incidents` for every file.
 
@@ -554,6 +596,7 @@ def read_layers(
             datetime_format=per_layer(datetime_format, layer),
             dayfirst=per_layer(dayfirst, layer),
             tz=tz,
+            preset=per_layer(preset, layer),
             **kwargs,
         )
         if len(given) > 1:
@@ -655,19 +698,25 @@ def _read_table(
     path: Path, notes: list[str]
 ) -> tuple[pd.DataFrame, str | None, list[tuple[int, str]]]:
     """Read `path` into a frame of strings indexed by 1-based data row."""
-    if not path.is_file():
+    if not path.is_file() and not path.is_dir():
         msg = _("{path}: file not found").format(path=path)
         raise InputDataError(msg)
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix == ".zip" else path.suffix.lower()
     bad: list[tuple[int, str]] = []
     crs: str | None = None
     try:
-        if suffix in {".csv", ".txt", ".tsv"}:
+        if path.is_dir():
+            df, crs = _esri.read_folder(path, lambda p: _esri.read_json(p, _read_vector))
+        elif suffix in {".json", ".pjson", ".geojson"}:
+            df, crs = _esri.read_json(path, _read_vector)
+        elif suffix in {".xlsx", ".xlsm"}:
+            df = _esri.read_xlsx(path)
+        elif suffix in {".csv", ".txt", ".tsv"}:
             df, bad = _read_csv(path, notes)
         elif suffix in {".parquet", ".geoparquet"}:
             df, crs = _read_parquet(path)
             df.index = pd.RangeIndex(1, len(df) + 1)
-        elif suffix in {".geojson", ".json", ".gpkg", ".shp", ".zip", ".shp.zip", ".fgb"}:
+        elif suffix in {".gpkg", ".shp", ".zip", ".shp.zip", ".fgb"}:
             df, crs = _read_vector(path)
             df.index = pd.RangeIndex(1, len(df) + 1)
         else:
@@ -1103,8 +1152,17 @@ def _datetimes(
             )
         )
     checker.reject(stray, shown, "implausible_datetime", raw)
+    end = _span_end(wall, precision)
+    if presets.SPAN_HOURS_COLUMN in df.columns:
+        # a band of hours of the day (a preset's coarse time of day): a span like a date's
+        hours = pd.to_numeric(df[presets.SPAN_HOURS_COLUMN], errors="coerce")
+        band = wall.notna() & (hours > 0)
+        precision[band] = "period"
+        end.loc[band] = (wall[band] + pd.to_timedelta(hours[band], unit="h")).astype(
+            "datetime64[ns]"
+        )
     _precision_notes(wall, precision, notes)
-    return _Times(wall, _span_end(wall, precision), precision, raw, shown)
+    return _Times(wall, end, precision, raw, shown)
 
 
 def _split_offset(values: pd.Series, missing: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -1349,6 +1407,14 @@ def _span_end(start: pd.Series, precision: pd.Series) -> pd.Series:
 def _precision_notes(wall: pd.Series, precision: pd.Series, notes: list[str]) -> None:
     ok = wall.notna()
     counts = precision[ok].value_counts()
+    n_period = int(counts.get("period", 0))
+    if n_period:
+        notes.append(
+            _(
+                "time precision: {n} values known only to a period of the day (hour left "
+                "empty; each is a span of those hours for the time window)"
+            ).format(n=n_period)
+        )
     only = {
         "date": _("{n} date-only"),
         "month": _("{n} month-only"),
