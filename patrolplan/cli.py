@@ -281,8 +281,11 @@ Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step (
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings only.")]
 Lang = Annotated[str | None, typer.Option(help=option_help("lang"))]
 Incidents = Annotated[
-    Path | None,
-    typer.Option(help="Crime incidents (CSV, GeoJSON, GPKG, Parquet, Shapefile, Esri JSON)."),
+    str | None,
+    typer.Option(
+        help="Crime incidents: CSV, XLSX, GeoJSON, Esri JSON (a file or a folder of pages), "
+        "GPKG, Parquet, Shapefile, or a postgresql:// table."
+    ),
 ]
 Osm = Annotated[
     Path | None, typer.Option(help="Local OSM extract: .osm, .osm.bz2, .osm.pbf, .graphml.")
@@ -385,8 +388,8 @@ def plan(
     post: Posts = None,
     config: Config = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("plan"),
-    accidents: Annotated[Path | None, typer.Option(help="Traffic accidents layer.")] = None,
-    juvenile: Annotated[Path | None, typer.Option(help="Juvenile offences layer.")] = None,
+    accidents: Annotated[str | None, typer.Option(help="Traffic accidents layer.")] = None,
+    juvenile: Annotated[str | None, typer.Option(help="Juvenile offences layer.")] = None,
     preset: Preset = None,
     officers: Annotated[int | None, _flag("officers")] = None,
     shift: Annotated[str | None, _flag("shift")] = None,
@@ -906,6 +909,45 @@ def demo(
     )
     _check_out(out, request.options, pdf=pdf)
     _write(_plan.make_plan(request), out, pdf=pdf, offline=offline)
+
+
+@app.command()
+@command
+def fetch(
+    url: Annotated[
+        str,
+        typer.Argument(
+            help="ArcGIS REST layer, e.g. https://gis.kgp.kz/arcgis/rest/services/KPSSU/DTP/"
+            "FeatureServer/0"
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output file (Esri JSON, EPSG:4326).")],
+    where: Annotated[str, typer.Option(help="SQL filter of the query.")] = "1=1",
+    page_size: Annotated[
+        int | None, typer.Option(min=1, help="Features per request [the layer's maxRecordCount].")
+    ] = None,
+    retries: Annotated[int, typer.Option(min=0, help="Retries of a failed request.")] = 5,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on a terminal.")
+    ] = True,
+    lang: Lang = None,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Download one ArcGIS REST layer (the КПСиСУ maps) to a file; it needs the network."""
+    from patrolplan import fetch as _fetch
+
+    report = _fetch.fetch_layer(
+        url, out=out, where=where, page_size=page_size, retries=retries, progress=progress
+    )
+    typer.echo(
+        _("Fetched {n} features in {pages} pages ({resumed} resumed) to {out}").format(
+            n=i18n.format_number(report.features),
+            pages=i18n.format_number(report.pages),
+            resumed=i18n.format_number(report.pages_resumed),
+            out=report.out,
+        )
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,7 @@ to the file. Example::
 
     [layers.crime]
     file = "baltimore/baltimore_crimes_2016-06.csv"
-    preset = "baltimore"          # columns and severity from PRESETS
+    preset = "baltimore"          # columns, dates and severity of a known source
     weight = 1.0
 
     [layers.accident]
@@ -38,56 +38,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from patrolplan import presets as _presets
 from patrolplan._errors import InputDataError
+from patrolplan.db import is_url
 from patrolplan.i18n import _
-from patrolplan.ingest import DEFAULT_SEVERITY, LAYERS
+from patrolplan.ingest import LAYERS
 from patrolplan.options import PlanOptions
 from patrolplan.utils import read_small_file
 
-#: Column mappings (and CRS or severity where needed) for the public sources patrolplan has
-#: been tested on. ``police_uk`` is the street-level crime CSV of data.police.uk.
-PRESETS: dict[str, dict[str, Any]] = {
-    "baltimore": {
-        "columns": {
-            "lat": "latitude",
-            "lon": "longitude",
-            "datetime": "datetime",
-            "category": "category",
-            "id": "incident_id",
-        },
-        "severity": DEFAULT_SEVERITY["crime"],
-    },
-    "oakland": {
-        "columns": {
-            "lat": "latitude",
-            "lon": "longitude",
-            "datetime": "datetime",
-            "category": "description",
-            "id": "incident_id",
-        },
-    },
-    "cardiff_juvenile": {"columns": {"lat": "Y", "lon": "X", "id": "ID"}, "crs": "local"},
-    "baltimore_arrests": {
-        "columns": {
-            "lat": "Latitude",
-            "lon": "Longitude",
-            "datetime": "ArrestDate",
-            "time": "ArrestTime",
-            "category": "IncidentOffense",
-            "id": "Arrest",
-        },
-        "dayfirst": False,
-    },
-    "police_uk": {
-        "columns": {
-            "lat": "Latitude",
-            "lon": "Longitude",
-            "datetime": "Month",
-            "category": "Crime type",
-            "id": "Crime ID",
-        },
-    },
-}
+#: The named presets a layer may use (:data:`patrolplan.presets.PRESETS`).
+PRESETS = _presets.PRESETS
 
 _LAYER_KEYS = {
     "file",
@@ -130,7 +90,7 @@ class District:
     osm: Path | None = None
     posts: tuple[tuple[float, float], ...] = ()
     ends: tuple[tuple[float, float], ...] = ()
-    incidents: dict[str, Path] = field(default_factory=dict)
+    incidents: dict[str, Path | str] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     crs: dict[str, str] = field(default_factory=dict)
     severity: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -290,7 +250,7 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
 
     layers = doc.get("layers", {})
     _need(layers, dict, f"{path}: [layers]", _("a table of layers"))
-    incidents: dict[str, Path] = {}
+    incidents: dict[str, Path | str] = {}
     columns: dict[str, dict[str, str]] = {}
     crs: dict[str, str] = {}
     severity: dict[str, dict[str, float]] = {}
@@ -316,7 +276,6 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
             msg = _("{where} needs a `file`").format(where=where)
             raise InputDataError(msg)
         _need(spec["file"], str, f"{where} `file`", a_path)
-        preset: dict[str, Any] = {}
         if "preset" in spec:
             _need(spec["preset"], str, f"{where} `preset`", _("a preset name"))
             if spec["preset"] not in PRESETS:
@@ -324,7 +283,7 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
                     path=path, preset=spec["preset"], known=sorted(PRESETS)
                 )
                 raise InputDataError(msg)
-            preset = PRESETS[spec["preset"]]
+            # the preset is applied when the file is read (its columns, dates, severity)
             presets[layer] = spec["preset"]
         own_cols = spec.get("columns", {})
         _need(
@@ -335,11 +294,11 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
         )
         for role, col in own_cols.items():
             _need(col, str, f"{where} `columns.{role}`", _("a column name text"))
-        incidents[layer] = base / spec["file"]
-        merged_cols = {**preset.get("columns", {}), **own_cols}
-        if merged_cols:
-            columns[layer] = merged_cols
-        layer_crs = spec.get("crs", preset.get("crs"))
+        # a layer may be a PostgreSQL table (patrolplan.db) instead of a file
+        incidents[layer] = spec["file"] if is_url(spec["file"]) else base / spec["file"]
+        if own_cols:
+            columns[layer] = dict(own_cols)
+        layer_crs = spec.get("crs")
         if layer_crs is not None:
             _need(layer_crs, str, f"{where} `crs`", _("a CRS text such as 'EPSG:32642'"))
             crs[layer] = layer_crs
@@ -347,8 +306,8 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
         _need(own_sev, dict, f"{where} `severity`", _("a table of category = weight"))
         for cat, w in own_sev.items():
             _need(w, (int, float), f"{where} `severity.{cat}`", a_number)
-        if own_sev or preset.get("severity"):
-            severity[layer] = {**preset.get("severity", {}), **own_sev}
+        if own_sev:
+            severity[layer] = dict(own_sev)
         if "weight" in spec:
             _need(spec["weight"], (int, float), f"{where} `weight`", a_number)
             if not spec["weight"] >= 0:
@@ -365,7 +324,7 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
                 _("a text like {example}").format(example="'%d.%m.%Y'"),
             )
             formats[layer] = spec["datetime_format"]
-        first = spec.get("dayfirst", preset.get("dayfirst"))
+        first = spec.get("dayfirst")
         if first is not None:
             if not isinstance(first, bool):
                 msg = _("{where} `dayfirst` must be true or false, got {value!r}").format(

@@ -361,7 +361,11 @@ def read_incidents(
     >>> report.reasons()
     {'missing_coordinates': 15}
     """
-    path = Path(path)
+    from patrolplan import db
+
+    # a PostgreSQL URL is read through patrolplan.db; it is named without its password
+    url = str(path) if db.is_url(path) else None
+    path = Path(db.redact(url)) if url is not None else Path(path)
     if layer not in LAYERS:
         msg = _("`layer` must be one of {layers}, got {layer!r}").format(layers=LAYERS, layer=layer)
         raise InputDataError(msg)
@@ -370,6 +374,7 @@ def read_incidents(
     with _validate.warnings_to_log(path.name):
         gdf, report, alerts = _read_incidents(
             path,
+            url=url,
             layer=layer,
             columns=columns or {},
             crs=crs,
@@ -397,6 +402,7 @@ def read_incidents(
 def _read_incidents(
     path: Path,
     *,
+    url: str | None = None,
     layer: str,
     columns: Mapping[str, str],
     crs: str | None,
@@ -412,7 +418,14 @@ def _read_incidents(
     """Do the work of :func:`read_incidents`; also return the warnings to raise."""
     notes: list[str] = []
     alerts: list[str] = []
-    df, file_crs, bad_rows = _read_table(path, notes)
+    if url is not None:
+        from patrolplan import db
+
+        # the box and the window are applied in SQL, so a city-wide table is not pulled whole
+        bbox = tuple(area.bounds) if area is not None else None
+        df, file_crs, bad_rows = db.read_table(url, bbox=bbox, since=since, until=until)
+    else:
+        df, file_crs, bad_rows = _read_table(path, notes)
     rows_read = len(df) + len(bad_rows)
     prepared = pd.DataFrame(columns=["row", "column", "reason", "value"])
     if preset is not None:
@@ -583,8 +596,12 @@ def read_layers(
             return value.get(layer)
         return value
 
-    given = {k: Path(v) for k, v in files.items() if v is not None}
-    _check_distinct_files(given)
+    from patrolplan import db
+
+    given: dict[str, str | Path] = {
+        k: str(v) if db.is_url(v) else Path(v) for k, v in files.items() if v is not None
+    }
+    _check_distinct_files({k: v for k, v in given.items() if isinstance(v, Path)})
     frames, reports = [], []
     for layer, path in given.items():
         gdf, report = read_incidents(

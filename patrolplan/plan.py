@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from patrolplan import (
+    db,
     export,
     graph,
     hotspots,
@@ -23,6 +24,7 @@ from patrolplan import (
     ingest,
     metrics,
     pipeline,
+    presets,
     render,
     routing,
     settings,
@@ -30,7 +32,7 @@ from patrolplan import (
 from patrolplan._errors import InputDataError
 from patrolplan.i18n import _
 from patrolplan.options import PlanOptions, parse_duration_min, parse_revisit
-from patrolplan.request import PlanRequest
+from patrolplan.request import LayerSource, PlanRequest
 from patrolplan.utils import atomic_write_text, file_sha256, log
 
 if TYPE_CHECKING:
@@ -364,18 +366,28 @@ def _resolve(
         if request.areas
         else None,
         "incidents": {
-            k: {"file": Path(v).name, "sha256": _file_sha256(v)} for k, v in request.files.items()
+            k: {"file": Path(v).name, "sha256": _file_sha256(v)}
+            if isinstance(v, Path)
+            else {"file": db.redact(v), "sha256": None}
+            for k, v in request.files.items()
         },
         "layer_weights": {**hotspots.DEFAULT_LAYER_WEIGHTS, **request.layer_weights},
-        "severity": {
-            r.layer: dict(layers[r.layer].severity or ingest.DEFAULT_SEVERITY.get(r.layer, {}))
-            for r in data.reports
-        },
+        "severity": {r.layer: _severity(layers[r.layer]) for r in data.reports},
         "columns": {r.layer: r.columns for r in data.reports},
         "crs": {r.layer: r.crs for r in data.reports},
         "graph_crs": _crs_name(G.graph.get("crs")),
         **step.record(),
     }
+
+
+def _severity(source: LayerSource) -> dict[str, float]:
+    """Return the severity table a layer was read with: its own, its preset's or the default."""
+    if source.severity:
+        return dict(source.severity)
+    preset = presets.get(source.preset) if source.preset else None
+    if preset is not None and preset.severity:
+        return dict(preset.severity)
+    return dict(ingest.DEFAULT_SEVERITY.get(source.layer, {}))
 
 
 def _crs_name(crs: object) -> str:

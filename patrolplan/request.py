@@ -64,11 +64,12 @@ class LayerSource:
     layer
         ``crime``, ``accident`` or ``juvenile``.
     file
-        The incident file.
+        The incident file, or a PostgreSQL URL (:mod:`patrolplan.db`).
     preset
-        A named column preset (:data:`patrolplan.config.PRESETS`), or None.
+        A named preset (:data:`patrolplan.presets.PRESETS`) applied when the file is read, or
+        None.
     columns
-        Role -> column mapping (the preset's, overridden by the file's own).
+        Role -> column mapping (wins over the preset's).
     crs
         CRS of the coordinates when the file does not say.
     severity
@@ -81,7 +82,7 @@ class LayerSource:
     """
 
     layer: str
-    file: Path
+    file: Path | str
     preset: str | None = None
     columns: Mapping[str, str] | None = None
     crs: str | None = None
@@ -97,7 +98,10 @@ class LayerSource:
                 layers=LAYERS, unknown=[self.layer]
             )
             raise InputDataError(msg)
-        object.__setattr__(self, "file", Path(self.file))
+        from patrolplan.db import is_url
+
+        if not is_url(self.file):
+            object.__setattr__(self, "file", Path(self.file))
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,7 @@ class PlanRequest:
         osm, posts, ends, areas
             As the attributes of :class:`PlanRequest`.
         preset
-            A column preset for the layers given here (:data:`patrolplan.config.PRESETS`).
+            A preset for the layers given here (:data:`patrolplan.presets.PRESETS`).
         columns, crs, datetime_format, dayfirst
             One value for every layer, or layer -> value; they replace the district's.
         severity, layer_weights
@@ -241,7 +245,7 @@ class PlanRequest:
         InputDataError
             On an unknown layer, preset or option, or a value out of range.
         """
-        from patrolplan.config import PRESETS
+        from patrolplan.presets import PRESETS
 
         source = district.path if district is not None else None
         where = str(source) if source is not None else None
@@ -293,18 +297,10 @@ class PlanRequest:
                 layers.pop(layer, None)
                 continue
             old = layers.get(layer)
-            spec: LayerSource = old if old is not None else LayerSource(layer, Path(named))
-            spec = dataclasses.replace(spec, file=Path(named))
+            spec: LayerSource = old if old is not None else LayerSource(layer, named)
+            spec = dataclasses.replace(spec, file=named)
             if preset is not None:
-                p = PRESETS[preset]
-                spec = dataclasses.replace(
-                    spec,
-                    preset=preset,
-                    columns=p.get("columns"),
-                    crs=p.get("crs"),
-                    severity=p.get("severity"),
-                    dayfirst=p.get("dayfirst"),
-                )
+                spec = dataclasses.replace(spec, preset=preset)
             layers[layer] = spec
         values: tuple[tuple[str, Any], ...] = (
             ("columns", columns),
@@ -391,8 +387,8 @@ class PlanRequest:
     # -- what the stages read -----------------------------------------------------------
 
     @property
-    def files(self) -> dict[str, Path]:
-        """Layer -> incident file."""
+    def files(self) -> dict[str, Path | str]:
+        """Layer -> incident file (or PostgreSQL URL)."""
         return {s.layer: s.file for s in self.layers}
 
     @property
@@ -406,8 +402,8 @@ class PlanRequest:
         Returns
         -------
         dict
-            ``columns``, ``crs``, ``severity``, ``datetime_format``, ``dayfirst`` (each layer
-            -> value, or None when no layer sets it) and ``tz``.
+            ``preset``, ``columns``, ``crs``, ``severity``, ``datetime_format``, ``dayfirst``
+            (each layer -> value, or None when no layer sets it) and ``tz``.
         """
 
         def by_layer(attr: str) -> dict[str, Any] | None:
@@ -416,6 +412,7 @@ class PlanRequest:
             return values or None
 
         return {
+            "preset": by_layer("preset"),
             "columns": by_layer("columns"),
             "crs": by_layer("crs"),
             "severity": by_layer("severity"),
@@ -436,7 +433,7 @@ class PlanRequest:
             "district": self.name,
             "layers": {
                 s.layer: {
-                    "file": s.file.name,
+                    "file": Path(s.file).name if isinstance(s.file, Path) else _redact(s.file),
                     "preset": s.preset,
                     "columns": dict(s.columns) if s.columns else None,
                     "crs": s.crs,
@@ -451,3 +448,9 @@ class PlanRequest:
             "ends": [list(p) for p in self.ends],
             "options": self.options.resolved(),
         }
+
+
+def _redact(url: str) -> str:
+    from patrolplan.db import redact
+
+    return redact(url)

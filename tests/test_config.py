@@ -123,7 +123,7 @@ def test_police_uk_month_precision(tmp_path):
         "Crime ID,Month,Reported by,Longitude,Latitude,Crime type\n"
         "abc,2023-01,Met,-0.1276,51.5072,Burglary\n,2023-02,Met,-0.128,51.508,Robbery\n",
     )
-    gdf, report = ingest.read_incidents(path, columns=config.PRESETS["police_uk"]["columns"])
+    gdf, report = ingest.read_incidents(path, preset="police_uk")
     assert report.rows_kept == 2
     assert list(gdf["time_precision"]) == ["month", "month"]
     assert str(gdf["datetime"].iloc[1].date()) == "2023-02-01"

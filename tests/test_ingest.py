@@ -111,7 +111,7 @@ def test_missing_file(tmp_path):
 
 def test_unknown_extension(tmp_path):
     with pytest.raises(InputDataError, match="unsupported file type"):
-        ingest.read_incidents(write(tmp_path / "x.xlsx", "a"))
+        ingest.read_incidents(write(tmp_path / "x.xyz", "a"))
 
 
 def test_explicit_column_not_in_file(tmp_path):

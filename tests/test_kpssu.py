@@ -429,18 +429,6 @@ def test_built_in_article_names_match_the_official_code_list():
     assert rejected.empty
 
 
-def test_presets_carry_the_config_presets_unchanged():
-    from patrolplan import config
-
-    for name, old in config.PRESETS.items():
-        new = presets.get(name)
-        assert {k: v[0] for k, v in new.columns.items()} == old["columns"]
-        assert new.crs == old.get("crs")
-        assert new.dayfirst == old.get("dayfirst")
-        want = old.get("severity")
-        assert new.severity is None or dict(new.severity) == want
-
-
 def test_kazakh_district_example_names_known_presets_and_valid_plan_values():
     import tomllib
 
