@@ -61,24 +61,23 @@ max_visits = 3
 """,
     )
     cfg = config.load_config(cfg_path)
-    assert cfg.columns["crime"]["category"] == "description"
-    assert cfg.crs == {"juvenile": "local"}
+    # presets are named per layer and applied by ingest; the file's own values are kept apart
+    assert cfg.presets == {"crime": "oakland", "juvenile": "cardiff_juvenile"}
+    assert cfg.columns == {}
+    assert cfg.crs == {}
     assert cfg.severity["crime"] == {"ROBBERY-FIREARM": 9}
     assert cfg.layer_weights == {"juvenile": 0.5}
     assert cfg.plan["officers"] == 2
     assert (cfg.plan["revisit"], cfg.plan["max_visits"]) == ("1h-2h", 3)
     # the per-layer settings reach ingest
     with pytest.raises(InputDataError, match="juvenile has local grid coordinates"):
-        ingest.read_layers(cfg.incidents, columns=cfg.columns, crs=cfg.crs, severity=cfg.severity)
+        ingest.read_layers(cfg.incidents, preset=cfg.presets, severity=cfg.severity)
     _, (juv,) = ingest.read_layers(
-        {"juvenile": cfg.incidents["juvenile"]},
-        columns=cfg.columns,
-        crs=cfg.crs,
-        severity=cfg.severity,
+        {"juvenile": cfg.incidents["juvenile"]}, preset=cfg.presets, severity=cfg.severity
     )
     assert juv.rows_kept == 168
     crime, _ = ingest.read_layers(
-        {"crime": cfg.incidents["crime"]}, columns=cfg.columns, crs=cfg.crs, severity=cfg.severity
+        {"crime": cfg.incidents["crime"]}, preset=cfg.presets, severity=cfg.severity
     )
     assert set(crime.loc[crime["category"] == "ROBBERY-FIREARM", "severity"]) == {9.0}
 
