@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import realdata
 
-from patrolplan import backtest, forecast, hotspots, ingest
+from patrolplan import backtest, forecast, hotspots, ingest, terrain
 from patrolplan.grid import Grid, study_grid
 
 SHARED = Path("/work/shared/data")
@@ -181,6 +181,7 @@ def main() -> None:
     ap.add_argument("--cell", type=float, default=None, help="cell size (default auto_params)")
     ap.add_argument("--micro", action="store_true", help="also peaks and dbscan micro-places")
     ap.add_argument("--variants", action="store_true", help="compare forecast settings")
+    ap.add_argument("--osm", type=Path, default=None, help="OSM extract: a terrain variant")
     ap.add_argument("--csv", type=Path, default=None, help="write per-period rows here")
     args = ap.parse_args()
     tic = time.perf_counter()
@@ -202,8 +203,10 @@ def main() -> None:
     if args.variants:
         variants = {
             "forecast": {},
-            "forecast_glm": {"model": "glm"},
+            "forecast_gbm": {"model": "gbm"},
         }
+        if args.osm:
+            variants["forecast_terrain"] = {"terrain": terrain.read_places(args.osm)}
     print(
         f"{args.data}: {len(gdf):,} incidents, grid {cell:g} m, {int(grid.inside.sum()):,} "
         f"cells inside; {len(origins)} test periods of {args.horizon:g} days from {first.date()} "
