@@ -367,6 +367,10 @@ TIME_BUDGET_S = 30.0
 #: Most and least test periods of :func:`choose_method`.
 MAX_WINDOWS = 26
 MIN_WINDOWS = 3
+#: Test period lengths tried on sparse data, shortest first, days; the first whose expected
+#: incidents in the shift (at the last year's rate) reach MIN_PERIOD_INCIDENTS is used.
+PERIOD_DAYS = (7, 14, 28, 56, 91)
+MIN_PERIOD_INCIDENTS = 8
 #: The forecast is refitted every this many days of test periods (never on test data).
 REFIT_DAYS = 28
 _CHOICE_VERSION = 3
@@ -480,7 +484,9 @@ def choose_method(
 ) -> MethodChoice:
     """Pick the hotspot method that best predicted the district's next periods.
 
-    Test periods of ``test_days`` (from the data's span: 1 to 7 days) are laid back from
+    Test periods of ``test_days`` (from the data's span: 1 to 7 days; on sparse data up to 91
+    days, long enough to hold about :data:`MIN_PERIOD_INCIDENTS` incidents in the shift) are
+    laid back from
     `at`, as many as the history holds and the time budget allows (at most
     :data:`MAX_WINDOWS`). In each, every candidate ranks places from the history before the
     period only, and its riskiest places are taken until their area reaches that of
@@ -594,8 +600,18 @@ def choose_method(
         else max_hotspots * np.pi * 75.0**2
     )
     cands = _candidates(p)
-    # test periods: back from `at` while at least 28 days of history precede them
-    possible = max(0, (span - 28) // test_days) if len(data) else 0
+    # sparse data: periods long enough to hold about MIN_PERIOD_INCIDENTS in the shift
+    if len(data) and test_days == 7:
+        recent = counted & (data["datetime"] >= at_ts - pd.Timedelta(days=365))
+        rate = float(recent.sum()) / min(365.0, float(span))
+        for d in PERIOD_DAYS:
+            if 7 + MIN_WINDOWS * d > span:
+                break
+            test_days = d
+            if rate * d >= MIN_PERIOD_INCIDENTS:
+                break
+    # test periods: back from `at` while at least 7 days of history precede them
+    possible = max(0, (span - 7) // test_days) if len(data) else 0
     limit = MAX_WINDOWS if n_windows is None else int(n_windows)
     grid = study_grid(data, cell_m=p.cell_m) if len(data) else None
     n_cells = int(grid.inside.sum()) if grid is not None else 0

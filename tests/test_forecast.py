@@ -168,3 +168,23 @@ def test_choose_method_compares_methods_on_the_long_arrests_history(arrests, tmp
     wins = wins and fc >= table.loc[table["method"] != "counts", "hit_rate"].max()
     assert (choice.method == "forecast") == bool(wins)
     assert "forecast" in choice.reason
+
+
+def test_choose_method_compares_on_eight_sparse_years_instead_of_refusing(downtown, tmp_path):
+    # about 1.5 incidents a week in the evening shift: 7-day periods never hold 5, so the
+    # periods grow (to 56 days here) and the history is backtested
+    choice = backtest.choose_method(
+        downtown,
+        at="2021-06-01 18:00",
+        shift_start_hour=18,
+        shift_length_h=4,
+        cache_dir=tmp_path,
+        n_windows=8,
+    )
+    assert choice.backtested
+    assert "56 days" in choice.reason
+    table = choice.table.set_index("candidate")
+    assert (table["windows"] >= 6).all()
+    assert {"forecast", "counts 28 d", "counts 90 d", "counts 365 d"} <= set(table.index)
+    # a year's counts beat the last 28 days' on the same area
+    assert table.loc["counts 365 d", "hit_rate"] > table.loc["counts 28 d", "hit_rate"]
