@@ -714,7 +714,9 @@ def choose_method(
                     "area_km2": n_top * p.cell_m**2 / 1e6,
                 }
             )
-    if windows >= MIN_WINDOWS and not any(float(str(r["hit_rate"])) > 0 for r in rows):
+    # micro-places that never caught anything say the history is too thin to judge them
+    micro_hits = [float(str(r["hit_rate"])) for r in rows if r["candidate"] in cands]
+    if windows >= MIN_WINDOWS and not any(h > 0 for h in micro_hits):
         windows = 0
     if windows < MIN_WINDOWS:
         args: dict[str, object] = {
