@@ -32,93 +32,18 @@ import pandas as pd
 import shapely
 from scipy import ndimage
 
-from patrolplan import forecast, hotspots, settings
+from patrolplan import forecast, hotspots, settings, terrain
 from patrolplan import graph as _graph
 from patrolplan._errors import InputDataError
+from patrolplan.grid import Grid, study_grid
 from patrolplan.i18n import _, format_number, format_percent, get_language
-from patrolplan.utils import atomic_write_text, log
+from patrolplan.utils import atomic_write_text, file_sha256, log
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import networkx as nx
 
 FRACTIONS = (0.01, 0.05, 0.10)
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The study area as square cells of a metric grid.
-
-    Attributes
-    ----------
-    x0, y0
-        Lower-left corner in the metric CRS.
-    cell_m
-        Cell size.
-    shape
-        ``(nx, ny)``.
-    inside
-        Boolean ``(nx, ny)``: cells that belong to the study area.
-    crs
-        The metric CRS.
-    """
-
-    x0: float
-    y0: float
-    cell_m: float
-    shape: tuple[int, int]
-    inside: np.ndarray
-    crs: object
-
-    def counts(self, gdf: gpd.GeoDataFrame, weights: pd.Series | None = None) -> np.ndarray:
-        """Sum (weighted) incidents per cell."""
-        if gdf.empty:
-            return np.zeros(self.shape)
-        grid, _origin, _crs = hotspots.grid_counts(
-            gdf,
-            weights,
-            cell_m=self.cell_m,
-            origin=(self.x0, self.y0),
-            shape=self.shape,
-            crs=self.crs,
-        )
-        return grid
-
-
-def study_grid(
-    gdf_incidents: gpd.GeoDataFrame, *, cell_m: float = 100.0, reach_m: float = 500.0
-) -> Grid:
-    """Grid the study area: every cell within `reach_m` of some incident.
-
-    A convex hull would be stretched by a single stray point (the Baltimore data has one in
-    Pennsylvania); cells near incidents are not.
-
-    Parameters
-    ----------
-    gdf_incidents
-        All incidents of the backtest.
-    cell_m
-        Cell size in metres.
-    reach_m
-        How far from an incident a cell still belongs to the study area.
-
-    Returns
-    -------
-    Grid
-        The grid.
-    """
-    crs = hotspots.metric_crs(gdf_incidents)
-    geom = gdf_incidents.geometry if crs is None else gdf_incidents.geometry.to_crs(crs)
-    xy = np.column_stack([geom.x, geom.y])
-    x0, y0 = xy.min(axis=0) - reach_m - cell_m
-    x1, y1 = xy.max(axis=0) + reach_m + cell_m
-    shape = (int(np.ceil((x1 - x0) / cell_m)), int(np.ceil((y1 - y0) / cell_m)))
-    grid = Grid(float(x0), float(y0), cell_m, shape, np.ones(shape, dtype=bool), crs)
-    occupied = grid.counts(gdf_incidents) > 0
-    r = int(np.ceil(reach_m / cell_m))
-    disk = np.hypot(*np.mgrid[-r : r + 1, -r : r + 1]) <= r
-    inside = ndimage.binary_dilation(occupied, structure=disk)
-    return Grid(float(x0), float(y0), cell_m, shape, inside, crs)
 
 
 AreaScorer = Callable[["gpd.GeoDataFrame", pd.Series, Grid], np.ndarray]
@@ -153,24 +78,19 @@ def _forecast(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
     if until is None:
         until = train["datetime"].max().normalize() + pd.Timedelta(days=1)
     start, length = train.attrs.get("shift_start_hour"), train.attrs.get("shift_length_h")
-    in_shift = None
-    if start is not None and length is not None:
-        in_shift = _in_shift(train, float(start), float(length))
     return forecast.gbm_cell_forecast(
         train,
         grid,
         until=pd.Timestamp(until),
         horizon_days=float(train.attrs.get("horizon_days", 7.0)),
-        in_shift=in_shift,
+        shift_start_hour=None if start is None else float(start),
+        shift_length_h=None if length is None else float(length),
     )
 
 
 def _in_shift(gdf: gpd.GeoDataFrame, start_hour: float, length_h: float) -> pd.Series:
     """Whether each incident's time of day falls in the shift (False without a time)."""
-    timed = gdf["time_precision"].eq("datetime") & gdf["datetime"].notna()
-    hours = gdf["datetime"].dt.hour + gdf["datetime"].dt.minute / 60.0
-    rel = (hours - start_hour) % 24
-    return (timed & (rel < length_h)).astype(bool)
+    return forecast.in_shift(gdf, start_hour, length_h)
 
 
 def _prior(train: gpd.GeoDataFrame, w: pd.Series, grid: Grid) -> np.ndarray:
@@ -434,9 +354,26 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
 #: Method used when the history is too short to backtest.
 FALLBACK_METHOD = "peaks"
 
-#: Relative margin by which a candidate must beat the default (the first) to be chosen.
+#: Relative margin by which a micro-place method must beat the default (the first) to be chosen.
 MARGIN = 0.10
-_CHOICE_VERSION = 2
+#: Relative margin by which the forecast must beat the best count baseline to be chosen.
+FORECAST_MARGIN = 0.10
+#: Look-back windows of the count baselines of :func:`choose_method`, days.
+COUNT_DAYS = (28, 90, 365)
+#: Seconds :func:`choose_method` may spend on its backtest. The number of test periods is set
+#: from an estimate of their cost (:func:`_period_cost_s`, measured on a 2-core machine), not
+#: from the clock, so the same data give the same choice on any machine.
+TIME_BUDGET_S = 30.0
+#: Most and least test periods of :func:`choose_method`.
+MAX_WINDOWS = 26
+MIN_WINDOWS = 3
+#: Test period lengths tried on sparse data, shortest first, days; the first whose expected
+#: incidents in the shift (at the last year's rate) reach MIN_PERIOD_INCIDENTS is used.
+PERIOD_DAYS = (7, 14, 28, 56, 91)
+MIN_PERIOD_INCIDENTS = 8
+#: The forecast is refitted every this many days of test periods (never on test data).
+REFIT_DAYS = 28
+_CHOICE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -446,17 +383,19 @@ class MethodChoice:
     Attributes
     ----------
     method
-        ``dbscan``, ``peaks`` or ``hdbscan``.
+        ``dbscan``, ``peaks``, ``hdbscan`` or ``forecast``
+        (:func:`patrolplan.forecast.forecast_hotspots`).
     params
         Keyword arguments for :func:`patrolplan.hotspots.find_hotspots` (``eps_m``,
         ``min_weight``, ``max_size_m``, ``min_cluster_size``) plus ``half_life_days`` for
         :func:`patrolplan.hotspots.incident_weights`.
     reason
-        One line saying why (the score, or that the history was too short).
+        One line saying why (the scores, or that the history was too short).
     table
-        One row per candidate: ``candidate``, ``method``, ``windows``, ``hit_rate`` (mean
-        share of the next period's incidents in the shift's hours inside the top hotspots of
-        equal total area), ``pai``; best first. Empty when not backtested.
+        One row per candidate: ``candidate``, ``method`` (a hotspot method, ``forecast`` or
+        ``counts``), ``windows``, ``hit_rate`` (mean share of the next period's incidents in
+        the shift's hours inside the candidate's top places of equal total area), ``area_km2``,
+        ``pai``; best first. Empty when not backtested.
     backtested
         False when the fallback was used.
     """
@@ -512,30 +451,59 @@ def _top_places(
     return shapely.union_all(polys)
 
 
+def _period_cost_s(n_train: int, n_cells: int, refit: bool) -> float:
+    """Estimated seconds of one test period of :func:`choose_method`.
+
+    Measured on the 2017 arrests (1,900 training incidents, 1,000 cells) on the shared 2-core
+    machine under load: three clusterings take about 0.4 ms per training incident, the
+    forecast's features 20 us per cell and its fit on 12 past periods 26 us per cell and period.
+    """
+    cost = 0.2 + 4.0e-4 * n_train + 2.0e-5 * n_cells
+    return cost + (2.6e-5 * 12 * n_cells if refit else 0.0)
+
+
+def _top_cells(score: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Flat indices of the `k` best-scored cells (random tie-break, reproducible)."""
+    order = np.lexsort((rng.random(len(score)), -score))
+    return order[:k]
+
+
 def choose_method(
     gdf_incidents: gpd.GeoDataFrame,
     *,
     at: str | pd.Timestamp,
     shift_start_hour: float | None = None,
     shift_length_h: float | None = None,
-    n_windows: int = 6,
+    n_windows: int | None = None,
     max_hotspots: int = 20,
+    time_budget_s: float | None = None,
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
+    osm: str | Path | None = None,
+    seed: int = 0,
 ) -> MethodChoice:
     """Pick the hotspot method that best predicted the district's next periods.
 
-    For each of the `n_windows` test periods before `at` (each ``test_days`` long, from the
-    data's span: 1 to 7 days), hotspots are found from the history before the period
-    (:func:`patrolplan.hotspots.auto_params` gives half-life, training window and scale) and
-    ranked; the riskiest are taken until their area reaches that of `max_hotspots` hotspots
-    of the size bound, and the share of the period's incidents in the shift's hours that
-    fall inside them is the candidate's hit rate (all candidates get the same area, so it
-    ranks them as PAI would; a method that finds too few hotspots to fill the area loses
-    hits, as a plan with too few hotspots leaves officers idle). The best mean hit rate wins;
-    ties go to the first candidate.
-    With fewer than 3 windows holding 5 test incidents each, :data:`FALLBACK_METHOD` with the
-    data's own scale is returned, not backtested, and the reason says so.
+    Test periods of ``test_days`` (from the data's span: 1 to 7 days; on sparse data up to 91
+    days, long enough to hold about :data:`MIN_PERIOD_INCIDENTS` incidents in the shift) are
+    laid back from
+    `at`, as many as the history holds and the time budget allows (at most
+    :data:`MAX_WINDOWS`). In each, every candidate ranks places from the history before the
+    period only, and its riskiest places are taken until their area reaches that of
+    `max_hotspots` hotspots of the size bound; the share of the period's incidents in the
+    shift's hours inside them is the candidate's hit rate (equal areas: it ranks them as PAI
+    would). The candidates are the micro-place methods (``peaks``, ``dbscan``, ``hdbscan``;
+    :func:`patrolplan.hotspots.auto_params` gives half-life, training window and scale), the
+    counts of the last 28, 90 and 365 days per grid cell (:data:`COUNT_DAYS`) and the cell
+    forecast (:mod:`patrolplan.forecast`, fitted on the periods before each test period, in
+    the shift's hours).
+
+    The forecast is chosen only when its mean hit rate beats the best count baseline's by
+    :data:`FORECAST_MARGIN` and is at least the best micro-place method's; otherwise the
+    default micro-place method (the first, ``peaks``) is kept unless another catches
+    :data:`MARGIN` more. With fewer than :data:`MIN_WINDOWS` periods holding 5 test incidents
+    each, :data:`FALLBACK_METHOD` with the data's own scale is returned, not backtested, and
+    the reason says so.
 
     The result is cached in ``cache_dir/method_choice`` per data content and parameters.
 
@@ -548,13 +516,19 @@ def choose_method(
     shift_start_hour, shift_length_h
         The shift; default the whole day.
     n_windows
-        Test periods.
+        Test periods; default as many as the history and the budget allow.
     max_hotspots
         Hotspots a plan offers (sets the area budget).
+    time_budget_s
+        Estimated seconds the backtest may take; default :data:`TIME_BUDGET_S`.
     cache_dir
         Cache folder; default :data:`patrolplan.settings.cache_dir`.
     use_cache
         Read and write the cache.
+    osm
+        OSM extract whose places (:mod:`patrolplan.terrain`) the forecast may use.
+    seed
+        Seed of the forecast and of tie-breaks between equal counts.
 
     Returns
     -------
@@ -575,6 +549,7 @@ def choose_method(
         "",
         backtested=False,
     )
+    budget_s = TIME_BUDGET_S if time_budget_s is None else float(time_budget_s)
     span = (at_ts - data["datetime"].min()).days if len(data) else 0
     test_days = int(min(7, max(1, span // 6)))
     key_src = json.dumps(
@@ -586,6 +561,9 @@ def choose_method(
             shift_length_h,
             n_windows,
             max_hotspots,
+            budget_s,
+            seed,
+            file_sha256(osm) if osm is not None else None,
             # the reasons are words in the current language; the numbers decide the choice
             {k: v for k, v in p.as_dict().items() if k != "reasons"},
         ],
@@ -622,9 +600,47 @@ def choose_method(
         else max_hotspots * np.pi * 75.0**2
     )
     cands = _candidates(p)
+    # sparse data: periods long enough to hold about MIN_PERIOD_INCIDENTS in the shift
+    if len(data) and test_days == 7:
+        recent = counted & (data["datetime"] >= at_ts - pd.Timedelta(days=365))
+        rate = float(recent.sum()) / min(365.0, float(span))
+        for d in PERIOD_DAYS:
+            if 7 + MIN_WINDOWS * d > span:
+                break
+            test_days = d
+            if rate * d >= MIN_PERIOD_INCIDENTS:
+                break
+    # test periods: back from `at` while at least 7 days of history precede them
+    possible = max(0, (span - 7) // test_days) if len(data) else 0
+    limit = MAX_WINDOWS if n_windows is None else int(n_windows)
+    grid = study_grid(data, cell_m=p.cell_m) if len(data) else None
+    n_cells = int(grid.inside.sum()) if grid is not None else 0
+    n_train = int((data["datetime"] >= at_ts - pd.Timedelta(days=p.train_days)).sum())
+    planned, spent = 0, 0.0
+    for k in range(min(limit, int(possible))):
+        refit = k % max(1, REFIT_DAYS // test_days) == 0
+        cost = _period_cost_s(n_train, n_cells, refit)
+        if planned >= MIN_WINDOWS and spent + cost > budget_s:
+            break
+        planned, spent = planned + 1, spent + cost
     rows = []
     windows = 0
-    for k in range(1, n_windows + 1):
+    rng = np.random.default_rng(seed)
+    fc = None
+    if grid is not None and planned:
+        fc = forecast.CellForecaster(
+            data,
+            grid,
+            horizon_days=float(test_days),
+            shift_start_hour=shift_start_hour if shift and has_time else None,
+            shift_length_h=shift_length_h if shift and has_time else None,
+            terrain=terrain.read_places(osm) if osm is not None else None,
+            seed=seed,
+        )
+    n_top = max(1, int(np.ceil(budget_m2 / p.cell_m**2)))
+    last_fit: pd.Timestamp | None = None
+    # oldest period first, so the forecast is refitted forward in time
+    for k in range(planned, 0, -1):
         t0 = at_ts - pd.Timedelta(days=k * test_days)
         t1 = t0 + pd.Timedelta(days=test_days)
         history = data["datetime"] < t0
@@ -634,7 +650,8 @@ def choose_method(
             continue
         windows += 1
         gtrain = data[train]
-        pts = shapely.points(xy[test.to_numpy()])
+        test_xy = xy[test.to_numpy()]
+        pts = shapely.points(test_xy)
         for name, (method, params) in cands.items():
             hl = params.get("half_life_days", p.half_life_days)
             w = hotspots.incident_weights(
@@ -662,63 +679,56 @@ def choose_method(
             )
             area = float(shapely.area(chosen))
             hits = int(shapely.covers(chosen, pts).sum())
-            share = hits / len(pts)
             rows.append(
                 {
                     "window": k,
                     "candidate": name,
                     "method": method,
-                    "hit_rate": share,
+                    "hit_rate": hits / len(pts),
                     "area_km2": area / 1e6,
                 }
             )
-    if windows >= 3 and not any(float(str(r["hit_rate"])) > 0 for r in rows):
+        if grid is None or fc is None:
+            continue
+        # cell candidates: the same area as whole cells of the data's grid
+        test_cells = grid.cell_of(test_xy)
+        test_cells = test_cells[test_cells >= 0]
+        inside = grid.inside.ravel()
+        refit = last_fit is None or (t0 - last_fit).days >= REFIT_DAYS
+        if refit:
+            last_fit = t0
+        scores = {
+            f"counts {d} d": fc._grid_counts(fc._window(int(t0.value), 0.0, float(d))).ravel()
+            for d in COUNT_DAYS
+        }
+        scores["forecast"] = fc.predict(t0, refit=refit).ravel()
+        for name, score in scores.items():
+            top = _top_cells(np.where(inside, score, -np.inf), n_top, rng)
+            hits = int(np.isin(test_cells, top).sum())
+            rows.append(
+                {
+                    "window": k,
+                    "candidate": name,
+                    "method": "forecast" if name == "forecast" else "counts",
+                    "hit_rate": hits / len(pts),
+                    "area_km2": n_top * p.cell_m**2 / 1e6,
+                }
+            )
+    # micro-places that never caught anything say the history is too thin to judge them
+    micro_hits = [float(str(r["hit_rate"])) for r in rows if r["candidate"] in cands]
+    if windows >= MIN_WINDOWS and not any(h > 0 for h in micro_hits):
         windows = 0
-    if windows < 3:
+    if windows < MIN_WINDOWS:
         args: dict[str, object] = {
             "kind": "short",
             "windows": windows,
-            "n_windows": n_windows,
+            "n_windows": planned,
             "test_days": test_days,
             "method": FALLBACK_METHOD,
         }
         choice = MethodChoice(default.method, default.params, _reason_text(args), backtested=False)
     else:
-        res = pd.DataFrame(rows)
-        table = res.groupby(["candidate", "method"], as_index=False, sort=False).agg(
-            windows=("window", "nunique"),
-            hit_rate=("hit_rate", "mean"),
-            area_km2=("area_km2", "mean"),
-        )
-        study_km2 = hotspots._occupied_km2(xy, cell_m=100.0) or 1.0
-        table["pai"] = table["hit_rate"] / (table["area_km2"] / study_km2).where(
-            table["area_km2"] > 0
-        )
-        table = table.sort_values("hit_rate", ascending=False, kind="stable").reset_index(drop=True)
-        best = table.iloc[0]
-        # The first candidate is the default; another replaces it only when it caught clearly
-        # more (by MARGIN, relative): a near tie over a few periods is noise, not evidence.
-        first = table[table["candidate"] == next(iter(cands))].iloc[0]
-        if float(best["hit_rate"]) < (1.0 + MARGIN) * float(first["hit_rate"]):
-            best = first
-        method, params = cands[str(best["candidate"])]
-        params = {"half_life_days": p.half_life_days, **params}
-        other = table[table["candidate"] != best["candidate"]].iloc[0]
-        args = {
-            "kind": "backtested",
-            "best": str(best["candidate"]),
-            "pai": float(best["pai"]),
-            "hit_rate": float(best["hit_rate"]),
-            "test_days": test_days,
-            "area_km2": float(best["area_km2"]),
-            "windows": windows,
-            "other": str(other["candidate"]),
-            "other_hit_rate": float(other["hit_rate"]),
-            "other_pai": float(other["pai"]),
-            "default": next(iter(cands)),
-            "margin": MARGIN,
-        }
-        choice = MethodChoice(method, params, _reason_text(args), table.round(4), backtested=True)
+        choice, args = _decide(rows, cands, p, test_days, windows, xy)
     log(_("auto method: {reason}").format(reason=choice.reason))
     if use_cache:
         folder.mkdir(parents=True, exist_ok=True)
@@ -739,6 +749,80 @@ def choose_method(
     return choice
 
 
+def _decide(
+    rows: list[dict[str, object]],
+    cands: Mapping[str, tuple[str, dict[str, float]]],
+    p: hotspots.HotspotParams,
+    test_days: int,
+    windows: int,
+    xy: np.ndarray,
+) -> tuple[MethodChoice, dict[str, object]]:
+    """Choose from the backtest's rows: the forecast by a margin, else a micro-place method."""
+    res = pd.DataFrame(rows)
+    table = res.groupby(["candidate", "method"], as_index=False, sort=False).agg(
+        windows=("window", "nunique"),
+        hit_rate=("hit_rate", "mean"),
+        area_km2=("area_km2", "mean"),
+    )
+    study_km2 = hotspots._occupied_km2(xy, cell_m=100.0) or 1.0
+    table["pai"] = table["hit_rate"] / (table["area_km2"] / study_km2).where(table["area_km2"] > 0)
+    table = table.sort_values("hit_rate", ascending=False, kind="stable").reset_index(drop=True)
+    by = table.set_index("candidate")
+    micro = table[table["candidate"].isin(list(cands))]
+    counts = table[table["method"] == "counts"]
+    best_micro = micro.iloc[0]
+    # The first candidate is the default; another replaces it only when it caught clearly
+    # more (by MARGIN, relative): a near tie over a few periods is noise, not evidence.
+    default_name = next(iter(cands))
+    chosen_name = str(best_micro["candidate"])
+    if float(best_micro["hit_rate"]) < (1.0 + MARGIN) * float(by.loc[default_name, "hit_rate"]):
+        chosen_name = default_name
+    params_base = {"half_life_days": p.half_life_days}
+    args: dict[str, object] = {
+        "best": chosen_name,
+        "test_days": test_days,
+        "windows": windows,
+        "default": default_name,
+        "margin": MARGIN,
+        "forecast_margin": FORECAST_MARGIN,
+    }
+    fc_hit = float(by.loc["forecast", "hit_rate"]) if "forecast" in by.index else np.nan
+    if len(counts):
+        best_counts = counts.iloc[0]
+        args.update(
+            counts=str(best_counts["candidate"]),
+            counts_hit_rate=float(best_counts["hit_rate"]),
+            forecast_hit_rate=fc_hit,
+            forecast_pai=float(by.loc["forecast", "pai"]),
+            forecast_area_km2=float(by.loc["forecast", "area_km2"]),
+            micro_hit_rate=float(best_micro["hit_rate"]),
+            micro=str(best_micro["candidate"]),
+        )
+        wins = fc_hit >= (1.0 + FORECAST_MARGIN) * float(best_counts["hit_rate"]) and fc_hit >= (
+            float(best_micro["hit_rate"])
+        )
+        if wins and float(best_counts["hit_rate"]) > 0:
+            args["kind"] = "forecast"
+            params = {**params_base, "max_size_m": p.max_size_m, "min_weight": p.min_weight}
+            return MethodChoice("forecast", params, _reason_text(args), table.round(4)), args
+    method, params = cands[chosen_name]
+    row = by.loc[chosen_name]
+    other = table[(table["candidate"] != chosen_name) & table["candidate"].isin(list(cands))]
+    args.update(
+        kind="backtested",
+        pai=float(row["pai"]),
+        hit_rate=float(row["hit_rate"]),
+        area_km2=float(row["area_km2"]),
+        other=str(other.iloc[0]["candidate"]),
+        other_hit_rate=float(other.iloc[0]["hit_rate"]),
+        other_pai=float(other.iloc[0]["pai"]),
+    )
+    return (
+        MethodChoice(method, {**params_base, **params}, _reason_text(args), table.round(4)),
+        args,
+    )
+
+
 def _reason_text(args: Mapping[str, Any]) -> str:
     """Say in the current language why :func:`choose_method` chose its method."""
     if args["kind"] == "short":
@@ -751,7 +835,28 @@ def _reason_text(args: Mapping[str, Any]) -> str:
             test_days=args["test_days"],
             method=args["method"],
         )
-    return _(
+    if args["kind"] == "forecast":
+        return _(
+            "forecast: {hit_rate} of the next {test_days} days' incidents in the shift in "
+            "{area} km² (PAI {pai}), over {windows} periods: {ratio} times the best count "
+            "baseline ({counts}: {counts_hit_rate}; the forecast must catch {margin} more) and "
+            "ahead of the best micro-place method ({micro}: {micro_hit_rate})"
+        ).format(
+            hit_rate=format_percent(float(args["forecast_hit_rate"]), decimals=0),
+            test_days=args["test_days"],
+            area=format_number(float(args["forecast_area_km2"]), decimals=2),
+            pai=format_number(float(args["forecast_pai"]), decimals=1),
+            windows=args["windows"],
+            ratio=format_number(
+                float(args["forecast_hit_rate"]) / float(args["counts_hit_rate"]), decimals=2
+            ),
+            counts=args["counts"],
+            counts_hit_rate=format_percent(float(args["counts_hit_rate"]), decimals=0),
+            margin=format_percent(float(args["forecast_margin"]), decimals=0),
+            micro=args["micro"],
+            micro_hit_rate=format_percent(float(args["micro_hit_rate"]), decimals=0),
+        )
+    line = _(
         "{best}: PAI {pai}, {hit_rate} of the next {test_days} days' incidents in the shift in "
         "{area} km², over {windows} periods (next best {other}: {other_hit_rate}, PAI "
         "{other_pai}; the default {default} is kept unless another catches {margin} more)"
@@ -767,4 +872,17 @@ def _reason_text(args: Mapping[str, Any]) -> str:
         other_pai=format_number(float(args["other_pai"]), decimals=1),
         default=args["default"],
         margin=format_percent(float(args["margin"]), decimals=0),
+    )
+    if "counts" not in args:
+        return line
+    fc_hit = float(args["forecast_hit_rate"])
+    return line + _(
+        "; the forecast caught {forecast_hit_rate} against {counts_hit_rate} for the best "
+        "count baseline ({counts}): it is used only when it catches {margin} more and no less "
+        "than the micro-places"
+    ).format(
+        forecast_hit_rate=format_percent(fc_hit if np.isfinite(fc_hit) else 0.0, decimals=0),
+        counts_hit_rate=format_percent(float(args["counts_hit_rate"]), decimals=0),
+        counts=args["counts"],
+        margin=format_percent(float(args["forecast_margin"]), decimals=0),
     )

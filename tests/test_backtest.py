@@ -78,17 +78,23 @@ def test_choose_method_on_the_arrests_is_fast_and_cached(arrests, tmp_path):
         arrests, at="2017-10-01 18:00", shift_start_hour=18, shift_length_h=4, cache_dir=tmp_path
     )
     assert choice.backtested
-    assert choice.method in hotspots.METHODS
-    assert len(choice.table) == 3
+    assert choice.method in (*hotspots.METHODS, "forecast")
+    # three micro-place methods, three count baselines and the forecast (behaviour changed
+    # on purpose: auto now compares the forecast and counts too)
+    assert len(choice.table) == 7
     assert choice.table["hit_rate"].is_monotonic_decreasing
     assert choice.table["hit_rate"].iloc[0] > 0.1
     assert "half_life_days" in choice.params
-    # the default (peaks) is kept unless another candidate caught 10 % more
-    best, peaks = (
-        choice.table["hit_rate"].iloc[0],
-        choice.table.set_index("candidate").loc["peaks", "hit_rate"],
-    )
-    assert (choice.method == "peaks") == (best < 1.1 * peaks)
+    table = choice.table.set_index("candidate")
+    micro = table[table["method"].isin(hotspots.METHODS)]
+    counts = table[table["method"] == "counts"]
+    fc = table.loc["forecast", "hit_rate"]
+    forecast_wins = fc >= 1.1 * counts["hit_rate"].max() and fc >= micro["hit_rate"].max()
+    assert (choice.method == "forecast") == bool(forecast_wins)
+    if not forecast_wins:
+        # the default (peaks) is kept unless another micro-place method caught 10 % more
+        best, peaks = micro["hit_rate"].max(), micro.loc["peaks", "hit_rate"]
+        assert (choice.method == "peaks") == (best < 1.1 * peaks)
     # the choice is cached per data and parameters: the second call reads it
     (cached,) = (tmp_path / "method_choice").glob("*.json")
     doc = json.loads(cached.read_text())
