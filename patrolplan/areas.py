@@ -469,7 +469,9 @@ def read_areas(path: str | Path) -> gpd.GeoDataFrame:
         If the file cannot be read, is empty, holds a feature that is not a polygon or has
         repeated ``area`` numbers.
     """
-    path = Path(path)
+    from patrolplan.utils import check_input_file
+
+    path = check_input_file(path, what=_("areas file"))
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:

@@ -603,6 +603,7 @@ def evaluate(
     from patrolplan import evaluate as ev
     from patrolplan import export
     from patrolplan.options import parse_date
+    from patrolplan.utils import atomic_dir, check_output_dir
 
     values = _options(locals())
     values.pop("start", None)
@@ -628,6 +629,14 @@ def evaluate(
             value=count_days
         )
         raise PatrolPlanError(msg) from None
+    ev.check_replay_args(every, history_days, counts, random_walks)
+    # both CSV files follow the output rules of a plan folder: a file patrolplan did not
+    # write (the user's own summary) is refused now, before the replay, not overwritten
+    summary_name = f"{out.stem}_summary.csv"
+    if out.name in ("", ".", "..") or out.is_dir():
+        msg = _("`out` {file} is a folder; give a file name such as evaluate.csv").format(file=out)
+        raise PatrolPlanError(msg)
+    check_output_dir(out.parent, names=[out.name, summary_name])
     district = _DISTRICTS.get(config) if config is not None else None
     if start is None:
         start = (
@@ -643,12 +652,11 @@ def evaluate(
         count_days=counts,
         n_random=random_walks,
     )
-    export.write_csv(out, result.per_shift)
-    export.write_csv(out.with_name(out.stem + "_summary.csv"), result.table)
+    with atomic_dir(out.parent, shared=True) as tmp:
+        export.write_csv(tmp / out.name, result.per_shift)
+        export.write_csv(tmp / summary_name, result.table)
     typer.echo(ev.format_table(result.table))
-    typer.echo(
-        "\n" + _("Wrote {file} and {summary}").format(file=out, summary=f"{out.stem}_summary.csv")
-    )
+    typer.echo("\n" + _("Wrote {file} and {summary}").format(file=out, summary=summary_name))
 
 
 def _risk(request: PlanRequest, out: Path) -> Any:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from patrolplan._errors import InputDataError
+from patrolplan._validate import check_weight
 from patrolplan.i18n import _
 from patrolplan.ingest import DEFAULT_SEVERITY, LAYERS
 from patrolplan.options import PlanOptions
@@ -341,15 +342,12 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
         _need(own_sev, dict, f"{where} `severity`", _("a table of category = weight"))
         for cat, w in own_sev.items():
             _need(w, (int, float), f"{where} `severity.{cat}`", a_number)
+            check_weight(w, f"{where} `severity.{cat}`")
         if own_sev or preset.get("severity"):
             severity[layer] = {**preset.get("severity", {}), **own_sev}
         if "weight" in spec:
             _need(spec["weight"], (int, float), f"{where} `weight`", a_number)
-            if not spec["weight"] >= 0:
-                msg = _("{where} `weight` must be zero or more, got {value}").format(
-                    where=where, value=spec["weight"]
-                )
-                raise InputDataError(msg)
+            check_weight(spec["weight"], f"{where} `weight`")
             weights[layer] = float(spec["weight"])
         if "datetime_format" in spec:
             _need(
