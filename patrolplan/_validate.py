@@ -77,6 +77,42 @@ def check_number(value: object, where: str, *, lo: float, hi: float, whole: bool
     return number
 
 
+#: Largest magnitude :func:`check_flag_numbers` lets through.
+MAX_FLAG = 1e9
+
+
+def check_flag_numbers(values: Mapping[str, object], *, most: float = MAX_FLAG) -> None:
+    """Refuse a command's number flags that are NaN, infinite or absurdly large.
+
+    A command's own ranges (a least value, say) are checked by the command line parser; this
+    catches what it lets through (``inf``, ``1e308``, a 400-digit whole number), naming the
+    flag, before any work.
+
+    Parameters
+    ----------
+    values
+        Flag name (Python spelling, ``walk_min``) -> value given; only numbers are checked.
+    most
+        Largest magnitude accepted.
+
+    Raises
+    ------
+    InputDataError
+        Naming the first flag (``--walk-min``) whose value is not finite or beyond `most`.
+
+    Examples
+    --------
+    >>> check_flag_numbers({"walk_min": float("inf"), "out": "plan"})
+    Traceback (most recent call last):
+    ...
+    patrolplan._errors.InputDataError: `--walk-min` must be a number from -1e+09 to 1e+09, got inf
+    """
+    for name, value in values.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            flag = "`--" + name.replace("_", "-") + "`"
+            check_number(value, flag, lo=-most, hi=most, whole=isinstance(value, int))
+
+
 def check_weight(value: object, where: str) -> float:
     """Return a severity or layer weight checked: a finite number from 0 to :data:`MAX_WEIGHT`.
 

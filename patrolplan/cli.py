@@ -607,6 +607,7 @@ def evaluate(
 
     values = _options(locals())
     values.pop("start", None)
+    counts = _evaluate_args(every, history_days, count_days, random_walks)
     request = _request(
         config,
         incidents=incidents,
@@ -622,14 +623,6 @@ def evaluate(
     request.require()
     parse_date(date_from, what="from")
     parse_date(date_to, what="to")
-    try:
-        counts = tuple(int(v) for v in count_days.split(","))
-    except ValueError:
-        msg = _("`count-days` must be whole days such as 7,28; got {value!r}").format(
-            value=count_days
-        )
-        raise PatrolPlanError(msg) from None
-    ev.check_replay_args(every, history_days, counts, random_walks)
     # both CSV files follow the output rules of a plan folder: a file patrolplan did not
     # write (the user's own summary) is refused now, before the replay, not overwritten
     summary_name = f"{out.stem}_summary.csv"
@@ -657,6 +650,23 @@ def evaluate(
         export.write_csv(tmp / summary_name, result.table)
     typer.echo(ev.format_table(result.table))
     typer.echo("\n" + _("Wrote {file} and {summary}").format(file=out, summary=summary_name))
+
+
+def _evaluate_args(
+    every: int, history_days: int, count_days: str, n_random: int
+) -> tuple[int, ...]:
+    """Check the evaluate command's own numbers before anything is read; return the counts."""
+    from patrolplan import evaluate as ev
+
+    try:
+        counts = tuple(int(v) for v in count_days.split(","))
+    except ValueError:
+        msg = _("`count-days` must be whole days such as 7,28; got {value!r}").format(
+            value=count_days
+        )
+        raise PatrolPlanError(msg) from None
+    ev.check_replay_args(every, history_days, counts, n_random)
+    return counts
 
 
 def _risk(request: PlanRequest, out: Path) -> Any:

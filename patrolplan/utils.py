@@ -599,8 +599,12 @@ def read_small_file(path: Path, *, limit: int, what: str) -> str:
             what=what, path=path, error=exc.strerror or exc
         )
         raise InputDataError(msg) from None
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        os.close(fd)
+        msg = _("{what} {path} is not a regular file").format(what=what, path=path)
+        raise InputDataError(msg)
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
         if stat.S_ISFIFO(info.st_mode):
             raw = _read_pipe(f.fileno(), path, limit=limit, what=what)
         elif not stat.S_ISREG(info.st_mode):
