@@ -271,13 +271,13 @@ def test_local_workers_start_with_the_planning_modules():
 
 def test_longest_plans_go_first(tmp_path):
     from patrolplan.config import load_config
-    from patrolplan.options import PlanOptions
+    from patrolplan.request import PlanRequest
 
     district = load_config(DISTRICTS / "west_oakland.toml")
 
     def job(officers: int, shift: str) -> batch._Job:
-        opts = PlanOptions(officers=officers, shift=shift, date=DATE)
-        return batch._Job(district, "w", shift, opts, tmp_path, {})
+        plan = PlanRequest.build(district, officers=officers, shift=shift, date=DATE)
+        return batch._Job(plan, "w", shift, tmp_path, {})
 
     costs = [batch._cost(job(*args)) for args in [(1, "2h"), (2, "2h"), (2, "4h")]]
     assert 0 < costs[0] < costs[1] < costs[2]
