@@ -204,7 +204,11 @@ def test_every_plan_option_flag_of_every_command_rejects_bad_numbers(
     command: str, name: str, flag: str, kind: type, text: str, tmp_path: Path
 ) -> None:
     # no input is given: the flag must be refused before anything is missed or read
-    args = {"evaluate": ["--from", "2016-06-20", "--to", "2016-06-21"], "batch": [str(tmp_path)]}
+    args = {
+        "evaluate": ["--from", "2016-06-20", "--to", "2016-06-21"],
+        "batch": [str(tmp_path)],
+        "areas": ["--officers", "2"],
+    }
     extra = ["--out", str(tmp_path / "out")] if command == "batch" else []
     res = runner.invoke(app, [command, *args.get(command, []), *extra, flag, text])
     assert res.exit_code in (1, 2)  # 2: the parser's own refusal of a non-number
