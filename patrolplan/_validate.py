@@ -4,14 +4,155 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from patrolplan._errors import InputDataError
+from patrolplan.i18n import _
+
 _logger = logging.getLogger("patrolplan")
+
+#: Largest severity or layer weight accepted: weights are relative (the presets use 1 to 10),
+#: and far larger ones overflow the risk sums.
+MAX_WEIGHT = 1e6
+
+
+def check_number(value: object, where: str, *, lo: float, hi: float, whole: bool = False) -> float:
+    """Return `value` as a float if it is a finite number from `lo` to `hi`, else raise.
+
+    Parameters
+    ----------
+    value
+        The value given (from a file, a flag or Python).
+    where
+        What it is, for the message: the option or key in backticks, with its file.
+    lo, hi
+        Least and largest value accepted.
+    whole
+        Accept whole numbers only.
+
+    Returns
+    -------
+    float
+        The value.
+
+    Raises
+    ------
+    InputDataError
+        If `value` is not a number (booleans are not), is NaN or infinite, overflows a float,
+        is not whole when `whole`, or lies outside `lo`..`hi`; the message names `where`.
+
+    Examples
+    --------
+    >>> check_number(float("nan"), "`count_days`", lo=1, hi=3650)
+    Traceback (most recent call last):
+    ...
+    patrolplan._errors.InputDataError: `count_days` must be a number from 1 to 3650, got nan
+    """
+    number: float | None = None
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    ):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond any float
+            number = None
+    ok = number is not None and math.isfinite(number) and lo <= number <= hi
+    if ok and whole and number is not None and number != int(number):
+        ok = False
+    if not ok or number is None:
+        shown = str(value)
+        shown = shown if len(shown) <= 24 else f"{shown[:12]}...({len(shown)} characters)"
+        template = (
+            _("{where} must be a whole number from {lo:g} to {hi:g}, got {value}")
+            if whole
+            else _("{where} must be a number from {lo:g} to {hi:g}, got {value}")
+        )
+        raise InputDataError(template.format(where=where, lo=lo, hi=hi, value=shown))
+    return number
+
+
+#: Largest magnitude :func:`check_flag_numbers` lets through.
+MAX_FLAG = 1e9
+
+
+def check_flag_numbers(values: Mapping[str, object], *, most: float = MAX_FLAG) -> None:
+    """Refuse a command's number flags that are NaN, infinite or absurdly large.
+
+    A command's own ranges (a least value, say) are checked by the command line parser; this
+    catches what it lets through (``inf``, ``1e308``, a 400-digit whole number), naming the
+    flag, before any work.
+
+    Parameters
+    ----------
+    values
+        Flag name (Python spelling, ``walk_min``) -> value given; only numbers are checked.
+    most
+        Largest magnitude accepted.
+
+    Raises
+    ------
+    InputDataError
+        Naming the first flag (``--walk-min``) whose value is not finite or beyond `most`.
+
+    Examples
+    --------
+    >>> check_flag_numbers({"walk_min": float("inf"), "out": "plan"})
+    Traceback (most recent call last):
+    ...
+    patrolplan._errors.InputDataError: `--walk-min` must be a number from -1e+09 to 1e+09, got inf
+    """
+    for name, value in values.items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            flag = "`--" + name.replace("_", "-") + "`"
+            check_number(value, flag, lo=-most, hi=most, whole=isinstance(value, int))
+
+
+def check_weight(value: object, where: str) -> float:
+    """Return a severity or layer weight checked: a finite number from 0 to :data:`MAX_WEIGHT`.
+
+    Parameters
+    ----------
+    value
+        The weight.
+    where
+        The key, for the message.
+
+    Returns
+    -------
+    float
+        The weight.
+
+    Raises
+    ------
+    InputDataError
+        If the weight is not a number in range.
+    """
+    return check_number(value, where, lo=0, hi=MAX_WEIGHT)
+
+
+def check_weights(severity: Mapping[str, object] | None, where: str) -> None:
+    """Check every weight of a category -> weight table (see :func:`check_weight`).
+
+    Parameters
+    ----------
+    severity
+        The table, or None.
+    where
+        What it is (``[layers.crime] `severity```), for the message.
+
+    Raises
+    ------
+    InputDataError
+        Naming the first category whose weight is wrong.
+    """
+    for cat, w in (severity or {}).items():
+        check_weight(w, f"{where}.{cat}")
 
 
 class RowChecker:

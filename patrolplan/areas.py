@@ -469,7 +469,9 @@ def read_areas(path: str | Path) -> gpd.GeoDataFrame:
         If the file cannot be read, is empty, holds a feature that is not a polygon or has
         repeated ``area`` numbers.
     """
-    path = Path(path)
+    from patrolplan.utils import check_input_file
+
+    path = check_input_file(path, what=_("areas file"))
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:
@@ -479,6 +481,13 @@ def read_areas(path: str | Path) -> gpd.GeoDataFrame:
         raise InputDataError(msg) from None
     if gdf.empty:
         msg = _("areas file {path} holds no feature").format(path=path)
+        raise InputDataError(msg)
+    from patrolplan.options import MAX_OFFICERS
+
+    if len(gdf) > MAX_OFFICERS:
+        msg = _(
+            "areas file {path} holds {n} areas; a plan has at most {most} officers, one per area"
+        ).format(path=path, n=len(gdf), most=MAX_OFFICERS)
         raise InputDataError(msg)
     kinds = gdf.geometry.geom_type.fillna("none").to_numpy()
     bad = [i + 1 for i, t in enumerate(kinds) if t not in ("Polygon", "MultiPolygon")]
@@ -507,6 +516,73 @@ def read_areas(path: str | Path) -> gpd.GeoDataFrame:
     else:
         gdf = gdf.assign(area=np.arange(1, len(gdf) + 1))
     return gdf[["area", "geometry"]].sort_values("area").reset_index(drop=True)
+
+
+#: Share of the smaller of two patrol areas they may have in common (drawing slack) before
+#: :func:`check_areas` refuses them as overlapping.
+OVERLAP_SHARE = 0.01
+
+
+def check_areas(
+    areas: gpd.GeoDataFrame,
+    *,
+    officers: int,
+    ends: Sequence[tuple[float, float]] = (),
+    path: str | Path | None = None,
+) -> None:
+    """Refuse patrol areas that do not fit a plan's officers, before any routing.
+
+    Officer k stays in area k, so a plan needs exactly one area per officer; areas that
+    overlap would send two officers over the same streets; and routes in areas end at their
+    posts (end points are not supported there yet).
+
+    Parameters
+    ----------
+    areas
+        From :func:`read_areas`.
+    officers
+        Officers of the plan.
+    ends
+        The plan's end points, if any.
+    path
+        The areas file, for messages.
+
+    Raises
+    ------
+    InputDataError
+        If the number of areas is not the number of officers, two areas share more than
+        :data:`OVERLAP_SHARE` of the smaller one, or `ends` are given.
+    """
+    shown = path if path is not None else "`areas`"
+    if ends:
+        msg = _("`end` cannot be combined with `areas`: routes in patrol areas end at their posts")
+        raise InputDataError(msg)
+    if len(areas) != officers:
+        msg = _(
+            "{path} holds {n} patrol areas for {officers} officers; officer k patrols area k, "
+            "so give one area per officer (patrolplan areas --officers {officers})"
+        ).format(path=shown, n=len(areas), officers=officers)
+        raise InputDataError(msg)
+    if len(areas) < 2:
+        return
+    metric = areas.to_crs(areas.estimate_utm_crs())
+    geoms = shapely.make_valid(metric.geometry.to_numpy())
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    pairs = left < right
+    for i, j in zip(left[pairs], right[pairs], strict=True):
+        common = shapely.area(shapely.intersection(geoms[i], geoms[j]))
+        smaller = min(shapely.area(geoms[i]), shapely.area(geoms[j]))
+        if smaller > 0 and common > OVERLAP_SHARE * smaller:
+            msg = _(
+                "{path}: patrol areas {a} and {b} overlap ({share} of the smaller one); "
+                "officers would walk the same streets"
+            ).format(
+                path=shown,
+                a=int(areas["area"].iloc[i]),
+                b=int(areas["area"].iloc[j]),
+                share=i18n.format_percent(common / smaller),
+            )
+            raise InputDataError(msg)
 
 
 def restrict(G: nx.MultiDiGraph, area: Any) -> nx.MultiDiGraph:

@@ -42,6 +42,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import sys
 import threading
 import time
@@ -57,7 +58,16 @@ from patrolplan._errors import InputDataError, PatrolPlanError
 from patrolplan.i18n import _, format_number
 from patrolplan.options import parse_clock, parse_date, parse_duration_min
 from patrolplan.request import PlanRequest
-from patrolplan.utils import atomic_write_text, check_output_dir, file_sha256, log
+from patrolplan.utils import (
+    _exit_on_signals,
+    _Interrupted,
+    _remove_stale_parts,
+    atomic_write_text,
+    check_input_file,
+    check_output_dir,
+    file_sha256,
+    log,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -403,6 +413,8 @@ def run(
         labels = [f"{start}/{length}" for start, length in shifts]
         order += [(name, label) for label in labels]
         try:
+            _check_name(path)
+            check_input_file(path, what=_("district file"))
             district = _load_district(path.resolve())
         except Exception as exc:
             for label in labels:
@@ -420,6 +432,7 @@ def run(
                     ).format(path=path)
                     raise InputDataError(msg)
                 sub = out_dir / name / f"{opts.date}_{start.replace(':', '')}_{minutes:g}min"
+                _check_inputs(plan_request, path)
                 request = _request(plan_request, name, hashes)
             except Exception as exc:
                 outcomes[name, label] = PlanOutcome(
@@ -440,20 +453,33 @@ def run(
     prepared: list[_Prepared] = []
     what = _("Batch {day}").format(day=day) if day else _("Batch")
     timings = {"prepare_s": time.perf_counter() - t_start}
+    interrupted: BaseException | None = None
     if todo:
         t_cluster = time.perf_counter()
-        with _client(distributed, scheduler, workers) as client:
-            timings["cluster_s"] = time.perf_counter() - t_cluster
-            n_workers = len(client.scheduler_info().get("workers", {}))
-            log(
-                _("{what}: {n} plans to make on {workers} workers").format(
-                    what=what, n=len(todo), workers=n_workers
+        t_close = t_cluster
+        try:
+            # SIGTERM and SIGHUP end the batch as Ctrl-C does: the cluster closes, the plans
+            # in flight leave nothing behind and the report says which were not made
+            with _exit_on_signals(), _client(distributed, scheduler, workers) as client:
+                timings["cluster_s"] = time.perf_counter() - t_cluster
+                n_workers = len(client.scheduler_info().get("workers", {}))
+                log(
+                    _("{what}: {n} plans to make on {workers} workers").format(
+                        what=what, n=len(todo), workers=n_workers
+                    )
                 )
-            )
-            for outcome in _run_on(client, distributed, todo, cache, prepared):
-                outcomes[outcome.district, outcome.shift] = outcome
-                bar.update(outcome)
-            t_close = time.perf_counter()
+                for outcome in _run_on(client, distributed, todo, cache, prepared):
+                    outcomes[outcome.district, outcome.shift] = outcome
+                    bar.update(outcome)
+                t_close = time.perf_counter()
+        except (KeyboardInterrupt, _Interrupted) as exc:
+            interrupted = exc
+            for job in todo:
+                _remove_stale_parts(job.folder)
+                if (job.name, job.shift) not in outcomes:
+                    outcomes[job.name, job.shift] = PlanOutcome(
+                        job.name, job.shift, "failed", error=_("interrupted"), folder=job.folder
+                    )
         timings["close_s"] = time.perf_counter() - t_close
     bar.close()
     result = BatchResult(
@@ -486,7 +512,48 @@ def run(
             report=result.report,
         )
     )
+    if interrupted is not None:
+        log(
+            _("{what} interrupted; the plans not made are marked so in the report").format(
+                what=what
+            )
+        )
+        raise interrupted
     return result
+
+
+def _check_name(path: Path) -> None:
+    """Refuse a district file whose name cannot be a plain output folder (``...toml``)."""
+    name = path.stem
+    if not name or name.startswith(".") or name != Path(name).name:
+        msg = _(
+            "{path}: the district's name {name!r} (the file name without .toml) cannot name an "
+            "output folder; rename the file"
+        ).format(path=path, name=name)
+        raise InputDataError(msg)
+
+
+def _check_inputs(plan: PlanRequest, source: Path) -> None:
+    """Refuse inputs that are not regular files (a device or pipe would never end)."""
+    named = [("osm", plan.osm), *plan.files.items(), ("areas", plan.areas)]
+    for key, p in named:
+        if p is not None:
+            check_input_file(p, what=f"{source}: `{key}`")
+
+
+def dask_setup(worker: object) -> None:
+    """Worker preload: leave Ctrl-C to the batch, which closes the cluster and reports.
+
+    A terminal sends SIGINT to every process of the batch; without this each worker would
+    print its own traceback.
+
+    Parameters
+    ----------
+    worker
+        The Dask worker (unused).
+    """
+    with contextlib.suppress(ValueError):  # not the main thread
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _import_distributed() -> Any:
@@ -577,9 +644,11 @@ def _local_config() -> dict[str, Any]:
         "distributed.admin.tick.interval": "500ms",
         "distributed.worker.memory.monitor-interval": "1s",
         "distributed.admin.system-monitor.interval": "2s",
+        # each worker ignores Ctrl-C (see dask_setup): the batch itself stops the cluster
+        "distributed.worker.preload": [__name__],
     }
     if not forkserver:
-        config["distributed.worker.preload"] = list(_PRELOAD)
+        config["distributed.worker.preload"] = [*_PRELOAD, __name__]
     return config
 
 

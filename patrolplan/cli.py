@@ -618,9 +618,11 @@ def evaluate(
     from patrolplan import evaluate as ev
     from patrolplan import export
     from patrolplan.options import parse_date
+    from patrolplan.utils import atomic_dir, check_output_dir
 
     values = _options(locals())
     values.pop("start", None)
+    counts = _evaluate_args(every, history_days, count_days, random_walks)
     request = _request(
         config,
         incidents=incidents,
@@ -636,13 +638,13 @@ def evaluate(
     request.require()
     parse_date(date_from, what="from")
     parse_date(date_to, what="to")
-    try:
-        counts = tuple(int(v) for v in count_days.split(","))
-    except ValueError:
-        msg = _("`count-days` must be whole days such as 7,28; got {value!r}").format(
-            value=count_days
-        )
-        raise PatrolPlanError(msg) from None
+    # both CSV files follow the output rules of a plan folder: a file patrolplan did not
+    # write (the user's own summary) is refused now, before the replay, not overwritten
+    summary_name = f"{out.stem}_summary.csv"
+    if out.name in ("", ".", "..") or out.is_dir():
+        msg = _("`out` {file} is a folder; give a file name such as evaluate.csv").format(file=out)
+        raise PatrolPlanError(msg)
+    check_output_dir(out.parent, names=[out.name, summary_name])
     district = _DISTRICTS.get(config) if config is not None else None
     if start is None:
         start = (
@@ -658,12 +660,28 @@ def evaluate(
         count_days=counts,
         n_random=random_walks,
     )
-    export.write_csv(out, result.per_shift)
-    export.write_csv(out.with_name(out.stem + "_summary.csv"), result.table)
+    with atomic_dir(out.parent, shared=True) as tmp:
+        export.write_csv(tmp / out.name, result.per_shift)
+        export.write_csv(tmp / summary_name, result.table)
     typer.echo(ev.format_table(result.table))
-    typer.echo(
-        "\n" + _("Wrote {file} and {summary}").format(file=out, summary=f"{out.stem}_summary.csv")
-    )
+    typer.echo("\n" + _("Wrote {file} and {summary}").format(file=out, summary=summary_name))
+
+
+def _evaluate_args(
+    every: int, history_days: int, count_days: str, n_random: int
+) -> tuple[int, ...]:
+    """Check the evaluate command's own numbers before anything is read; return the counts."""
+    from patrolplan import evaluate as ev
+
+    try:
+        counts = tuple(int(v) for v in count_days.split(","))
+    except ValueError:
+        msg = _("`count-days` must be whole days such as 7,28; got {value!r}").format(
+            value=count_days
+        )
+        raise PatrolPlanError(msg) from None
+    ev.check_replay_args(every, history_days, counts, n_random)
+    return counts
 
 
 def _risk(request: PlanRequest, out: Path) -> Any:

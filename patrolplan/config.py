@@ -40,6 +40,7 @@ from typing import Any
 
 from patrolplan import presets as _presets
 from patrolplan._errors import InputDataError
+from patrolplan._validate import check_weight
 from patrolplan.db import is_url
 from patrolplan.i18n import _
 from patrolplan.ingest import LAYERS
@@ -183,7 +184,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     try:
-        text = read_small_file(path, limit=MAX_FILE_BYTES)
+        if not path.exists():
+            raise FileNotFoundError(path)
+        text = read_small_file(path, limit=MAX_FILE_BYTES, what=_("config file"))
         return tomllib.loads(text)
     except FileNotFoundError:
         msg = _("config file {path} not found").format(path=path)
@@ -306,15 +309,12 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
         _need(own_sev, dict, f"{where} `severity`", _("a table of category = weight"))
         for cat, w in own_sev.items():
             _need(w, (int, float), f"{where} `severity.{cat}`", a_number)
+            check_weight(w, f"{where} `severity.{cat}`")
         if own_sev:
             severity[layer] = dict(own_sev)
         if "weight" in spec:
             _need(spec["weight"], (int, float), f"{where} `weight`", a_number)
-            if not spec["weight"] >= 0:
-                msg = _("{where} `weight` must be zero or more, got {value}").format(
-                    where=where, value=spec["weight"]
-                )
-                raise InputDataError(msg)
+            check_weight(spec["weight"], f"{where} `weight`")
             weights[layer] = float(spec["weight"])
         if "datetime_format" in spec:
             _need(

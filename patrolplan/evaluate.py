@@ -1177,7 +1177,11 @@ def format_table(table: pd.DataFrame) -> str:
 
 
 def replay_days(
-    date_from: str | pd.Timestamp, date_to: str | pd.Timestamp, *, every: int = 1
+    date_from: str | pd.Timestamp,
+    date_to: str | pd.Timestamp,
+    *,
+    every: int = 1,
+    data_span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
 ) -> list[pd.Timestamp]:
     """List the test days from `date_from` to `date_to` (inclusive), every `every` days.
 
@@ -1187,6 +1191,9 @@ def replay_days(
         First and last possible day, ``YYYY-MM-DD``.
     every
         Step in days.
+    data_span
+        First and last incident time of the data: when given, days with no incident before
+        them or none after them are skipped (logged); a range with none left is refused.
 
     Returns
     -------
@@ -1196,26 +1203,87 @@ def replay_days(
     Raises
     ------
     InputDataError
-        If a date cannot be read, `every` is below 1 or the range is empty.
+        If a date cannot be read or lies outside :data:`patrolplan.options.DATE_RANGE`,
+        `every` is not a whole number from 1 to 36500, the range is empty, or no day of it
+        has history.
 
     Examples
     --------
     >>> [d.day for d in replay_days("2017-03-01", "2017-03-20", every=9)]
     [1, 10, 19]
     """
-    try:
-        a, b = pd.Timestamp(date_from).normalize(), pd.Timestamp(date_to).normalize()
-    except ValueError:
-        msg = _("`from`/`to` must be dates YYYY-MM-DD, got {first!r} and {last!r}").format(
-            first=date_from, last=date_to
-        )
-        raise InputDataError(msg) from None
-    if every < 1 or b < a:
+    from patrolplan._validate import check_number
+    from patrolplan.options import parse_date
+
+    check_number(every, "`every`", lo=1, hi=MAX_DAYS, whole=True)
+    bounds = []
+    for value, name in ((date_from, "from"), (date_to, "to")):
+        text = f"{value:%Y-%m-%d}" if isinstance(value, pd.Timestamp) else str(value)
+        bounds.append(pd.Timestamp(parse_date(text, what=name)))
+    a, b = bounds
+    if b < a:
         msg = _("no test day from {first} to {last} every {every} days").format(
             first=f"{a:%Y-%m-%d}", last=f"{b:%Y-%m-%d}", every=every
         )
         raise InputDataError(msg)
-    return list(pd.date_range(a, b, freq=f"{every}D"))
+    days = list(pd.date_range(a, b, freq=f"{int(every)}D"))
+    if data_span is None:
+        return days
+    first, last = data_span
+    # a day needs history before it and data on it (else there is nothing to score)
+    kept = [d for d in days if first < d <= last]
+    if not kept:
+        msg = _(
+            "no test day from {first} to {last} has incidents before it and data on it: the "
+            "data run from {start} to {end}"
+        ).format(
+            first=f"{a:%Y-%m-%d}",
+            last=f"{b:%Y-%m-%d}",
+            start=f"{first:%Y-%m-%d}",
+            end=f"{last:%Y-%m-%d}",
+        )
+        raise InputDataError(msg)
+    if len(kept) < len(days):
+        log(
+            _(
+                "Skipped {n} of {total} test days: no incident before them or no data on them"
+            ).format(n=len(days) - len(kept), total=len(days))
+        )
+    return kept
+
+
+#: Most days an `evaluate` option may span (`every`, `history_days`, `count_days`).
+MAX_DAYS = 36500
+
+
+def check_replay_args(
+    every: int, history_days: int, count_days: Sequence[int], n_random: int
+) -> None:
+    """Refuse replay arguments out of range before any data is read, naming the argument.
+
+    Parameters
+    ----------
+    every, history_days, count_days, n_random
+        As in :func:`replay_request`.
+
+    Raises
+    ------
+    InputDataError
+        If one is not a whole number in range (days: 1 to :data:`MAX_DAYS`; random walks: 0
+        to 1000).
+    """
+    from patrolplan._validate import check_number
+
+    check_number(every, "`every`", lo=1, hi=MAX_DAYS, whole=True)
+    check_number(history_days, "`history_days`", lo=1, hi=MAX_DAYS, whole=True)
+    if isinstance(count_days, str | bytes) or not count_days:
+        msg = _("`count_days` must be one or more whole days such as 7,28; got {value!r}").format(
+            value=count_days
+        )
+        raise InputDataError(msg)
+    for value in count_days:
+        check_number(value, "`count_days`", lo=1, hi=MAX_DAYS, whole=True)
+    check_number(n_random, "`n_random`", lo=0, hi=1000, whole=True)
 
 
 def run(
@@ -1289,6 +1357,7 @@ def run(
     """
     from patrolplan.request import PlanRequest
 
+    check_replay_args(every, history_days, count_days, n_random)
     request = PlanRequest.build(
         None,
         incidents=incidents,
@@ -1370,12 +1439,21 @@ def replay_request(
         Bad input, with a message that names it.
     """
     request.require()
+    check_replay_args(every, history_days, count_days, n_random)
     opts = request.options
     shift_min = max(opts.shifts_min)
     start = opts.start if start is None else start
     starts = [s.strip() for s in start.split(",")] if isinstance(start, str) else list(start)
     days = replay_days(date_from, date_to, every=every)
     data = pipeline.load(request, window=False)
+    when = data.gdf_incidents.get("datetime", pd.Series(dtype="datetime64[ns]")).dropna()
+    if not when.empty:
+        days = replay_days(
+            date_from,
+            date_to,
+            every=every,
+            data_span=(when.min(), when.max()),
+        )
     G = data.G
     assert G is not None
     seed = settings.seed if opts.seed is None else opts.seed

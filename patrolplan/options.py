@@ -184,7 +184,7 @@ class PlanOptions:
             "speed_kmh": (0.5, 30),
             "hotspot_size_m": (10, 5000),
             "eps_m": (1, 5000),
-            "min_weight": (0, math.inf),
+            "min_weight": (0, 1e9),
             "max_hotspots": (1, 5000),
             "max_segments": (0, 5000),
             "half_life_days": (0.1, 365 * 100),
@@ -204,7 +204,7 @@ class PlanOptions:
                     template = _(
                         "`{name}` must be at least {lo:g} and at most {hi:g}, got {value:g}"
                     )
-                msg = template.format(name=name, lo=lo, hi=hi, value=value)
+                msg = template.format(name=name, lo=lo, hi=hi, value=_Shown(value))
                 raise InputDataError(msg)
         if self.lang not in LANGS:
             msg = _("`lang` must be one of {choices}; got {value!r}").format(
@@ -387,9 +387,14 @@ def _check_type(name: str, kind: str, value: Any, source: str | None) -> Any:
     if kind == "int":
         ok = value if isinstance(value, int) and not isinstance(value, bool) else None
     elif kind == "float":
-        ok = (
-            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        )
+        try:
+            ok = (
+                float(value)
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else None
+            )
+        except OverflowError:  # an int beyond any float
+            ok = None
         if ok is not None and not math.isfinite(ok):
             ok = None
     elif kind == "str":
@@ -589,12 +594,26 @@ def parse_date(text: str, *, what: str = "date") -> _dt.date:
     return day
 
 
+class _Shown:
+    """A number for a message: ints of any size as written, floats as ``{:g}`` gives them."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        if isinstance(self.value, int):
+            text = str(self.value)
+            return text if len(text) <= 24 else f"{text[:12]}...({len(text)} digits)"
+        return format(self.value, spec)
+
+
 def _check_tz(name: str) -> None:
     import zoneinfo
 
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name such as "America" is a folder of the time-zone database
         msg = _(
             "`tz` must be an IANA time zone such as Asia/Almaty or Europe/London; got {value!r}"
         ).format(value=name)

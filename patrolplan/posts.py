@@ -538,7 +538,9 @@ def read_sites(path: str | Path) -> list[tuple[float, float]]:
     InputDataError
         If the file cannot be read, is empty or holds a feature without geometry.
     """
-    path = Path(path)
+    from patrolplan.utils import check_input_file
+
+    path = check_input_file(path, what=_("sites file"))
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:

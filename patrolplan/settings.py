@@ -18,7 +18,8 @@ area_buffer_m : float
 cache_dir : pathlib.Path
     Where parsed street graphs (Arrow tables; damaged files are rebuilt) and hotspot-method
     choices are cached. Default ``~/.cache/patrolplan``, or ``$PATROLPLAN_CACHE`` when that
-    variable is set.
+    variable is set. When it names something that is not a folder (a file, a device), a
+    warning says so and this run caches in a temporary folder removed at exit.
 seed : int
     Seed for every random step when none is given. Default ``0``.
 half_life_days : float
@@ -51,15 +52,62 @@ log_level : int
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
+import stat
+import tempfile
 from pathlib import Path
 
 walk_speed_kmh: float = 4.5
 dwell_min: float = 12.0
 max_snap_m: float = 150.0
 area_buffer_m: float = 100.0
-cache_dir: Path = Path(os.environ.get("PATROLPLAN_CACHE", Path.home() / ".cache" / "patrolplan"))
+
+
+def _not_a_folder(path: Path) -> bool:
+    """Whether `path`, or the nearest part of it that exists, is something other than a folder."""
+    for p in (path, *path.parents):
+        try:
+            return not stat.S_ISDIR(os.stat(p).st_mode)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return True
+    return False
+
+
+def _cache_from_environment() -> Path:
+    """``$PATROLPLAN_CACHE`` or the default; a temporary folder when the variable is unusable."""
+    given = os.environ.get("PATROLPLAN_CACHE")
+    if not given:
+        return Path.home() / ".cache" / "patrolplan"
+    path = Path(given)
+    if not _not_a_folder(path):
+        return path
+    from patrolplan.i18n import _
+
+    tmp = Path(tempfile.mkdtemp(prefix="patrolplan-cache-"))
+    owner = os.getpid()
+
+    # worker processes inherit the folder; only this process removes it
+    def remove() -> None:
+        if os.getpid() == owner:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    atexit.register(remove)
+    os.environ["PATROLPLAN_CACHE"] = str(tmp)
+    logging.getLogger("patrolplan").warning(
+        _(
+            "PATROLPLAN_CACHE {path} is not a folder: this run caches nothing for later "
+            "(it uses {tmp}, removed at exit)"
+        ).format(path=path, tmp=tmp)
+    )
+    return tmp
+
+
+cache_dir: Path = _cache_from_environment()
 seed: int = 0
 half_life_days: float = 30.0
 hotspot_eps_m: float = 120.0

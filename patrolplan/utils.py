@@ -298,8 +298,9 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _remove_stale_parts(final: Path) -> None:
-    """Remove temporary folders an interrupted earlier run of patrolplan left beside `final`."""
-    for part in final.parent.glob(f".{final.name}.*.part"):
+    """Remove temporary folders an interrupted run of patrolplan left beside or in `final`."""
+    inside = list(final.glob(f".{final.name}.*.part")) if final.is_dir() else []
+    for part in [*final.parent.glob(f".{final.name}.*.part"), *inside]:
         marker = part / _PART_MARKER
         if part.is_symlink() or not marker.is_file():
             continue
@@ -336,7 +337,9 @@ def _exit_on_signals() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike[str], *, replace_own: bool = True) -> Iterator[Path]:
+def atomic_dir(
+    path: str | os.PathLike[str], *, replace_own: bool = True, shared: bool = False
+) -> Iterator[Path]:
     """Yield a temporary folder whose files move into `path` only if the block succeeds.
 
     If the block raises (SIGINT, SIGTERM and SIGHUP included), nothing is left behind: the
@@ -359,6 +362,15 @@ def atomic_dir(path: str | os.PathLike[str], *, replace_own: bool = True) -> Ite
     replace_own
         Replace and remove files an earlier run wrote (listed in the manifest and unchanged).
         False refuses any existing file of the same name and leaves earlier files in place.
+    shared
+        `path` is a folder of other files too (where ``evaluate`` writes its two CSV files):
+        the files of earlier runs are kept (only those of the same name are replaced, under
+        the same rules), and the temporary folder is made inside `path`, so nothing is
+        written beside it.
+
+    A symbolic link `path` is followed; when the folder is on another file system than its
+    parent (a mount point, a link to another disk), the temporary folder is made inside it,
+    so every file moves within one file system.
 
     Yields
     ------
@@ -382,11 +394,16 @@ def atomic_dir(path: str | os.PathLike[str], *, replace_own: bool = True) -> Ite
     ['.patrolplan-manifest.json', 'a.txt']
     """
     final = check_output_dir(path, replace_own=replace_own)
+    if final.is_symlink():
+        final = final.resolve()
     mask = _umask()
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
+        if shared:
+            final.mkdir(exist_ok=True)
+        where = final if shared or _other_device(final) else final.parent
         _remove_stale_parts(final)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".part", dir=where))
     except OSError as e:
         msg = _("output folder {path} cannot be created: {error}").format(
             path=final, error=e.strerror or e
@@ -397,14 +414,22 @@ def atomic_dir(path: str | os.PathLike[str], *, replace_own: bool = True) -> Ite
         with _exit_on_signals():
             yield tmp
             (tmp / _PART_MARKER).unlink()
-            _commit(tmp, final, mask, replace_own=replace_own)
+            _commit(tmp, final, mask, replace_own=replace_own, prune=not shared)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
+def _other_device(folder: Path) -> bool:
+    """Whether the existing folder `folder` is on another file system than its parent."""
+    try:
+        return folder.is_dir() and os.stat(folder).st_dev != os.stat(folder.parent).st_dev
+    except OSError:
+        return False
+
+
+def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool, prune: bool = True) -> None:
     """Move the files of `tmp` into `final`, keeping its manifest (see :func:`atomic_dir`)."""
-    items = sorted(tmp.iterdir())
+    items = sorted(p for p in tmp.iterdir() if p.name != _PART_MARKER)
     if any(p.name == MANIFEST for p in items):
         msg = _("{name} is patrolplan's own file; write no file of that name").format(name=MANIFEST)
         raise PatrolPlanError(msg)
@@ -414,7 +439,7 @@ def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
     new = {p.name: file_sha256(p) for p in items}
     for p in items:
         _chmod_default(p, mask)
-    if not final.exists():
+    if not final.exists() and tmp.parent != final:
         _chmod_default(tmp, mask)
         _write_manifest(tmp, new)
         os.replace(tmp, final)
@@ -431,7 +456,7 @@ def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
         if not (target.exists() or target.is_symlink()):
             continue
         if _is_own(target, old):
-            if replace_own:
+            if replace_own and prune:
                 stale.append(target)
             else:
                 kept[name] = file_sha256(target)
@@ -451,8 +476,97 @@ def _commit(tmp: Path, final: Path, mask: int, *, replace_own: bool) -> None:
     _write_manifest(final, {**kept, **new})
 
 
-def read_small_file(path: Path, *, limit: int) -> str:
-    """Return the UTF-8 text of a regular file of at most `limit` bytes, read once.
+#: Longest wait, seconds, for a named pipe (``--config <(...)``) to deliver its text.
+PIPE_WAIT_S = 5.0
+
+
+def check_input_file(path: str | os.PathLike[str], *, what: str, folder: bool = False) -> Path:
+    """Check, without opening it, that `path` is a regular file (or a folder when `folder`).
+
+    A named pipe, a device (``/dev/zero``) or a socket would block or never end when read, so
+    it is refused here, before any work, with one line naming it.
+
+    Parameters
+    ----------
+    path
+        The path the user gave.
+    what
+        What the file is, for messages (``areas file``, ``district file``...).
+    folder
+        Expect a folder instead of a file.
+
+    Returns
+    -------
+    pathlib.Path
+        `path`.
+
+    Raises
+    ------
+    InputDataError
+        If `path` is missing, or is not a regular file (not a folder when `folder`).
+
+    Examples
+    --------
+    >>> check_input_file("/dev/zero", what="areas file")
+    Traceback (most recent call last):
+    ...
+    patrolplan._errors.InputDataError: areas file /dev/zero is not a regular file
+    """
+    p = Path(path)
+    try:
+        info = os.stat(p)
+    except FileNotFoundError:
+        msg = _("{what} {path} not found").format(what=what, path=p)
+        raise InputDataError(msg) from None
+    except OSError as exc:
+        msg = _("{what} {path} cannot be read ({error})").format(
+            what=what, path=p, error=exc.strerror or exc
+        )
+        raise InputDataError(msg) from None
+    if folder and not stat.S_ISDIR(info.st_mode):
+        msg = _("{what} {path} is not a folder").format(what=what, path=p)
+        raise InputDataError(msg)
+    if not folder and not stat.S_ISREG(info.st_mode):
+        msg = _("{what} {path} is not a regular file").format(what=what, path=p)
+        raise InputDataError(msg)
+    return p
+
+
+def _read_pipe(fd: int, path: Path, *, limit: int, what: str) -> bytes:
+    """Read a named pipe to its end, waiting at most :data:`PIPE_WAIT_S` for each piece."""
+    import select
+
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        if not poller.poll(PIPE_WAIT_S * 1000):
+            msg = _("{what} {path}: no text arrived in {seconds:g} s").format(
+                what=what, path=path, seconds=PIPE_WAIT_S
+            )
+            raise InputDataError(msg)
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            msg = _("{what} {path} is larger than {limit} bytes").format(
+                what=what, path=path, limit=limit
+            )
+            raise InputDataError(msg)
+
+
+def read_small_file(path: Path, *, limit: int, what: str) -> str:
+    """Return the UTF-8 text of a file of at most `limit` bytes, opened and read once.
+
+    A regular file is read; so is a named pipe (``--config <(printf ...)``), whose writer
+    may take up to :data:`PIPE_WAIT_S` seconds to start and to send each piece. Devices,
+    sockets and folders are refused at once.
 
     The file is opened without blocking and checked on the open descriptor, so a named pipe,
     a device (``/dev/zero``) or a folder is refused at once instead of hanging or filling the
@@ -473,18 +587,45 @@ def read_small_file(path: Path, *, limit: int) -> str:
     Raises
     ------
     InputDataError
-        If the file is not a regular file or is larger than `limit`.
-    FileNotFoundError, OSError, UnicodeDecodeError
-        If it is missing, cannot be opened or is not UTF-8 (the caller names the file).
+        If the file is missing, a folder or device, larger than `limit`, not UTF-8, or a pipe
+        that sends nothing in time.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        # opened without blocking: a named pipe with no writer must not hang the command
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        msg = _("{what} {path} not found").format(what=what, path=path)
+        raise InputDataError(msg) from None
+    except OSError as exc:
+        msg = _("{what} {path} cannot be read ({error})").format(
+            what=what, path=path, error=exc.strerror or exc
+        )
+        raise InputDataError(msg) from None
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        os.close(fd)
+        msg = _("{what} {path} is not a regular file").format(what=what, path=path)
+        raise InputDataError(msg)
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            msg = _("{path} is not a regular file").format(path=path)
+        if stat.S_ISFIFO(info.st_mode):
+            raw = _read_pipe(f.fileno(), path, limit=limit, what=what)
+        elif not stat.S_ISREG(info.st_mode):
+            msg = _("{what} {path} is not a regular file").format(what=what, path=path)
             raise InputDataError(msg)
-        if info.st_size > limit:
-            msg = _("{path} is larger than {limit} bytes").format(path=path, limit=limit)
+        elif info.st_size > limit:
+            msg = _("{what} {path} is larger than {limit} bytes").format(
+                what=what, path=path, limit=limit
+            )
             raise InputDataError(msg)
-        raw = f.read(limit + 1)
-    return raw.decode("utf-8")
+        else:
+            raw = f.read(limit + 1)
+            if len(raw) > limit:
+                msg = _("{what} {path} is larger than {limit} bytes").format(
+                    what=what, path=path, limit=limit
+                )
+                raise InputDataError(msg)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        msg = _("{what} {path} cannot be read ({error})").format(what=what, path=path, error=exc)
+        raise InputDataError(msg) from None
