@@ -57,6 +57,7 @@ __all__ = [
     "areas_geojson",
     "areas_map",
     "assign_posts_to_areas",
+    "check_areas",
     "partition",
     "read_areas",
     "restrict",

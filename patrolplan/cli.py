@@ -27,6 +27,7 @@ import typer
 
 from patrolplan import datasets, i18n, settings
 from patrolplan._errors import PatrolPlanError
+from patrolplan._validate import check_flag_numbers
 from patrolplan.i18n import _, ngettext, pgettext
 from patrolplan.options import PlanOptions, option_help
 from patrolplan.request import FLAG_ALIASES
@@ -136,6 +137,8 @@ def command(fn: F) -> F:
                 raise _fail(exc) from None
         with i18n.language(code):
             try:
+                # inf, 1e308 or a 400-digit number in any number flag: one line, before any work
+                check_flag_numbers(kwargs)
                 if doc is not None and config is not None:
                     from patrolplan.config import from_toml
 
@@ -750,8 +753,12 @@ def posts(
 ) -> None:
     """Evaluate the posts (risk within 5/10/15 minutes' walk) and propose K new sites (MCLP)."""
     from patrolplan import posts as pp_posts
+    from patrolplan.utils import check_input_file
 
     limits = _minutes(minutes, "minutes")
+    if candidates is not None:
+        # checked now: the sites are read only after the risk, minutes later
+        check_input_file(candidates, what=_("candidates file"))
     request = _request(
         config,
         incidents=incidents,

@@ -139,6 +139,7 @@ def load(
     """
     opts = request.options
     t0 = opts.shift_start()
+    _check_inputs(request)
     G = None
     area = None
     post_snaps: list[graph.Snap] = []
@@ -160,6 +161,24 @@ def load(
         **request.ingest_args(),
     )
     return Inputs(G, gdf, tuple(reports), t0, tuple(post_snaps), tuple(end_snaps))
+
+
+def _check_inputs(request: PlanRequest) -> None:
+    """Refuse a named pipe, device or socket as an input before anything is read.
+
+    A missing file is left to the reader, whose message names it; a folder is an incident
+    layer of page files.
+    """
+    from patrolplan.utils import check_input_file
+
+    named: list[tuple[Path | str, str]] = [(f, _("incident file")) for f in request.files.values()]
+    if request.osm is not None:
+        named.append((request.osm, _("OSM extract")))
+    if request.areas is not None:
+        named.append((request.areas, _("areas file")))
+    for path, what in named:
+        if isinstance(path, Path) and path.exists() and not path.is_dir():
+            check_input_file(path, what=what)
 
 
 def shift_hours(options: PlanOptions, t0: pd.Timestamp) -> tuple[float, float]:

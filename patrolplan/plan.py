@@ -242,6 +242,16 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
         seed = settings.seed if opts.seed is None else opts.seed
         posts = list(request.posts)
         ends = list(request.ends)
+        if request.areas is not None:
+            from patrolplan import areas as _areas
+
+            # more or fewer areas than officers, overlaps, end points: refused before any work
+            _areas.check_areas(
+                _areas.read_areas(request.areas),
+                officers=opts.officers,
+                ends=request.ends,
+                path=request.areas,
+            )
         # the first plan after an install compiles the route search while the data loads
         compiled = routing.start_compiling()
         data = pipeline.load(request)

@@ -98,10 +98,15 @@ class LayerSource:
                 layers=LAYERS, unknown=[self.layer]
             )
             raise InputDataError(msg)
+        from patrolplan._validate import check_weight, check_weights
         from patrolplan.db import is_url
 
         if not is_url(self.file):
             object.__setattr__(self, "file", Path(self.file))
+        # weights given from Python are checked as a district file's are
+        if self.weight is not None:
+            check_weight(self.weight, f"[layers.{self.layer}] `weight`")
+        check_weights(self.severity, f"[layers.{self.layer}] `severity`")
 
 
 @dataclass(frozen=True)
