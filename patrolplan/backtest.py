@@ -37,6 +37,7 @@ from patrolplan import graph as _graph
 from patrolplan._errors import InputDataError
 from patrolplan.grid import Grid, study_grid
 from patrolplan.i18n import _, format_number, format_percent, get_language
+from patrolplan.methods import HOTSPOT_METHODS
 from patrolplan.utils import atomic_write_text, file_sha256, log
 
 if TYPE_CHECKING:
@@ -423,11 +424,16 @@ def _candidates(p: hotspots.HotspotParams) -> dict[str, tuple[str, dict[str, flo
     # the 2017 arrests yet caught fewer next-shift incidents in the plan replay (46-51 of 144
     # against 61 for peaks at the data's half-life), so only the method is chosen here.
     base = {"min_weight": p.min_weight, "max_size_m": p.max_size_m}
-    return {
-        "peaks": ("peaks", dict(base)),
-        f"dbscan eps {p.eps_m:g} m": ("dbscan", {**base, "eps_m": p.eps_m}),
-        "hdbscan": ("hdbscan", {**base, "min_cluster_size": 5.0}),
-    }
+    found: dict[str, tuple[str, dict[str, float]]] = {}
+    # the micro-place methods of the registry, each with the data's own parameters it takes
+    for m in HOTSPOT_METHODS.values():
+        if not m.auto or m.kind != "places":
+            continue
+        extra = {"eps_m": p.eps_m, "min_cluster_size": 5.0}
+        params = {**base, **{k: extra[k] for k in m.tuning}}
+        label = f"{m.name} eps {p.eps_m:g} m" if "eps_m" in m.tuning else m.name
+        found[label] = (m.name, params)
+    return found
 
 
 def _top_places(

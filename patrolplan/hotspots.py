@@ -31,7 +31,7 @@ DEFAULT_LAYER_WEIGHTS: dict[str, float] = {"crime": 1.0, "accident": 1.0, "juven
 #: Days from the stored date (1 January, the 1st, midnight) to the middle of a coarse date.
 PRECISION_MIDPOINT_DAYS: dict[str, float] = {"year": 182.5, "month": 15.0, "date": 0.5}
 #: Hotspot methods of :func:`cluster_incidents`.
-METHODS = tuple(HOTSPOT_METHODS)
+METHODS = tuple(m.name for m in HOTSPOT_METHODS.values() if m.kind == "places")
 #: Largest hotspot, metres across, when neither the caller nor the settings say
 #: (``settings.hotspot_size_m`` once it exists): a place one officer can watch on a dwell.
 DEFAULT_MAX_SIZE_M = 150.0

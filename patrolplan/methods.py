@@ -9,7 +9,7 @@ new method is added here once.
 Examples
 --------
 >>> list(HOTSPOT_METHODS)
-['peaks', 'dbscan', 'hdbscan']
+['peaks', 'dbscan', 'hdbscan', 'forecast']
 >>> finder("dbscan").__name__
 'find_hotspots'
 """
@@ -37,14 +37,23 @@ class HotspotMethod:
         :func:`patrolplan.hotspots.find_hotspots` (``method`` included).
     help
         One line for the command line's help.
+    kind
+        ``places`` (clusters of past incidents, the keyword arguments of
+        :func:`patrolplan.hotspots.find_hotspots`) or ``forecast`` (a model of the next
+        period, the keyword arguments of :func:`patrolplan.forecast.forecast_hotspots`).
     auto
-        Whether ``--method auto``'s rolling backtest tries it.
+        Whether ``--method auto``'s rolling backtest tries it among the micro-place methods
+        (the forecast has its own rule there: it must beat the count baselines).
+    tuning
+        The data-derived parameters the backtest passes it (``eps_m``, ``min_cluster_size``).
     """
 
     name: str
     function: str
     help: str
+    kind: str = "places"
     auto: bool = True
+    tuning: tuple[str, ...] = ()
 
 
 #: Every hotspot method, in the order the backtest tries them.
@@ -60,11 +69,21 @@ HOTSPOT_METHODS: dict[str, HotspotMethod] = {
             "dbscan",
             "patrolplan.hotspots:find_hotspots",
             "weighted DBSCAN clusters within the clustering radius",
+            tuning=("eps_m",),
         ),
         HotspotMethod(
             "hdbscan",
             "patrolplan.hotspots:find_hotspots",
             "HDBSCAN clusters of varying density",
+            tuning=("min_cluster_size",),
+        ),
+        HotspotMethod(
+            "forecast",
+            "patrolplan.forecast:forecast_hotspots",
+            "the cells a model fitted on the district's own history expects the most incidents "
+            "in (rolling origin: multi-window counts, near repeats, time-of-day profile)",
+            kind="forecast",
+            auto=False,
         ),
     )
 }

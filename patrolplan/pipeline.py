@@ -417,8 +417,20 @@ def hotspot_step(
         min_weight *= float(weights.sum()) / max(float(raw.sum()), 1e-12)
 
     find_places = methods.finder(method)
+    start_h, length_h = shift_hours(options, at)
 
     def find(least: float) -> tuple[gpd.GeoDataFrame, pd.Series]:
+        if methods.HOTSPOT_METHODS[method].kind == "forecast":
+            return find_places(  # type: ignore[no-any-return]
+                gdf_incidents,
+                weights,
+                at=at,
+                shift_start_hour=start_h if params.shift_profile else None,
+                shift_length_h=length_h if params.shift_profile else None,
+                max_hotspots=max_hotspots,
+                max_size_m=size_m,
+                seed=settings.seed if options.seed is None else options.seed,
+            )
         return find_places(  # type: ignore[no-any-return]
             gdf_incidents,
             weights,
@@ -433,7 +445,9 @@ def hotspot_step(
     gdf_hot, labels = find(min_weight)
     wanted = min(max_hotspots, fill)
     floor = 2.0 * float(weights[weights > 0].median()) if (weights > 0).any() else 0.0
-    while options.min_weight is None and len(gdf_hot) < wanted and min_weight / 2 >= floor > 0:
+    # a forecast ranks every cell already: lowering the least weight changes nothing there
+    lowers = methods.HOTSPOT_METHODS[method].kind == "places" and options.min_weight is None
+    while lowers and len(gdf_hot) < wanted and min_weight / 2 >= floor > 0:
         min_weight /= 2
         gdf_hot, labels = find(min_weight)
         log(
