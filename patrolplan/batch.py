@@ -262,6 +262,7 @@ class _Job:
     shift: str
     folder: Path
     request: dict[str, Any] = field(repr=False)
+    db: str | None = None
 
 
 @dataclass(frozen=True)
@@ -335,6 +336,7 @@ def run(
     workers: int | None = None,
     progress: bool = True,
     cache_dir: str | Path | None = None,
+    to_db: str | None = None,
 ) -> BatchResult:
     """Plan every district file of a folder for every shift, on a Dask cluster.
 
@@ -361,6 +363,9 @@ def run(
         Show progress: a bar on a terminal, else one log line per finished plan.
     cache_dir
         Graph cache folder; default :data:`patrolplan.settings.cache_dir`.
+    to_db
+        Also store every plan in this PostGIS database (:func:`patrolplan.db.write_plan`);
+        default each district file's ``[output] db``, if any.
 
     Returns
     -------
@@ -442,7 +447,7 @@ def run(
             if _is_complete(sub, request):
                 outcomes[name, label] = PlanOutcome(name, label, "skipped", folder=sub)
                 continue
-            todo.append(_Job(plan_request, name, label, sub, request))
+            todo.append(_Job(plan_request, name, label, sub, request, to_db or district.db))
 
     total = len(order)
     bar = _Progress(total, enabled=progress)
@@ -953,6 +958,10 @@ def _plan_task(job: _Job, built: _Prepared | None, compiled: _Prepared, cache: P
             (job.folder / MARKER).unlink(missing_ok=True)
             result = _plan.make_plan(dataclasses.replace(job.plan, cache_dir=cache))
             files = _plan.write_plan(result, job.folder)
+            if job.db is not None:
+                from patrolplan import db
+
+                db.write_plan(result, job.db, district=job.plan.name or job.name)
         except Exception as exc:
             status, error = "failed", _error_line(exc)
             lines.extend(traceback.format_exc().rstrip().splitlines())

@@ -461,6 +461,8 @@ def plan(
     _check_out(out, request.options, pdf=pdf)
     result = _plan.make_plan(request)
     _write(result, out, pdf=pdf, offline=offline)
+    district = _DISTRICTS.get(config) if config is not None else None
+    to_db = to_db if to_db is not None else district.db if district is not None else None
     if to_db is not None:
         from patrolplan import db
 
@@ -876,6 +878,10 @@ def batch(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on a terminal.")
     ] = True,
+    to_db: Annotated[
+        str | None,
+        typer.Option(help="Also store every plan in PostGIS [each district file's [output] db]."),
+    ] = None,
     lang: Lang = None,
     verbose: Verbose = False,
     quiet: Quiet = False,
@@ -894,6 +900,7 @@ def batch(
             scheduler=scheduler,
             workers=workers,
             progress=progress,
+            to_db=to_db,
         )
     except ImportError as exc:
         raise _fail(exc) from None

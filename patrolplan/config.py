@@ -85,6 +85,8 @@ class District:
         ``[district] name``, or None.
     presets
         Layer -> the preset it names.
+    db
+        ``[output] db``: a PostgreSQL URL every plan of the district is also stored in.
     """
 
     path: Path
@@ -101,6 +103,7 @@ class District:
     plan: dict[str, Any] = field(default_factory=dict)
     name: str | None = None
     presets: dict[str, str] = field(default_factory=dict)
+    db: str | None = None
 
 
 def _points(value: object, where: str) -> tuple[tuple[float, float], ...]:
@@ -224,11 +227,11 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
     """
     path = Path(path)
     base = path.parent
-    unknown = set(doc) - {"district", "layers", "plan"}
+    unknown = set(doc) - {"district", "layers", "plan", "output"}
     if unknown:
-        msg = _("{path}: unknown sections {unknown}; expected district, layers, plan").format(
-            path=path, unknown=sorted(unknown)
-        )
+        msg = _(
+            "{path}: unknown sections {unknown}; expected district, layers, plan, output"
+        ).format(path=path, unknown=sorted(unknown))
         raise InputDataError(msg)
     a_table = _("a table")
     a_path = _("a file path text")
@@ -332,6 +335,20 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
                 )
                 raise InputDataError(msg)
             dayfirst[layer] = first
+    output = doc.get("output", {})
+    _need(output, dict, f"{path}: [output]", a_table)
+    bad = set(output) - {"db"}
+    if bad:
+        msg = _("{path}: [output] has unknown keys {unknown}; known: db").format(
+            path=path, unknown=sorted(bad)
+        )
+        raise InputDataError(msg)
+    out_db = output.get("db")
+    if out_db is not None:
+        _need(out_db, str, f"{path}: [output] `db`", _("a postgresql:// URL"))
+        if not is_url(out_db):
+            msg = _("{path}: [output] `db` must be a postgresql:// URL").format(path=path)
+            raise InputDataError(msg)
     plan = doc.get("plan", {})
     _need(plan, dict, f"{path}: [plan]", a_table)
     # checked now, so a wrong type is reported before any data is read
@@ -351,4 +368,5 @@ def from_toml(doc: Mapping[str, Any], path: str | Path) -> District:
         plan=dict(plan),
         name=name,
         presets=presets,
+        db=out_db,
     )
