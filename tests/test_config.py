@@ -136,11 +136,9 @@ def test_baltimore_arrests_preset_reads_us_dates_and_a_time_column(tmp_path):
         '[plan]\ntz = "America/New_York"\n',
     )
     cfg = config.load_config(cfg_path)
-    assert cfg.dayfirst == {"crime": False}
-    assert cfg.columns["crime"]["time"] == "ArrestTime"
-    gdf, (report,) = ingest.read_layers(
-        cfg.incidents, columns=cfg.columns, dayfirst=cfg.dayfirst, tz=cfg.plan["tz"]
-    )
+    # the preset (month-first dates, the ArrestTime column) is applied when the file is read
+    assert cfg.presets == {"crime": "baltimore_arrests"}
+    gdf, (report,) = ingest.read_layers(cfg.incidents, preset=cfg.presets, tz=cfg.plan["tz"])
     assert report.rows_kept > 100
     # US month-first dates (the file's head is late December 2017) and times of day from the
     # separate column
