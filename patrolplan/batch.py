@@ -364,7 +364,7 @@ def run(
     cache_dir
         Graph cache folder; default :data:`patrolplan.settings.cache_dir`.
     to_db
-        Also store every plan in this PostGIS database (:func:`patrolplan.db.write_plan`);
+        Also store every plan in this PostGIS database (:func:`patrolplan.store.write_plan`);
         default each district file's ``[output] db``, if any.
 
     Returns
@@ -959,9 +959,9 @@ def _plan_task(job: _Job, built: _Prepared | None, compiled: _Prepared, cache: P
             result = _plan.make_plan(dataclasses.replace(job.plan, cache_dir=cache))
             files = _plan.write_plan(result, job.folder)
             if job.db is not None:
-                from patrolplan import db
+                from patrolplan import store
 
-                db.write_plan(result, job.db, district=job.plan.name or job.name)
+                store.write_plan(result, job.db, district=job.plan.name or job.name)
         except Exception as exc:
             status, error = "failed", _error_line(exc)
             lines.extend(traceback.format_exc().rstrip().splitlines())

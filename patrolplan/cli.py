@@ -464,10 +464,11 @@ def plan(
     district = _DISTRICTS.get(config) if config is not None else None
     to_db = to_db if to_db is not None else district.db if district is not None else None
     if to_db is not None:
-        from patrolplan import db
+        from patrolplan import store
+        from patrolplan._url import redact
 
-        plan_id = db.write_plan(result, to_db, district=request.name)
-        typer.echo(_("Stored plan {id} in {url}").format(id=plan_id, url=db.redact(to_db)))
+        plan_id = store.write_plan(result, to_db, district=request.name)
+        typer.echo(_("Stored plan {id} in {url}").format(id=plan_id, url=redact(to_db)))
 
 
 @app.command()

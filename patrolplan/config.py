@@ -40,8 +40,8 @@ from typing import Any
 
 from patrolplan import presets as _presets
 from patrolplan._errors import InputDataError
+from patrolplan._url import is_url
 from patrolplan._validate import check_weight
-from patrolplan.db import is_url
 from patrolplan.i18n import _
 from patrolplan.ingest import LAYERS
 from patrolplan.options import PlanOptions

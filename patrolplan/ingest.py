@@ -40,7 +40,7 @@ import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from shapely.errors import ShapelyError
 
-from patrolplan import _esri, _validate, presets
+from patrolplan import _esri, _url, _validate, presets
 from patrolplan._errors import InputDataError
 from patrolplan.i18n import _, format_percent
 from patrolplan.utils import file_sha256, log
@@ -50,62 +50,8 @@ if TYPE_CHECKING:
 
 LAYERS = ("crime", "accident", "juvenile")
 
-#: Known column names, lower-cased, per role. The first alias found in the file wins. A
-#: ``time`` column (time of day) is combined with the ``datetime`` column's date.
-COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
-    "lat": ("latitude", "lat", "y", "point_y", "coord_y", "широта", "ендік"),
-    "lon": ("longitude", "lon", "lng", "long", "x", "point_x", "coord_x", "долгота", "бойлық"),
-    "datetime": (
-        "datetime",
-        "date_time",
-        "occurred",
-        "occurred_at",
-        "timestamp",
-        "crimedatetime",
-        "date",
-        "crimedate",
-        "arrestdate",
-        "incident_date",
-        "month",
-        "year",
-        "дата",
-        "дата_совершения",
-        "дата_время",
-        "күні",
-        "уақыты_күні",
-    ),
-    "time": ("time", "crimetime", "arresttime", "incident_time", "время", "уақыт", "уақыты"),
-    "category": (
-        "category",
-        "crime_type",
-        "crime type",
-        "offense",
-        "offence",
-        "incidentoffense",
-        "type",
-        "description",
-        "crime",
-        "статья",
-        "вид",
-        "категория",
-        "тяжесть",
-        "санат",
-        "түрі",
-    ),
-    "id": (
-        "incident_id",
-        "id",
-        "case_number",
-        "crime_id",
-        "arrest",
-        "crime id",
-        "objectid",
-        "номер",
-        "нөмір",
-    ),
-    # the column looked up in the severity table instead of the category: only when given
-    "severity": (),
-}
+#: Known column names per role (:data:`patrolplan.presets.COLUMN_ALIASES`).
+COLUMN_ALIASES = presets.COLUMN_ALIASES
 
 #: Harm weights per category and layer. Keys are upper-cased categories.
 #: ``crime`` holds Kazakhstan's four statutory gravity classes (Criminal Code art. 11) in
@@ -361,11 +307,9 @@ def read_incidents(
     >>> report.reasons()
     {'missing_coordinates': 15}
     """
-    from patrolplan import db
-
     # a PostgreSQL URL is read through patrolplan.db; it is named without its password
-    url = str(path) if db.is_url(path) else None
-    path = Path(db.redact(url)) if url is not None else Path(path)
+    url = str(path) if _url.is_url(path) else None
+    path = Path(_url.redact(url)) if url is not None else Path(path)
     if layer not in LAYERS:
         msg = _("`layer` must be one of {layers}, got {layer!r}").format(layers=LAYERS, layer=layer)
         raise InputDataError(msg)
@@ -596,10 +540,8 @@ def read_layers(
             return value.get(layer)
         return value
 
-    from patrolplan import db
-
     given: dict[str, str | Path] = {
-        k: str(v) if db.is_url(v) else Path(v) for k, v in files.items() if v is not None
+        k: str(v) if _url.is_url(v) else Path(v) for k, v in files.items() if v is not None
     }
     _check_distinct_files({k: v for k, v in given.items() if isinstance(v, Path)})
     frames, reports = [], []

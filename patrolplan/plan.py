@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from patrolplan import (
-    db,
+    _url,
     export,
     graph,
     hotspots,
@@ -378,7 +378,7 @@ def _resolve(
         "incidents": {
             k: {"file": Path(v).name, "sha256": _file_sha256(v)}
             if isinstance(v, Path)
-            else {"file": db.redact(v), "sha256": None}
+            else {"file": _url.redact(v), "sha256": None}
             for k, v in request.files.items()
         },
         "layer_weights": {**hotspots.DEFAULT_LAYER_WEIGHTS, **request.layer_weights},

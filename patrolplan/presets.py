@@ -49,6 +49,64 @@ SPAN_HOURS_COLUMN = "__span_hours"
 _REJECT_COLUMNS = ["row", "column", "reason", "value"]
 
 
+#: Known column names, lower-cased, per role. The first alias found in the file wins. A
+#: ``time`` column (time of day) is combined with the ``datetime`` column's date.
+COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
+    "lat": ("latitude", "lat", "y", "point_y", "coord_y", "широта", "ендік"),
+    "lon": ("longitude", "lon", "lng", "long", "x", "point_x", "coord_x", "долгота", "бойлық"),
+    "datetime": (
+        "datetime",
+        "date_time",
+        "occurred",
+        "occurred_at",
+        "timestamp",
+        "crimedatetime",
+        "date",
+        "crimedate",
+        "arrestdate",
+        "incident_date",
+        "month",
+        "year",
+        "дата",
+        "дата_совершения",
+        "дата_время",
+        "күні",
+        "уақыты_күні",
+    ),
+    "time": ("time", "crimetime", "arresttime", "incident_time", "время", "уақыт", "уақыты"),
+    "category": (
+        "category",
+        "crime_type",
+        "crime type",
+        "offense",
+        "offence",
+        "incidentoffense",
+        "type",
+        "description",
+        "crime",
+        "статья",
+        "вид",
+        "категория",
+        "тяжесть",
+        "санат",
+        "түрі",
+    ),
+    "id": (
+        "incident_id",
+        "id",
+        "case_number",
+        "crime_id",
+        "arrest",
+        "crime id",
+        "objectid",
+        "номер",
+        "нөмір",
+    ),
+    # the column looked up in the severity table instead of the category: only when given
+    "severity": (),
+}
+
+
 @dataclass(frozen=True)
 class Preset:
     """How to read the incident files of one source.

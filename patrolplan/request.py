@@ -98,8 +98,8 @@ class LayerSource:
                 layers=LAYERS, unknown=[self.layer]
             )
             raise InputDataError(msg)
+        from patrolplan._url import is_url
         from patrolplan._validate import check_weight, check_weights
-        from patrolplan.db import is_url
 
         if not is_url(self.file):
             object.__setattr__(self, "file", Path(self.file))
@@ -456,6 +456,6 @@ class PlanRequest:
 
 
 def _redact(url: str) -> str:
-    from patrolplan.db import redact
+    from patrolplan._url import redact
 
     return redact(url)

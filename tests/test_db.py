@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from patrolplan import datasets, db, ingest
+from patrolplan import datasets, db, ingest, store
 from patrolplan._errors import InputDataError
 from patrolplan.options import PlanOptions
 from patrolplan.plan import daily_plan
@@ -411,18 +411,18 @@ def _rows(pg, table: str, plan_id: int, order: str = "officer") -> list[tuple]:
 
 def _write_refused(plan, url: str, match: str, **kwargs) -> None:
     with pytest.raises(InputDataError, match=match) as info:
-        db.write_plan(plan, url, **kwargs)
+        store.write_plan(plan, url, **kwargs)
     assert "\n" not in str(info.value)
     _no_password(str(info.value))
 
 
 def _counts(pg) -> dict[str, str]:
-    return {t: pg.psql(f"SELECT count(*) FROM {t}").strip() for t in db.TABLES}
+    return {t: pg.psql(f"SELECT count(*) FROM {t}").strip() for t in store.TABLES}
 
 
 def test_write_plan_reads_back_equal(pg, plan, caplog):
     with caplog.at_level(logging.INFO, logger="patrolplan"):
-        plan_id = db.write_plan(plan, pg.url(), district="Baltimore demo")
+        plan_id = store.write_plan(plan, pg.url(), district="Baltimore demo")
     _no_password(caplog.text)
     routes = _rows(pg, "patrolplan_routes", plan_id)
     assert [r["officer"] for r in routes] == [r.officer for r in plan.routes]
@@ -489,17 +489,17 @@ def test_write_plan_reads_back_equal(pg, plan, caplog):
 
 
 def test_rerun_replaces_and_districts_stay_apart(pg, plan):
-    first = db.write_plan(plan, pg.url(), district="Rerun")
+    first = store.write_plan(plan, pg.url(), district="Rerun")
     before = _counts(pg)
-    assert db.write_plan(plan, pg.url(), district="Rerun") == first
+    assert store.write_plan(plan, pg.url(), district="Rerun") == first
     assert _counts(pg) == before
-    other = db.write_plan(plan, pg.url(), district="Other")
+    other = store.write_plan(plan, pg.url(), district="Other")
     assert other != first
     assert int(_counts(pg)["patrolplan_plans"]) == int(before["patrolplan_plans"]) + 1
 
 
 def test_failure_midway_leaves_nothing_changed(pg, plan):
-    plan_id = db.write_plan(plan, pg.url(), district="Failing")
+    plan_id = store.write_plan(plan, pg.url(), district="Failing")
     before = _counts(pg), pg.psql(f"SELECT created_at FROM patrolplan_plans WHERE id = {plan_id}")
     # the hotspots go in after the plan, its routes and stops: make that insert fail
     pg.psql(
@@ -512,10 +512,10 @@ def test_failure_midway_leaves_nothing_changed(pg, plan):
         with pytest.raises(
             InputDataError, match=r"database error \(disk full \(simulated\)\)"
         ) as info:
-            db.write_plan(plan, pg.url(), district="Failing")
+            store.write_plan(plan, pg.url(), district="Failing")
         _no_password(str(info.value))
         with pytest.raises(InputDataError, match="disk full"):
-            db.write_plan(plan, pg.url(), district="Brand new")
+            store.write_plan(plan, pg.url(), district="Brand new")
     finally:
         pg.psql("DROP TRIGGER boom ON patrolplan_hotspots; DROP FUNCTION boom();")
     after = _counts(pg), pg.psql(f"SELECT created_at FROM patrolplan_plans WHERE id = {plan_id}")
@@ -523,8 +523,8 @@ def test_failure_midway_leaves_nothing_changed(pg, plan):
 
 
 def test_writer_needs_only_select_insert_delete(pg, plan, caplog):
-    db.write_plan(plan, pg.url(), district="Setup")  # the tables exist from here on
-    tables = ", ".join(db.TABLES)
+    store.write_plan(plan, pg.url(), district="Setup")  # the tables exist from here on
+    tables = ", ".join(store.TABLES)
     pg.psql(f"GRANT SELECT, INSERT ON {tables}, patrolplan_schema_version TO writer")
     url = pg.url("writer", WRITER_PW)
     with (
@@ -533,11 +533,11 @@ def test_writer_needs_only_select_insert_delete(pg, plan, caplog):
             InputDataError, match="role writer lacks DELETE on patrolplan_plans; grant it with"
         ) as info,
     ):
-        db.write_plan(plan, url, district="By writer")
+        store.write_plan(plan, url, district="By writer")
     _no_password(str(info.value) + caplog.text)
     pg.psql(f"GRANT DELETE ON {tables} TO writer")
-    first = db.write_plan(plan, url, district="By writer")
-    assert db.write_plan(plan, url, district="By writer") == first
+    first = store.write_plan(plan, url, district="By writer")
+    assert store.write_plan(plan, url, district="By writer") == first
     pg.psql("REVOKE INSERT ON patrolplan_stops FROM writer")
     _write_refused(plan, url, "role writer lacks INSERT on patrolplan_stops", district="By writer")
     # the reader may not create the tables in a fresh database
@@ -550,7 +550,7 @@ def test_writer_needs_only_select_insert_delete(pg, plan, caplog):
 
 
 def test_newer_schema_version_is_refused(pg, plan):
-    db.write_plan(plan, pg.url(), district="Versioned")
+    store.write_plan(plan, pg.url(), district="Versioned")
     before = _counts(pg)
     pg.psql("UPDATE patrolplan_schema_version SET version = 2")
     try:
