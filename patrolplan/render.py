@@ -279,7 +279,9 @@ def _line_features(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
         return dict(json.loads(gdf.to_json(drop_id=True)))
     xy = shapely.get_coordinates(geoms).tolist()
     ends = np.cumsum(shapely.get_num_coordinates(geoms)).tolist()
-    rows = props.to_dict("records")
+    keys = [str(c) for c in props.columns]
+    values = zip(*(props[c].tolist() for c in props.columns), strict=True)
+    rows = [dict(zip(keys, v, strict=True)) for v in values] if keys else [{} for _ in ends]
     features = []
     start = 0
     for row, end in zip(rows, ends, strict=True):
