@@ -35,6 +35,8 @@ import pandas as pd
 import shapely
 from branca.element import Element, Figure, MacroElement, Template
 from folium import plugins
+from folium.features import GeoJsonStyleMapper
+from folium.utilities import get_obj_in_upper_tree
 
 from patrolplan import i18n
 from patrolplan._errors import PatrolPlanError
@@ -296,6 +298,26 @@ def _line_features(gdf: gpd.GeoDataFrame) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
+class _OneStyleGeoJson(folium.GeoJson):
+    """A GeoJson layer whose features all have one style.
+
+    folium calls the style function once per feature and groups the features by the JSON of
+    their style; with one style for all, that grouping is ``{"default": style}``, written here
+    directly (the same page, without thousands of calls for the streets of a district).
+    """
+
+    def __init__(self, data: dict[str, Any], *, style: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(data, style_function=lambda _feature: style, **kwargs)
+        self.one_style = style
+
+    def render(self, **kwargs: Any) -> Any:
+        # what GeoJson.render does, less the pass over the features
+        self.parent_map: Any = get_obj_in_upper_tree(self, folium.Map)
+        if self.data["features"]:
+            self.style_map = {"default": GeoJsonStyleMapper._to_key(self.one_style)}
+        return folium.map.Layer.render(self)
+
+
 def base_map(gdf_edges: gpd.GeoDataFrame, *, attribution: str | None = None) -> folium.Map:
     """Return a map fitted to the streets, with the streets as an offline base layer.
 
@@ -351,9 +373,9 @@ def base_map(gdf_edges: gpd.GeoDataFrame, *, attribution: str | None = None) -> 
         ]
     # Leaflet sets the tooltip as HTML: names are escaped here, shown literally there
     streets_6dp["name"] = streets_6dp["name"].map(escape_text)
-    folium.GeoJson(
+    _OneStyleGeoJson(
         _line_features(streets_6dp),
-        style_function=lambda _x: {"color": "#9e9e9e", "weight": 1.2, "opacity": 0.8},
+        style={"color": "#9e9e9e", "weight": 1.2, "opacity": 0.8},
         tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
         attr=attribution,
     ).add_to(streets)
