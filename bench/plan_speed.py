@@ -162,7 +162,7 @@ def stages() -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--cold", action="store_true", help="start from an empty graph cache")
-    ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median)")
+    ap.add_argument("--runs", type=int, default=5, help="timed runs per command (median); 0: none")
     ap.add_argument("--compare", type=Path, help="another source tree, timed alternately")
     ap.add_argument("--no-stages", action="store_true", help="only the subprocess timings")
     args = ap.parse_args()
@@ -174,7 +174,8 @@ def main() -> int:
     if not args.no_stages:
         stages()
     trees = [HERE] if args.compare is None else [HERE, args.compare.resolve()]
-    processes(trees, args.runs, env)
+    if args.runs > 0:
+        processes(trees, args.runs, env)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 
