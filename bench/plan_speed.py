@@ -97,7 +97,7 @@ def stages() -> None:
     """Print the seconds of each stage of one demo plan, in this process."""
     rows: list[tuple[str, float, float]] = []
     t = time.perf_counter(), time.process_time()
-    from patrolplan import datasets, export, graph, hotspots, ingest, metrics, pipeline, plan
+    from patrolplan import datasets, graph, metrics, pipeline, plan, routing
     from patrolplan.request import PlanRequest
 
     t = _stage("imports (plan path)", t, rows)
@@ -113,32 +113,24 @@ def stages() -> None:
         seed=0,
     )
     opts = request.options
-    t0 = opts.shift_start()
     t = _stage("request", t, rows)
-    G = graph.graph_from_file(datasets.baltimore_osm())
-    t = _stage("graph (load or build)", t, rows)
-    gdf, _reports = ingest.read_layers(
-        {"crime": datasets.baltimore_crimes()}, area=graph.graph_area(G), until=t0
-    )
-    t = _stage("ingest", t, rows)
-    start_h, length_h = pipeline.shift_hours(opts, t0)
-    w = hotspots.incident_weights(gdf, at=t0, shift_start_hour=start_h, shift_length_h=length_h)
-    hot, labels = hotspots.find_hotspots(gdf, w)
-    t = _stage("weights + hotspots (default method)", t, rows)
+    data = pipeline.load(request)
+    G, gdf, t0 = data.G, data.gdf_incidents, data.t0
+    assert G is not None
+    t = _stage("load (graph cache + ingest)", t, rows)
+    step = pipeline.hotspot_step(gdf, opts, at=t0, cache_dir=request.cache_dir)
+    t = _stage("weights + hotspots (as the plan)", t, rows)
     snapped = graph.snap_to_edges(G, gdf)
-    graph.add_edge_risk(G, snapped, w)
-    t = _stage("snap + edge risk", t, rows)
-    from patrolplan import routing
-
-    t = _stage("import routing (numba)", t, rows)
-    routes = routing.solve(
-        G,
-        hot,
-        list(datasets.DEMO_POSTS),
-        routing.RouteOptions(officers=3, shift_min=240, seed=0),
-    )
+    graph.add_edge_risk(G, snapped, step.weights)
+    streets = graph.segment_risk(G, snapped, step.weights.where(step.labels < 0, 0.0))
+    t = _stage("snap + edge and segment risk", t, rows)
+    route_opts = pipeline.route_options(opts, max_hotspots=step.max_hotspots)
+    hot = step.gdf_hotspots
+    if not hot.empty:
+        hot["node"] = graph.nearest_nodes(G, hot["lon"], hot["lat"])[0]
+    routes = routing.solve(G, hot, list(request.posts), route_opts, segments=streets)
     t = _stage("routes (numba cache load + search)", t, rows)
-    metrics.summary(routes, hot, labels, snapped, w)
+    metrics.summary(routes, hot, step.labels, snapped, step.weights)
     t = _stage("metrics", t, rows)
 
     p = plan.make_plan(request)
@@ -151,7 +143,6 @@ def stages() -> None:
             if output.when(files):
                 output.write(files, Path(tmp))
                 t = _stage(f"  write {output.file_names(files)[0]}", t, rows)
-    assert export
     print(f"{'stage':38} {'wall s':>8} {'cpu s':>8}")
     for name, wall, cpu in rows:
         print(f"{name:38} {wall:8.2f} {cpu:8.2f}")
