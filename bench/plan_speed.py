@@ -142,7 +142,9 @@ def stages() -> None:
         for output in plan.PLAN_OUTPUTS:
             if output.when(files):
                 output.write(files, Path(tmp))
-                t = _stage(f"  write {output.file_names(files)[0]}", t, rows)
+                names = output.file_names(files)
+                more = ", ..." if len(names) > 1 else ""
+                t = _stage(f"  write {names[0]}{more}", t, rows)
     print(f"{'stage':38} {'wall s':>8} {'cpu s':>8}")
     for name, wall, cpu in rows:
         print(f"{name:38} {wall:8.2f} {cpu:8.2f}")
