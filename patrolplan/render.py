@@ -722,7 +722,7 @@ def _template(source: str) -> object:
     return _Text(source)
 
 
-_TEMPLATES_LOCK = threading.Lock()
+_TEMPLATES_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
