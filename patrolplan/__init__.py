@@ -6,9 +6,8 @@ so ``import patrolplan`` and the command line's ``--help`` stay fast.
 
 from __future__ import annotations
 
+import functools
 import importlib
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
 from typing import TYPE_CHECKING, Any
 
 from patrolplan._errors import (
@@ -19,6 +18,8 @@ from patrolplan._errors import (
 )
 
 if TYPE_CHECKING:
+    __version__: str
+
     from patrolplan import (
         areas,
         backtest,
@@ -39,10 +40,17 @@ if TYPE_CHECKING:
         settings,
     )
 
-try:
-    __version__ = _version("patrolplan")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+
+@functools.cache
+def _package_version() -> str:
+    """Return the installed version (importlib.metadata takes a tenth of a second to load)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("patrolplan")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
 
 _MODULES = (
     "areas",
@@ -66,7 +74,9 @@ _MODULES = (
 
 
 def __getattr__(name: str) -> Any:
-    """Import a public module on first access (PEP 562)."""
+    """Import a public module, or read ``__version__``, on first access (PEP 562)."""
+    if name == "__version__":
+        return _package_version()
     if name in _MODULES:
         return importlib.import_module(f"patrolplan.{name}")
     msg = f"module 'patrolplan' has no attribute {name!r}"

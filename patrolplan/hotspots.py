@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from scipy import ndimage
-from sklearn.cluster import DBSCAN, HDBSCAN
 
 from patrolplan import settings
 from patrolplan._errors import InputDataError
@@ -471,12 +470,17 @@ def cluster_incidents(
     if method == "dbscan":
         # scikit-learn counts sample weights towards an integer min_samples
         min_samples = max(1, int(np.ceil(min_w)))
+        # scikit-learn (over a second to import) only where it is used
+        from sklearn.cluster import DBSCAN
+
         model = DBSCAN(eps=eps, min_samples=min_samples)
         cell_labels = model.fit(bins.xy, sample_weight=bins.weight).labels_
     elif method == "hdbscan":
         if len(bins.xy) < 2:
             cell_labels = np.full(len(bins.xy), -1)
         else:
+            from sklearn.cluster import HDBSCAN
+
             hdb = HDBSCAN(min_cluster_size=max(2, min_cluster_size), copy=True)
             cell_labels = hdb.fit(bins.xy).labels_
     else:

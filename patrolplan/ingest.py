@@ -37,7 +37,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyogrio.errors import DataLayerError, DataSourceError
 from shapely.errors import ShapelyError
 
 from patrolplan import _esri, _url, _validate, presets
@@ -639,18 +638,20 @@ _READ_ERRORS: tuple[type[BaseException], ...] = (
     ValueError,
     csv.Error,
     zipfile.BadZipFile,
-    DataSourceError,
-    DataLayerError,
     ShapelyError,
 )
 
 
 def _read_errors() -> tuple[type[BaseException], ...]:
+    # pyogrio's errors are imported when a read fails, not with the module (CSV plans skip it)
+    from pyogrio.errors import DataLayerError, DataSourceError
+
+    errors = (*_READ_ERRORS, DataSourceError, DataLayerError)
     try:
         import pyarrow as pa
     except ImportError:  # pragma: no cover - pyarrow is a dependency of the parquet reader
-        return _READ_ERRORS
-    return (*_READ_ERRORS, pa.ArrowException)
+        return errors
+    return (*errors, pa.ArrowException)
 
 
 def _read_table(
