@@ -264,6 +264,8 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
             opts, max_hotspots=step.max_hotspots, ends=tuple(ends) if ends else None
         )
         alternatives: tuple[tuple[routing.Route, ...], ...] = ()
+        notes = tuple(step.warnings)
+        area_of: list[int] | None = None
         table = None
         compiled()
         if request.areas is not None:
@@ -274,9 +276,18 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
 
             gdf_areas = _areas.read_areas(request.areas)
             subs = [_areas.restrict(G, geom) for geom in gdf_areas.geometry]
-            routes = tuple(
-                routing.solve_in_areas(G, gdf_hot, posts, subs, route_opts, segments=streets)
+            in_areas = routing.solve_in_areas(
+                G,
+                gdf_hot,
+                posts,
+                subs,
+                route_opts,
+                segments=streets,
+                area_ids=[int(a) for a in gdf_areas["area"]],
             )
+            routes = in_areas.routes
+            area_of = [int(gdf_areas["area"].iloc[h]) for h in in_areas.homes]
+            notes = (*notes, *in_areas.warnings)
         elif opts.variants > 1 or opts.day is not None:
             k = max(opts.variants, 7 if opts.day is not None else 1)
             plans, table = routing.variants(
@@ -291,6 +302,9 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
         schedule = export.schedule_frame(routes, shift_start=t0, G=G)
         coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
         params = _resolve(request, data, step, seed=seed)
+        if area_of is not None:
+            params["officer_areas"] = area_of
+            params["warnings"] = list(notes)
         total = summary.iloc[-1]
         log(
             _(
@@ -321,7 +335,7 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
             route_coords=coords,
             params=params,
             options=opts,
-            warnings=step.warnings,
+            warnings=notes,
             variants=alternatives,
             variant_table=table,
         )
