@@ -562,7 +562,14 @@ def _write_gpx(f: PlanFiles, tmp: Path) -> None:
 def _write_sheets(f: PlanFiles, tmp: Path) -> None:
     p = f.p
     page = render.route_sheets(
-        p.routes, p.route_coords, p.schedule, gdf_edges=f.edges, title=f.title, lang=f.lang
+        p.routes,
+        p.route_coords,
+        p.schedule,
+        gdf_edges=f.edges,
+        title=f.title,
+        lang=f.lang,
+        gdf_hotspots=p.gdf_hotspots,
+        shift_start=p.shift_start,
     )
     atomic_write_text(tmp / "sheets.html", page)
     if f.pdf:
