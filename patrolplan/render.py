@@ -1077,7 +1077,7 @@ def _streets_to_walk(n: int) -> str:
 # height of a table row by its number of text lines; estimated generously, so that a sheet
 # that the estimate fits on one page prints on one page (checked in the tests with Chromium)
 _PAGE_MM = 273.0
-_FIRST_PAGE_TABLE_MM = _PAGE_MM - 10 - 9 - 88 - 7 - 10
+_FIRST_PAGE_TABLE_MM = _PAGE_MM - 10 - 9 - 88 - 4 - 7 - 10
 _NEXT_PAGE_TABLE_MM = _PAGE_MM - 10 - 7 - 10
 _LINE_MM, _VIA_LINE_MM, _ROW_PAD_MM = 3.6, 3.2, 1.6
 # characters per line in the narrow "At" and "Task" cells and in the wide "Walk via" cell, in
@@ -1128,11 +1128,11 @@ def _why(row: dict[str, object]) -> str:
     cats = str(row.get("top_categories") or "").strip()
     hours = str(row.get("active_hours") or "").strip()
     if cats and hours:
-        return _("{categories}; most incidents {hours} h").format(categories=cats, hours=hours)
+        return _("{categories} · {hours} h").format(categories=cats, hours=hours)
     if cats:
         return cats
     if hours:
-        return _("most incidents {hours} h").format(hours=hours)
+        return _("{hours} h").format(hours=hours)
     return ""
 
 
@@ -1141,16 +1141,18 @@ def _timetable_rows(
     street: Callable[[object], str],
     *,
     numbers: dict[int, int] | None = None,
+    passing: set[int] | None = None,
     why: dict[str, str] | None = None,
     off: set[int] | None = None,
     via_chars: int = _VIA_CHARS,
 ) -> list[tuple[str, float]]:
     """HTML table rows of one officer's timetable, with each row's estimated height in mm.
 
-    `numbers` gives each stop's number on the sheet (a street walked in passing has none and
-    shows a dot), `why` the reason of each hotspot, `off` the stops outside their hotspot's
-    active hours.
+    `numbers` gives each stop's number on the sheet and `passing` the streets walked in
+    passing (no number: a dot); `why` the reason of each hotspot, `off` the stops outside
+    their hotspot's active hours.
     """
+    passing = passing or set()
     why = why or {}
     off = off or set()
     out = []
@@ -1164,19 +1166,13 @@ def _timetable_rows(
             task_name, str(r["stop"])
         )
         if numbers is not None and task_name not in ("return", "end"):
-            number = numbers.get(int(r["stop"]))
-            stop = "·" if number is None else str(number)
+            order = int(r["stop"])
+            stop = str(numbers[order]) if order in numbers else "·" if order in passing else stop
         reason = why.get(str(r["hotspot_id"]), "") if task_name == "hotspot" else ""
         late = task_name == "hotspot" and str(r["stop"]).isdigit() and int(r["stop"]) in off
         note = ""
         if reason or late:
-            warn = (
-                '<span class="off">&#9888; '
-                + escape_text(_("outside its active hours"))
-                + "</span> "
-                if late
-                else ""
-            )
+            warn = '<span class="off">&#9888;</span> ' if late else ""
             note = f'<span class="why">{warn}{escape_text(reason)}</span><br>'
         tr = '<tr class="passing">' if stop == "·" else "<tr>"
         html_row = (
@@ -1187,7 +1183,7 @@ def _timetable_rows(
             f"<td class='via'>{note}{escape_text(via) or '&ndash;'}</td>"
             f"<td class='tick'>{done}</td></tr>"
         )
-        text_note = (_("outside its active hours") + " " if late else "") + reason
+        text_note = ("! " if late else "") + reason
         out.append((html_row, _row_mm(task, at, via, text_note, via_chars)))
     return out
 
@@ -1355,6 +1351,7 @@ def _route_sheets(
             schedule[schedule["officer"] == route.officer],
             street,
             numbers=numbers,
+            passing={s.order for s in route.stops if s.order not in numbers},
             why=why,
             off=off,
             via_chars=via_chars,
@@ -1400,6 +1397,17 @@ def _route_sheets(
                 ),
             ]
         )
+        # what the italic line of a hotspot says, once per sheet
+        key = ""
+        if any(why.get(h) for h in route.hotspot_ids):
+            key = '<p class="key"><span class="why">' + escape_text(
+                _("Why here: main incident types (count) · hours of most incidents")
+            )
+            if off:
+                key += ' &middot; <span class="off">&#9888;</span> ' + escape_text(
+                    _("outside its active hours")
+                )
+            key += "</span></p>"
         first = 0
         for k, count in enumerate(split, start=1):
             page_no = (
@@ -1411,7 +1419,7 @@ def _route_sheets(
                 svg = _svg_map(route, coords, gdf_edges, numbers=numbers, street=street)
                 top = f"""
   <p class="meta">{meta}</p>
-  {svg}"""
+  {svg}{key}"""
             else:
                 cont = _("Timetable of officer {officer}, continued from page {k}/{n}.").format(
                     officer=route.officer, k=k - 1, n=n
@@ -1453,6 +1461,7 @@ td.tick {{ text-align: center; font-size: 11pt; line-height: 1; }}
 .off {{ color: #b00; font-weight: bold; }}
 tr.passing td {{ color: #555; }}
 .notes {{ margin: 2mm 0 0; }}
+.key {{ margin: 1mm 0 0; font-size: 7.5pt; }}
 </style></head><body>{"".join(pages)}
 </body></html>
 """

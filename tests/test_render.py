@@ -404,7 +404,8 @@ def test_hotspots_say_why_and_off_hours_stops_are_marked(sheets_page, demo_plan)
     first = next(s for s in demo_plan.routes[0].stops if s.kind == "hotspot")
     row = hot.loc[first.hotspot_id]
     assert html.escape(str(row["top_categories"]), quote=False) in sheets_page
-    assert f"most incidents {row['active_hours']} h" in sheets_page
+    assert f"{row['top_categories']} · {row['active_hours']} h" in html.unescape(sheets_page)
+    assert "Why here: main incident types (count)" in sheets_page
     # every stop marked off-hours really lies outside its hotspot's active hours, and back
     for r in demo_plan.routes:
         for s in r.stops:
