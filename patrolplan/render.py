@@ -1077,7 +1077,8 @@ def _streets_to_walk(n: int) -> str:
 # height of a table row by its number of text lines; estimated generously, so that a sheet
 # that the estimate fits on one page prints on one page (checked in the tests with Chromium)
 _PAGE_MM = 273.0
-_FIRST_PAGE_TABLE_MM = _PAGE_MM - 10 - 9 - 88 - 4 - 7 - 10
+_MAP_MM, _MAP_MIN_MM = 88.0, 64.0
+_FIRST_PAGE_TABLE_MM = _PAGE_MM - 10 - 9 - _MAP_MM - 4 - 7 - 10
 _NEXT_PAGE_TABLE_MM = _PAGE_MM - 10 - 7 - 10
 _LINE_MM, _VIA_LINE_MM, _ROW_PAD_MM = 3.6, 3.2, 1.6
 # characters per line in the narrow "At" and "Task" cells and in the wide "Walk via" cell, in
@@ -1108,12 +1109,15 @@ def _row_mm(task: str, at: str, via: str, why: str = "", via_chars: int = _VIA_C
 _H1_CHARS, _H1_LINE_MM = 52, 5.8
 
 
-def _paginate(heights: list[float], heading_mm: float = 0.0) -> list[int]:
+def _paginate(
+    heights: list[float], heading_mm: float = 0.0, map_saved_mm: float = 0.0
+) -> list[int]:
     """Split rows of the given heights into pages; return the number of rows on each page.
 
-    `heading_mm` is what a long heading takes beyond its one line, on every page.
+    `heading_mm` is what a long heading takes beyond its one line, on every page;
+    `map_saved_mm` what a shorter map leaves to the first page's table.
     """
-    pages, used, budget = [0], 0.0, _FIRST_PAGE_TABLE_MM - heading_mm
+    pages, used, budget = [0], 0.0, _FIRST_PAGE_TABLE_MM - heading_mm + map_saved_mm
     for h in heights:
         if pages[-1] and used + h > budget:
             pages.append(0)
@@ -1360,7 +1364,12 @@ def _route_sheets(
         # the longest heading, with a page number, in lines beyond the first
         longest = f"{title} · {officer} · " + _("page {k}/{n}").format(k=99, n=99)
         extra_mm = (_lines(longest, _H1_CHARS) - 1) * _H1_LINE_MM
-        split = _paginate([h for _html, h in rows], extra_mm)
+        heights = [h for _html, h in rows]
+        # a timetable a little too long for the first page takes room from the map instead
+        over = sum(heights) - (_FIRST_PAGE_TABLE_MM - extra_mm)
+        saved = over + 1.0 if 0 < over <= _MAP_MM - _MAP_MIN_MM - 1.0 else 0.0
+        map_mm = _MAP_MM - saved
+        split = _paginate(heights, extra_mm, saved)
         n = len(split)
         heading = escape_text(title) + " &middot; " + escape_text(officer)
         # coordinates keep a decimal point in every language, as GPS devices read them
@@ -1416,7 +1425,20 @@ def _route_sheets(
             body = "".join(html_row for html_row, _h in rows[first : first + count])
             first += count
             if k == 1:
-                svg = _svg_map(route, coords, gdf_edges, numbers=numbers, street=street)
+                svg = _svg_map(
+                    route,
+                    coords,
+                    gdf_edges,
+                    numbers=numbers,
+                    street=street,
+                    height=round(680.0 * map_mm / 186.0, 1),
+                )
+                if saved:
+                    svg = svg.replace(
+                        'class="sheet-map">',
+                        f'class="sheet-map" style="max-height:{map_mm:.1f}mm">',
+                        1,
+                    )
                 top = f"""
   <p class="meta">{meta}</p>
   {svg}{key}"""
