@@ -880,17 +880,17 @@ def _street_labels(
     }
     # runs of consecutive walked edges of one street; each street is named on its longest
     best: dict[str, tuple[float, list[tuple[float, float]]]] = {}
-    run_name, run_pts = "", []
+    run_name = ""
+    run_pts: list[tuple[float, float]] = []
     for u, v in [*itertools.pairwise(route.nodes), (-1, -1)]:
         hit = by_pair.get((min(u, v), max(u, v)))
         name = str(hit[0] or "").split(";")[0] if hit is not None else ""
         name = "" if name == "nan" else name
         if name != run_name or not name:
             if run_name and len(run_pts) > 1:
-                length = sum(
-                    float(np.hypot(b[0] - a[0], b[1] - a[1]))
-                    for a, b in itertools.pairwise(run_pts)
-                )
+                length = 0.0
+                for a, b in itertools.pairwise(run_pts):
+                    length += float(np.hypot(b[0] - a[0], b[1] - a[1]))
                 if length > best.get(run_name, (0.0, []))[0]:
                     best[run_name] = (length, run_pts)
             run_name, run_pts = name, []
@@ -901,7 +901,7 @@ def _street_labels(
             ):
                 piece.reverse()
             run_pts += piece
-    out = []
+    out: list[str] = []
     for name in sorted(best, key=lambda n: (-best[n][0], n)):
         length, pts = best[name]
         text = street(name)
