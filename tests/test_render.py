@@ -419,7 +419,8 @@ def test_hotspots_say_why_and_off_hours_stops_are_marked(sheets_page, demo_plan)
             active = {(a + k) % 24 for k in range(((b - a) % 24) or 24)}
             hours = set(pd.date_range(start.floor("h"), end, freq="h").hour)
             assert off == (not hours & active), (s, window)
-    marked = sheets_page.count('<span class="off">')
+    # (each sheet's key line explains the mark once more)
+    marked = sheets_page.count('<span class="why"><span class="off">')
     assert marked == sum(
         render.off_hours(s, hot.loc[s.hotspot_id, "active_hours"], demo_plan.shift_start)
         for r in demo_plan.routes
