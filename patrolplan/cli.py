@@ -983,5 +983,56 @@ def fetch(
     )
 
 
+@app.command()
+@command
+def check(
+    incidents: Incidents = None,
+    osm: Osm = None,
+    post: Posts = None,
+    config: Config = None,
+    accidents: Annotated[str | None, typer.Option(help="Traffic accidents layer.")] = None,
+    juvenile: Annotated[str | None, typer.Option(help="Juvenile offences layer.")] = None,
+    preset: Preset = None,
+    start: Annotated[str | None, _flag("start")] = None,
+    date: Annotated[str | None, _flag("date")] = None,
+    days: Annotated[int | None, _flag("days")] = None,
+    since: Annotated[str | None, _flag("since")] = None,
+    tz: Annotated[str | None, _flag("tz")] = None,
+    columns: Columns = None,
+    crs: Crs = None,
+    datetime_format: DatetimeFormat = None,
+    dayfirst: Dayfirst = None,
+    end: Annotated[
+        list[str] | None, typer.Option(help="Open routes: end point lat,lon, repeat like --post.")
+    ] = None,
+    lang: Lang = None,
+    verbose: Verbose = False,
+    quiet: Quiet = False,
+) -> None:
+    """Check the inputs of a plan without planning: columns, rows, dates, extract, posts."""
+    from patrolplan import check as _check
+
+    request = _request(
+        config,
+        incidents=incidents,
+        accidents=accidents,
+        juvenile=juvenile,
+        osm=osm,
+        posts=_posts(post),
+        ends=_posts(end),
+        preset=preset,
+        columns=_columns_arg(columns),
+        crs=crs,
+        datetime_format=datetime_format,
+        dayfirst=dayfirst,
+        **_options(locals()),
+    )
+    report = _check.check(request)
+    for line in report.lines():
+        typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

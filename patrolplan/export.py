@@ -17,10 +17,14 @@ timetable, are in the language asked for (``lang="ru"``, see :mod:`patrolplan.i1
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
+import os
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,67 +92,82 @@ def clock(start: pd.Timestamp, minutes: float) -> str:
     return str((start + pd.Timedelta(minutes=round(minutes))).strftime("%H:%M"))
 
 
-def routes_geojson(
-    path: str | Path,
-    routes: Sequence[Route],
-    G: nx.MultiDiGraph,
-    *,
-    shift_start: pd.Timestamp,
-    path_coords: Sequence[list[tuple[float, float]]],
-) -> Path:
-    """Write routes as GeoJSON: a LineString per officer, a Point per stop, post and end point.
-
-    Properties: every feature has ``kind`` (``route``, ``stop``, ``post`` or, for an open
-    route that finishes elsewhere than its post, ``end``) and ``officer``.
-    Routes add ``length_m``, ``walk_min``, ``dwell_min``, ``duration_min``, ``shift_min``,
-    ``n_stops``, ``hotspots`` (ids in order), ``start``, ``end``. Stops add ``task``, ``order``,
-    ``hotspot_id``, ``visit`` (2 for a revisit), ``arrive``, ``leave`` (``HH:MM``),
-    ``dwell_min``, ``risk``, ``street``. An end point adds ``arrive`` (``HH:MM``).
+def iso_time(start: pd.Timestamp, minutes: float, *, tz: str | None = None) -> str:
+    """Format `start` plus `minutes` as an ISO 8601 date and time, right across midnight.
 
     Parameters
     ----------
-    path
-        Output file.
-    routes
-        Routes to write.
-    G
-        The graph the routes were planned on.
-    shift_start
-        Start of the shift, for clock times.
-    path_coords
-        (lon, lat) vertices of each route, from :func:`patrolplan.graph.path_geometry`.
+    start
+        Start of the shift (local wall-clock time, as planned).
+    minutes
+        Minutes after the start; rounded to the minute, as :func:`clock` does.
+    tz
+        The district's time zone (IANA name): the time gets its UTC offset. None: local time
+        without an offset.
 
     Returns
     -------
-    pathlib.Path
-        The written file.
+    str
+        ``YYYY-MM-DDTHH:MM:SS``, with ``+HH:MM`` when `tz` is given.
+
+    Examples
+    --------
+    >>> iso_time(pd.Timestamp("2016-06-19 22:00"), 150)
+    '2016-06-20T00:30:00'
+    >>> iso_time(pd.Timestamp("2016-06-19 22:00"), 0, tz="America/New_York")
+    '2016-06-19T22:00:00-04:00'
     """
+    t = start + pd.Timedelta(minutes=round(minutes))
+    if tz is not None and t.tzinfo is None:
+        t = t.tz_localize(tz)
+    return str(t.isoformat(timespec="seconds"))
+
+
+def _utc(start: pd.Timestamp, minutes: float, tz: str | None) -> str:
+    """Return the GPX time of a moment: UTC with ``Z`` when the zone is known, else local."""
+    t = start + pd.Timedelta(minutes=minutes).round("s")
+    if tz is None and t.tzinfo is None:
+        return str(t.isoformat(timespec="seconds"))
+    if t.tzinfo is None:
+        t = t.tz_localize(tz)
+    return str(t.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def _route_properties(route: Route, shift_start: pd.Timestamp, tz: str | None) -> dict[str, Any]:
+    """Properties of a route's line, the same in GeoJSON and GeoPackage."""
+    return {
+        "kind": "route",
+        "officer": route.officer,
+        "post_lat": route.post[0],
+        "post_lon": route.post[1],
+        "length_m": round(route.length_m, 1),
+        "walk_min": round(route.walk_min, 1),
+        "dwell_min": round(route.dwell_min, 1),
+        "duration_min": round(route.duration_min, 1),
+        "shift_min": round(route.shift_min, 1),
+        "n_stops": len(route.stops),
+        "hotspots": list(route.hotspot_ids),
+        "start": iso_time(shift_start, 0, tz=tz),
+        "end": iso_time(shift_start, route.duration_min, tz=tz),
+    }
+
+
+def _point_features(
+    routes: Sequence[Route], G: nx.MultiDiGraph, shift_start: pd.Timestamp, tz: str | None
+) -> list[dict[str, Any]]:
+    """Each officer's post, end point (of an open route) and stops, as GeoJSON features."""
     features = []
-    for route, coords in zip(routes, path_coords, strict=True):
-        end = shift_start + pd.Timedelta(minutes=round(route.duration_min))
+    for route in routes:
         features.append(
             _feature(
-                {"type": "LineString", "coordinates": [list(c) for c in coords]},
+                {"type": "Point", "coordinates": [route.post[1], route.post[0]]},
                 {
-                    "kind": "route",
+                    "kind": "post",
                     "officer": route.officer,
-                    "length_m": round(route.length_m, 1),
-                    "walk_min": round(route.walk_min, 1),
-                    "dwell_min": round(route.dwell_min, 1),
-                    "duration_min": round(route.duration_min, 1),
-                    "shift_min": round(route.shift_min, 1),
-                    "n_stops": len(route.stops),
-                    "hotspots": list(route.hotspot_ids),
-                    "start": shift_start.isoformat(timespec="minutes"),
-                    "end": end.isoformat(timespec="minutes"),
+                    "lat": route.post[0],
+                    "lon": route.post[1],
+                    "leave": iso_time(shift_start, 0, tz=tz),
                 },
-            )
-        )
-        post = G.nodes[route.post_node]
-        features.append(
-            _feature(
-                {"type": "Point", "coordinates": [post["lon"], post["lat"]]},
-                {"kind": "post", "officer": route.officer},
             )
         )
         if route.end_node != route.post_node:
@@ -159,7 +178,9 @@ def routes_geojson(
                     {
                         "kind": "end",
                         "officer": route.officer,
-                        "arrive": clock(shift_start, route.duration_min),
+                        "lat": finish["lat"],
+                        "lon": finish["lon"],
+                        "arrive": iso_time(shift_start, route.duration_min, tz=tz),
                     },
                 )
             )
@@ -174,15 +195,228 @@ def routes_geojson(
                         "order": s.order,
                         "hotspot_id": s.hotspot_id,
                         "visit": s.visit,
-                        "arrive": clock(shift_start, s.arrive_min),
-                        "leave": clock(shift_start, s.leave_min),
+                        "arrive": iso_time(shift_start, s.arrive_min, tz=tz),
+                        "leave": iso_time(shift_start, s.leave_min, tz=tz),
                         "dwell_min": round(s.leave_min - s.arrive_min, 1),
                         "risk": round(s.risk, 3),
                         "street": s.street,
+                        "lat": s.lat,
+                        "lon": s.lon,
                     },
                 )
             )
+    return features
+
+
+def routes_geojson(
+    path: str | Path,
+    routes: Sequence[Route],
+    G: nx.MultiDiGraph | None = None,
+    *,
+    shift_start: pd.Timestamp,
+    path_coords: Sequence[list[tuple[float, float]]],
+    tz: str | None = None,
+) -> Path:
+    """Write routes as GeoJSON: one LineString per officer and nothing else.
+
+    Every feature holds one geometry type, so GIS tools (``ogr2ogr`` to a shapefile...) load
+    the file in one step; the stops, posts and end points are in :func:`stops_geojson`.
+    Properties: ``kind`` (``route``), ``officer``, ``post_lat``, ``post_lon``, ``length_m``,
+    ``walk_min``, ``dwell_min``, ``duration_min``, ``shift_min``, ``n_stops``, ``hotspots``
+    (ids in order), ``start`` and ``end`` (ISO 8601 date and time, see :func:`iso_time`).
+
+    Parameters
+    ----------
+    path
+        Output file.
+    routes
+        Routes to write.
+    G
+        Unused; kept for callers that pass the graph.
+    shift_start
+        Start of the shift, for the times.
+    path_coords
+        (lon, lat) vertices of each route, from :func:`patrolplan.graph.path_geometry`.
+    tz
+        The district's time zone, to give the times their UTC offset; None: local time.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    features = [
+        _feature(
+            {"type": "LineString", "coordinates": [list(c) for c in coords]},
+            _route_properties(route, shift_start, tz),
+        )
+        for route, coords in zip(routes, path_coords, strict=True)
+    ]
     return _write_geojson(path, features)
+
+
+def stops_geojson(
+    path: str | Path,
+    routes: Sequence[Route],
+    G: nx.MultiDiGraph,
+    *,
+    shift_start: pd.Timestamp,
+    tz: str | None = None,
+) -> Path:
+    """Write the routes' points as GeoJSON: every stop, each officer's post and end point.
+
+    Properties: every feature has ``kind`` (``stop``, ``post`` or, for an open route that
+    finishes elsewhere than its post, ``end``), ``officer``, ``lat`` and ``lon``. Stops add
+    ``task`` (``hotspot`` or ``street``), ``order``, ``hotspot_id``, ``visit`` (2 for a
+    revisit), ``arrive``, ``leave`` (ISO 8601 date and time, right across midnight),
+    ``dwell_min``, ``risk``, ``street``; a post adds ``leave`` (the shift's start), an end
+    point ``arrive``.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    routes
+        Routes to write.
+    G
+        The graph the routes were planned on (for open routes' end points).
+    shift_start
+        Start of the shift, for the times.
+    tz
+        The district's time zone, to give the times their UTC offset; None: local time.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    return _write_geojson(path, _point_features(routes, G, shift_start, tz))
+
+
+def plan_gpkg(
+    path: str | Path,
+    routes: Sequence[Route],
+    path_coords: Sequence[list[tuple[float, float]]],
+    G: nx.MultiDiGraph,
+    *,
+    shift_start: pd.Timestamp,
+    gdf_hotspots: gpd.GeoDataFrame,
+    gdf_edges: gpd.GeoDataFrame,
+    tz: str | None = None,
+) -> Path:
+    """Write the plan as one GeoPackage with a layer per kind of feature.
+
+    Layers (EPSG:4326, one geometry type each): ``routes`` (lines, the properties of
+    :func:`routes_geojson`), ``stops`` (points, those of :func:`stops_geojson` with
+    ``kind`` = ``stop``), ``posts`` (one point per post, ``officers`` serving it), ``hotspots``
+    (polygons, those of :func:`hotspots_geojson`) and ``streets`` (every street segment with
+    its ``name``, ``length`` and ``risk``). Times are date-time fields, in UTC when `tz` is
+    given (GeoPackage keeps no other offset), else local. The file is the same byte for byte
+    for the same plan.
+
+    Parameters
+    ----------
+    path
+        Output file.
+    routes
+        Routes of the plan.
+    path_coords
+        (lon, lat) vertices of each route.
+    G
+        The graph the routes were planned on.
+    shift_start
+        Start of the shift.
+    gdf_hotspots
+        The plan's hotspots.
+    gdf_edges
+        Street segments, from :func:`patrolplan.graph.edges_gdf`.
+    tz
+        The district's time zone; None: local time.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    def frame(features: list[dict[str, Any]], times: Sequence[str]) -> gpd.GeoDataFrame:
+        gdf = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
+        for col in gdf.columns:
+            if gdf[col].map(lambda v: isinstance(v, list)).any():
+                gdf[col] = gdf[col].map(lambda v: ", ".join(map(str, v)))
+        # GeoPackage date-times are UTC when they have a zone
+        for col in times:
+            if col in gdf:
+                gdf[col] = pd.to_datetime(gdf[col], format="ISO8601", utc=tz is not None)
+        # the geometry column last, as GIS tools list the fields
+        return gdf[[*(c for c in gdf.columns if c != "geometry"), "geometry"]]
+
+    lines = frame(
+        [
+            _feature(
+                {"type": "LineString", "coordinates": [list(c) for c in coords]},
+                _route_properties(r, shift_start, tz),
+            )
+            for r, coords in zip(routes, path_coords, strict=True)
+        ],
+        ("start", "end"),
+    )
+    points = _point_features(routes, G, shift_start, tz)
+    stops = frame([f for f in points if f["properties"]["kind"] == "stop"], ("arrive", "leave"))
+    serving: dict[tuple[float, float], list[int]] = {}
+    for r in routes:
+        serving.setdefault(r.post, []).append(r.officer)
+    posts = frame(
+        [
+            _feature(
+                {"type": "Point", "coordinates": [lon, lat]},
+                {
+                    "post": i,
+                    "lat": lat,
+                    "lon": lon,
+                    "officers": ", ".join(map(str, officers)),
+                },
+            )
+            for i, ((lat, lon), officers) in enumerate(serving.items(), start=1)
+        ],
+        (),
+    )
+    hot = gdf_hotspots.drop(columns=[c for c in ("cluster",) if c in gdf_hotspots])
+    hot = hot.to_crs("EPSG:4326") if hot.crs is not None else hot.set_crs("EPSG:4326")
+    streets = gdf_edges[
+        [
+            c
+            for c in ("u", "v", "name", "highway", "length", "risk", "n_incidents")
+            if c in gdf_edges
+        ]
+        + ["geometry"]
+    ].copy()
+    for col in ("name", "highway"):
+        if col in streets:
+            streets[col] = streets[col].map(lambda v: "" if v is None else str(v))
+    layers = {"routes": lines, "stops": stops, "posts": posts, "hotspots": hot, "streets": streets}
+    # GeoPackages record when they were written: fix it to the shift's start, so the same plan
+    # gives the same bytes
+    stamp = shift_start.tz_localize(None) if shift_start.tzinfo else shift_start
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": f"{stamp:%Y-%m-%dT%H:%M:%S}Z"})
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    # GDAL wants the .gpkg extension: write in a hidden folder beside the file, then rename
+    folder = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        tmp = folder / final.name
+        for name, gdf in layers.items():
+            pyogrio.write_dataframe(
+                gdf, tmp, layer=name, driver="GPKG", append=name != "routes", promote_to_multi=False
+            )
+        os.replace(tmp, final)
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
+        shutil.rmtree(folder, ignore_errors=True)
+    return Path(path)
 
 
 def variants_geojson(
@@ -323,6 +557,69 @@ def _when(shift_start: pd.Timestamp) -> str:
     return f"{i18n.format_date(shift_start)} {shift_start:%H:%M}"
 
 
+def track_minutes(route: Route, coords: Sequence[tuple[float, float]]) -> list[float]:
+    """Return when the officer passes each vertex of his route, in minutes after the start.
+
+    He walks at the route's own pace (its length over its walking time) and stands at each
+    hotspot for its dwell: a stop's vertex is reached at its arrival, the vertices after it
+    from its departure on. A stop is matched to the vertex at its node that lies nearest
+    along the line to where the walked distance puts it, so a street passed twice is not
+    mistaken for the stop.
+
+    Parameters
+    ----------
+    route
+        The route.
+    coords
+        Its (lon, lat) vertices, from :func:`patrolplan.graph.path_geometry`.
+
+    Returns
+    -------
+    list of float
+        One time per vertex, never decreasing; the last is the route's duration.
+    """
+    import numpy as np
+
+    if len(coords) < 2:
+        return [0.0] * len(coords)
+    lon = np.radians([c[0] for c in coords])
+    lat = np.radians([c[1] for c in coords])
+    # great-circle length of each piece, scaled to the route's own length
+    h = (
+        np.sin(np.diff(lat) / 2) ** 2
+        + np.cos(lat[:-1]) * np.cos(lat[1:]) * np.sin(np.diff(lon) / 2) ** 2
+    )
+    piece = 2 * 6_371_008.8 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+    cum = np.concatenate([[0.0], np.cumsum(piece)])
+    if cum[-1] > 0:
+        cum *= route.length_m / cum[-1]
+    pace = route.length_m / route.walk_min if route.walk_min > 0 else 0.0
+    # knots: (vertex, arrive, leave); a street task is walked, so it has no standing time
+    knots = [(0, 0.0, 0.0)]
+    dwelt = 0.0
+    for s in route.stops:
+        walked = (s.arrive_min - dwelt) * pace
+        here = [
+            i
+            for i in range(knots[-1][0], len(coords))
+            if coords[i][0] == s.lon and coords[i][1] == s.lat
+        ]
+        i = min(here, key=lambda j: abs(cum[j] - walked)) if here else knots[-1][0]
+        leave = s.leave_min if s.kind == "hotspot" else s.arrive_min
+        knots.append((i, s.arrive_min, leave))
+        dwelt += leave - s.arrive_min
+    knots.append((len(coords) - 1, route.duration_min, route.duration_min))
+    times = [0.0] * len(coords)
+    for (i0, _a0, t0), (i1, t1, _l1) in itertools.pairwise(knots):
+        span = cum[i1] - cum[i0]
+        for i in range(i0, i1 + 1):
+            share = (cum[i] - cum[i0]) / span if span > 0 else 0.0
+            times[i] = t0 + share * (t1 - t0)
+    for i, arrive, _leave in knots:
+        times[i] = arrive
+    return times
+
+
 def gpx(
     path: str | Path,
     route: Route,
@@ -332,12 +629,16 @@ def gpx(
     attribution: str = "OpenStreetMap contributors",
     lang: str = "en",
     streets: Mapping[str, str] | None = None,
+    tz: str | None = None,
 ) -> Path:
     """Write one officer's route as GPX 1.1: a track plus a waypoint per stop and the post.
 
-    Waypoints come first, then the track, as the GPX 1.1 schema orders them. Arrive and leave
-    times are in each waypoint's ``desc`` (local time; GPX times would have to be UTC). An
-    open route (one that finishes elsewhere than its post) gets an ``End`` waypoint at the
+    Waypoints come first, then the track, as the GPX 1.1 schema orders them. Every waypoint
+    and track point has a ``time``: the post the shift's start, a stop its arrival, a track
+    point when the officer passes it (walking at the route's pace, standing at each hotspot
+    for its dwell). With `tz` the times are UTC, as GPX wants; without it they are local
+    times without a zone. Arrive and leave clock times are also in each waypoint's ``desc``.
+    An open route (one that finishes elsewhere than its post) gets an ``End`` waypoint at the
     last vertex of `coords`. Names and descriptions are in `lang`; ``type`` stays
     ``post``, ``stop`` or ``end``.
 
@@ -357,6 +658,8 @@ def gpx(
         Language of names and descriptions, one of :data:`patrolplan.i18n.LANGS`.
     streets
         Street ``name`` -> name in `lang`, from :func:`patrolplan.i18n.street_names`.
+    tz
+        The district's time zone (IANA name); None: times are local, without a zone.
 
     Returns
     -------
@@ -369,6 +672,7 @@ def gpx(
         If `lang` is not a known language.
     """
     names = streets or {}
+    at = track_minutes(route, coords)
     with i18n.language(lang):
         officer = _("Officer {officer}").format(officer=route.officer)
         post_name, end_name = _("Post"), _("End")
@@ -384,7 +688,8 @@ def gpx(
             f'    <copyright author="{_xml(attribution)}"><year>{shift_start:%Y}</year>'
             "<license>https://opendatacommons.org/licenses/odbl/</license></copyright>",
             "  </metadata>",
-            f'  <wpt lat="{route.post[0]:.7f}" lon="{route.post[1]:.7f}"><name>'
+            f'  <wpt lat="{route.post[0]:.7f}" lon="{route.post[1]:.7f}">'
+            f"<time>{_utc(shift_start, 0, tz)}</time><name>"
             f"{_xml(post_name)}</name><desc>{_xml(start)}</desc>"
             "<type>post</type></wpt>",
         ]
@@ -392,7 +697,9 @@ def gpx(
             label = i18n.visit_label(s.hotspot_id, s.visit)
             street = names.get(s.street, s.street)
             lines.append(
-                f'  <wpt lat="{s.lat:.7f}" lon="{s.lon:.7f}"><name>{s.order}. {_xml(label)}'
+                f'  <wpt lat="{s.lat:.7f}" lon="{s.lon:.7f}">'
+                f"<time>{_utc(shift_start, round(s.arrive_min), tz)}</time>"
+                f"<name>{s.order}. {_xml(label)}"
                 f"</name><desc>{_xml(_times(shift_start, s.arrive_min, s.leave_min))}; "
                 f"{_xml(street)}</desc><type>stop</type></wpt>"
             )
@@ -400,11 +707,16 @@ def gpx(
             lo, la = coords[-1]
             finish = _("end {time}").format(time=clock(shift_start, route.duration_min))
             lines.append(
-                f'  <wpt lat="{la:.7f}" lon="{lo:.7f}"><name>{_xml(end_name)}</name>'
+                f'  <wpt lat="{la:.7f}" lon="{lo:.7f}">'
+                f"<time>{_utc(shift_start, round(route.duration_min), tz)}</time>"
+                f"<name>{_xml(end_name)}</name>"
                 f"<desc>{_xml(finish)}</desc><type>end</type></wpt>"
             )
     lines += [f"  <trk><name>{_xml(officer)}</name><trkseg>"]
-    lines += [f'    <trkpt lat="{la:.7f}" lon="{lo:.7f}"/>' for lo, la in coords]
+    lines += [
+        f'    <trkpt lat="{la:.7f}" lon="{lo:.7f}"><time>{_utc(shift_start, t, tz)}</time></trkpt>'
+        for (lo, la), t in zip(coords, at, strict=True)
+    ]
     lines += ["  </trkseg></trk>", "</gpx>", ""]
     return atomic_write_text(path, "\n".join(lines))
 
@@ -418,11 +730,16 @@ def kml(
     colours: Sequence[str],
     lang: str = "en",
     streets: Mapping[str, str] | None = None,
+    tz: str | None = None,
 ) -> Path:
     """Write all routes as KML 2.2: a folder per officer with its line, stops and post.
 
     An open route also gets an ``End`` placemark at the last vertex of its line. Names and
-    descriptions are in `lang`.
+    descriptions are in `lang`. Each line and stop has a ``TimeSpan`` (the shift; the stop's
+    arrival to departure, ISO 8601), so Google Earth's time slider plays the shift, and its
+    data as ``ExtendedData`` fields with stable English names (``officer``, ``order``,
+    ``task``, ``hotspot_id``, ``visit``, ``arrive``, ``leave``, ``street``, ``risk``; a line
+    ``length_m``, ``duration_min``, ``shift_min``, ``post_lat``, ``post_lon``).
 
     Parameters
     ----------
@@ -440,6 +757,8 @@ def kml(
         Language of names and descriptions, one of :data:`patrolplan.i18n.LANGS`.
     streets
         Street ``name`` -> name in `lang`, from :func:`patrolplan.i18n.street_names`.
+    tz
+        The district's time zone (IANA name); None: local times without a zone.
 
     Returns
     -------
@@ -452,6 +771,19 @@ def kml(
         If `lang` is not a known language.
     """
     names = streets or {}
+
+    def span(begin_min: float, end_min: float) -> str:
+        return (
+            f"<TimeSpan><begin>{iso_time(shift_start, begin_min, tz=tz)}</begin>"
+            f"<end>{iso_time(shift_start, end_min, tz=tz)}</end></TimeSpan>"
+        )
+
+    def data(values: Mapping[str, object]) -> str:
+        fields = "".join(
+            f'<Data name="{k}"><value>{_xml(v)}</value></Data>' for k, v in values.items()
+        )
+        return f"<ExtendedData>{fields}</ExtendedData>"
+
     with i18n.language(lang):
         title = _("Patrol plan for {date}, {time}").format(
             date=i18n.format_date(shift_start), time=f"{shift_start:%H:%M}"
@@ -476,8 +808,19 @@ def kml(
             # KML 2.2 order inside a Placemark: name, description, styleUrl, geometry
             out.append(
                 f"<Placemark><name>{route_name}</name><description>"
-                f"{_kml_html(_summary(r, of_shift=False))}</description><styleUrl>#o{r.officer}"
-                f"</styleUrl><LineString><tessellate>1</tessellate><coordinates>{line}"
+                f"{_kml_html(_summary(r, of_shift=False))}</description>"
+                f"{span(0, r.duration_min)}<styleUrl>#o{r.officer}</styleUrl>"
+                + data(
+                    {
+                        "officer": r.officer,
+                        "length_m": round(r.length_m, 1),
+                        "duration_min": round(r.duration_min, 1),
+                        "shift_min": round(r.shift_min, 1),
+                        "post_lat": r.post[0],
+                        "post_lon": r.post[1],
+                    }
+                )
+                + f"<LineString><tessellate>1</tessellate><coordinates>{line}"
                 "</coordinates></LineString></Placemark>"
             )
             out.append(
@@ -499,8 +842,22 @@ def kml(
                 out.append(
                     f"<Placemark><name>{s.order}. {_xml(label)}</name><description>"
                     f"{_kml_html(_times(shift_start, s.arrive_min, s.leave_min))}; "
-                    f"{_kml_html(street)}</description><styleUrl>#o{r.officer}</styleUrl>"
-                    f"<Point><coordinates>{s.lon:.7f},{s.lat:.7f}</coordinates></Point>"
+                    f"{_kml_html(street)}</description>{span(s.arrive_min, s.leave_min)}"
+                    f"<styleUrl>#o{r.officer}</styleUrl>"
+                    + data(
+                        {
+                            "officer": r.officer,
+                            "order": s.order,
+                            "task": s.kind,
+                            "hotspot_id": s.hotspot_id,
+                            "visit": s.visit,
+                            "arrive": iso_time(shift_start, s.arrive_min, tz=tz),
+                            "leave": iso_time(shift_start, s.leave_min, tz=tz),
+                            "street": s.street,
+                            "risk": round(s.risk, 3),
+                        }
+                    )
+                    + f"<Point><coordinates>{s.lon:.7f},{s.lat:.7f}</coordinates></Point>"
                     "</Placemark>"
                 )
             out.append("</Folder>")
@@ -515,6 +872,7 @@ def schedule_frame(
     G: nx.MultiDiGraph | None = None,
     lang: str = "en",
     streets: Mapping[str, str] | None = None,
+    tz: str | None = None,
 ) -> pd.DataFrame:
     """Return the timetable of every officer as a table.
 
@@ -531,6 +889,13 @@ def schedule_frame(
         The graph the routes were planned on, for the coordinates of open routes' end points
         (the street node the route ends at). Without it, an open route's ``end`` row has no
         coordinates.
+    lang
+        Language of the label columns, one of :data:`patrolplan.i18n.LANGS`.
+    streets
+        Street ``name`` -> name in `lang`, from :func:`patrolplan.i18n.street_names`.
+    tz
+        The district's time zone (IANA name) for ``arrive_at`` and ``leave_at``; None:
+        local times without an offset.
 
     Returns
     -------
@@ -539,7 +904,9 @@ def schedule_frame(
         dwell, ``street``: walk that street end to end, ``return``: back at the post,
         ``end``: at the end point of an open route), ``hotspot_id``, ``visit`` (1 for the
         plan's first visit to that hotspot, 2 for a revisit, ...; 0 on the last row),
-        ``arrive``, ``leave``, ``street`` (``post`` or ``end point`` on the last row), ``via``
+        ``arrive``, ``leave`` (clock times ``HH:MM``), ``arrive_at``, ``leave_at`` (ISO 8601
+        date and time, right across midnight; with `tz` with its UTC offset; ``leave_at`` is
+        empty on the last row), ``street`` (``post`` or ``end point`` on the last row), ``via``
         (streets walked to get there, ``" > "``-separated), ``lat``, ``lon``, and for people
         ``task_label`` and ``street_label`` in `lang` (see :func:`schedule_labels`).
 
@@ -561,6 +928,8 @@ def schedule_frame(
                     "visit": s.visit,
                     "arrive": clock(shift_start, s.arrive_min),
                     "leave": clock(shift_start, s.leave_min),
+                    "arrive_at": iso_time(shift_start, s.arrive_min, tz=tz),
+                    "leave_at": iso_time(shift_start, s.leave_min, tz=tz),
                     "street": s.street,
                     "via": " > ".join(s.via),
                     "lat": round(s.lat, 6),
@@ -590,6 +959,8 @@ def schedule_frame(
                 "visit": 0,
                 "arrive": clock(shift_start, r.duration_min),
                 "leave": "",
+                "arrive_at": iso_time(shift_start, r.duration_min, tz=tz),
+                "leave_at": "",
                 "street": "post" if last == "return" else "end point",
                 "via": " > ".join(r.return_via),
                 "lat": round(lat, 6),
@@ -606,6 +977,8 @@ def schedule_frame(
             "visit",
             "arrive",
             "leave",
+            "arrive_at",
+            "leave_at",
             "street",
             "via",
             "lat",

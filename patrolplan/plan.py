@@ -276,6 +276,8 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
             opts, max_hotspots=step.max_hotspots, ends=tuple(ends) if ends else None
         )
         alternatives: tuple[tuple[routing.Route, ...], ...] = ()
+        notes = tuple(step.warnings)
+        area_of: list[int] | None = None
         table = None
         compiled()
         if request.areas is not None:
@@ -286,9 +288,18 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
 
             gdf_areas = _areas.read_areas(request.areas)
             subs = [_areas.restrict(G, geom) for geom in gdf_areas.geometry]
-            routes = tuple(
-                routing.solve_in_areas(G, gdf_hot, posts, subs, route_opts, segments=streets)
+            in_areas = routing.solve_in_areas(
+                G,
+                gdf_hot,
+                posts,
+                subs,
+                route_opts,
+                segments=streets,
+                area_ids=[int(a) for a in gdf_areas["area"]],
             )
+            routes = in_areas.routes
+            area_of = [int(gdf_areas["area"].iloc[h]) for h in in_areas.homes]
+            notes = (*notes, *in_areas.warnings)
         elif opts.variants > 1 or opts.day is not None:
             k = max(opts.variants, 7 if opts.day is not None else 1)
             plans, table = routing.variants(
@@ -303,6 +314,9 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
         schedule = export.schedule_frame(routes, shift_start=t0, G=G)
         coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)
         params = _resolve(request, data, step, seed=seed)
+        if area_of is not None:
+            params["officer_areas"] = area_of
+            params["warnings"] = list(notes)
         total = summary.iloc[-1]
         log(
             _(
@@ -333,7 +347,7 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
             route_coords=coords,
             params=params,
             options=opts,
-            warnings=step.warnings,
+            warnings=notes,
             variants=alternatives,
             variant_table=table,
         )
@@ -485,8 +499,58 @@ def _write_map(f: PlanFiles, tmp: Path) -> None:
 def _write_routes(f: PlanFiles, tmp: Path) -> None:
     p = f.p
     export.routes_geojson(
-        tmp / "routes.geojson", p.routes, p.G, shift_start=p.shift_start, path_coords=p.route_coords
+        tmp / "routes.geojson",
+        p.routes,
+        shift_start=p.shift_start,
+        path_coords=p.route_coords,
+        tz=p.options.tz,
     )
+
+
+def _write_stops(f: PlanFiles, tmp: Path) -> None:
+    p = f.p
+    export.stops_geojson(
+        tmp / "stops.geojson", p.routes, p.G, shift_start=p.shift_start, tz=p.options.tz
+    )
+
+
+def _write_gpkg(f: PlanFiles, tmp: Path) -> None:
+    p = f.p
+    export.plan_gpkg(
+        tmp / "plan.gpkg",
+        p.routes,
+        p.route_coords,
+        p.G,
+        shift_start=p.shift_start,
+        gdf_hotspots=p.gdf_hotspots,
+        gdf_edges=f.edges,
+        tz=p.options.tz,
+    )
+
+
+def _write_schedule(f: PlanFiles, tmp: Path) -> None:
+    p = f.p
+    frame = export.schedule_labels(p.schedule, lang=f.lang, streets=f.streets)
+    if p.options.tz is not None:
+        # the timetable was made without the zone: give its date-times their UTC offset
+        for col in ("arrive_at", "leave_at"):
+            frame[col] = [
+                export.iso_time(pd.Timestamp(v), 0, tz=p.options.tz) if v else ""
+                for v in frame[col]
+            ]
+    export.write_csv(tmp / "schedule.csv", frame)
+
+
+def _write_summary(f: PlanFiles, tmp: Path) -> None:
+    summary = f.p.summary.copy()
+    # the post also as two numbers, for spreadsheets and GIS joins
+    at = summary.columns.get_loc("post") + 1
+    posts = {str(r.officer): r.post for r in f.p.routes}
+    summary.insert(at, "post_lat", [posts.get(str(o), (None, None))[0] for o in summary["officer"]])
+    summary.insert(
+        at + 1, "post_lon", [posts.get(str(o), (None, None))[1] for o in summary["officer"]]
+    )
+    export.write_csv(tmp / "summary.csv", summary)
 
 
 def _write_kml(f: PlanFiles, tmp: Path) -> None:
@@ -499,6 +563,7 @@ def _write_kml(f: PlanFiles, tmp: Path) -> None:
         colours=[render.officer_colour(r.officer) for r in p.routes],
         lang=f.lang,
         streets=f.streets,
+        tz=p.options.tz,
     )
 
 
@@ -512,13 +577,21 @@ def _write_gpx(f: PlanFiles, tmp: Path) -> None:
             shift_start=p.shift_start,
             lang=f.lang,
             streets=f.streets,
+            tz=p.options.tz,
         )
 
 
 def _write_sheets(f: PlanFiles, tmp: Path) -> None:
     p = f.p
     page = render.route_sheets(
-        p.routes, p.route_coords, p.schedule, gdf_edges=f.edges, title=f.title, lang=f.lang
+        p.routes,
+        p.route_coords,
+        p.schedule,
+        gdf_edges=f.edges,
+        title=f.title,
+        lang=f.lang,
+        gdf_hotspots=p.gdf_hotspots,
+        shift_start=p.shift_start,
     )
     atomic_write_text(tmp / "sheets.html", page)
     if f.pdf:
@@ -564,19 +637,15 @@ def _write_variants(f: PlanFiles, tmp: Path) -> None:
 PLAN_OUTPUTS: tuple[export.Output[PlanFiles], ...] = (
     export.Output("map.html", _write_map),
     export.Output("routes.geojson", _write_routes),
+    export.Output("stops.geojson", _write_stops),
     export.Output("routes.kml", _write_kml),
     export.Output(
         "hotspots.geojson",
         lambda f, tmp: export.hotspots_geojson(tmp / "hotspots.geojson", f.p.gdf_hotspots),
     ),
-    export.Output(
-        "schedule.csv",
-        lambda f, tmp: export.write_csv(
-            tmp / "schedule.csv",
-            export.schedule_labels(f.p.schedule, lang=f.lang, streets=f.streets),
-        ),
-    ),
-    export.Output("summary.csv", lambda f, tmp: export.write_csv(tmp / "summary.csv", f.p.summary)),
+    export.Output("plan.gpkg", _write_gpkg),
+    export.Output("schedule.csv", _write_schedule),
+    export.Output("summary.csv", _write_summary),
     export.Output(
         "rejected.csv",
         lambda f, tmp: export.write_csv(

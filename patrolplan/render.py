@@ -21,6 +21,7 @@ import base64
 import contextlib
 import functools
 import html
+import itertools
 import json
 import re
 import threading
@@ -473,6 +474,10 @@ def _plan_map(
         for s in route.stops:
             if route.officer not in officers_at.setdefault(s.node, []):
                 officers_at[s.node].append(route.officer)
+    # officers sharing a post get one post marker, drawn with the first of them
+    serving: dict[tuple[float, float], list[int]] = {}
+    for route in routes:
+        serving.setdefault(route.post, []).append(route.officer)
     ending_at: dict[int, list[int]] = {}
     for route in routes:
         ending_at.setdefault(route.end_node, []).append(route.officer)
@@ -553,20 +558,27 @@ def _plan_map(
                 popup=folium.Popup("<hr>".join(parts), max_width=260),
                 tooltip="; ".join(tips),
             ).add_to(fg)
-        folium.Marker(
-            (route.post[0], route.post[1]),
-            icon=folium.DivIcon(
-                html=(
-                    '<div style="background:#111;color:#fff;border:2px solid '
-                    f"{colour};width:26px;height:26px;line-height:22px;text-align:center;"
-                    f'font:bold 11px {FONT_STACK};box-shadow:0 0 3px #000">'
-                    f"{escape_text(marker_post)}</div>"
+        crew = serving[route.post]
+        post_tip = (
+            _("Post of officer {officer}").format(officer=route.officer)
+            if len(crew) == 1
+            else _("Post of officers {officers}").format(officers=", ".join(map(str, crew)))
+        )
+        if crew[0] == route.officer:
+            folium.Marker(
+                (route.post[0], route.post[1]),
+                icon=folium.DivIcon(
+                    html=(
+                        '<div style="background:#111;color:#fff;border:2px solid '
+                        f"{colour};width:26px;height:26px;line-height:22px;text-align:center;"
+                        f'font:bold 11px {FONT_STACK};box-shadow:0 0 3px #000">'
+                        f"{escape_text(marker_post)}</div>"
+                    ),
+                    icon_size=(26, 26),
+                    icon_anchor=(13, 13),
                 ),
-                icon_size=(26, 26),
-                icon_anchor=(13, 13),
-            ),
-            tooltip=escape_text(_("Post of officer {officer}").format(officer=route.officer)),
-        ).add_to(fg)
+                tooltip=escape_text(post_tip),
+            ).add_to(fg)
         if route.end_node != route.post_node:
             # an open route: where the officer finishes, at the last vertex of the line; beside
             # the point, so that a post there and other officers' end markers stay visible
@@ -811,15 +823,274 @@ def stop_groups(route: Route) -> list[list[Stop]]:
     return list(groups.values())
 
 
+def _is_passing(stop: Stop, shift_start: pd.Timestamp | None) -> bool:
+    """Whether a street task takes no minute on the clock: walked in passing, not a stop."""
+    if stop.kind != "street":
+        return False
+    if shift_start is None:
+        return round(stop.leave_min) == round(stop.arrive_min)
+    start = shift_start
+    return bool(
+        (start + pd.Timedelta(minutes=round(stop.arrive_min))).strftime("%H:%M")
+        == (start + pd.Timedelta(minutes=round(stop.leave_min))).strftime("%H:%M")
+    )
+
+
+def sheet_numbers(route: Route, shift_start: pd.Timestamp | None = None) -> dict[int, int]:
+    """Return the numbers of a route's stops on its sheet; streets walked in passing get none.
+
+    A risky street whose walk takes less than a minute on the clock (its arrival and departure
+    read the same) is part of the way, not a stop; the others are numbered 1, 2, ... in order.
+
+    Parameters
+    ----------
+    route
+        A route.
+    shift_start
+        Start of the shift, to read the clock as the timetable does; None: minutes.
+
+    Returns
+    -------
+    dict of int to int
+        Stop ``order`` -> number on the sheet, for the numbered stops only.
+    """
+    out: dict[int, int] = {}
+    for s in route.stops:
+        if not _is_passing(s, shift_start):
+            out[s.order] = len(out) + 1
+    return out
+
+
+def _hours(window: object) -> set[int]:
+    """Hours of an ``active_hours`` window ``"22-01"`` (22, 23, 0); empty when unknown."""
+    m = re.fullmatch(r"(\d{1,2})-(\d{1,2})", str(window or "").strip())
+    if not m:
+        return set()
+    a, b = int(m[1]) % 24, int(m[2]) % 24
+    return {(a + k) % 24 for k in range(((b - a) % 24) or 24)}
+
+
+def off_hours(stop: Stop, window: object, shift_start: pd.Timestamp) -> bool:
+    """Whether a dwell stop falls wholly outside its hotspot's active hours.
+
+    Parameters
+    ----------
+    stop
+        A stop of a route.
+    window
+        The hotspot's ``active_hours`` (``"22-01"``: from 22:00 to 01:00).
+    shift_start
+        Start of the shift.
+
+    Returns
+    -------
+    bool
+        True when no minute of the stop lies in the window; False when it does or when the
+        window is unknown.
+
+    Examples
+    --------
+    >>> from patrolplan.routing import Stop
+    >>> s = Stop(1, "H001", 0, 0.0, 0.0, 30.0, 42.0, 1.0, "", ())
+    >>> off_hours(s, "22-23", pd.Timestamp("2016-06-19 22:00"))
+    False
+    >>> off_hours(s, "02-05", pd.Timestamp("2016-06-19 22:00"))
+    True
+    """
+    hours = _hours(window)
+    if not hours:
+        return False
+    a = shift_start + pd.Timedelta(minutes=stop.arrive_min)
+    b = shift_start + pd.Timedelta(minutes=max(stop.leave_min, stop.arrive_min + 1e-6))
+    t = a.floor("h")
+    while t < b:
+        if t.hour in hours:
+            return False
+        t += pd.Timedelta(hours=1)
+    return True
+
+
+def place_name(node: int, gdf_edges: gpd.GeoDataFrame, street: Callable[[object], str]) -> str:
+    """Name a street node for people: its street, or the crossing of its streets.
+
+    Parameters
+    ----------
+    node
+        A graph node.
+    gdf_edges
+        Street segments with ``u``, ``v`` and ``name``.
+    street
+        Gives a street's name in the language of the page.
+
+    Returns
+    -------
+    str
+        ``"Eastern Avenue"``, ``"Eastern Avenue & South Broadway"`` (at most two names, the
+        longest streets first), ``"near Eastern Avenue"`` for an unnamed way that leads
+        there, or ``""`` when no street near has a name.
+    """
+
+    def named(nodes: set[int]) -> list[str]:
+        at = gdf_edges[gdf_edges["u"].isin(nodes) | gdf_edges["v"].isin(nodes)]
+        length = at["length"] if "length" in at else pd.Series(1.0, index=at.index)
+        names: dict[str, float] = {}
+        for raw, metres in zip(at["name"], length, strict=True):
+            text = str(raw or "").split(";")[0]
+            if text and text != "nan":
+                names[text] = names.get(text, 0.0) + float(metres)
+        return sorted(names, key=lambda n: (-names[n], n))[:2]
+
+    best = named({int(node)})
+    if best:
+        return " & ".join(street(n) for n in best)
+    # an unnamed footway or alley: the named streets it leads to
+    at = gdf_edges[(gdf_edges["u"] == node) | (gdf_edges["v"] == node)]
+    near = {int(n) for n in (*at["u"], *at["v"])}
+    best = named(near)
+    return _("near {street}").format(street=" & ".join(street(n) for n in best)) if best else ""
+
+
+def _marker_groups(
+    route: Route, numbers: dict[int, int], xy: Callable[[float, float], tuple[float, float]]
+) -> list[tuple[float, float, list[Stop]]]:
+    """Numbered stops whose markers would touch on the drawing, grouped into one marker."""
+    groups: list[tuple[float, float, list[Stop]]] = []
+    for s in route.stops:
+        if s.order not in numbers:
+            continue
+        x, y = xy(s.lon, s.lat)
+        for gx, gy, members in groups:
+            if abs(gx - x) < 16 and abs(gy - y) < 16:
+                members.append(s)
+                break
+        else:
+            groups.append((x, y, [s]))
+    return groups
+
+
+def _arrows(points: list[tuple[float, float]], colour: str, every_px: float = 70.0) -> str:
+    """Arrowheads along a drawn line, every `every_px` pixels, pointing the way walked."""
+    out = []
+    run = every_px / 2
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        seg = float(np.hypot(x1 - x0, y1 - y0))
+        if seg == 0:
+            continue
+        angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+        pos = every_px - run
+        while pos <= seg:
+            x, y = x0 + (x1 - x0) * pos / seg, y0 + (y1 - y0) * pos / seg
+            out.append(
+                f'<path d="M-5,-4 L4,0 L-5,4 z" transform="translate({x:.1f},{y:.1f}) '
+                f'rotate({angle:.0f})" fill="{colour}" stroke="#fff" stroke-width="0.8"/>'
+            )
+            pos += every_px
+        run = (run + seg) % every_px
+    return f'<g class="arrows">{"".join(out)}</g>'
+
+
+def _street_labels(
+    route: Route,
+    gdf_edges: gpd.GeoDataFrame,
+    street: Callable[[object], str],
+    xy: Callable[[float, float], tuple[float, float]],
+    width: float,
+    height: float,
+    taken: list[tuple[float, float, float, float]],
+    most: int = 12,
+) -> str:
+    """Names of the streets a route walks, along each street's longest walked piece."""
+    by_pair = {
+        (min(int(u), int(v)), max(int(u), int(v))): (name, geom)
+        for u, v, name, geom in zip(
+            gdf_edges["u"], gdf_edges["v"], gdf_edges["name"], gdf_edges.geometry, strict=True
+        )
+    }
+    # runs of consecutive walked edges of one street; each street is named on its longest
+    best: dict[str, tuple[float, list[tuple[float, float]]]] = {}
+    run_name = ""
+    run_pts: list[tuple[float, float]] = []
+    for u, v in [*itertools.pairwise(route.nodes), (-1, -1)]:
+        hit = by_pair.get((min(u, v), max(u, v)))
+        name = str(hit[0] or "").split(";")[0] if hit is not None else ""
+        name = "" if name == "nan" else name
+        if name != run_name or not name:
+            if run_name and len(run_pts) > 1:
+                length = 0.0
+                for a, b in itertools.pairwise(run_pts):
+                    length += float(np.hypot(b[0] - a[0], b[1] - a[1]))
+                if length > best.get(run_name, (0.0, []))[0]:
+                    best[run_name] = (length, run_pts)
+            run_name, run_pts = name, []
+        if name and hit is not None and hit[1] is not None:
+            piece = [xy(lo, la) for lo, la in hit[1].coords]
+            if run_pts and np.hypot(*np.subtract(run_pts[-1], piece[-1])) < np.hypot(
+                *np.subtract(run_pts[-1], piece[0])
+            ):
+                piece.reverse()
+            run_pts += piece
+    out: list[str] = []
+    for name in sorted(best, key=lambda n: (-best[n][0], n)):
+        length, pts = best[name]
+        text = street(name)
+        w = 5.0 * len(text)
+        if length < w * 0.6 or len(out) >= most:
+            continue
+        # at the middle of the run, along the piece of street there
+        half, (x0, y0), (x1, y1) = length / 2, pts[0], pts[-1]
+        for a, b in itertools.pairwise(pts):
+            seg = float(np.hypot(b[0] - a[0], b[1] - a[1]))
+            if seg >= half and seg > 0:
+                (x0, y0), (x1, y1) = a, b
+                break
+            half -= seg
+        share = min(max(half / max(float(np.hypot(x1 - x0, y1 - y0)), 1e-9), 0.0), 1.0)
+        cx, cy = x0 + (x1 - x0) * share, y0 + (y1 - y0) * share
+        angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+        if angle > 90:
+            angle -= 180
+        elif angle < -90:
+            angle += 180
+        # a label's box, roughly, axis-aligned; labels that would cover another are left out
+        horizontal = abs(angle) < 45
+        box = (
+            (cx - w / 2, cy - 6, cx + w / 2, cy + 6)
+            if horizontal
+            else (cx - 6, cy - w / 2, cx + 6, cy + w / 2)
+        )
+        if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height:
+            continue
+        if any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+            continue
+        taken.append(box)
+        out.append(
+            f'<text transform="translate({cx:.1f},{cy:.1f}) rotate({angle:.0f})" y="3" '
+            f'text-anchor="middle">{escape_text(text)}</text>'
+        )
+    return (
+        '<g class="street-names" font-size="8.5" fill="#333" stroke="#fff" stroke-width="2.5" '
+        f'paint-order="stroke">{"".join(out)}</g>'
+    )
+
+
 def _svg_map(
     route: Route,
     coords: list[tuple[float, float]],
     gdf_edges: gpd.GeoDataFrame,
     *,
+    numbers: dict[int, int] | None = None,
+    street: Callable[[object], str] | None = None,
     width: float = 680.0,
     height: float = 320.0,
 ) -> str:
-    """Draw one route over the streets around it as an SVG string (no JavaScript)."""
+    """Draw one route over the streets around it as an SVG string (no JavaScript).
+
+    Stops carry their sheet numbers (`numbers`; all stops by order when None); stops whose
+    markers would touch share one marker (``6, 9, 13``). Arrowheads show the way walked and
+    the streets walked are named.
+    """
+    numbers = {s.order: s.order for s in route.stops} if numbers is None else numbers
+    street = street or _localise({})
     lon = np.array([c[0] for c in coords])
     lat = np.array([c[1] for c in coords])
     kx = np.cos(np.radians(lat.mean()))
@@ -832,8 +1103,12 @@ def _svg_map(
     scale = min(width / span_x, height / span_y)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
 
+    def xy(lo: float, la: float) -> tuple[float, float]:
+        return width / 2 + (lo - cx) * kx * scale, height / 2 - (la - cy) * scale
+
     def pt(lo: float, la: float) -> str:
-        return f"{width / 2 + (lo - cx) * kx * scale:.1f},{height / 2 - (la - cy) * scale:.1f}"
+        x, y = xy(lo, la)
+        return f"{x:.1f},{y:.1f}"
 
     half_w, half_h = width / 2 / kx / scale, height / 2 / scale
     near = gdf_edges.cx[cx - half_w : cx + half_w, cy - half_h : cy + half_h]
@@ -843,24 +1118,39 @@ def _svg_map(
         if geom.geom_type == "LineString"
     )
     colour = officer_colour(route.officer)
-    line = " ".join(pt(lo, la) for lo, la in coords)
+    line_xy = [xy(lo, la) for lo, la in coords]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in line_xy)
+    # the post and end point first: stop markers that would cover them move up a little
+    post_xy = xy(route.post[1], route.post[0])
+    fixed = [post_xy] + ([xy(*coords[-1])] if route.end_node != route.post_node else [])
+    taken = [(x - 11, y - 11, x + 11, y + 11) for x, y in fixed]
     parts = []
-    for group in stop_groups(route):
-        s = group[0]
-        label = "/".join(str(g.order) for g in group)
-        # square: a street to walk; circle: a dwell stop; pill: stops of a revisited hotspot
-        half = max(9, 3 * len(label) + 3)
+    for gx, gy, members in _marker_groups(route, numbers, xy):
+        label = ", ".join(str(numbers[s.order]) for s in members)
+        x, y = gx, gy
+        while any(abs(fx - x) < 18 and abs(fy - y) < 18 for fx, fy in fixed):
+            y -= 20
+        leader = (
+            f'<line x1="{gx:.1f}" y1="{gy:.1f}" x2="{x:.1f}" y2="{y:.1f}" stroke="{colour}" '
+            'stroke-width="1.5"/>'
+            if y != gy
+            else ""
+        )
+        fixed.append((x, y))
+        # square: a street to walk; circle: a dwell stop; pill: several stops at one place
+        half = max(9.0, 3.1 * len(label) + 4)
+        taken.append((x - half, y - 9, x + half, y + 9))
         shape = (
             '<rect x="-9" y="-9" width="18" height="18" rx="3"'
-            if s.kind == "street" and len(group) == 1
+            if members[0].kind == "street" and len(members) == 1
             else '<circle r="9"'
-            if len(group) == 1
-            else f'<rect x="-{half}" y="-9" width="{2 * half}" height="18" rx="9"'
+            if len(members) == 1
+            else f'<rect x="-{half:.1f}" y="-9" width="{2 * half:.1f}" height="18" rx="9"'
         )
         parts.append(
-            f'<g transform="translate({pt(s.lon, s.lat)})">{shape} fill="{colour}" '
-            f'stroke="#fff" stroke-width="2"/><text y="4" text-anchor="middle" fill="#fff" '
-            f'font-size="10" font-weight="bold">{label}</text></g>'
+            f'{leader}<g class="stop" transform="translate({x:.1f},{y:.1f})">{shape} '
+            f'fill="{colour}" stroke="#fff" stroke-width="2"/><text y="4" text-anchor="middle" '
+            f'fill="#fff" font-size="10" font-weight="bold">{label}</text></g>'
         )
     stops = "".join(parts)
     marker_post = escape_text(pgettext("marker", "P"))
@@ -888,12 +1178,16 @@ def _svg_map(
         f'height="4" fill="#333"/><text y="-4" font-size="10">'
         f"{bar_text}</text></g>"
     )
+    # the corners hold the scale bar and the attribution: no street name there
+    taken += [(0, height - 30, 120, height), (width - 260, height - 18, width, height)]
+    names = _street_labels(route, gdf_edges, street, xy, width, height, taken)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'class="sheet-map"><rect width="100%" height="100%" fill="#fafafa"/>'
         f'<g fill="none" stroke="#c8c8c8" stroke-width="1">{streets}</g>'
         f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="4" '
-        f'stroke-opacity="0.85" stroke-linejoin="round"/>{post}{stops}{scale_bar}'
+        f'stroke-opacity="0.85" stroke-linejoin="round"/>{_arrows(line_xy, colour)}{names}'
+        f"{post}{stops}{scale_bar}"
         f'<text x="{width - 6:.0f}" y="{height - 6:.0f}" font-size="9" text-anchor="end" '
         f'fill="#666">{attribution}</text></svg>'
     )
@@ -911,7 +1205,8 @@ def _streets_to_walk(n: int) -> str:
 # height of a table row by its number of text lines; estimated generously, so that a sheet
 # that the estimate fits on one page prints on one page (checked in the tests with Chromium)
 _PAGE_MM = 273.0
-_FIRST_PAGE_TABLE_MM = _PAGE_MM - 10 - 9 - 88 - 7 - 10
+_MAP_MM, _MAP_MIN_MM = 88.0, 64.0
+_FIRST_PAGE_TABLE_MM = _PAGE_MM - 10 - 9 - _MAP_MM - 4 - 7 - 10
 _NEXT_PAGE_TABLE_MM = _PAGE_MM - 10 - 7 - 10
 _LINE_MM, _VIA_LINE_MM, _ROW_PAD_MM = 3.6, 3.2, 1.6
 # characters per line in the narrow "At" and "Task" cells and in the wide "Walk via" cell, in
@@ -931,21 +1226,26 @@ def _lines(text: str, width: int) -> int:
     return lines
 
 
-def _row_mm(task: str, at: str, via: str) -> float:
+def _row_mm(task: str, at: str, via: str, why: str = "", via_chars: int = _VIA_CHARS) -> float:
     lines = max(_lines(task, _TASK_CHARS), _lines(at, _AT_CHARS))
-    return max(lines * _LINE_MM, _lines(via, _VIA_CHARS) * _VIA_LINE_MM) + _ROW_PAD_MM
+    # a hotspot's reason is a line of its own above the streets to walk
+    via_lines = _lines(via, via_chars) + (_lines(why, via_chars) if why else 0)
+    return max(lines * _LINE_MM, via_lines * _VIA_LINE_MM) + _ROW_PAD_MM
 
 
 # a heading longer than a line (a Russian or Kazakh title) takes this much more per line
 _H1_CHARS, _H1_LINE_MM = 52, 5.8
 
 
-def _paginate(heights: list[float], heading_mm: float = 0.0) -> list[int]:
+def _paginate(
+    heights: list[float], heading_mm: float = 0.0, map_saved_mm: float = 0.0
+) -> list[int]:
     """Split rows of the given heights into pages; return the number of rows on each page.
 
-    `heading_mm` is what a long heading takes beyond its one line, on every page.
+    `heading_mm` is what a long heading takes beyond its one line, on every page;
+    `map_saved_mm` what a shorter map leaves to the first page's table.
     """
-    pages, used, budget = [0], 0.0, _FIRST_PAGE_TABLE_MM - heading_mm
+    pages, used, budget = [0], 0.0, _FIRST_PAGE_TABLE_MM - heading_mm + map_saved_mm
     for h in heights:
         if pages[-1] and used + h > budget:
             pages.append(0)
@@ -955,8 +1255,38 @@ def _paginate(heights: list[float], heading_mm: float = 0.0) -> list[int]:
     return pages
 
 
-def _timetable_rows(rows: pd.DataFrame, street: Callable[[object], str]) -> list[tuple[str, float]]:
-    """HTML table rows of one officer's timetable, with each row's estimated height in mm."""
+def _why(row: dict[str, object]) -> str:
+    """Why a hotspot is on the route: its main incident types and its active hours."""
+    cats = str(row.get("top_categories") or "").strip()
+    hours = str(row.get("active_hours") or "").strip()
+    if cats and hours:
+        return _("{categories} · {hours} h").format(categories=cats, hours=hours)
+    if cats:
+        return cats
+    if hours:
+        return _("{hours} h").format(hours=hours)
+    return ""
+
+
+def _timetable_rows(
+    rows: pd.DataFrame,
+    street: Callable[[object], str],
+    *,
+    numbers: dict[int, int] | None = None,
+    passing: set[int] | None = None,
+    why: dict[str, str] | None = None,
+    off: set[int] | None = None,
+    via_chars: int = _VIA_CHARS,
+) -> list[tuple[str, float]]:
+    """HTML table rows of one officer's timetable, with each row's estimated height in mm.
+
+    `numbers` gives each stop's number on the sheet and `passing` the streets walked in
+    passing (no number: a dot); `why` the reason of each hotspot, `off` the stops outside
+    their hotspot's active hours.
+    """
+    passing = passing or set()
+    why = why or {}
+    off = off or set()
     out = []
     for r in rows.to_dict("records"):
         task_name = str(r["task"])
@@ -967,18 +1297,57 @@ def _timetable_rows(rows: pd.DataFrame, street: Callable[[object], str]) -> list
         stop = {"return": pgettext("stop", "return"), "end": pgettext("stop", "end")}.get(
             task_name, str(r["stop"])
         )
+        if numbers is not None and task_name not in ("return", "end"):
+            order = int(r["stop"])
+            stop = str(numbers[order]) if order in numbers else "·" if order in passing else stop
+        reason = why.get(str(r["hotspot_id"]), "") if task_name == "hotspot" else ""
+        late = task_name == "hotspot" and str(r["stop"]).isdigit() and int(r["stop"]) in off
+        note = ""
+        if reason or late:
+            warn = '<span class="off">&#9888;</span> ' if late else ""
+            note = f'<span class="why">{warn}{escape_text(reason)}</span><br>'
+        tr = '<tr class="passing">' if stop == "·" else "<tr>"
         html_row = (
-            f"<tr><td>{escape_text(stop)}</td><td>{escape_text(task)}</td>"
+            f"{tr}<td>{escape_text(stop)}</td>"
+            f"<td>{escape_text(task)}</td>"
             f"<td>{escape_text(r['arrive'])}</td><td>{escape_text(r['leave'])}</td>"
             f"<td>{escape_text(at) or '&ndash;'}</td>"
-            f"<td class='via'>{escape_text(via) or '&ndash;'}</td>"
+            f"<td class='via'>{note}{escape_text(via) or '&ndash;'}</td>"
             f"<td class='tick'>{done}</td></tr>"
         )
-        out.append((html_row, _row_mm(task, at, via)))
+        text_note = ("! " if late else "") + reason
+        out.append((html_row, _row_mm(task, at, via, text_note, via_chars)))
     return out
 
 
-def _table_head() -> str:
+# width of a character of the 8 pt bold table heads and of the 8 pt cells, generously (a
+# DejaVu Sans Bold capital is up to 2 mm), and of a cell's padding and borders, in mm
+_HEAD_CHAR_MM, _CELL_CHAR_MM, _CELL_PAD_MM = 2.1, 1.8, 2.6
+
+
+def _table_widths() -> dict[str, float]:
+    """Column widths (mm) that hold each head in the language on one line, unbroken."""
+
+    def fit(heads: Sequence[str], cells: Sequence[str] = (), *, least: float) -> float:
+        need = [len(w) * _HEAD_CHAR_MM + _CELL_PAD_MM for t in heads for w in t.split()]
+        need += [len(w) * _CELL_CHAR_MM + _CELL_PAD_MM for t in cells for w in t.split()]
+        return round(max(least, *need), 1)
+
+    return {
+        "stop": fit(
+            [pgettext("timetable", "Stop")],
+            [pgettext("stop", "return"), pgettext("stop", "end")],
+            least=11,
+        ),
+        "task": 19.0,
+        "time": fit([pgettext("timetable", "Arrive"), pgettext("timetable", "Leave")], least=12),
+        "at": 34.0,
+        "done": fit([pgettext("timetable", "Done")], least=9),
+    }
+
+
+def _table_head(widths: dict[str, float] | None = None) -> str:
+    w = _table_widths() if widths is None else widths
     heads = (
         # Translators: timetable heads fit narrow columns: Stop, Arrive, Leave, Done 6 letters
         pgettext("timetable", "Stop"),
@@ -989,10 +1358,16 @@ def _table_head() -> str:
         pgettext("timetable", "Walk via"),
         pgettext("timetable", "Done"),
     )
+    cols = (
+        f'<col class="c-stop" style="width:{w["stop"]}mm">'
+        f'<col class="c-task" style="width:{w["task"]}mm">'
+        f'<col class="c-time" style="width:{w["time"]}mm">'
+        f'<col class="c-time" style="width:{w["time"]}mm">'
+        f'<col class="c-at" style="width:{w["at"]}mm"><col>'
+        f'<col class="c-done" style="width:{w["done"]}mm">'
+    )
     return (
-        '<table><colgroup><col class="c-stop"><col class="c-task"><col class="c-time">'
-        '<col class="c-time"><col class="c-at"><col><col class="c-done"></colgroup>'
-        "<thead><tr>"
+        f"<table><colgroup>{cols}</colgroup><thead><tr>"
         + "".join(f"<th>{escape_text(h)}</th>" for h in heads)
         + "</tr></thead><tbody>"
     )
@@ -1006,13 +1381,20 @@ def route_sheets(
     gdf_edges: gpd.GeoDataFrame,
     title: str | None = None,
     lang: str = "en",
+    gdf_hotspots: gpd.GeoDataFrame | None = None,
+    shift_start: pd.Timestamp | None = None,
 ) -> str:
     """Render printable route sheets: one A4 page per officer, more for a long timetable.
 
-    Each officer's first page has the route drawn over the surrounding streets (inline SVG, so
-    it prints without JavaScript or network), the timetable, the streets to walk between
-    stops and a checklist to tick at each dwell stop. A timetable too long for one page goes
-    on to continuation pages, each headed with the officer's name and ``page x/y``; the first
+    Each officer's first page names his post by its street or crossing and has the route
+    drawn over the surrounding streets (inline SVG, so it prints without JavaScript or
+    network) with arrows the way to walk, the names of the streets walked and one marker per
+    place (``6, 9`` where stops meet); then the timetable, the streets to walk between stops
+    and a checklist to tick at each dwell stop. A risky street walked in passing (its walk
+    reads no minute on the clock) gets no stop number. With `gdf_hotspots` each hotspot says
+    why it is there (its main incident types and active hours), and with `shift_start` a stop
+    outside its hotspot's active hours is marked. A timetable too long for one page goes on
+    to continuation pages, each headed with the officer's name and ``page x/y``; the first
     page says so. The end point of an open route is drawn (``E``) and listed as the last row.
 
     Parameters
@@ -1030,6 +1412,12 @@ def route_sheets(
         Page heading; default "Patrol plan" in `lang`.
     lang
         Language of the sheets, one of :data:`patrolplan.i18n.LANGS`.
+    gdf_hotspots
+        The plan's hotspots (``hotspot_id``, ``top_categories``, ``active_hours``), for the
+        reason of each stop; None: no reasons.
+    shift_start
+        Start of the shift, to mark stops outside their hotspot's active hours; None: not
+        marked.
 
     Returns
     -------
@@ -1049,6 +1437,8 @@ def route_sheets(
             gdf_edges=gdf_edges,
             title=_("Patrol plan") if title is None else title,
             lang=code,
+            gdf_hotspots=gdf_hotspots,
+            shift_start=shift_start,
         )
 
 
@@ -1060,22 +1450,63 @@ def _route_sheets(
     gdf_edges: gpd.GeoDataFrame,
     title: str,
     lang: str,
+    gdf_hotspots: gpd.GeoDataFrame | None = None,
+    shift_start: pd.Timestamp | None = None,
 ) -> str:
     street = _localise(i18n.street_names(gdf_edges))
-    table_head = _table_head()
+    widths = _table_widths()
+    table_head = _table_head(widths)
+    # the "Walk via" column takes what the others leave of the page's 186 mm
+    via_chars = int((186.0 - sum(widths.values()) - widths["time"]) / 1.45)
+    hot: dict[str, dict[str, object]] = {}
+    if gdf_hotspots is not None and len(gdf_hotspots):
+        cols = [c for c in ("top_categories", "active_hours") if c in gdf_hotspots]
+        for h, *values in zip(
+            gdf_hotspots["hotspot_id"], *(gdf_hotspots[c] for c in cols), strict=True
+        ):
+            hot[str(h)] = dict(zip(cols, values, strict=True))
+    why = {h: _why(row) for h, row in hot.items()}
     pages = []
     for route, coords in zip(routes, route_coords, strict=True):
-        rows = _timetable_rows(schedule[schedule["officer"] == route.officer], street)
+        numbers = sheet_numbers(route, shift_start)
+        off = (
+            {
+                s.order
+                for s in route.stops
+                if s.kind == "hotspot"
+                and off_hours(s, hot.get(s.hotspot_id, {}).get("active_hours"), shift_start)
+            }
+            if shift_start is not None
+            else set()
+        )
+        rows = _timetable_rows(
+            schedule[schedule["officer"] == route.officer],
+            street,
+            numbers=numbers,
+            passing={s.order for s in route.stops if s.order not in numbers},
+            why=why,
+            off=off,
+            via_chars=via_chars,
+        )
         officer = _("Officer {officer}").format(officer=route.officer)
         # the longest heading, with a page number, in lines beyond the first
         longest = f"{title} · {officer} · " + _("page {k}/{n}").format(k=99, n=99)
         extra_mm = (_lines(longest, _H1_CHARS) - 1) * _H1_LINE_MM
-        split = _paginate([h for _html, h in rows], extra_mm)
+        heights = [h for _html, h in rows]
+        # a timetable a little too long for the first page takes room from the map instead
+        over = sum(heights) - (_FIRST_PAGE_TABLE_MM - extra_mm)
+        saved = over + 1.0 if 0 < over <= _MAP_MM - _MAP_MIN_MM - 1.0 else 0.0
+        map_mm = _MAP_MM - saved
+        split = _paginate(heights, extra_mm, saved)
         n = len(split)
         heading = escape_text(title) + " &middot; " + escape_text(officer)
         # coordinates keep a decimal point in every language, as GPS devices read them
+        lat_s, lon_s = f"{route.post[0]:.5f}", f"{route.post[1]:.5f}"
+        where = place_name(route.post_node, gdf_edges, street)
         places = [
-            _("Post {lat}, {lon}").format(lat=f"{route.post[0]:.5f}", lon=f"{route.post[1]:.5f}")
+            _("Post: {place} ({lat}, {lon})").format(place=where, lat=lat_s, lon=lon_s)
+            if where
+            else _("Post {lat}, {lon}").format(lat=lat_s, lon=lon_s)
         ]
         if route.end_node != route.post_node:
             places.append(
@@ -1088,11 +1519,12 @@ def _route_sheets(
             n=i18n.format_number(n_hot),
             minutes=i18n.format_number(route.dwell_min / max(n_hot, 1)),
         )
+        n_streets = sum(1 for s in route.stops if s.kind == "street" and s.order in numbers)
         meta = " &middot; ".join(
             escape_text(part)
             for part in [
                 *places,
-                dwell + _streets_to_walk(len(route.street_ids)),
+                dwell + _streets_to_walk(n_streets),
                 _("{km} km on foot").format(
                     km=i18n.format_number(route.length_m / 1000, decimals=1)
                 ),
@@ -1102,6 +1534,17 @@ def _route_sheets(
                 ),
             ]
         )
+        # what the italic line of a hotspot says, once per sheet
+        key = ""
+        if any(why.get(h) for h in route.hotspot_ids):
+            key = '<p class="key"><span class="why">' + escape_text(
+                _("Why here: main incident types (count) · hours of most incidents")
+            )
+            if off:
+                key += ' &middot; <span class="off">&#9888;</span> ' + escape_text(
+                    _("outside its active hours")
+                )
+            key += "</span></p>"
         first = 0
         for k, count in enumerate(split, start=1):
             page_no = (
@@ -1110,9 +1553,23 @@ def _route_sheets(
             body = "".join(html_row for html_row, _h in rows[first : first + count])
             first += count
             if k == 1:
+                svg = _svg_map(
+                    route,
+                    coords,
+                    gdf_edges,
+                    numbers=numbers,
+                    street=street,
+                    height=round(680.0 * map_mm / 186.0, 1),
+                )
+                if saved:
+                    svg = svg.replace(
+                        'class="sheet-map">',
+                        f'class="sheet-map" style="max-height:{map_mm:.1f}mm">',
+                        1,
+                    )
                 top = f"""
   <p class="meta">{meta}</p>
-  {_svg_map(route, coords, gdf_edges)}"""
+  {svg}{key}"""
             else:
                 cont = _("Timetable of officer {officer}, continued from page {k}/{n}.").format(
                     officer=route.officer, k=k - 1, n=n
@@ -1143,16 +1600,18 @@ h1 {{ font-size: 12.5pt; margin: 0 0 1.5mm; }}
 .sheet-map text {{ font-family: {FONT_STACK}; }}
 table {{ width: 100%; border-collapse: collapse; margin-top: 1.5mm; font-size: 8pt;
          line-height: 1.25; table-layout: fixed; }}
-col.c-stop {{ width: 11mm; }} col.c-task {{ width: 19mm; }} col.c-time {{ width: 11mm; }}
-col.c-at {{ width: 34mm; }} col.c-done {{ width: 10mm; }}
 thead {{ display: table-header-group; }}
 tr {{ break-inside: avoid; page-break-inside: avoid; }}
 th, td {{ border: 1px solid #bbb; padding: 0.4mm 1mm; text-align: left;
           vertical-align: top; overflow-wrap: anywhere; }}
-th {{ background: #eee; }}
+th {{ background: #eee; overflow-wrap: normal; word-break: keep-all; hyphens: none; }}
 td.via {{ font-size: 7pt; color: #333; }}
 td.tick {{ text-align: center; font-size: 11pt; line-height: 1; }}
+.why {{ color: #222; font-style: italic; }}
+.off {{ color: #b00; font-weight: bold; }}
+tr.passing td {{ color: #555; }}
 .notes {{ margin: 2mm 0 0; }}
+.key {{ margin: 1mm 0 0; font-size: 7.5pt; }}
 </style></head><body>{"".join(pages)}
 </body></html>
 """

@@ -557,6 +557,57 @@ def solve(
     return routes
 
 
+@dataclass(frozen=True, eq=False)
+class AreaRoutes:
+    """Routes planned inside patrol areas, from :func:`solve_in_areas`.
+
+    Attributes
+    ----------
+    routes
+        One per officer, in officer order.
+    homes
+        Index into the `areas` argument of each officer's area.
+    warnings
+        Lines for a supervisor: an officer walking from a post outside his area, an area
+        without an officer or without a hotspot, an area shared by several officers.
+    """
+
+    routes: tuple[Route, ...]
+    homes: tuple[int, ...]
+    warnings: tuple[str, ...]
+
+
+def _street_order(segments: gpd.GeoDataFrame) -> list[tuple[int, int]]:
+    """Return the risky segments in the order street tasks are ranked (:func:`_street_tasks`)."""
+    seg = segments[segments["risk"] > 0].sort_values(
+        ["risk", "u", "v"], ascending=[False, True, True], kind="stable"
+    )
+    return [(int(u), int(v)) for u, v in zip(seg["u"], seg["v"], strict=True)]
+
+
+def _assign_areas(dist_m: np.ndarray) -> list[int]:
+    """Give each officer an area: every area one officer first, the nearest ones first.
+
+    `dist_m` is officers x areas, the walk from each officer's post to each area (0 when the
+    post is on the area's streets). Rounds of a minimum-cost assignment hand out the areas:
+    with fewer officers than areas some stay empty; with more, the rest share the areas
+    nearest to them, again spread over the areas.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    n = dist_m.shape[0]
+    # unreachable areas cost more than any walk; a tiny tie-break keeps officer order
+    cost = np.where(np.isfinite(dist_m), dist_m, 1e12) + np.arange(n)[:, None] * 1e-3
+    home = [-1] * n
+    left = list(range(n))
+    while left:
+        rows, cols = linear_sum_assignment(cost[left])
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            home[left[r]] = int(c)
+        left = [k for k in left if home[k] < 0]
+    return home
+
+
 def solve_in_areas(
     G: nx.MultiDiGraph,
     gdf_hotspots: gpd.GeoDataFrame,
@@ -565,13 +616,17 @@ def solve_in_areas(
     options: RouteOptions | None = None,
     *,
     segments: gpd.GeoDataFrame | None = None,
-) -> list[Route]:
-    """Plan one route per officer, each inside its own patrol area.
+    area_ids: Sequence[int] | None = None,
+) -> AreaRoutes:
+    """Plan one route per officer, each working inside a patrol area and keeping the shift.
 
-    Officer ``k`` patrols ``areas[(k - 1) % len(areas)]``: only the hotspots and risky
-    streets inside that area are offered to him, and he walks only its streets. He starts at
-    his post when it lies on the area's streets, else at the first post that does, else at the
-    area's street node nearest to his post (the distance is logged).
+    Officers are assigned to posts in turn, as in :func:`solve`, and areas to officers by
+    their posts: a post on an area's streets serves that area, else the nearest area (walking
+    distance); every area gets one officer before any gets a second, and officers sharing an
+    area are planned together so they never visit the same hotspot twice. A route always
+    starts at its officer's post and ends there (or at its end point); the walk from the post
+    into the area and back is part of the shift. Only the hotspots and risky streets inside
+    the area are offered, and between them the officer walks the area's streets.
 
     Parameters
     ----------
@@ -584,66 +639,159 @@ def solve_in_areas(
     areas
         One subgraph of `G` per patrol area (e.g. :func:`patrolplan.areas.restrict`).
     options
-        As for :func:`solve`; ``officers`` routes are planned, one single-officer problem each.
-    segments
         As for :func:`solve`.
+    segments
+        As for :func:`solve`. Street-task ids (S001...) follow the risk rank of the whole
+        district, so they are unique in the plan.
+    area_ids
+        The areas' numbers for messages; default 1, 2, ...
 
     Returns
     -------
-    list of Route
-        One per officer, in officer order; an area without a hotspot gives an empty route and
-        a warning.
+    AreaRoutes
+        The routes, each officer's area and the warnings of the plan.
 
     Raises
     ------
     InfeasibleRouteError
-        If `areas` is empty or a shift is too short inside an area.
+        If `areas` is empty, a post is off the graph or a shift is too short to reach the
+        area's nearest hotspot, dwell and come back.
     """
     opts = RouteOptions() if options is None else options
     if not areas:
-        msg = "`areas` is empty: give at least one patrol area"
+        msg = _("`areas` is empty: give at least one patrol area")
         raise InfeasibleRouteError(msg)
+    if not posts:
+        msg = _("`posts` is empty: give at least one post as lat,lon")
+        raise InfeasibleRouteError(msg)
+    ids = list(area_ids) if area_ids is not None else list(range(1, len(areas) + 1))
+    n = opts.officers
     shifts = (
-        [float(opts.shift_min)] * opts.officers
-        if isinstance(opts.shift_min, int | float)
+        [float(opts.shift_min)] * n
+        if isinstance(opts.shift_min, int | float | np.number)
         else [float(v) for v in opts.shift_min]
     )
-    routes: list[Route] = []
-    for k in range(opts.officers):
-        sub = areas[k % len(areas)]
-        nodes = set(sub.nodes)
-        post = posts[k % len(posts)]
-        inside = [p for p in [post, *posts] if snap_points(G, [p], what="post")[0] in nodes]
-        start = inside[0] if inside else post
-        hot = gdf_hotspots[gdf_hotspots["node"].isin(nodes)] if len(gdf_hotspots) else gdf_hotspots
-        segs = (
-            segments[segments["u"].isin(nodes) & segments["v"].isin(nodes)]
-            if segments is not None
-            else None
-        )
-        one = replace(opts, officers=1, shift_min=shifts[k], ends=None)
-        if hot.empty:
-            node = snap_points(sub, [start], what="post", max_dist_m=float("inf"))[0]
-            log(
-                _("officer {officer}: patrol area {area} holds no hotspot").format(
-                    officer=k + 1, area=k % len(areas) + 1
-                ),
-                logging.WARNING,
+    speed = float(settings.walk_speed_kmh if opts.speed_kmh is None else opts.speed_kmh)
+    m_per_min = speed * 1000.0 / 60.0
+    post_of = [posts[k % len(posts)] for k in range(n)]
+    end_of = [opts.ends[k % len(opts.ends)] for k in range(n)] if opts.ends else post_of
+    post_nodes = snap_points(G, list(posts), what="post")
+    start_node = [post_nodes[k % len(posts)] for k in range(n)]
+    if opts.ends:
+        end_nodes = snap_points(G, list(opts.ends), what="end point")
+        end_node = [end_nodes[k % len(end_nodes)] for k in range(n)]
+    else:
+        end_node = list(start_node)
+    # each node, hotspot and street belongs to the first area that holds it (areas may
+    # share the streets on their border)
+    owner: dict[int, int] = {}
+    for a, sub in enumerate(areas):
+        for node in sub.nodes:
+            owner.setdefault(int(node), a)
+    area_nodes = [[v for v, a in owner.items() if a == i] for i in range(len(areas))]
+    # walks from every post and end point to every node
+    sp = ShortestPaths(G, sorted({*start_node, *end_node}))
+    to_area = np.array(
+        [[float(np.min(sp.distance(s, nodes))) for nodes in area_nodes] for s in start_node]
+    )
+    homes = _assign_areas(to_area)
+    notes: list[str] = []
+    for a, area in enumerate(ids):
+        crew = [k + 1 for k in range(n) if homes[k] == a]
+        if not crew:
+            notes.append(
+                _("patrol area {area} has no officer: its hotspots are not patrolled").format(
+                    area=area
+                )
             )
-            routes.append(Route(k + 1, post, node, shifts[k], (), (node,), 0.0, 0.0, 0.0, (), node))
+        elif len(crew) > 1:
+            notes.append(
+                _("patrol area {area} is shared by officers {officers}").format(
+                    area=area, officers=", ".join(map(str, crew))
+                )
+            )
+    global_ids = (
+        {uv: f"S{i:03d}" for i, uv in enumerate(_street_order(segments), start=1)}
+        if segments is not None and not segments.empty
+        else {}
+    )
+    top_s = settings.max_segments if opts.max_segments is None else opts.max_segments
+    routes: dict[int, Route] = {}
+    walks: dict[int, str] = {}
+    for a, sub in enumerate(areas):
+        crew = [k for k in range(n) if homes[k] == a]
+        if not crew:
             continue
-        if not inside:
-            node = snap_points(sub, [post], what="post", max_dist_m=float("inf"))[0]
-            start = (float(sub.nodes[node]["lat"]), float(sub.nodes[node]["lon"]))
-            log(
-                _(
-                    "officer {officer}: no post inside patrol area {area}; the route starts at "
-                    "the area's street nearest to post {lat:.5f},{lon:.5f}"
-                ).format(officer=k + 1, area=k % len(areas) + 1, lat=post[0], lon=post[1])
+        inside = set(area_nodes[a])
+        # the area's streets plus the shortest walks from each post in and back to each end
+        keep = set(sub.nodes)
+        for k in crew:
+            d_in = sp.distance(start_node[k], area_nodes[a])
+            entry = area_nodes[a][int(np.argmin(d_in))]
+            d_out = sp.distance(end_node[k], area_nodes[a])
+            exit_ = area_nodes[a][int(np.argmin(d_out))]
+            keep.update(sp.path(start_node[k], entry))
+            keep.update(ShortestPaths(G, [exit_]).path(exit_, end_node[k]))
+            walk_min = (float(np.min(d_in)) + float(np.min(d_out))) / m_per_min
+            if walk_min > 0:
+                la, lo = post_of[k]
+                walks[k] = _(
+                    "officer {officer}: post {lat:.5f},{lon:.5f} lies outside patrol area "
+                    "{area}; walking there and back takes about {minutes} min of the shift"
+                ).format(officer=k + 1, lat=la, lon=lo, area=ids[a], minutes=round(walk_min))
+        H: nx.MultiDiGraph = G.subgraph(keep).copy()
+        hot = (
+            gdf_hotspots[[owner.get(int(v)) == a for v in gdf_hotspots["node"]]]
+            if len(gdf_hotspots)
+            else gdf_hotspots
+        )
+        segs = None
+        if segments is not None:
+            segs = segments[segments["u"].isin(inside) & segments["v"].isin(inside)]
+        group = replace(
+            opts,
+            officers=len(crew),
+            shift_min=tuple(shifts[k] for k in crew),
+            ends=tuple(end_of[k] for k in crew) if opts.ends else None,
+        )
+        crew_posts = [post_of[k] for k in crew]
+        if hot.empty:
+            notes.append(
+                _("officer {officer}: patrol area {area} holds no hotspot").format(
+                    officer=", ".join(str(k + 1) for k in crew), area=ids[a]
+                )
             )
-        (route,) = solve(sub, hot, [start], one, segments=segs)
-        routes.append(replace(route, officer=k + 1, post=post))
-    return routes
+            for k in crew:
+                hp = ShortestPaths(H, [start_node[k]])
+                routes[k] = _build_route(
+                    H, hp, k + 1, post_of[k], start_node[k], end_node[k], shifts[k], [], m_per_min
+                )
+            continue
+        try:
+            planned = solve(H, hot, crew_posts, group, segments=segs)
+        except InfeasibleRouteError as exc:
+            # the area's problem counts its officers from 1: name them as the plan does
+            msg = _("patrol area {area} (officers {officers}, in this order): {error}").format(
+                area=ids[a], officers=", ".join(str(k + 1) for k in crew), error=exc
+            )
+            raise InfeasibleRouteError(msg) from None
+        # street ids of the area's problem -> the district's, so no id names two streets
+        local = {
+            f"S{i:03d}": global_ids[uv]
+            for i, uv in enumerate(_street_order(segs)[:top_s] if segs is not None else [], 1)
+        }
+        for k, r in zip(crew, planned, strict=True):
+            stops = tuple(
+                replace(s, hotspot_id=local.get(s.hotspot_id, s.hotspot_id))
+                if s.kind == "street"
+                else s
+                for s in r.stops
+            )
+            routes[k] = replace(r, officer=k + 1, post=post_of[k], stops=stops)
+    notes += [walks[k] for k in sorted(walks)]
+    for line in notes:
+        log(line, logging.WARNING)
+    return AreaRoutes(tuple(routes[k] for k in range(n)), tuple(homes), tuple(notes))
 
 
 def _iterations(opts: RouteOptions, prob: _Problem) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import networkx as nx
 import numpy as np
@@ -11,7 +12,7 @@ import shapely
 from scipy.sparse import csgraph
 
 from patrolplan import areas, datasets, graph, hotspots, ingest, posts
-from patrolplan._errors import InputDataError
+from patrolplan._errors import InfeasibleRouteError, InputDataError
 
 
 @pytest.fixture(scope="module")
@@ -100,27 +101,99 @@ def test_read_areas_refuses_points(tmp_path):
         areas.read_areas(path)
 
 
-def test_plan_with_areas_keeps_each_officer_in_his_area(G, three, tmp_path):
+@pytest.fixture(scope="module")
+def four_area_plan(G, risk, tmp_path_factory):
+    """The issue's case: 4 officers from the 2 demo posts, 4 areas, written to a folder."""
     from patrolplan import plan
     from patrolplan.options import PlanOptions
 
-    areas.write_areas(tmp_path / "areas", G, three)
-    path = tmp_path / "areas" / "areas.geojson"
+    out = tmp_path_factory.mktemp("areas4")
+    areas.write_areas(out / "areas", G, areas.partition(G, risk, officers=4, seed=0))
+    path = out / "areas" / "areas.geojson"
     result = plan.daily_plan(
         datasets.baltimore_crimes(),
         datasets.baltimore_osm(),
         list(datasets.DEMO_POSTS),
-        PlanOptions(officers=3, shift="2h", start="18:00", date="2016-06-19", iterations=300),
+        PlanOptions(officers=4, shift="2h", start="18:00", date="2016-06-19", iterations=300),
         areas=path,
     )
+    plan.write_plan(result, out / "plan")
+    return result, path, out / "plan"
+
+
+def test_plan_with_areas_starts_at_the_post_and_times_the_walk(G, four_area_plan):
+    result, path, _out = four_area_plan
     back = areas.read_areas(path)
-    for r in result.routes:
+    subs = {int(a): areas.restrict(G, g) for a, g in zip(back["area"], back.geometry, strict=True)}
+    homes = result.params["officer_areas"]
+    # every area has its officer, found by the posts
+    assert sorted(homes) == [1, 2, 3, 4]
+    post_nodes = graph.snap_points(G, list(datasets.DEMO_POSTS))
+    for r, home in zip(result.routes, homes, strict=True):
         assert r.stops, f"officer {r.officer} has a route"
-        sub = areas.restrict(G, back.geometry.iloc[r.officer - 1])
-        # every street node walked and every stop lies in the officer's own area
-        assert set(r.nodes) <= set(sub.nodes)
+        post = post_nodes[(r.officer - 1) % 2]
+        # the route leaves from and returns to the officer's own post
+        assert r.post == datasets.DEMO_POSTS[(r.officer - 1) % 2]
+        assert r.nodes[0] == r.post_node == post
+        assert r.nodes[-1] == r.end_node == post
+        # the walk counted is every street walked, the walk to the area included
+        walked = sum(
+            min(d["length"] for d in G.get_edge_data(u, v).values())
+            for u, v in zip(r.nodes[:-1], r.nodes[1:], strict=True)
+        )
+        assert r.length_m == pytest.approx(walked, rel=1e-6)
         assert r.duration_min <= 120 + 1e-6
-    assert result.params["areas"]["sha256"]
+        # every stop lies in the officer's own area
+        assert {s.node for s in r.stops} <= set(subs[home].nodes)
+    # posts outside their area are told to the supervisor
+    pairs = zip(result.routes, homes, strict=True)
+    outside = [r.officer for r, h in pairs if r.post_node not in subs[h]]
+    assert outside
+    for officer in outside:
+        assert any(line.startswith(f"officer {officer}: post ") for line in result.warnings)
+
+
+def test_plan_with_areas_has_one_id_per_street_and_one_start(G, four_area_plan):
+    result, _path, out = four_area_plan
+    # a street-task id names one street: its two ends at most, joined by an edge
+    ends: dict[str, set[int]] = {}
+    for r in result.routes:
+        for s in r.stops:
+            if s.kind == "street":
+                ends.setdefault(s.hotspot_id, set()).add(s.node)
+    assert ends
+    for task, nodes in ends.items():
+        assert len(nodes) <= 2, task
+        if len(nodes) == 2:
+            u, v = sorted(nodes)
+            assert G.has_edge(u, v) or G.has_edge(v, u), task
+    total = result.summary.iloc[-1]
+    assert total["streets"] == len(ends)
+    assert total["streets"] == sum(len(set(r.street_ids)) for r in result.routes)
+    # the warnings reach report.json
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["params"]["warnings"] == list(result.warnings)
+    assert report["params"]["officer_areas"] == result.params["officer_areas"]
+    # map, GeoJSON and GPX all start each officer at his post
+    gj = json.loads((out / "routes.geojson").read_text(encoding="utf-8"))
+    for r in result.routes:
+        node = G.nodes[r.post_node]
+        line = next(
+            f for f in gj["features"]
+            if f["properties"]["officer"] == r.officer and f["geometry"]["type"] == "LineString"
+        )  # fmt: skip
+        assert line["geometry"]["coordinates"][0] == pytest.approx([node["lon"], node["lat"]])
+        gpx = (out / f"officer_{r.officer}.gpx").read_text(encoding="utf-8")
+        first = re.search(r'<trkpt lat="([-\d.]+)" lon="([-\d.]+)"', gpx)
+        assert first
+        assert [float(first[2]), float(first[1])] == pytest.approx([node["lon"], node["lat"]])
+
+
+def test_plan_with_areas_refuses_variants(four_area_plan):
+    from patrolplan import plan
+    from patrolplan.options import PlanOptions
+
+    _result, path, _out = four_area_plan
     with pytest.raises(InputDataError, match="cannot be combined"):
         plan.daily_plan(
             datasets.baltimore_crimes(),
@@ -129,6 +202,36 @@ def test_plan_with_areas_keeps_each_officer_in_his_area(G, three, tmp_path):
             PlanOptions(officers=2, date="2016-06-19", variants=2, iterations=50),
             areas=path,
         )
+
+
+def test_areas_are_shared_and_left_empty_with_a_warning(G, three):
+    from patrolplan import routing
+
+    back = three.areas
+    subs = [areas.restrict(G, g) for g in back.geometry]
+    gdf, _ = ingest.read_incidents(datasets.baltimore_crimes(), area=graph.graph_area(G))
+    w = hotspots.incident_weights(gdf, at="2016-06-19", shift_start_hour=18, shift_length_h=4)
+    hot, _labels = hotspots.find_hotspots(gdf, w)
+    hot["node"] = graph.nearest_nodes(G, hot["lon"], hot["lat"])[0]
+    opts = routing.RouteOptions(officers=2, shift_min=240, iterations=200)
+    two = routing.solve_in_areas(G, hot, [datasets.DEMO_POSTS[0]], subs, opts)
+    assert len(set(two.homes)) == 2
+    assert any("has no officer" in line for line in two.warnings)
+    five = routing.solve_in_areas(
+        G, hot, list(datasets.DEMO_POSTS), subs, routing.RouteOptions(
+            officers=5, shift_min=240, iterations=200
+        )
+    )  # fmt: skip
+    assert sorted(set(five.homes)) == [0, 1, 2]
+    assert sum("is shared by officers" in line for line in five.warnings) == 2
+    # a shift too short names the area and the plan's officers
+    with pytest.raises(InfeasibleRouteError, match=r"patrol area \d \(officers \d, \d, in this"):
+        routing.solve_in_areas(
+            G, hot, list(datasets.DEMO_POSTS), subs, routing.RouteOptions(officers=5, shift_min=30)
+        )
+    # officers sharing an area never visit the same hotspot twice
+    seen = [h for r in five.routes for h in r.hotspot_ids]
+    assert len(seen) == len(set(seen))
 
 
 def test_areas_map_in_kazakh_has_no_english_words(G, three):

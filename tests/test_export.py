@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import itertools
 import json
+import warnings
 
 import pandas as pd
 import pytest
@@ -178,9 +180,16 @@ def test_gpx_and_kml_escape_hostile_text_and_stay_valid(hostile_dir, demo_plan):
 
 
 def test_geojson_keeps_hostile_text_as_data(hostile_dir):
-    doc = json.loads((hostile_dir / "routes.geojson").read_text())
+    import geopandas as gpd
+
+    doc = json.loads((hostile_dir / "stops.geojson").read_text())
     streets = {f["properties"].get("street") for f in doc["features"]}
     assert "</script><script>alert('sc')</script>" in streets
+    # the GeoPackage keeps it as plain data too
+    stops = gpd.read_file(hostile_dir / "plan.gpkg", layer="stops")
+    assert "</script><script>alert('sc')</script>" in set(stops["street"])
+    names = set(gpd.read_file(hostile_dir / "plan.gpkg", layer="streets")["name"])
+    assert '=HYPERLINK("http://example.com/x","click")' in names
 
 
 @pytest.fixture(scope="module")
@@ -222,17 +231,11 @@ def test_open_routes_export_their_end_point(open_plan, tmp_path):
         assert abs(row["lon"] - r.post[1]) > 0.01
     assert "return" not in set(sched["task"])
 
-    export.routes_geojson(
-        tmp_path / "routes.geojson",
-        routes,
-        G,
-        shift_start=open_plan.shift_start,
-        path_coords=open_plan.route_coords,
-    )
-    feats = json.loads((tmp_path / "routes.geojson").read_text())["features"]
+    export.stops_geojson(tmp_path / "stops.geojson", routes, G, shift_start=open_plan.shift_start)
+    feats = json.loads((tmp_path / "stops.geojson").read_text())["features"]
     ends = [f for f in feats if f["properties"]["kind"] == "end"]
     assert [f["properties"]["officer"] for f in ends] == [1, 2]
-    for f, coords, arrive in zip(ends, open_plan.route_coords, last["arrive"], strict=True):
+    for f, coords, arrive in zip(ends, open_plan.route_coords, last["arrive_at"], strict=True):
         assert f["geometry"]["coordinates"] == pytest.approx(list(coords[-1]), abs=1e-7)
         assert f["properties"]["arrive"] == arrive
 
@@ -287,3 +290,180 @@ def test_open_routes_draw_their_end_point(open_plan):
     assert sheets.count("<td>end of route</td><td>") == 2
     assert "return to post" not in sheets
     assert sheets.count("&middot; End 39.") == 2
+
+
+# ----------------------------------------------------------------- GIS exports, across midnight
+
+#: The district's time zone for the night plan (Baltimore keeps Eastern time: EDT in June).
+TZ = "America/New_York"
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    """A real plan of a shift that crosses midnight (22:00, 4 h), written to a folder."""
+    from patrolplan.options import PlanOptions
+
+    plan = pp.plan.daily_plan(
+        datasets.baltimore_crimes(),
+        datasets.baltimore_osm(),
+        list(datasets.DEMO_POSTS),
+        PlanOptions(
+            officers=3, shift="4h", start="22:00", date="2016-06-19", tz=TZ, iterations=300
+        ),
+    )
+    out = tmp_path_factory.mktemp("night") / "plan"
+    pp.plan.write_plan(plan, out)
+    return plan, out
+
+
+def test_plan_gpkg_opens_with_one_layer_per_kind(night, tmp_path):
+    import geopandas as gpd
+    import pyogrio
+
+    plan, out = night
+    layers = pyogrio.list_layers(out / "plan.gpkg").tolist()
+    assert layers == [
+        ["routes", "LineString"],
+        ["stops", "Point"],
+        ["posts", "Point"],
+        ["hotspots", "Polygon"],
+        ["streets", "LineString"],
+    ]
+    routes = gpd.read_file(out / "plan.gpkg", layer="routes")
+    assert routes["officer"].tolist() == [1, 2, 3]
+    assert routes.crs.to_epsg() == 4326
+    assert routes["length_m"].tolist() == pytest.approx([r.length_m for r in plan.routes], abs=0.1)
+    stops = gpd.read_file(out / "plan.gpkg", layer="stops")
+    assert len(stops) == sum(len(r.stops) for r in plan.routes)
+    assert pd.api.types.is_datetime64_any_dtype(stops["arrive"])
+    # in UTC: 22:00 EDT is 02:00 the next day
+    first = stops.sort_values("arrive")["arrive"].iloc[0]
+    assert first.tz_convert(TZ).tz_localize(None) >= plan.shift_start
+    assert routes["start"].dt.tz_convert("UTC").iloc[0] == pd.Timestamp("2016-06-20T02:00Z")
+    posts = gpd.read_file(out / "plan.gpkg", layer="posts")
+    # officers 1 and 3 share the first post: one point
+    assert posts["officers"].tolist() == ["1, 3", "2"]
+    assert posts[["lat", "lon"]].to_numpy().tolist() == [list(p) for p in datasets.DEMO_POSTS]
+    hot = gpd.read_file(out / "plan.gpkg", layer="hotspots")
+    assert hot["hotspot_id"].tolist() == plan.gdf_hotspots["hotspot_id"].tolist()
+    streets = gpd.read_file(out / "plan.gpkg", layer="streets")
+    assert streets["length"].sum() == pytest.approx(
+        pp.graph.edges_gdf(plan.G)["length"].sum(), rel=1e-6
+    )
+    # the same plan gives the same bytes (GDAL's timestamp is the shift's start)
+    pp.plan.write_plan(plan, tmp_path / "again")
+    assert (tmp_path / "again" / "plan.gpkg").read_bytes() == (out / "plan.gpkg").read_bytes()
+
+
+def test_each_geojson_holds_one_geometry_type_and_converts_to_a_shapefile(night, tmp_path):
+    import geopandas as gpd
+    import pyogrio
+
+    plan, out = night
+    kinds = {}
+    for name in ("routes.geojson", "stops.geojson", "hotspots.geojson"):
+        doc = json.loads((out / name).read_text(encoding="utf-8"))
+        kinds[name] = {f["geometry"]["type"] for f in doc["features"]}
+        gdf = gpd.read_file(out / name)
+        shp = tmp_path / (name.split(".")[0] + ".shp")
+        # (a shapefile shortens long field names and keeps times as text: GDAL says so)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            pyogrio.write_dataframe(gdf, shp, driver="ESRI Shapefile")
+        assert len(pyogrio.read_dataframe(shp)) == len(gdf)
+    assert kinds == {
+        "routes.geojson": {"LineString"},
+        "stops.geojson": {"Point"},
+        "hotspots.geojson": {"Polygon"},
+    }
+    stops = json.loads((out / "stops.geojson").read_text(encoding="utf-8"))["features"]
+    assert {f["properties"]["kind"] for f in stops} == {"stop", "post"}
+    assert sum(f["properties"]["kind"] == "stop" for f in stops) == sum(
+        len(r.stops) for r in plan.routes
+    )
+
+
+def test_times_are_iso_date_times_right_across_midnight(night):
+    plan, out = night
+    stops = json.loads((out / "stops.geojson").read_text(encoding="utf-8"))["features"]
+    sched = pd.read_csv(out / "schedule.csv", dtype={"stop": str})
+    for r in plan.routes:
+        mine = [f["properties"] for f in stops if f["properties"]["officer"] == r.officer]
+        times = [pd.Timestamp(p["arrive"]) for p in mine if p["kind"] == "stop"]
+        # in order, with the district's offset, and the hours after midnight on the next day
+        assert times == sorted(times)
+        assert all(t.utcoffset() == pd.Timedelta(hours=-4) for t in times)
+        for s, t in zip(r.stops, times, strict=True):
+            expected = plan.shift_start + pd.Timedelta(minutes=round(s.arrive_min))
+            assert t.tz_localize(None) == expected
+        rows = sched[(sched["officer"] == r.officer) & (sched["task"] != "return")]
+        assert [pd.Timestamp(v) for v in rows["arrive_at"]] == times
+        back = sched[(sched["officer"] == r.officer) & (sched["task"] == "return")].iloc[0]
+        assert back["arrive_at"].startswith("2016-06-20T0")
+    after = [f for f in stops if f["properties"].get("arrive", "").startswith("2016-06-20")]
+    assert after, "the night plan has stops after midnight"
+    assert all(f["properties"]["arrive"] < f["properties"]["leave"] for f in after)
+    summary = pd.read_csv(out / "summary.csv", dtype={"officer": str})
+    assert summary["post_lat"].iloc[:3].tolist() == [r.post[0] for r in plan.routes]
+    assert summary["post_lon"].iloc[:3].tolist() == [r.post[1] for r in plan.routes]
+    assert pd.isna(summary["post_lat"].iloc[-1])
+
+
+def test_gpx_has_times_on_every_point_in_utc(night):
+    plan, out = night
+    schema = xml_schema("gpx_1_1", "gpx.xsd")
+    ns = {"g": "http://www.topografix.com/GPX/1/1"}
+    for r in plan.routes:
+        doc = etree.parse(str(out / f"officer_{r.officer}.gpx"))
+        schema.assertValid(doc)
+        wpt = doc.xpath("//g:wpt", namespaces=ns)
+        trkpt = doc.xpath("//g:trkpt", namespaces=ns)
+        assert all(len(p.xpath("g:time", namespaces=ns)) == 1 for p in [*wpt, *trkpt])
+        times = [pd.Timestamp(t) for t in doc.xpath("//g:trkpt/g:time/text()", namespaces=ns)]
+        # 22:00 EDT is 02:00 UTC; the track ends when the route does
+        assert times[0] == pd.Timestamp("2016-06-20T02:00:00Z")
+        end = pd.Timestamp("2016-06-20T02:00:00Z") + pd.Timedelta(minutes=r.duration_min)
+        assert abs(times[-1] - end) <= pd.Timedelta(seconds=1)
+        assert times == sorted(times)
+        # the officer stands at each hotspot: the track's clock stops there for the dwell
+        stop_times = [pd.Timestamp(t) for t in doc.xpath(
+            "//g:wpt[g:type='stop']/g:time/text()", namespaces=ns
+        )]  # fmt: skip
+        for s, t in zip(r.stops, stop_times, strict=True):
+            assert t == pd.Timestamp("2016-06-20T02:00:00Z") + pd.Timedelta(
+                minutes=round(s.arrive_min)
+            )
+        start = pd.Timestamp("2016-06-20T02:00:00Z")
+        for s in r.stops:
+            if s.kind != "hotspot":
+                continue
+            at = start + pd.Timedelta(minutes=s.arrive_min).round("s")
+            pairs = [(a, b) for a, b in itertools.pairwise(times) if a == at]
+            assert pairs, s
+            assert pairs[-1][1] - at >= pd.Timedelta(minutes=s.leave_min - s.arrive_min - 0.02)
+
+
+def test_kml_has_time_spans_and_extended_data(night):
+    plan, out = night
+    doc = etree.parse(str(out / "routes.kml"))
+    xml_schema("kml_2_2", "ogckml22.xsd").assertValid(doc)
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    stops = doc.xpath("//k:Placemark[k:Point and k:ExtendedData]", namespaces=ns)
+    assert len(stops) == sum(len(r.stops) for r in plan.routes)
+    for p in stops:
+        data = {
+            d.get("name"): d.findtext("k:value", namespaces=ns)
+            for d in p.xpath("k:ExtendedData/k:Data", namespaces=ns)
+        }
+        assert set(data) == {
+            "officer", "order", "task", "hotspot_id", "visit", "arrive", "leave", "street", "risk"
+        }  # fmt: skip
+        begin = p.findtext("k:TimeSpan/k:begin", namespaces=ns)
+        end = p.findtext("k:TimeSpan/k:end", namespaces=ns)
+        assert begin == data["arrive"]
+        assert end == data["leave"]
+        assert pd.Timestamp(begin) <= pd.Timestamp(end)
+    lines = doc.xpath("//k:Placemark[k:LineString]", namespaces=ns)
+    assert [p.findtext("k:TimeSpan/k:begin", namespaces=ns) for p in lines] == [
+        "2016-06-19T22:00:00-04:00"
+    ] * 3

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
+import pandas as pd
 import pytest
+
+from patrolplan import render
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
@@ -331,3 +336,174 @@ def test_a_timetable_too_long_for_a_page_continues_with_name_and_page_numbers(de
     (tmp_path / "sheets.html").write_text(page)
     # the estimate holds: each sheet is one printed page
     assert _pdf_pages(render.sheets_to_pdf(tmp_path / "sheets.html", tmp_path / "s.pdf")) == n
+
+
+# ------------------------------------------------------------------ sheets read at a glance
+
+DEJAVU_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+
+
+@pytest.fixture(scope="module")
+def sheets_page(demo_plan):
+    from patrolplan import graph
+
+    return render.route_sheets(
+        demo_plan.routes,
+        demo_plan.route_coords,
+        demo_plan.schedule,
+        gdf_edges=graph.edges_gdf(demo_plan.G),
+        gdf_hotspots=demo_plan.gdf_hotspots,
+        shift_start=demo_plan.shift_start,
+    )
+
+
+@pytest.mark.skipif(not DEJAVU_BOLD.is_file(), reason="needs fonts-dejavu-core")
+@pytest.mark.parametrize("lang", ["en", "ru", "kk"])
+def test_table_heads_fit_their_columns_unbroken(demo_plan, lang):
+    from PIL import ImageFont
+
+    from patrolplan import graph
+
+    page = render.route_sheets(
+        demo_plan.routes[:1],
+        demo_plan.route_coords[:1],
+        demo_plan.schedule,
+        gdf_edges=graph.edges_gdf(demo_plan.G),
+        lang=lang,
+    )
+    head = re.search(r"<colgroup>(.*?)</colgroup><thead><tr>(.*?)</tr>", page, re.S)
+    assert head
+    widths = [re.search(r"width:([\d.]+)mm", c) for c in re.findall(r"<col[^>]*>", head[1])]
+    heads = [html.unescape(h) for h in re.findall(r"<th>(.*?)</th>", head[2])]
+    assert len(widths) == len(heads) == 7
+    # 8 pt bold DejaVu Sans, as the sheet prints it, plus the cell's padding and borders
+    font = ImageFont.truetype(str(DEJAVU_BOLD), 80)
+    for text, width in zip(heads, widths, strict=True):
+        if width is None:  # "Walk via" takes the rest of the page
+            continue
+        words_mm = max(font.getlength(w) for w in text.split()) / 10 / 72 * 25.4
+        assert words_mm + 2.3 <= float(width[1]), (lang, text)
+    # no rule that breaks a head inside a word
+    assert re.search(r"th \{\{?[^}]*overflow-wrap: normal", page)
+
+
+def test_posts_are_named_by_their_streets(sheets_page, demo_plan):
+    metas = re.findall(r'<p class="meta">(.*?)</p>', sheets_page)
+    posts = [m.split(" &middot; ")[0] for m in metas if m.startswith("Post")]
+    assert len(posts) == len(demo_plan.routes)
+    for text in map(html.unescape, posts):
+        # a street name (or the named streets an unnamed way leads to) before the coordinates
+        assert re.fullmatch(r"Post: (near )?[A-Z][\w .&]+ \(39\.\d{5}, -76\.\d{5}\)", text), text
+
+
+def test_hotspots_say_why_and_off_hours_stops_are_marked(sheets_page, demo_plan):
+    hot = demo_plan.gdf_hotspots.set_index("hotspot_id")
+    whys = re.findall(r'<span class="why">(.*?)</span><br>', sheets_page)
+    n_hot = sum(len(r.hotspot_ids) for r in demo_plan.routes)
+    assert len(whys) == n_hot
+    first = next(s for s in demo_plan.routes[0].stops if s.kind == "hotspot")
+    row = hot.loc[first.hotspot_id]
+    assert html.escape(str(row["top_categories"]), quote=False) in sheets_page
+    assert f"{row['top_categories']} · {row['active_hours']} h" in html.unescape(sheets_page)
+    assert "Why here: main incident types (count)" in sheets_page
+    # every stop marked off-hours really lies outside its hotspot's active hours, and back
+    for r in demo_plan.routes:
+        for s in r.stops:
+            if s.kind != "hotspot":
+                continue
+            window = hot.loc[s.hotspot_id, "active_hours"]
+            off = render.off_hours(s, window, demo_plan.shift_start)
+            start = demo_plan.shift_start + pd.Timedelta(minutes=s.arrive_min)
+            end = demo_plan.shift_start + pd.Timedelta(minutes=s.leave_min)
+            a, b = (int(x) for x in window.split("-"))
+            active = {(a + k) % 24 for k in range(((b - a) % 24) or 24)}
+            hours = set(pd.date_range(start.floor("h"), end, freq="h").hour)
+            assert off == (not hours & active), (s, window)
+    # (each sheet's key line explains the mark once more)
+    marked = sheets_page.count('<span class="why"><span class="off">')
+    assert marked == sum(
+        render.off_hours(s, hot.loc[s.hotspot_id, "active_hours"], demo_plan.shift_start)
+        for r in demo_plan.routes
+        for s in r.stops
+        if s.kind == "hotspot"
+    )
+
+
+def test_sheet_maps_group_markers_show_arrows_and_street_names(sheets_page, demo_plan):
+    svgs = re.findall(r"<svg .*?</svg>", sheets_page, re.S)
+    assert len(svgs) == len(demo_plan.routes)
+    for svg, r in zip(svgs, demo_plan.routes, strict=True):
+        stops = re.findall(r'<g class="stop" transform="translate\(([-\d.]+),([-\d.]+)\)">'
+                           r".*?<text[^>]*>(.*?)</text>", svg)  # fmt: skip
+        numbers = [int(n) for _x, _y, label in stops for n in label.split(", ")]
+        # every numbered stop once, no two markers on top of each other
+        assert sorted(numbers) == list(range(1, len(numbers) + 1))
+        xy = [(float(x), float(y)) for x, y, _label in stops]
+        for i, (x0, y0) in enumerate(xy):
+            for x1, y1 in xy[i + 1 :]:
+                assert abs(x0 - x1) >= 16 or abs(y0 - y1) >= 16
+        assert svg.count('<path d="M-5,-4 L4,0 L-5,4 z"') >= 5
+        names = re.findall(r'<g class="street-names"[^>]*>(.*?)</g>', svg)[0]
+        labels = [html.unescape(t) for t in re.findall(r">([^<]+)</text>", names)]
+        assert labels
+        walked = {v for s in r.stops for v in s.via} | set(r.return_via)
+        assert set(labels) <= walked
+    # the demo has stops close enough to share a marker
+    assert any(", " in label for svg in svgs for label in re.findall(r">(\d+(?:, \d+)+)<", svg))
+
+
+def test_streets_walked_in_passing_get_no_stop_number(demo_plan):
+    import dataclasses
+
+    from patrolplan import export, graph
+
+    # the first street task of the demo, made a few metres long
+    r = next(r for r in demo_plan.routes if r.street_ids)
+    s = next(s for s in r.stops if s.kind == "street")
+    short = dataclasses.replace(s, leave_min=s.arrive_min + 0.05)
+    later = [
+        dataclasses.replace(t, arrive_min=t.arrive_min, leave_min=t.leave_min)
+        for t in r.stops
+        if t.order > s.order
+    ]
+    route = dataclasses.replace(
+        r, stops=tuple([*(t for t in r.stops if t.order < s.order), short, *later])
+    )
+    route = dataclasses.replace(route, stops=tuple(sorted(route.stops, key=lambda t: t.order)))
+    numbers = render.sheet_numbers(route, demo_plan.shift_start)
+    assert s.order not in numbers
+    assert sorted(numbers.values()) == list(range(1, len(route.stops)))
+    sched = export.schedule_frame([route], shift_start=demo_plan.shift_start)
+    page = render.route_sheets(
+        [route],
+        [demo_plan.route_coords[r.officer - 1]],
+        sched,
+        gdf_edges=graph.edges_gdf(demo_plan.G),
+        shift_start=demo_plan.shift_start,
+    )
+    row = re.search(r'<tr class="passing"><td>·</td><td>walk (S\d+)</td>', page)
+    assert row
+    assert row[1] == s.hotspot_id
+    svg = re.search(r"<svg .*?</svg>", page, re.S)[0]
+    labels = re.findall(r'<g class="stop".*?<text[^>]*>(.*?)</text>', svg)
+    assert sorted(int(n) for lab in labels for n in lab.split(", ")) == sorted(numbers.values())
+
+
+def test_officers_sharing_a_post_get_one_post_marker(demo_plan):
+    from patrolplan import graph
+
+    m = render.plan_map(
+        gdf_edges=graph.edges_gdf(demo_plan.G),
+        gdf_incidents=demo_plan.gdf_incidents,
+        weights=demo_plan.weights,
+        gdf_hotspots=demo_plan.gdf_hotspots,
+        routes=demo_plan.routes,
+        route_coords=demo_plan.route_coords,
+        schedule=demo_plan.schedule,
+    )
+    page = render.to_html(m, offline=False)
+    # officers 1 and 3 share the first post
+    assert "Post of officers 1, 3" in page
+    assert "Post of officer 2" in page
+    assert "Post of officer 1<" not in page
+    assert "Post of officer 3" not in page
