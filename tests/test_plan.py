@@ -39,7 +39,10 @@ def test_routes_geojson_is_rfc7946_and_reads_back(demo_dir, demo_plan):
     lines = gdf[gdf["kind"] == "route"]
     assert list(lines["officer"]) == [1, 2, 3]
     assert (lines.geometry.geom_type == "LineString").all()
-    stops = gdf[gdf["kind"] == "stop"]
+    # one geometry type per file: the stops are in stops.geojson
+    assert len(lines) == len(gdf)
+    points = gpd.read_file(demo_dir / "stops.geojson")
+    stops = points[points["kind"] == "stop"]
     assert len(stops) == sum(len(r.stops) for r in demo_plan.routes)
     # the line starts and ends at the post
     for (_, line), route in zip(lines.iterrows(), demo_plan.routes, strict=True):
@@ -68,6 +71,8 @@ def test_schedule_and_summary(demo_dir, demo_plan):
         "visit",
         "arrive",
         "leave",
+        "arrive_at",
+        "leave_at",
         "street",
         "via",
         "lat",
