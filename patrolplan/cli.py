@@ -424,7 +424,9 @@ def plan(
     day: Annotated[int | None, _flag("day")] = None,
     areas: Annotated[
         Path | None,
-        typer.Option(help="Patrol areas (from patrolplan areas): officer k stays in area k."),
+        typer.Option(
+            help="Patrol areas (from patrolplan areas), one per officer, given by the posts."
+        ),
     ] = None,
     to_db: Annotated[
         str | None,

@@ -169,7 +169,8 @@ def daily_plan(
         :func:`patrolplan.ingest.read_incidents`); default: decided from each file's rows.
     areas
         A patrol-area file from ``patrolplan areas`` (GeoJSON polygons with an ``area``
-        number): officer ``k`` patrols area ``k`` (in turn when there are fewer areas).
+        number), one area per officer: each officer gets the area of his post (else the
+        nearest), and his route starts and ends at the post.
     cache_dir
         Graph cache folder.
 
