@@ -199,7 +199,7 @@ def test_plan_with_areas_refuses_variants(four_area_plan):
             datasets.baltimore_crimes(),
             datasets.baltimore_osm(),
             list(datasets.DEMO_POSTS),
-            PlanOptions(officers=2, date="2016-06-19", variants=2, iterations=50),
+            PlanOptions(officers=4, date="2016-06-19", variants=2, iterations=50),
             areas=path,
         )
 
