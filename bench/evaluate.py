@@ -1,18 +1,22 @@
-"""Benchmark ``patrolplan evaluate``: replay the daily plan against its baselines.
+"""Benchmark ``patrolplan evaluate``: replay the daily plan against fair baselines.
 
-Two replays on the Baltimore demo extract (3 officers from the two demo posts, 4-hour shifts
-at 10:00 and 18:00):
+Samples on the Baltimore demo extract (3 officers from the two demo posts, 4-hour shifts,
+method ``auto`` re-derived for every shift from its own 90-day history):
 
-* the 2017 arrests (``../shared/data/baltimore/baltimore_arrests_2017.csv``): every 9th day
-  from 1 March to 20 December 2017 (66 shifts), 90 days of history, last-period counts over
-  7 and 28 days;
-* the June 2016 crimes of the demo (``data/baltimore``): every day from 8 to 18 June (22
-  shifts) with only 7 days of history (the file holds 18 days).
+* ``oos``: the 2017 arrests (``../shared/data/baltimore/baltimore_arrests_2017.csv``, read
+  with the ``baltimore_arrests`` preset), every 3rd day from 2 May 2017 to 15 February 2018
+  at 18:00. None of these days was looked at while the planner was tuned (the tuning
+  replays used every 9th day from 1 March and every evening of March and April 2017): an
+  out-of-sample test.
+* ``insample``: the same arrests on the tuning replay's own shifts (every 9th day from 1
+  March to 20 December 2017, 10:00 and 18:00): in-sample, for comparison only.
+* ``crimes``: the June 2016 crimes of the demo (``data/baltimore``), every day from 8 to 18
+  June, 10:00 and 18:00, 7 days of history: the development data, so in-sample.
 
-Then a timing run of 60 test days (one 18:00 shift each, 1 March to 29 April 2017) on the
-arrests. Prints the tables; with ``--append`` adds them to ``bench/RESULTS.md``.
+Prints each table with its time; with ``--append`` adds it to ``bench/RESULTS_replay.md``;
+with ``--csv DIR`` writes the rows per shift.
 
-    python bench/evaluate.py [--iterations 3000] [--append]
+    python bench/evaluate.py oos [--iterations 1000] [--append] [--csv DIR]
 """
 
 from __future__ import annotations
@@ -20,146 +24,121 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from patrolplan import datasets, evaluate, settings
+from patrolplan.request import PlanRequest
 
 ROOT = Path(__file__).resolve().parents[1]
-ARRESTS = ROOT.parent / "shared" / "data" / "baltimore" / "baltimore_arrests_2017.csv"
+ARRESTS = ROOT.parent.parent / "shared" / "data" / "baltimore" / "baltimore_arrests_2017.csv"
+if not ARRESTS.is_file():
+    ARRESTS = ROOT.parent / "shared" / "data" / "baltimore" / "baltimore_arrests_2017.csv"
 
-
-def arrests_csv(src: Path, dst: Path) -> Path:
-    """Write the arrests with one ISO ``datetime`` column (US date + ``HH:MM`` time)."""
-    df = pd.read_csv(src, dtype=str, keep_default_na=False)
-    when = pd.to_datetime(
-        df["ArrestDate"] + " " + df["ArrestTime"], format="%m/%d/%Y %H:%M", errors="coerce"
-    )
-    out = pd.DataFrame(
-        {
-            "id": df["Arrest"],
-            "datetime": when.dt.strftime("%Y-%m-%dT%H:%M:00").fillna(""),
-            "category": df["IncidentOffense"].str.strip(),
-            "latitude": df["Latitude"],
-            "longitude": df["Longitude"],
-        }
-    )
-    out.to_csv(dst, index=False)
-    return dst
-
-
-def replay(label: str, incidents: Path, **kwargs: Any) -> tuple[str, float, int]:
-    """Run one replay; return its Markdown table, seconds and number of shifts."""
-    t = time.perf_counter()
-    res = evaluate.run(incidents, datasets.baltimore_osm(), list(datasets.DEMO_POSTS), **kwargs)
-    seconds = time.perf_counter() - t
-    table = evaluate.format_table(res.table)
-    shifts = int(res.per_shift["shift_start"].nunique())
-    print(f"\n{label}: {shifts} shifts, {seconds:.0f} s\n{table}", flush=True)
-    return table, seconds, shifts
+SAMPLES: dict[str, dict[str, Any]] = {
+    "oos": {
+        "label": "OUT-OF-SAMPLE: Baltimore arrests, every 3rd day from 2 May 2017 to 15 "
+        "February 2018, 18:00 (days never used for choosing anything)",
+        "incidents": ARRESTS,
+        "preset": "baltimore_arrests",
+        "date_from": "2017-05-02",
+        "date_to": "2018-02-15",
+        "every": 3,
+        "start": "18:00",
+        "history_days": 90,
+        "count_days": (7, 28),
+    },
+    "insample": {
+        "label": "IN-SAMPLE: Baltimore arrests, every 9th day from 1 March to 20 December "
+        "2017, 10:00 and 18:00 (the shifts the planner was tuned on)",
+        "incidents": ARRESTS,
+        "preset": "baltimore_arrests",
+        "date_from": "2017-03-01",
+        "date_to": "2017-12-20",
+        "every": 9,
+        "start": "10:00,18:00",
+        "history_days": 90,
+        "count_days": (7, 28),
+    },
+    "crimes": {
+        "label": "IN-SAMPLE: Baltimore crimes of June 2016 (the demo file), every day from 8 "
+        "to 18 June, 10:00 and 18:00, 7 days of history (the development data)",
+        "incidents": None,
+        "preset": None,
+        "date_from": "2016-06-08",
+        "date_to": "2016-06-18",
+        "every": 1,
+        "start": "10:00,18:00",
+        "history_days": 7,
+        "count_days": (7,),
+    },
+}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("sample", choices=sorted(SAMPLES))
     ap.add_argument("--iterations", type=int, default=settings.solver_iterations)
-    ap.add_argument("--append", action="store_true", help="append to bench/RESULTS.md")
-    ap.add_argument("--no-timing", action="store_true", help="skip the 60-day timing run")
+    ap.add_argument("--random", type=int, default=5, help="random walks per shift")
+    ap.add_argument("--cache", type=Path, default=None, help="graph and method-choice cache")
+    ap.add_argument("--append", action="store_true", help="append to bench/RESULTS_replay.md")
+    ap.add_argument("--csv", type=Path, default=None, help="folder for the rows per shift")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    common = {
-        "shift": "4h",
-        "officers": 3,
-        "n_random": 5,
-        "seed": 0,
-        "iterations": args.iterations,
-    }
-    with tempfile.TemporaryDirectory() as tmp:
-        arrests = arrests_csv(ARRESTS, Path(tmp) / "arrests_2017.csv")
-        a_table, a_s, a_n = replay(
-            "Arrests 2017",
-            arrests,
-            date_from="2017-03-01",
-            date_to="2017-12-20",
-            every=9,
-            start="10:00,18:00",
-            history_days=90,
-            count_days=(7, 28),
-            **common,
-        )
-        c_table, c_s, c_n = replay(
-            "Crimes June 2016",
-            datasets.baltimore_crimes(),
-            date_from="2016-06-08",
-            date_to="2016-06-18",
-            every=1,
-            start="10:00,18:00",
-            history_days=7,
-            count_days=(7,),
-            **common,
-        )
-        timing = ""
-        if not args.no_timing:
-            _, t_s, t_n = replay(
-                "Timing, 60 days",
-                arrests,
-                date_from="2017-03-01",
-                date_to="2017-04-29",
-                every=1,
-                start="18:00",
-                history_days=90,
-                count_days=(28,),
-                **common,
-            )
-            timing = (
-                f"Timing: {t_n} test days (one 18:00 shift each, 1 March to 29 April 2017, "
-                f"90 days of history, plan + counts_28d + oracle + 5 random walks per shift, "
-                f"{args.iterations} solver iterations): **{t_s:.0f} s** on the 2-core machine "
-                f"(target < 300 s). The arrests replay above took {a_s:.0f} s for {a_n} "
-                f"shifts, the crimes replay {c_s:.0f} s for {c_n} shifts.\n"
-            )
-    command = "python bench/evaluate.py" + (
+    s = SAMPLES[args.sample]
+    request = PlanRequest.build(
+        None,
+        incidents=s["incidents"] or datasets.baltimore_crimes(),
+        preset=s["preset"],
+        osm=datasets.baltimore_osm(),
+        posts=list(datasets.DEMO_POSTS),
+        officers=3,
+        shift="4h",
+        method="auto",
+        seed=0,
+        iterations=args.iterations,
+        cache_dir=args.cache,
+    )
+    t = time.perf_counter()
+    res = evaluate.replay_request(
+        request,
+        date_from=s["date_from"],
+        date_to=s["date_to"],
+        every=s["every"],
+        start=s["start"],
+        history_days=s["history_days"],
+        count_days=s["count_days"],
+        n_random=args.random,
+    )
+    seconds = time.perf_counter() - t
+    table = evaluate.format_table(res.table)
+    per = res.per_shift
+    plan = per[per["method"] == "plan"]
+    methods = plan["hotspot_method"].value_counts().to_dict()
+    half = plan["half_life_days"]
+    n = int(per["shift_start"].nunique())
+    if args.csv is not None:
+        args.csv.mkdir(parents=True, exist_ok=True)
+        per.to_csv(args.csv / f"evaluate_{args.sample}.csv", index=False)
+    command = f"python bench/evaluate.py {args.sample}" + (
         f" --iterations {args.iterations}" if args.iterations != settings.solver_iterations else ""
     )
-    text = f"""
-## Plan replay (evaluate)
-
-`{command} --append` (library: `patrolplan.evaluate.run`; 3 officers from the two demo posts,
-4-hour shifts, today's planner: DBSCAN hotspots, 30-day half-life, 10 street tasks, seed 0).
-An incident is captured when it lies in a hotspot polygon a route dwells at or within 50 m of
-a street a route walks. `random`: random walks of the plan's walking and dwelling time from
-the same posts (5 per shift, averaged; a random dwell covers a disc as large as the plan's mean
-visited hotspot). `counts_Nd`: the 100 m cells with at least 2 incidents in the last N days as
-hotspots, busiest streets outside them as street tasks, same solver. `oracle`: routed knowing
-the shift's incidents (the ceiling of the capture rule). Per officer-hour counts the shift's
-officer-hours (3 x 4 h), the same for every method; `x last-period counts` is against the count
-baseline that captured most. Brackets: 95 % bootstrap intervals over shifts (2,000 resamples,
-paired between methods).
-
-Baltimore arrests 2017 inside the extract, every 9th day from 1 March to 20 December, 10:00
-and 18:00 ({a_n} shifts), 90 days of history:
-
-{a_table}
-
-Baltimore crimes of June 2016 (the demo file), every day from 8 to 18 June, 10:00 and 18:00
-({c_n} shifts), only 7 days of history (the file holds 18 days: a short history):
-
-{c_table}
-
-{timing}
-Arrests partly follow past patrols: police arrest where they already are, so a plan built
-on past arrests is partly a forecast of past patrols, and a capture rate on arrests overstates
-what the plan would do for crime.
-"""
+    text = (
+        f"\n### {s['label']}\n\n`{command} --append`: {n} shifts, {seconds:.0f} s on the shared "
+        f"2-core machine; plan methods chosen per shift {methods}, half-life "
+        f"{half.min():.1f}-{half.max():.1f} days, places offered per shift: plan "
+        f"{plan['offered'].mean():.1f}, counts "
+        f"{per.loc[per['method'].str.startswith('counts_'), 'offered'].mean():.1f}.\n\n"
+        f"{table}\n"
+    )
+    print(text, flush=True)
     if args.append:
-        with (ROOT / "bench" / "RESULTS.md").open("a", encoding="utf-8") as f:
+        with (ROOT / "bench" / "RESULTS_replay.md").open("a", encoding="utf-8") as f:
             f.write(text)
-        print("appended to bench/RESULTS.md")
+        print("appended to bench/RESULTS_replay.md")
     return 0
 
 

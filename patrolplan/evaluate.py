@@ -946,7 +946,7 @@ def replay(
         ``incidents`` (in the window), ``captured`` (mean over random draws),
         ``officer_hours``, ``km``, ``offered`` (places offered to the solver), ``hotspots``
         (distinct places dwelt at), ``zone_km2``, ``hotspot_method``, ``half_life_days``,
-        ``min_weight`` (the plan's, per window), ``note``.
+        ``min_weight``, ``max_places`` (the plan's, per window, on its row), ``note``.
 
     Raises
     ------
@@ -997,8 +997,8 @@ def replay(
         )
         raise InputDataError(msg)
     log(
-        _("Replay of {n} test windows ({kind}), time precision of the data: {precision}").format(
-            n=len(windows), kind=kind, precision=precision
+        _("Replay of {n} test windows, time precision of the data: {precision}").format(
+            n=len(windows), precision=precision
         )
     )
     planners = dict(methods) if methods else {"plan": planner_hotspots()}
@@ -1086,6 +1086,7 @@ def replay(
                     "hotspot_method": step.method,
                     "half_life_days": step.half_life_days,
                     "min_weight": step.min_weight,
+                    "max_places": n_places,
                 }
             plans.append((plan, len(history)))
         else:
@@ -1210,6 +1211,7 @@ def replay(
         "hotspot_method",
         "half_life_days",
         "min_weight",
+        "max_places",
         "note",
     ]
     return pd.DataFrame(rows).reindex(columns=cols)
@@ -1537,13 +1539,15 @@ def window_note(window: str, n: int) -> str:
     Examples
     --------
     >>> window_note("day", 12)
-    'Test windows: 12 whole days (the data give dates without a time of day).'
+    'Test windows: 12, each a whole day (the data give dates without a time of day).'
     """
     texts = {
-        "shift": _("Test windows: {n} shifts (the data give a time of day)."),
-        "day": _("Test windows: {n} whole days (the data give dates without a time of day)."),
-        "month": _("Test windows: {n} whole months (the data give months only)."),
-        "year": _("Test windows: {n} whole years (the data give years only)."),
+        "shift": _("Test windows: {n}, each a shift (the data give a time of day)."),
+        "day": _(
+            "Test windows: {n}, each a whole day (the data give dates without a time of day)."
+        ),
+        "month": _("Test windows: {n}, each a whole month (the data give months only)."),
+        "year": _("Test windows: {n}, each a whole year (the data give years only)."),
     }
     return texts.get(window, texts["shift"]).format(n=format_number(n))
 
