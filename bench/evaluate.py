@@ -14,21 +14,28 @@ method ``auto`` re-derived for every shift from its own 90-day history):
   June, 10:00 and 18:00, 7 days of history: the development data, so in-sample.
 
 Prints each table with its time; with ``--append`` adds it to ``bench/RESULTS_replay.md``;
-with ``--csv DIR`` writes the rows per shift.
+with ``--csv DIR`` writes the rows per shift. A long sample runs in parts (``--part 2/4``:
+the second quarter of its days; the hindsight plan still knows every part's windows), each
+writing its rows to ``--csv``; ``--combine`` then totals the parts' rows in one table.
 
-    python bench/evaluate.py oos [--iterations 1000] [--append] [--csv DIR]
+    python bench/evaluate.py oos [--iterations 1000] [--part 1/4] --csv DIR
+    python bench/evaluate.py oos --combine --csv DIR [--append]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import pandas as pd
 
 from patrolplan import datasets, evaluate, settings
 from patrolplan.request import PlanRequest
@@ -86,9 +93,25 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, default=None, help="graph and method-choice cache")
     ap.add_argument("--append", action="store_true", help="append to bench/RESULTS_replay.md")
     ap.add_argument("--csv", type=Path, default=None, help="folder for the rows per shift")
+    ap.add_argument("--part", default=None, help="run part i of k of the days, e.g. 2/4")
+    ap.add_argument("--combine", action="store_true", help="total the parts in --csv")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     s = SAMPLES[args.sample]
+    days = evaluate.replay_days(s["date_from"], s["date_to"], every=s["every"])
+    if args.combine:
+        parts = sorted(args.csv.glob(f"evaluate_{args.sample}_part*.csv"))
+        per = pd.concat([pd.read_csv(f, parse_dates=["shift_start", "shift_end"]) for f in parts])
+        per = per.sort_values(["shift_start"], kind="stable").reset_index(drop=True)
+        seconds = sum(float(f.with_suffix(".seconds").read_text()) for f in parts)
+        table = evaluate.format_table(evaluate.summarize(per, n_boot=2000, seed=0))
+        return report(args, s, per, table, seconds, f" ({len(parts)} parts)")
+    part = ""
+    if args.part is not None:
+        i, k = (int(v) for v in re.fullmatch(r"(\d+)/(\d+)", args.part).groups())  # type: ignore[union-attr]
+        chunk = np.array_split(np.arange(len(days)), k)[i - 1]
+        part = f"_part{i}of{k}"
+        s = {**s, "date_from": days[chunk[0]], "date_to": days[chunk[-1]]}
     request = PlanRequest.build(
         None,
         incidents=s["incidents"] or datasets.baltimore_crimes(),
@@ -105,29 +128,41 @@ def main() -> int:
     t = time.perf_counter()
     res = evaluate.replay_request(
         request,
-        date_from=s["date_from"],
-        date_to=s["date_to"],
+        date_from=str(s["date_from"])[:10],
+        date_to=str(s["date_to"])[:10],
         every=s["every"],
         start=s["start"],
         history_days=s["history_days"],
         count_days=s["count_days"],
         n_random=args.random,
+        hindsight_days=days,
     )
     seconds = time.perf_counter() - t
-    table = evaluate.format_table(res.table)
-    per = res.per_shift
+    if args.csv is not None:
+        args.csv.mkdir(parents=True, exist_ok=True)
+        res.per_shift.to_csv(args.csv / f"evaluate_{args.sample}{part}.csv", index=False)
+        (args.csv / f"evaluate_{args.sample}{part}.seconds").write_text(f"{seconds:.1f}")
+    return report(args, s, res.per_shift, evaluate.format_table(res.table), seconds, part)
+
+
+def report(
+    args: argparse.Namespace,
+    s: dict[str, Any],
+    per: pd.DataFrame,
+    table: str,
+    seconds: float,
+    part: str,
+) -> int:
+    """Print one sample's table with what the plan chose; append it with ``--append``."""
     plan = per[per["method"] == "plan"]
     methods = plan["hotspot_method"].value_counts().to_dict()
     half = plan["half_life_days"]
     n = int(per["shift_start"].nunique())
-    if args.csv is not None:
-        args.csv.mkdir(parents=True, exist_ok=True)
-        per.to_csv(args.csv / f"evaluate_{args.sample}.csv", index=False)
     command = f"python bench/evaluate.py {args.sample}" + (
         f" --iterations {args.iterations}" if args.iterations != settings.solver_iterations else ""
     )
     text = (
-        f"\n### {s['label']}\n\n`{command} --append`: {n} shifts, {seconds:.0f} s on the shared "
+        f"\n### {s['label']}\n\n`{command}`{part}: {n} shifts, {seconds:.0f} s on the shared "
         f"2-core machine; plan methods chosen per shift {methods}, half-life "
         f"{half.min():.1f}-{half.max():.1f} days, places offered per shift: plan "
         f"{plan['offered'].mean():.1f}, counts "

@@ -863,6 +863,7 @@ def replay(
     options: PlanOptions | None = None,
     cache_dir: str | Path | None = None,
     precision: str | None = None,
+    hindsight_days: Sequence[str | pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
     """Plan every test window from its past only and count the window's incidents captured.
 
@@ -937,6 +938,9 @@ def replay(
         :data:`patrolplan.settings.cache_dir`.
     precision
         Time precision of the windows; default :func:`data_precision`.
+    hindsight_days
+        The days whose test windows the hindsight plan knows; default `days` (a replay
+        split into parts passes every part's days).
 
     Returns
     -------
@@ -1027,7 +1031,13 @@ def replay(
         for v, d in zip(paths.nodes.tolist(), to_post.tolist(), strict=True)
         if d <= half_way
     }
-    pool = timed.loc[pd.Index(np.unique(np.concatenate([t.index.to_numpy() for t in tests])))]
+    known = windows
+    if hindsight_days is not None:
+        known = replay_windows(hindsight_days, starts, shift_min=shift_min, precision=precision)
+    in_known = np.zeros(len(timed), dtype=bool)
+    for a, b in known:
+        in_known |= (when >= a).to_numpy() & (when < b).to_numpy()
+    pool = timed[fine & in_known]
     legacy_args = routing.RouteOptions(
         officers=officers,
         shift_min=shift_min,
