@@ -1,24 +1,33 @@
 """Replay the daily plan on past shifts and count the incidents it would have been near.
 
-For each test shift the plan is made as it would have been that day, from the incidents
-before the shift start only (same weights, hotspots, street tasks and route solver as
-:func:`patrolplan.plan.daily_plan`). The shift's own incidents are then checked against the
-plan: an incident is *captured* when it lies in a hotspot polygon a route dwells at, or within
-50 m of a street a route walks. The same is done for baselines of the same officers, posts and
-time:
+For each test window the plan is made as it would have been that day, from the incidents
+before the window only (:func:`patrolplan.pipeline.hotspot_step`, every data-derived
+parameter, the ``auto`` method included, derived again from that window's history alone;
+routes by :func:`patrolplan.routing.solve`). The window's own incidents are then checked
+against the plan: an incident is *captured* when it lies in a hotspot polygon a route dwells
+at, or within 50 m of a street a route walks. The windows follow the data's time precision:
+the shifts when incidents have a time of day, else whole days (months, years).
 
-* ``random``: random walks on the street graph from the same posts, each officer walking as
-  long as the plan's officer walks and standing still as long as the plan's officer dwells, at
-  random nodes of the walk, each dwell covering a disc as large as the plan's mean visited
-  hotspot;
-* ``counts_<N>d``: last period's raw counts: the 100 m grid cells with at least two incidents
-  in the last N days become the hotspots, the busiest streets outside them the street tasks,
-  routed by the same solver;
-* ``oracle``: a plan routed knowing the shift's incidents (each group of them within 50 m is a
-  hotspot): a ceiling for the capture rule, not a forecast.
+Every baseline gets what the plan gets: the same officers, posts, shift, walking speed,
+dwell, solver iterations and seed (:func:`patrolplan.pipeline.route_options`), and as many
+places of the same size:
 
-:func:`replay` gives one row per shift and method, :func:`summarize` the table with 95 %
-bootstrap intervals over shifts, :func:`run` does both from files for the command line.
+* ``counts_<N>d``: last period's raw counts: the plan's number of busiest cells (side: the
+  plan's place size) over the last N days, each a place of the plan's own shape, the busiest
+  streets outside them the street tasks (:func:`count_hotspots`);
+* ``hindsight``: the same cells counted on the incidents of every test window of the replay:
+  it knows where the test incidents fell, not on which day: how much a fixed set of places
+  could catch at best;
+* ``random_places``: the plan's number of places at random street nodes within reach of the
+  posts (:func:`random_places`);
+* ``random``: random walks of the plan's walking and dwelling time (:func:`random_walks`);
+* ``oracle``: a plan routed knowing the window's incidents (each group of them within 50 m is
+  a place): a ceiling for the capture rule, not a forecast.
+
+:func:`replay` gives one row per window and method, :func:`summarize` the table with 95 %
+bootstrap intervals over days (a day's shifts drawn together) and the windows where the plan
+caught more, fewer or as many as each baseline, :func:`run` does both from files for the
+command line.
 
 Mind what the data is: arrests are made where police already patrol, so a plan built on past
 arrests partly predicts past patrols.
