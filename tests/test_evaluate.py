@@ -11,7 +11,7 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
-from patrolplan import datasets, evaluate, graph, ingest, pipeline, routing
+from patrolplan import datasets, evaluate, graph, ingest, pipeline, routing, settings
 from patrolplan._errors import InputDataError
 from patrolplan.request import PlanRequest
 
@@ -97,8 +97,6 @@ def test_count_baseline_is_offered_as_many_places_as_the_plan(result):
         other = per[per["method"] == method].set_index("shift_start")
         # the plan's number of places (the demo's 7 days hold enough occupied cells)
         assert (other["offered"] == plan["max_places"]).all(), method
-    # the count cells are ranked by count and include one-incident cells only after every
-    # cell of two: on this sparse week some shifts need them to reach the plan's number
     assert result.table.set_index("method").loc["counts_7d", "offered"] == pytest.approx(
         plan["max_places"].mean()
     )
@@ -269,7 +267,7 @@ def test_every_window_empty_is_one_error_naming_the_cause(G, crimes):
         evaluate.replay(crimes, G, POSTS, days=["2015-03-01", "2015-03-02"], start="18:00", **FAST)
 
 
-def test_auto_parameters_are_derived_again_for_every_shift(G, monkeypatch, tmp_path):
+def test_auto_parameters_are_derived_again_for_every_shift(G, monkeypatch):
     calls = []
     step = pipeline.hotspot_step
 
@@ -289,7 +287,6 @@ def test_auto_parameters_are_derived_again_for_every_shift(G, monkeypatch, tmp_p
         method="auto",
         iterations=200,
         max_segments=0,
-        cache_dir=tmp_path,
     )
     # 20 January: 19 days of history; 1 June: the full 90 days
     res = evaluate.replay_request(
@@ -314,14 +311,14 @@ def test_auto_parameters_are_derived_again_for_every_shift(G, monkeypatch, tmp_p
         assert hi < at
         assert lo >= at.normalize() - pd.Timedelta(days=90)
         assert "choice" not in kw
-        assert kw["cache_dir"] == tmp_path
+        assert kw["cache_dir"] is None  # the default cache folder
     plan = res.per_shift.set_index("shift_start")
     short, full = plan["half_life_days"].tolist()
     assert short == pytest.approx(14.0)  # the floor, from 19 days of history
     assert full > 20.0  # a quarter of the 90-day span
     assert plan["min_weight"].nunique() == 2
-    # the method choices are cached: a second replay reads them
-    assert len(list((tmp_path / "method_choice").glob("*.json"))) >= 1
+    # the method choices are cached in the cache folder
+    assert len(list((Path(settings.cache_dir) / "method_choice").glob("*.json"))) >= 1
 
 
 def test_cli_evaluate_with_a_district_file(tmp_path):
@@ -336,7 +333,7 @@ def test_cli_evaluate_with_a_district_file(tmp_path):
     per = pd.read_csv(out)
     # the district's 3 officers and 18:00 start; its dwell reaches every method's routes
     assert (per["officer_hours"] == 12.0).all()
-    assert set(per["shift_start"]) == {"2016-06-17 18:00:00"}
+    assert set(pd.to_datetime(per["shift_start"])) == {pd.Timestamp("2016-06-17 18:00")}
     assert {"plan", "counts_7d", "hindsight", "random_places"} <= set(per["method"])
     assert "| counts_7d |" in res.output
     assert "Test windows: 1, each a shift" in res.output
@@ -350,21 +347,22 @@ def test_cli_evaluate_with_a_preset_and_an_empty_range(tmp_path):
     base += ["--osm", datasets.baltimore_osm(), "--post", "39.2826,-76.5932"]
     base += ["--officers", "1", "--shift", "2h", "--random", "0", "--iterations", "200"]
     base += ["--history-days", "30", "--out", tmp_path / "ev.csv"]
-    ok = CliRunner().invoke(
-        app, [str(a) for a in [*base, "--from", "2017-06-01", "--to", "2017-06-01"]]
-    )
+    # 4 June 2017, 18:00-20:00: three arrests in the extract (date and time in two columns)
+    when = ["--from", "2017-06-04", "--to", "2017-06-04", "--start", "18:00"]
+    ok = CliRunner().invoke(app, [str(a) for a in [*base, *when]])
     assert ok.exit_code == 0, ok.output
     per = pd.read_csv(tmp_path / "ev.csv")
     # the preset joins the date and time columns: shift windows, history read
     assert (per["window"] == "shift").all()
     assert per.loc[per["method"] == "plan", "history"].iloc[0] > 50
+    assert (per["incidents"] == 3).all()
     empty = CliRunner().invoke(
-        app, [str(a) for a in [*base, "--from", "2019-06-01", "--to", "2019-06-02"]]
+        app, [str(a) for a in [*base, "--from", "2019-06-01", "--to", "2019-06-02", "-q"]]
     )
     assert empty.exit_code == 1
-    lines = [x for x in empty.output.splitlines() if x.strip()]
-    assert len(lines) == 1
-    assert "no incident fell in any of the 2 test windows" in lines[0]
+    (line,) = [x for x in empty.stderr.splitlines() if x.strip()]
+    assert "no incident fell in any of the 2 test windows (2019-06-01 to 2019-06-02)" in line
+    assert "|" not in empty.stdout
     assert "nan" not in empty.output.lower()
 
 
