@@ -288,11 +288,11 @@ def test_auto_parameters_are_derived_again_for_every_shift(G, monkeypatch):
         iterations=200,
         max_segments=0,
     )
-    # 20 January: 19 days of history; 1 June: the full 90 days
+    # 23 January: 22 days of history; 4 June (three arrests from 18:00): the full 90 days
     res = evaluate.replay_request(
         request,
-        date_from="2017-01-20",
-        date_to="2017-06-01",
+        date_from="2017-01-23",
+        date_to="2017-06-04",
         every=132,
         start="18:00",
         count_days=(),
@@ -304,8 +304,8 @@ def test_auto_parameters_are_derived_again_for_every_shift(G, monkeypatch):
         zone=False,
     )
     assert [c[0] for c in calls] == [
-        pd.Timestamp("2017-01-20 18:00"),
-        pd.Timestamp("2017-06-01 18:00"),
+        pd.Timestamp("2017-01-23 18:00"),
+        pd.Timestamp("2017-06-04 18:00"),
     ]
     for at, lo, hi, kw in calls:
         assert hi < at
@@ -314,7 +314,7 @@ def test_auto_parameters_are_derived_again_for_every_shift(G, monkeypatch):
         assert kw["cache_dir"] is None  # the default cache folder
     plan = res.per_shift.set_index("shift_start")
     short, full = plan["half_life_days"].tolist()
-    assert short == pytest.approx(14.0)  # the floor, from 19 days of history
+    assert short == pytest.approx(14.0)  # the floor, from 22 days of history
     assert full > 20.0  # a quarter of the 90-day span
     assert plan["min_weight"].nunique() == 2
     # the method choices are cached in the cache folder
