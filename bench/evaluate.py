@@ -8,6 +8,8 @@ method ``auto`` re-derived for every shift from its own 90-day history):
   at 18:00. None of these days was looked at while the planner was tuned (the tuning
   replays used every 9th day from 1 March and every evening of March and April 2017): an
   out-of-sample test.
+* ``oos10``: the same days at 10:00 (out-of-sample too); ``oos --combine --also oos10``
+  totals both in one table (the hindsight plan of each knows its own hour's test shifts).
 * ``insample``: the same arrests on the tuning replay's own shifts (every 9th day from 1
   March to 20 December 2017, 10:00 and 18:00): in-sample, for comparison only.
 * ``crimes``: the June 2016 crimes of the demo (``data/baltimore``), every day from 8 to 18
@@ -58,6 +60,18 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "history_days": 90,
         "count_days": (7, 28),
     },
+    "oos10": {
+        "label": "OUT-OF-SAMPLE: Baltimore arrests, every 3rd day from 2 May 2017 to 15 "
+        "February 2018, 10:00 (days never used for choosing anything)",
+        "incidents": ARRESTS,
+        "preset": "baltimore_arrests",
+        "date_from": "2017-05-02",
+        "date_to": "2018-02-15",
+        "every": 3,
+        "start": "10:00",
+        "history_days": 90,
+        "count_days": (7, 28),
+    },
     "insample": {
         "label": "IN-SAMPLE: Baltimore arrests, every 9th day from 1 March to 20 December "
         "2017, 10:00 and 18:00 (the shifts the planner was tuned on)",
@@ -95,17 +109,21 @@ def main() -> int:
     ap.add_argument("--csv", type=Path, default=None, help="folder for the rows per shift")
     ap.add_argument("--part", default=None, help="run part i of k of the days, e.g. 2/4")
     ap.add_argument("--combine", action="store_true", help="total the parts in --csv")
+    ap.add_argument("--also", nargs="*", default=[], help="with --combine: other samples' parts")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     s = SAMPLES[args.sample]
     days = evaluate.replay_days(s["date_from"], s["date_to"], every=s["every"])
     if args.combine:
         parts = sorted(args.csv.glob(f"evaluate_{args.sample}_part*.csv"))
+        for other in args.also:
+            parts += sorted(args.csv.glob(f"evaluate_{other}_part*.csv"))
         per = pd.concat([pd.read_csv(f, parse_dates=["shift_start", "shift_end"]) for f in parts])
         per = per.sort_values(["shift_start"], kind="stable").reset_index(drop=True)
         seconds = sum(float(f.with_suffix(".seconds").read_text()) for f in parts)
         table = evaluate.format_table(evaluate.summarize(per, n_boot=2000, seed=0))
-        return report(args, s, per, table, seconds, f" ({len(parts)} parts)")
+        label = " + ".join([args.sample, *args.also])
+        return report(args, s, per, table, seconds, f" ({label}, {len(parts)} parts)")
     part = ""
     if args.part is not None:
         i, k = (int(v) for v in re.fullmatch(r"(\d+)/(\d+)", args.part).groups())  # type: ignore[union-attr]
