@@ -122,8 +122,17 @@ def main() -> int:
         per = per.sort_values(["shift_start"], kind="stable").reset_index(drop=True)
         seconds = sum(float(f.with_suffix(".seconds").read_text()) for f in parts)
         table = evaluate.format_table(evaluate.summarize(per, n_boot=2000, seed=0))
-        label = " + ".join([args.sample, *args.also])
-        return report(args, s, per, table, seconds, f" ({label}, {len(parts)} parts)")
+        got = []
+        for name in [args.sample, *args.also]:
+            mine = [f.name for f in parts if f.name.startswith(f"evaluate_{name}_part")]
+            numbers = [re.findall(r"_part(\d+)of", f)[0] for f in mine]
+            got.append(f"{name}: parts {', '.join(numbers)}")
+        if args.also:
+            s = {
+                **s,
+                "label": s["label"] + "; with " + "; ".join(SAMPLES[o]["label"] for o in args.also),
+            }
+        return report(args, s, per, table, seconds, f" ({'; '.join(got)} of 8)")
     part = ""
     if args.part is not None:
         i, k = (int(v) for v in re.fullmatch(r"(\d+)/(\d+)", args.part).groups())  # type: ignore[union-attr]
@@ -179,6 +188,8 @@ def report(
     command = f"python bench/evaluate.py {args.sample}" + (
         f" --iterations {args.iterations}" if args.iterations != settings.solver_iterations else ""
     )
+    if args.combine:
+        command = " ".join([command, "--combine", *(["--also", *args.also] if args.also else [])])
     text = (
         f"\n### {s['label']}\n\n`{command}`{part}: {n} shifts, {seconds:.0f} s on the shared "
         f"2-core machine; plan methods chosen per shift {methods}, half-life "
