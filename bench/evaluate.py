@@ -125,14 +125,15 @@ def main() -> int:
         got = []
         for name in [args.sample, *args.also]:
             mine = [f.name for f in parts if f.name.startswith(f"evaluate_{name}_part")]
-            numbers = [re.findall(r"_part(\d+)of", f)[0] for f in mine]
-            got.append(f"{name}: parts {', '.join(numbers)}")
+            found = [re.findall(r"_part(\d+)of(\d+)", f)[0] for f in mine]
+            of = found[0][1] if found else "?"
+            got.append(f"{name}: parts {', '.join(i for i, _k in found)} of {of}")
         if args.also:
             s = {
                 **s,
                 "label": s["label"] + "; with " + "; ".join(SAMPLES[o]["label"] for o in args.also),
             }
-        return report(args, s, per, table, seconds, f" ({'; '.join(got)} of 8)")
+        return report(args, s, per, table, seconds, f" ({'; '.join(got)})")
     part = ""
     if args.part is not None:
         i, k = (int(v) for v in re.fullmatch(r"(\d+)/(\d+)", args.part).groups())  # type: ignore[union-attr]
