@@ -1,24 +1,33 @@
 """Replay the daily plan on past shifts and count the incidents it would have been near.
 
-For each test shift the plan is made as it would have been that day, from the incidents
-before the shift start only (same weights, hotspots, street tasks and route solver as
-:func:`patrolplan.plan.daily_plan`). The shift's own incidents are then checked against the
-plan: an incident is *captured* when it lies in a hotspot polygon a route dwells at, or within
-50 m of a street a route walks. The same is done for baselines of the same officers, posts and
-time:
+For each test window the plan is made as it would have been that day, from the incidents
+before the window only (:func:`patrolplan.pipeline.hotspot_step`, every data-derived
+parameter, the ``auto`` method included, derived again from that window's history alone;
+routes by :func:`patrolplan.routing.solve`). The window's own incidents are then checked
+against the plan: an incident is *captured* when it lies in a hotspot polygon a route dwells
+at, or within 50 m of a street a route walks. The windows follow the data's time precision:
+the shifts when incidents have a time of day, else whole days (months, years).
 
-* ``random``: random walks on the street graph from the same posts, each officer walking as
-  long as the plan's officer walks and standing still as long as the plan's officer dwells, at
-  random nodes of the walk, each dwell covering a disc as large as the plan's mean visited
-  hotspot;
-* ``counts_<N>d``: last period's raw counts: the 100 m grid cells with at least two incidents
-  in the last N days become the hotspots, the busiest streets outside them the street tasks,
-  routed by the same solver;
-* ``oracle``: a plan routed knowing the shift's incidents (each group of them within 50 m is a
-  hotspot): a ceiling for the capture rule, not a forecast.
+Every baseline gets what the plan gets: the same officers, posts, shift, walking speed,
+dwell, solver iterations and seed (:func:`patrolplan.pipeline.route_options`), and as many
+places of the same size:
 
-:func:`replay` gives one row per shift and method, :func:`summarize` the table with 95 %
-bootstrap intervals over shifts, :func:`run` does both from files for the command line.
+* ``counts_<N>d``: last period's raw counts: the plan's number of busiest cells (side: the
+  plan's place size) over the last N days, each a place of the plan's own shape, the busiest
+  streets outside them the street tasks (:func:`count_hotspots`);
+* ``hindsight``: the same cells counted on the incidents of every test window of the replay:
+  it knows where the test incidents fell, not on which day: how much a fixed set of places
+  could catch at best;
+* ``random_places``: the plan's number of places at random street nodes within reach of the
+  posts (:func:`random_places`);
+* ``random``: random walks of the plan's walking and dwelling time (:func:`random_walks`);
+* ``oracle``: a plan routed knowing the window's incidents (each group of them within 50 m is
+  a place): a ceiling for the capture rule, not a forecast.
+
+:func:`replay` gives one row per window and method, :func:`summarize` the table with 95 %
+bootstrap intervals over days (a day's shifts drawn together) and the windows where the plan
+caught more, fewer or as many as each baseline, :func:`run` does both from files for the
+command line.
 
 Mind what the data is: arrests are made where police already patrol, so a plan built on past
 arrests partly predicts past patrols.
@@ -203,21 +212,33 @@ def planner_hotspots(method: str = "dbscan", **kwargs: Any) -> HotspotFn:
     return functools.partial(hotspots.find_hotspots, method=method, **kwargs)
 
 
-def count_hotspots(*, cell_m: float = 100.0, min_count: float = 2.0) -> HotspotFn:
-    """Return a hotspot step that takes the busiest grid cells by raw count.
+def count_hotspots(
+    *, size_m: float = 100.0, n: int | None = None, buffer_m: float = 25.0
+) -> HotspotFn:
+    """Return a hotspot step that takes the `n` busiest grid cells by raw count.
+
+    The incidents are counted in square cells of side `size_m`; the busiest cells (most
+    incidents, then the latest incident, then the position, so the ranking is deterministic)
+    become places of the plan's own shape: the hull of the cell's incidents buffered by
+    `buffer_m`, clipped to the circle of diameter `size_m`
+    (:func:`patrolplan.hotspots.place_polygon`). Cells of two or more incidents come first; a
+    cell of one incident is taken only when fewer than `n` cells hold two, as the plan lowers
+    its least weight on sparse data.
 
     Parameters
     ----------
-    cell_m
-        Cell size in metres.
-    min_count
-        Least (weighted) count of a cell to be a hotspot.
+    size_m
+        Cell side and place diameter in metres (the plan's ``size_m``).
+    n
+        Places offered (the plan's ``max_hotspots``); None for every occupied cell.
+    buffer_m
+        Buffer around each cell's incidents, as the plan's places.
 
     Returns
     -------
     callable
-        ``(history, weights) -> (gdf_hotspots, labels)``; the hotspots are square cells, ranked
-        by count, centred on the cell.
+        ``(history, weights) -> (gdf_hotspots, labels)``; the weights are summed per cell
+        (ones give raw counts).
     """
 
     def cells(gdf: gpd.GeoDataFrame, weights: pd.Series) -> tuple[gpd.GeoDataFrame, pd.Series]:
@@ -225,36 +246,98 @@ def count_hotspots(*, cell_m: float = 100.0, min_count: float = 2.0) -> HotspotF
             return _no_hotspots(gdf.crs), pd.Series(-1, index=gdf.index, name="cluster")
         crs = hotspots.metric_crs(gdf)
         geom = gdf.geometry if crs is None else gdf.geometry.to_crs(crs)
-        ix = np.floor(geom.x.to_numpy() / cell_m).astype(np.int64)
-        iy = np.floor(geom.y.to_numpy() / cell_m).astype(np.int64)
-        key = pd.Series(list(zip(ix, iy, strict=True)), index=gdf.index)
-        w = weights.reindex(gdf.index).astype(float)
-        per_cell = w.groupby(key).sum()
-        hot = per_cell[per_cell >= min_count]
-        # busiest first, ties by position so the ranking is deterministic
-        order = sorted(hot.index, key=lambda c: (-hot[c], c))
+        xy = np.column_stack([geom.x.to_numpy(), geom.y.to_numpy()])
+        ix = np.floor(xy[:, 0] / size_m).astype(np.int64)
+        iy = np.floor(xy[:, 1] / size_m).astype(np.int64)
+        frame = pd.DataFrame(
+            {
+                "ix": ix,
+                "iy": iy,
+                "w": weights.reindex(gdf.index).astype(float).to_numpy(),
+                "t": gdf["datetime"].to_numpy() if "datetime" in gdf else pd.NaT,
+            }
+        )
+        per_cell = frame.groupby(["ix", "iy"]).agg(w=("w", "sum"), t=("t", "max")).reset_index()
+        # busiest first, then the latest incident, then the position
+        per_cell = per_cell.sort_values(
+            ["w", "t", "ix", "iy"], ascending=[False, False, True, True], na_position="last"
+        )
+        per_cell = per_cell.iloc[: (len(per_cell) if n is None else max(int(n), 0))]
+        order = list(zip(per_cell["ix"], per_cell["iy"], strict=True))
         cluster = {c: i for i, c in enumerate(order)}
-        labels = key.map(lambda c: cluster.get(c, -1)).astype(int).rename("cluster")
-        x = np.array([c[0] for c in order], dtype=float) * cell_m
-        y = np.array([c[1] for c in order], dtype=float) * cell_m
+        keys = list(zip(ix.tolist(), iy.tolist(), strict=True))
+        lab = np.array([cluster.get(c, -1) for c in keys], dtype=np.int64)
+        labels = pd.Series(lab, index=gdf.index, name="cluster")
+        polys, cx, cy = [], [], []
+        for i in range(len(order)):
+            pts = xy[lab == i]
+            polys.append(hotspots.place_polygon(pts, buffer_m=buffer_m, max_size_m=size_m))
+            cx.append(float(pts[:, 0].mean()))
+            cy.append(float(pts[:, 1].mean()))
         out = gpd.GeoDataFrame(
             {
                 "hotspot_id": [f"H{i + 1:03d}" for i in range(len(order))],
                 "rank": np.arange(1, len(order) + 1),
-                "risk": [float(hot[c]) for c in order],
+                "risk": per_cell["w"].to_numpy(dtype=float),
                 "cluster": np.arange(len(order)),
             },
-            geometry=shapely.box(x, y, x + cell_m, y + cell_m),
+            geometry=polys,
             crs=crs,
         )
-        centres = gpd.GeoSeries(gpd.points_from_xy(x + cell_m / 2, y + cell_m / 2), crs=crs).to_crs(
-            gdf.crs
-        )
+        centres = gpd.GeoSeries(gpd.points_from_xy(cx, cy), crs=crs).to_crs(gdf.crs)
         out = out.to_crs(gdf.crs)
         out["lon"], out["lat"] = centres.x.to_numpy(), centres.y.to_numpy()
         return out[_EMPTY_HOT_COLUMNS], labels
 
     return cells
+
+
+def random_places(
+    G: nx.MultiDiGraph,
+    n: int,
+    *,
+    reach: Mapping[int, float],
+    radius_m: float,
+    seed: int | Sequence[int] = 0,
+) -> gpd.GeoDataFrame:
+    """Draw `n` places at random street nodes the officers can reach, all of equal value.
+
+    Parameters
+    ----------
+    G
+        Projected walking graph.
+    n
+        Places to draw (the plan's ``max_hotspots``).
+    reach
+        Node -> walking distance from the nearest post; only nodes listed are drawn.
+    radius_m
+        Radius of each place (a disc as large as the plan's mean place).
+    seed
+        Seed of the draw.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``hotspot_id`` (``X001``...), ``rank``, ``risk`` (1 each), ``lon``, ``lat``,
+        ``cluster`` and disc ``geometry``, in EPSG:4326.
+    """
+    nodes = np.array(sorted(reach), dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    pick = nodes[np.sort(rng.choice(len(nodes), size=min(n, len(nodes)), replace=False))]
+    xy = [shapely.Point(G.nodes[int(v)]["x"], G.nodes[int(v)]["y"]) for v in pick]
+    out = gpd.GeoDataFrame(
+        {
+            "hotspot_id": [f"X{i + 1:03d}" for i in range(len(pick))],
+            "rank": np.arange(1, len(pick) + 1),
+            "risk": np.ones(len(pick)),
+            "lon": [float(G.nodes[int(v)]["lon"]) for v in pick],
+            "lat": [float(G.nodes[int(v)]["lat"]) for v in pick],
+            "cluster": np.arange(len(pick)),
+        },
+        geometry=gpd.GeoSeries(xy, crs=G.graph["crs"]).buffer(max(radius_m, 1.0)),
+        crs=G.graph["crs"],
+    )
+    return out.to_crs("EPSG:4326")[_EMPTY_HOT_COLUMNS]
 
 
 def _no_hotspots(crs: object) -> gpd.GeoDataFrame:
@@ -673,6 +756,93 @@ def _bounds(day: pd.Timestamp, start: str) -> pd.Timestamp:
     return day.normalize() + pd.Timedelta(hours=h, minutes=m)
 
 
+#: The test window of each time precision of the data: a shift when incidents have a time of
+#: day, else the whole day, month or year they are dated to.
+WINDOWS = {"datetime": "shift", "date": "day", "month": "month", "year": "year"}
+
+_PRECISION_RANK = {"none": 0, "year": 1, "month": 2, "date": 3, "datetime": 4}
+
+
+def data_precision(gdf_incidents: gpd.GeoDataFrame) -> str:
+    """Return the most common time precision of the dated incidents.
+
+    Parameters
+    ----------
+    gdf_incidents
+        Incidents from :mod:`patrolplan.ingest` (``datetime``, ``time_precision``).
+
+    Returns
+    -------
+    str
+        ``datetime``, ``date``, ``month`` or ``year`` (``datetime`` when the column is
+        missing); ties go to the finer precision.
+
+    Examples
+    --------
+    >>> from patrolplan import datasets, ingest
+    >>> gdf, _ = ingest.read_incidents(datasets.baltimore_crimes())
+    >>> data_precision(gdf)
+    'datetime'
+    """
+    dated = gdf_incidents[gdf_incidents["datetime"].notna()]
+    if "time_precision" not in dated or dated.empty:
+        return "datetime"
+    counts = dated["time_precision"].value_counts()
+    counts = counts[counts.index.isin(list(WINDOWS))]
+    if counts.empty:
+        return "datetime"
+    best = max(counts.index, key=lambda p: (counts[p], _PRECISION_RANK[str(p)]))
+    return str(best)
+
+
+def replay_windows(
+    days: Sequence[str | pd.Timestamp],
+    starts: Sequence[str],
+    *,
+    shift_min: float,
+    precision: str = "datetime",
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """List the replay's test windows: shifts, or whole days, months or years.
+
+    Parameters
+    ----------
+    days
+        Test days.
+    starts
+        Shift starts ``HH:MM`` (used only when the data have a time of day).
+    shift_min
+        Shift length in minutes.
+    precision
+        Time precision of the data (:func:`data_precision`).
+
+    Returns
+    -------
+    list of tuple
+        Sorted, distinct ``(start, end)`` pairs; an incident is in a window when
+        ``start <= datetime < end``.
+
+    Examples
+    --------
+    >>> w = replay_windows(["2017-03-01", "2017-03-02"], ["10:00", "18:00"], shift_min=240,
+    ...                  precision="date")
+    >>> [(f"{a:%m-%d %H:%M}", f"{b:%m-%d %H:%M}") for a, b in w]
+    [('03-01 00:00', '03-02 00:00'), ('03-02 00:00', '03-03 00:00')]
+    """
+    out: set[tuple[pd.Timestamp, pd.Timestamp]] = set()
+    for d in days:
+        day = pd.Timestamp(d).normalize()
+        if precision == "date":
+            out.add((day, day + pd.Timedelta(days=1)))
+        elif precision in ("month", "year"):
+            period = day.to_period("M" if precision == "month" else "Y")
+            out.add((period.start_time, (period + 1).start_time))
+        else:
+            for s in starts:
+                t0 = _bounds(day, s)
+                out.add((t0, t0 + pd.Timedelta(minutes=shift_min)))
+    return sorted(out)
+
+
 def replay(
     gdf_incidents: gpd.GeoDataFrame,
     G: nx.MultiDiGraph,
@@ -687,7 +857,9 @@ def replay(
     count_days: Sequence[int] = (28,),
     count_cell_m: float = 100.0,
     n_random: int = 5,
+    n_random_places: int = 1,
     oracle: bool = True,
+    hindsight: bool = True,
     half_life_days: float | None = None,
     layer_weights: Mapping[str, float] | None = None,
     dwell_min: float | None = None,
@@ -698,13 +870,31 @@ def replay(
     dist_m: float = CAPTURE_M,
     zone: bool = True,
     options: PlanOptions | None = None,
+    cache_dir: str | Path | None = None,
+    precision: str | None = None,
+    hindsight_days: Sequence[str | pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
-    """Plan every test shift from its past only and count the shift's incidents captured.
+    """Plan every test window from its past only and count the window's incidents captured.
 
-    For the shift starting at ``day + start``, the planner methods see the incidents of the
-    `history_days` days before the shift's day up to the shift start (exclusive); the
-    last-period count plans the last `count_days` of those; the oracle the shift's own
-    incidents. The captured incidents are those of ``[start, start + shift_min)``.
+    The test windows follow the data's time precision (:func:`replay_windows`): the shifts
+    ``day + start`` when incidents have a time of day, else the whole day (month, year) they
+    are dated to; an incident counts in a window only when its own precision is at least
+    the window's. For a window starting at ``t0``, the plan sees the incidents of the
+    `history_days` days before ``t0``'s day up to ``t0`` (exclusive). Every method is
+    routed by the same solver with the same options, and offered as many places of the
+    same size:
+
+    * ``plan``: the daily plan's hotspot step (:func:`patrolplan.pipeline.hotspot_step`) with
+      every data-derived parameter (method for ``auto``, half-life, least weight) derived
+      again for each window from its history alone (`options`), else `methods`;
+    * ``counts_<N>d``: the plan's number of busiest cells of the plan's place size by raw
+      count over the last N days (:func:`count_hotspots`);
+    * ``hindsight``: the same cells counted on the incidents of every test window of the
+      replay: it knows where the test incidents fell, not on which day;
+    * ``random_places``: the plan's number of places at random street nodes within reach of
+      the posts (:func:`random_places`), of the plan's mean place size;
+    * ``oracle``: each group of the window's own incidents within `dist_m` is a place;
+    * ``random``: random walks of the plan's walking and dwelling time (:func:`random_walks`).
 
     Parameters
     ----------
@@ -720,51 +910,62 @@ def replay(
     start
         Shift start ``HH:MM``, or several (one shift each per day).
     shift_min
-        Shift length in minutes.
+        Shift length in minutes (the officers' walking time in every window).
     officers
         Officers on foot.
     history_days
-        Days of history before the shift's day the plan may use.
+        Days of history before the window's day the plan may use.
     methods
-        Planner variants by name, each a hotspot step; default ``{"plan":
-        planner_hotspots()}``, the daily plan's.
+        Planner variants by name, each a hotspot step, used when `options` is None; default
+        ``{"plan": planner_hotspots()}``.
     count_days
         One last-period count baseline per number of days (``counts_<N>d``).
     count_cell_m
-        Grid cell of the count baselines.
+        Cell side of the count baselines when `options` is None (else the plan's size).
     n_random
-        Random walks per shift (their captures are averaged); 0 for none. They match the
+        Random walks per window (their captures are averaged); 0 for none. They match the
         first planner method's walking and dwelling time.
-    oracle
-        Also plan with the shift's own incidents.
+    n_random_places
+        Draws of random places per window (averaged); 0 for none.
+    oracle, hindsight
+        Also plan with the window's own incidents, and with every window's incidents.
     half_life_days, layer_weights
         Weights of the planner methods, as in the daily plan.
     dwell_min, max_hotspots, max_segments, iterations
-        Passed to :func:`patrolplan.routing.solve` for every method.
+        Route options when `options` is None.
     seed
-        Seed of the solver and of the random walks.
+        Seed of the solver, the random places and the random walks.
     dist_m
         Capture distance from walked streets.
     zone
         Also measure each plan's capture zone (km²).
     options
-        When given, the method ``plan`` is the daily plan's own hotspot step with these
-        options (:func:`patrolplan.plan.hotspot_step`) instead of `methods`; with
-        ``method="auto"`` the method is chosen once, from the history before the first test
-        shift, and kept for the whole replay.
+        The plan's options: the method ``plan`` is the daily plan's own hotspot step, and
+        every method is routed with :func:`patrolplan.pipeline.route_options`.
+    cache_dir
+        Where each window's method choice is cached (``auto``); default
+        :data:`patrolplan.settings.cache_dir`.
+    precision
+        Time precision of the windows; default :func:`data_precision`.
+    hindsight_days
+        The days whose test windows the hindsight plan knows; default `days` (a replay
+        split into parts passes every part's days).
 
     Returns
     -------
     pandas.DataFrame
-        One row per shift and method: ``shift_start``, ``method``, ``history`` (incidents the
-        method saw), ``incidents`` (in the shift window), ``captured`` (mean over random
-        walks), ``officer_hours``, ``km``, ``hotspots`` (distinct hotspots dwelt at),
-        ``zone_km2``, ``note``.
+        One row per window and method: ``shift_start``, ``shift_end``, ``window`` (``shift``,
+        ``day``, ``month`` or ``year``), ``method``, ``history`` (incidents the method saw),
+        ``incidents`` (in the window), ``captured`` (mean over random draws),
+        ``officer_hours``, ``km``, ``offered`` (places offered to the solver), ``hotspots``
+        (distinct places dwelt at), ``zone_km2``, ``hotspot_method``, ``half_life_days``,
+        ``min_weight``, ``max_places`` (the plan's, per window, on its row), ``note``.
 
     Raises
     ------
     InputDataError
-        If no incident has a date, `days` is empty, or a start is not ``HH:MM``.
+        If no incident has a date, `days` is empty, a start is not ``HH:MM``, or no
+        incident falls in any test window.
     """
     starts = [start] if isinstance(start, str) else list(start)
     for s in starts:
@@ -784,40 +985,78 @@ def replay(
                 n=format_number(len(gdf_incidents) - len(timed))
             )
         )
+    precision = data_precision(timed) if precision is None else precision
+    kind = WINDOWS.get(precision, "shift")
+    windows = replay_windows(days, starts, shift_min=shift_min, precision=precision)
+    when = timed["datetime"]
+    # a window counts only incidents dated at least as precisely as the window
+    fine = (
+        timed["time_precision"].map(_PRECISION_RANK).fillna(0).to_numpy()
+        >= _PRECISION_RANK.get(precision, 4)
+        if "time_precision" in timed
+        else np.ones(len(timed), dtype=bool)
+    )
+    tests = [timed[fine & (when >= a).to_numpy() & (when < b).to_numpy()] for a, b in windows]
+    if not any(len(t) for t in tests):
+        msg = _(
+            "no incident fell in any of the {n} test windows ({first} to {last}); the dated "
+            "incidents run from {data_first} to {data_last}"
+        ).format(
+            n=len(windows),
+            first=f"{windows[0][0]:%Y-%m-%d}",
+            last=f"{windows[-1][1] - pd.Timedelta(seconds=1):%Y-%m-%d}",
+            data_first=f"{when.min():%Y-%m-%d}",
+            data_last=f"{when.max():%Y-%m-%d}",
+        )
+        raise InputDataError(msg)
+    log(
+        _("Replay of {n} test windows, time precision of the data: {precision}").format(
+            n=len(windows), precision=precision
+        )
+    )
     planners = dict(methods) if methods else {"plan": planner_hotspots()}
-    choice = None
+    opts = None
     if options is not None:
         planners = {"plan": planner_hotspots()}  # replaced by the daily step below
-        if options.method == "auto":
-            first = min(_bounds(pd.Timestamp(d), s) for d in days for s in starts)
-            before = timed[timed["datetime"] < first]
-            _params, choice = pipeline.choose_hotspot_method(
-                before, dataclasses.replace(options, shift=f"{shift_min:g}"), at=first
-            )
+        opts = dataclasses.replace(options, shift=f"{shift_min:g}")
     # in the graph's metric CRS once: every step then skips its own UTM zone lookup
-    timed = timed.to_crs(G.graph["crs"]) if timed.crs is not None else timed
+    crs_m = G.graph["crs"]
+    timed = timed.to_crs(crs_m) if timed.crs is not None else timed
     timed = hotspots.add_xy_m(timed)
+    tests = [timed.loc[t.index] for t in tests]
+    when = timed["datetime"]
     streets = StreetIndex(G)
     snapped = graph.snap_to_edges(G, timed)
     post_nodes = graph.snap_points(G, list(posts), what="post")
     paths = graph.ShortestPaths(G, sorted(set(post_nodes)))
-    when = timed["datetime"]
-    # the baselines walk and dwell as the plan does: the options' speed and dwell when given
-    route_args = (
-        routing.RouteOptions(
-            officers=officers,
-            shift_min=shift_min,
-            dwell_min=dwell_min,
-            max_hotspots=max_hotspots,
-            max_segments=max_segments,
-            seed=seed,
-            iterations=iterations,
-        )
-        if options is None
-        else pipeline.route_options(options, shift_min=shift_min, max_hotspots=max_hotspots)
+    # random places: street nodes an officer can walk to and back within the shift
+    speed = settings.walk_speed_kmh
+    if opts is not None and opts.speed_kmh is not None:
+        speed = opts.speed_kmh
+    to_post = paths.dist_m.min(axis=0)
+    half_way = shift_min * speed * 1000.0 / 60.0 / 2.0
+    reach = {
+        int(v): float(d)
+        for v, d in zip(paths.nodes.tolist(), to_post.tolist(), strict=True)
+        if d <= half_way
+    }
+    known = windows
+    if hindsight_days is not None:
+        known = replay_windows(hindsight_days, starts, shift_min=shift_min, precision=precision)
+    in_known = np.zeros(len(timed), dtype=bool)
+    for a, b in known:
+        in_known |= (when >= a).to_numpy() & (when < b).to_numpy()
+    pool = timed[fine & in_known]
+    legacy_args = routing.RouteOptions(
+        officers=officers,
+        shift_min=shift_min,
+        dwell_min=dwell_min,
+        max_hotspots=max_hotspots,
+        max_segments=max_segments,
+        seed=seed,
+        iterations=iterations,
     )
-    shifts = sorted(_bounds(pd.Timestamp(d), s) for d in days for s in starts)
-    first_day = shifts[0].normalize() - pd.Timedelta(days=history_days)
+    first_day = windows[0][0].normalize() - pd.Timedelta(days=history_days)
     if when.min().normalize() > first_day:
         log(
             _(
@@ -830,49 +1069,82 @@ def replay(
         )
     hours = officers * shift_min / 60.0
     rows: list[dict[str, object]] = []
-    for i, t0 in enumerate(shifts):
+    for i, ((t0, t1), test) in enumerate(zip(windows, tests, strict=True)):
         since = t0.normalize() - pd.Timedelta(days=history_days)
         history = timed[(when >= since) & (when < t0)]
-        test = timed[(when >= t0) & (when < t0 + pd.Timedelta(minutes=shift_min))]
         plans: list[tuple[ShiftPlan, int]] = []
-        for name, fn in planners.items():
-            p = plan_shift(
-                history,
-                G,
-                posts,
-                shift_start=t0,
-                shift_min=shift_min,
-                officers=officers,
-                hotspot_fn=fn,
-                half_life_days=half_life_days,
-                layer_weights=layer_weights,
-                dwell_min=dwell_min,
-                max_hotspots=max_hotspots,
-                max_segments=max_segments,
-                seed=seed,
-                iterations=iterations,
-                snapped=snapped,
-                streets=streets,
-                method=name,
-                options=options if name == "plan" else None,
-                choice=choice,
-            )
-            plans.append((p, len(history)))
+        step_record: dict[str, object] = {}
+        if opts is not None:
+            if history.empty:
+                route_args = pipeline.route_options(opts, shift_min=shift_min)
+                n_places = opts.max_hotspots or settings.max_hotspots
+                size_m = opts.hotspot_size_m or count_cell_m
+                plan = ShiftPlan("plan", (), _no_hotspots(timed.crs), note="no history")
+            else:
+                # every data-derived parameter again, from this window's history alone
+                step = pipeline.hotspot_step(
+                    history, opts, at=t0, layer_weights=layer_weights, cache_dir=cache_dir
+                )
+                n_places, size_m = step.max_hotspots, step.size_m
+                route_args = pipeline.route_options(
+                    opts, max_hotspots=n_places, shift_min=shift_min
+                )
+                found = (step.gdf_hotspots, step.labels)
+                plan = _route(
+                    "plan",
+                    history,
+                    step.weights,
+                    lambda _h, _w, found=found: found,  # type: ignore[misc]
+                    G,
+                    posts,
+                    snapped,
+                    streets,
+                    route_args,
+                )
+                step_record = {
+                    "hotspot_method": step.method,
+                    "half_life_days": step.half_life_days,
+                    "min_weight": step.min_weight,
+                    "max_places": n_places,
+                }
+            plans.append((plan, len(history)))
+        else:
+            route_args = legacy_args
+            n_places = max_hotspots or settings.max_hotspots
+            size_m = count_cell_m
+            for name, fn in planners.items():
+                p = plan_shift(
+                    history,
+                    G,
+                    posts,
+                    shift_start=t0,
+                    shift_min=shift_min,
+                    officers=officers,
+                    hotspot_fn=fn,
+                    half_life_days=half_life_days,
+                    layer_weights=layer_weights,
+                    dwell_min=dwell_min,
+                    max_hotspots=max_hotspots,
+                    max_segments=max_segments,
+                    seed=seed,
+                    iterations=iterations,
+                    snapped=snapped,
+                    streets=streets,
+                    method=name,
+                )
+                plans.append((p, len(history)))
+        counts = count_hotspots(size_m=size_m, n=n_places)
         for n_days in count_days:
             recent = history[when.loc[history.index] >= max(since, t0 - pd.Timedelta(days=n_days))]
             ones = pd.Series(1.0, index=recent.index)
             p = _route(
-                f"counts_{n_days}d",
-                recent,
-                ones,
-                count_hotspots(cell_m=count_cell_m),
-                G,
-                posts,
-                snapped,
-                streets,
-                route_args,
+                f"counts_{n_days}d", recent, ones, counts, G, posts, snapped, streets, route_args
             )
             plans.append((p, len(recent)))
+        if hindsight:
+            ones = pd.Series(1.0, index=pool.index)
+            p = _route("hindsight", pool, ones, counts, G, posts, snapped, streets, route_args)
+            plans.append((p, len(pool)))
         if oracle:
             ones = pd.Series(1.0, index=test.index)
             if test.empty:
@@ -891,43 +1163,50 @@ def replay(
                 )
             plans.append((p, len(test)))
         first = len(rows)
-        base = {"shift_start": t0, "incidents": len(test), "officer_hours": hours}
+        base = {
+            "shift_start": t0,
+            "shift_end": t1,
+            "window": kind,
+            "incidents": len(test),
+            "officer_hours": hours,
+        }
         for p, seen in plans:
             rows.append({**base, **_score(p, test, G, streets, dist_m, zone), "history": seen})
+        rows[first].update(step_record)
+        model = plans[0][0]
+        visited = _visited_polygons(model.routes, model.gdf_hotspots, streets.crs)
+        radius = float(np.sqrt(np.mean([g.area for g in visited] or [0.0]) / np.pi))
+        if n_random_places > 0 and reach:
+            draws = []
+            for j in range(n_random_places):
+                gdf_x = random_places(
+                    G, n_places, reach=reach, radius_m=radius or size_m / 2, seed=(seed, i, j)
+                )
+                try:
+                    xr = routing.solve(
+                        G, gdf_x, posts, dataclasses.replace(route_args, max_segments=0)
+                    )
+                    draws.append(ShiftPlan("random_places", tuple(xr), gdf_x))
+                except InfeasibleRouteError as exc:
+                    draws.append(ShiftPlan("random_places", (), gdf_x, note=str(exc)))
+            rows.append(_mean_row(base, draws, test, G, streets, dist_m, zone))
         if n_random > 0:
-            model = plans[0][0]
-            mean_area = np.mean(
-                [g.area for g in _visited_polygons(model.routes, model.gdf_hotspots, streets.crs)]
-                or [0.0]
-            )
             walks = [
                 random_walks(
                     G,
                     posts,
                     model.routes,
                     seed=(seed, i, j),
-                    dwell_radius_m=float(np.sqrt(mean_area / np.pi)),
+                    dwell_radius_m=radius,
                     streets=streets,
                     paths=paths,
                     post_nodes=post_nodes,
                 )
                 for j in range(n_random)
             ]
-            scores = pd.DataFrame(
-                [_score(w, test, G, streets, dist_m, zone and j == 0) for j, w in enumerate(walks)]
-            )
-            rows.append(
-                {
-                    **base,
-                    "method": "random",
-                    "captured": float(scores["captured"].mean()),
-                    "km": float(scores["km"].mean()),
-                    "hotspots": int(scores["hotspots"].iloc[0]),
-                    "zone_km2": float(scores["zone_km2"].iloc[0]),
-                    "note": model.note,
-                    "history": 0,
-                }
-            )
+            row = _mean_row(base, walks, test, G, streets, dist_m, zone)
+            row["note"] = model.note
+            rows.append(row)
         log(
             _("Replay {start}: {n} incidents, captured {captured}").format(
                 start=f"{t0:%Y-%m-%d %H:%M}",
@@ -937,17 +1216,50 @@ def replay(
         )
     cols = [
         "shift_start",
+        "shift_end",
+        "window",
         "method",
         "history",
         "incidents",
         "captured",
         "officer_hours",
         "km",
+        "offered",
         "hotspots",
         "zone_km2",
+        "hotspot_method",
+        "half_life_days",
+        "min_weight",
+        "max_places",
         "note",
     ]
-    return pd.DataFrame(rows)[cols]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def _mean_row(
+    base: Mapping[str, object],
+    draws: Sequence[ShiftPlan],
+    test: gpd.GeoDataFrame,
+    G: nx.MultiDiGraph,
+    streets: StreetIndex,
+    dist_m: float,
+    zone: bool,
+) -> dict[str, object]:
+    """Score random draws of one window and average them (zone of the first draw only)."""
+    scores = pd.DataFrame(
+        [_score(d, test, G, streets, dist_m, zone and j == 0) for j, d in enumerate(draws)]
+    )
+    return {
+        **base,
+        "method": draws[0].method,
+        "captured": float(scores["captured"].mean()),
+        "km": float(scores["km"].mean()),
+        "offered": int(scores["offered"].iloc[0]),
+        "hotspots": int(scores["hotspots"].iloc[0]),
+        "zone_km2": float(scores["zone_km2"].iloc[0]),
+        "note": draws[0].note,
+        "history": 0,
+    }
 
 
 def _is_clock(text: str) -> bool:
@@ -973,6 +1285,7 @@ def _score(
         "method": p.method,
         "captured": float(hit.sum()),
         "km": sum(r.length_m for r in p.routes) / 1000.0,
+        "offered": len(p.gdf_hotspots),
         "hotspots": len({h for r in p.routes for h in r.hotspot_ids}),
         "zone_km2": capture_zone_km2(p.routes, p.gdf_hotspots, streets, dist_m=dist_m)
         if zone
@@ -988,12 +1301,13 @@ def summarize(
     seed: int = 0,
     reference: str | None = None,
 ) -> pd.DataFrame:
-    """Total the replay per method, with 95 % bootstrap intervals over shifts.
+    """Total the replay per method, with 95 % bootstrap intervals over days.
 
-    Every statistic is a ratio of sums over shifts (captured / incidents, captured /
-    officer-hours, captured / km, captured / the baseline's captured). Its interval comes from
-    resampling whole shifts with replacement (the same resamples for every method, so ratios
-    between methods are paired) and taking the 2.5 and 97.5 percentiles.
+    Every statistic is a ratio of sums over windows (captured / incidents, captured /
+    officer-hours, captured / km, captured / another method's captured). Its interval comes
+    from resampling whole days with replacement (a day's shifts together, since they share
+    the day's history and events; the same resamples for every method, so ratios between
+    methods are paired) and taking the 2.5 and 97.5 percentiles.
 
     Parameters
     ----------
@@ -1004,17 +1318,24 @@ def summarize(
     seed
         Seed of the resampling.
     reference
-        The method the ``vs_*`` ratios and the oracle share are given for in the log line;
-        default the first method.
+        The plan the others are compared with (``plan_vs``, ``better``...); default the
+        first method.
 
     Returns
     -------
     pandas.DataFrame
-        One row per method: ``method``, ``shifts``, ``incidents``, ``captured``,
+        One row per method: ``method``, ``shifts``, ``days``, ``incidents``, ``captured``,
         ``capture_rate``, ``per_officer_hour``, ``per_km`` (each with ``_lo`` and ``_hi``),
-        ``km_per_shift``, ``zone_km2`` (mean), ``vs_random``, ``vs_counts`` (against the
-        count baseline that captured most) and ``share_of_oracle`` (each with ``_lo``,
-        ``_hi``; NaN where that baseline is missing).
+        ``km_per_shift``, ``offered`` and ``zone_km2`` (means), ``vs_random``, ``vs_counts``
+        (against the count baseline that captured most), ``share_of_oracle`` and ``plan_vs``
+        (the reference's captures over this method's; each with ``_lo``, ``_hi``; NaN where
+        that baseline is missing), ``better``, ``worse``, ``tied`` (windows where the
+        reference captured more, fewer, as many) and ``window``.
+
+    Raises
+    ------
+    InputDataError
+        If no window holds an incident (every ratio would be 0/0).
     """
     names = list(dict.fromkeys(per_shift["method"]))
     wide = {
@@ -1022,28 +1343,41 @@ def summarize(
     }
     index = wide[names[0]].index
     n = len(index)
+    if float(wide[names[0]]["incidents"].sum()) <= 0:
+        msg = _("no incident fell in any of the {n} test windows: nothing to compare").format(n=n)
+        raise InputDataError(msg)
+    day_code, day_list = pd.factorize(pd.DatetimeIndex(index).normalize())
+    n_days = len(day_list)
     rng = np.random.default_rng(seed)
-    boot = rng.integers(0, n, size=(n_boot, n))
+    # whole days are drawn: a day's shifts share its history and its events
+    boot = rng.integers(0, n_days, size=(n_boot, n_days))
 
     def col(m: str, c: str) -> np.ndarray:
         return np.asarray(wide[m][c].reindex(index).to_numpy(dtype=float))
 
+    def daily(values: np.ndarray) -> np.ndarray:
+        return np.bincount(day_code, weights=np.nan_to_num(values), minlength=n_days)
+
     def ratio(num: np.ndarray, den: np.ndarray) -> tuple[float, float, float]:
+        a, b = daily(num), daily(den)
         with np.errstate(divide="ignore", invalid="ignore"):
-            point = num.sum() / den.sum() if den.sum() > 0 else np.nan
-            b = num[boot].sum(axis=1) / den[boot].sum(axis=1)
-        b = b[np.isfinite(b)]
-        lo, hi = np.percentile(b, [2.5, 97.5]) if len(b) else (np.nan, np.nan)
+            point = a.sum() / b.sum() if b.sum() > 0 else np.nan
+            r = a[boot].sum(axis=1) / b[boot].sum(axis=1)
+        r = r[np.isfinite(r)]
+        lo, hi = np.percentile(r, [2.5, 97.5]) if len(r) else (np.nan, np.nan)
         return float(point), float(lo), float(hi)
 
+    ref_name = reference or names[0]
     counts = [m for m in names if m.startswith("counts_")]
     best_counts = max(counts, key=lambda m: col(m, "captured").sum()) if counts else None
+    window = str(per_shift["window"].iloc[0]) if "window" in per_shift else "shift"
     rows = []
     for m in names:
         cap = col(m, "captured")
         row: dict[str, object] = {
             "method": m,
             "shifts": n,
+            "days": n_days,
             "incidents": int(col(m, "incidents").sum()),
             "captured": round(float(cap.sum()), 1),
         }
@@ -1054,7 +1388,9 @@ def summarize(
         ):
             row[name], row[f"{name}_lo"], row[f"{name}_hi"] = ratio(cap, den)
         row["km_per_shift"] = float(col(m, "km").mean())
-        row["zone_km2"] = float(np.nanmean(col(m, "zone_km2")))
+        row["offered"] = float(col(m, "offered").mean()) if "offered" in per_shift else np.nan
+        zones = col(m, "zone_km2")
+        row["zone_km2"] = float(np.nanmean(zones)) if np.isfinite(zones).any() else np.nan
         for name, base in (
             ("vs_random", "random" if "random" in wide else None),
             ("vs_counts", best_counts),
@@ -1063,9 +1399,16 @@ def summarize(
             row[name], row[f"{name}_lo"], row[f"{name}_hi"] = (
                 ratio(cap, col(base, "captured")) if base else (np.nan, np.nan, np.nan)
             )
+        ref = col(ref_name, "captured")
+        row["plan_vs"], row["plan_vs_lo"], row["plan_vs_hi"] = ratio(ref, cap)
+        diff = ref - cap
+        better, worse = int((diff > 1e-9).sum()), int((diff < -1e-9).sum())
+        row["better"], row["worse"], row["tied"] = better, worse, n - better - worse
+        row["window"] = window
+        row["reference"] = ref_name
         rows.append(row)
     table = pd.DataFrame(rows)
-    ref = table.set_index("method").loc[reference or names[0]]
+    ref_row = table.set_index("method").loc[ref_name]
     log(
         _(
             "Replay of {n} shifts: {method} captured {captured:g} of {incidents} incidents "
@@ -1073,13 +1416,13 @@ def summarize(
             "oracle"
         ).format(
             n=n,
-            method=reference or names[0],
-            captured=ref["captured"],
-            incidents=ref["incidents"],
-            rate=format_percent(ref["capture_rate"], decimals=0),
-            vs_random=format_number(ref["vs_random"], decimals=1),
-            vs_counts=format_number(ref["vs_counts"], decimals=2),
-            oracle=format_percent(ref["share_of_oracle"], decimals=0),
+            method=ref_name,
+            captured=ref_row["captured"],
+            incidents=ref_row["incidents"],
+            rate=format_percent(ref_row["capture_rate"], decimals=0),
+            vs_random=format_number(ref_row["vs_random"], decimals=1),
+            vs_counts=format_number(ref_row["vs_counts"], decimals=2),
+            oracle=format_percent(ref_row["share_of_oracle"], decimals=0),
         )
     )
     return table
@@ -1110,7 +1453,13 @@ def method_label(method: str) -> str:
     """
     from patrolplan.i18n import _
 
-    labels = {"plan": _("plan"), "random": _("random"), "oracle": _("oracle")}
+    labels = {
+        "plan": _("plan"),
+        "random": _("random"),
+        "oracle": _("oracle"),
+        "hindsight": _("hindsight"),
+        "random_places": _("random places"),
+    }
     if method in labels:
         return labels[method]
     days = re.fullmatch(r"counts_(\d+)d", method)
@@ -1135,6 +1484,8 @@ def format_table(table: pd.DataFrame) -> str:
     from patrolplan.i18n import _, format_number, format_percent
 
     def num(value: float, fmt: str) -> str:
+        if pd.isna(value):
+            return "-"
         if fmt.endswith("%"):
             return format_percent(float(value), decimals=int(fmt[1:-1]))
         return format_number(float(value), decimals=int(fmt[1:-1]))
@@ -1159,12 +1510,15 @@ def format_table(table: pd.DataFrame) -> str:
         _("x last-period counts"),
         _("share of oracle"),
     ]
+    compared = "plan_vs" in table
+    if compared:
+        heads += [_("places offered"), _("plan ÷ this"), _("plan better / worse / tied")]
     lines = ["| " + " | ".join(heads) + " |", "|" + " --- |" * len(heads)]
     for _row, r in table.iterrows():
         captured = format_number(
             float(r["captured"]), decimals=0 if r["captured"] == int(r["captured"]) else 1
         )
-        lines.append(
+        line = (
             f"| {method_label(str(r['method']))} | {captured} / "
             f"{format_number(int(r['incidents']))} | "
             f"{ci(r, 'capture_rate', '.1%')} | {ci(r, 'per_officer_hour', '.3f')} | "
@@ -1173,7 +1527,48 @@ def format_table(table: pd.DataFrame) -> str:
             f"{ci(r, 'vs_random', '.2f')} | {ci(r, 'vs_counts', '.2f')} | "
             f"{ci(r, 'share_of_oracle', '.0%')} |"
         )
+        if compared:
+            own = r["method"] == r.get("reference")
+            line += (
+                f" {num(r.get('offered', np.nan), '.1f')} | "
+                f"{'-' if own else ci(r, 'plan_vs', '.2f')} | "
+                + ("- |" if own else f"{int(r['better'])} / {int(r['worse'])} / {int(r['tied'])} |")
+            )
+        lines.append(line)
+    if "window" in table and len(table):
+        lines += ["", window_note(str(table["window"].iloc[0]), int(table["shifts"].iloc[0]))]
     return "\n".join(lines)
+
+
+def window_note(window: str, n: int) -> str:
+    """Say in one line what a replay's test windows were, in the current language.
+
+    Parameters
+    ----------
+    window
+        ``shift``, ``day``, ``month`` or ``year`` (:data:`WINDOWS`).
+    n
+        Number of windows.
+
+    Returns
+    -------
+    str
+        The line.
+
+    Examples
+    --------
+    >>> window_note("day", 12)
+    'Test windows: 12, each a whole day (the data give dates without a time of day).'
+    """
+    texts = {
+        "shift": _("Test windows: {n}, each a shift (the data give a time of day)."),
+        "day": _(
+            "Test windows: {n}, each a whole day (the data give dates without a time of day)."
+        ),
+        "month": _("Test windows: {n}, each a whole month (the data give months only)."),
+        "year": _("Test windows: {n}, each a whole year (the data give years only)."),
+    }
+    return texts.get(window, texts["shift"]).format(n=format_number(n))
 
 
 def replay_days(
@@ -1476,6 +1871,7 @@ def replay_request(
         half_life_days=opts.half_life_days,
         max_hotspots=opts.max_hotspots,
         max_segments=opts.max_segments,
+        cache_dir=request.cache_dir,
         **kwargs,
     )
     table = summarize(per_shift, n_boot=n_boot, seed=seed)
@@ -1498,5 +1894,8 @@ def replay_request(
         "seed": seed,
         "iterations": settings.solver_iterations if opts.iterations is None else opts.iterations,
         "capture_m": kwargs.get("dist_m", CAPTURE_M),
+        "window": str(per_shift["window"].iloc[0]),
+        "n_random_places": kwargs.get("n_random_places", 1),
+        "bootstrap": "days",
     }
     return EvaluationResult(table=table, per_shift=per_shift, params=params)
