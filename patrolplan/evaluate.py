@@ -1671,7 +1671,8 @@ def check_replay_args(
 
     check_number(every, "`every`", lo=1, hi=MAX_DAYS, whole=True)
     check_number(history_days, "`history_days`", lo=1, hi=MAX_DAYS, whole=True)
-    if isinstance(count_days, str | bytes) or not count_days:
+    # an empty sequence means no count baseline (a library caller's choice)
+    if isinstance(count_days, str | bytes):
         msg = _("`count_days` must be one or more whole days such as 7,28; got {value!r}").format(
             value=count_days
         )

@@ -361,11 +361,10 @@ def test_cli_evaluate_with_a_preset_and_an_empty_range(tmp_path):
     )
     assert empty.exit_code == 1
     # one error line naming the cause (the ingest warnings before it aside)
-    (line,) = [x for x in empty.stderr.splitlines() if "no incident" in x]
-    assert line.endswith(
-        "no incident fell in any of the 2 test windows (2019-06-01 to 2019-06-02); the dated "
-        "incidents run from 2017-01-01 to 2018-02-17"
-    )
+    (line,) = [x for x in empty.stderr.splitlines() if x.startswith("error:")]
+    # the test days outside the data are refused before any replay, naming the data's span
+    assert "2019-06-01 to 2019-06-02" in line
+    assert line.endswith("the data run from 2017-01-01 to 2018-02-17")
     assert empty.stderr.strip().splitlines()[-1] == line
     assert "|" not in empty.stdout
     assert "nan" not in empty.output.lower()
