@@ -56,7 +56,7 @@ def missing() -> str | None:
         return (
             f"PostGIS extension not installed for {bin_dir} (apt install postgresql-15-postgis-3)"
         )
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
+    if os.geteuid() == 0 and _runuser() is None:
         return "running as root and runuser is missing: PostgreSQL refuses to run as root"
     return None
 
@@ -110,7 +110,7 @@ class Cluster:
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         cmd = list(args)
         if self.user is not None:
-            cmd = ["runuser", "-u", self.user, "--", *cmd]
+            cmd = [_runuser() or "runuser", "-u", self.user, "--", *cmd]
         return subprocess.run(
             cmd, capture_output=True, text=True, check=False, cwd=self.root, timeout=120
         )
@@ -214,3 +214,11 @@ def start() -> Cluster:
         cluster.stop()
         raise
     return cluster
+
+
+def _runuser() -> str | None:
+    """Find util-linux's runuser, also where a PATH without the sbin folders would miss it."""
+    for found in (shutil.which("runuser"), "/usr/sbin/runuser", "/sbin/runuser"):
+        if found and os.access(found, os.X_OK):
+            return found
+    return None
