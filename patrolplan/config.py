@@ -167,6 +167,49 @@ def load_config(path: str | Path) -> District:
 MAX_FILE_BYTES = 1_000_000
 
 
+#: Deepest nesting (arrays, inline tables, dotted keys) a district file may have.
+MAX_NESTING = 64
+
+
+def _nesting(text: str) -> int:
+    """Return the deepest nesting of brackets, braces and dotted-key parts outside strings."""
+    depth = deepest = dots = 0
+    value = False  # after "=" on a line: dots there are decimals, not key parts
+    header = False  # a [table] or [[array]] header: its dots are key parts
+    fresh = True  # nothing but blanks since the line began
+    quote = ""
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\" and quote in ('"', '"""'):
+                i += 1
+            elif text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = ""
+        elif c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            i += len(quote) - 1
+        elif c == "#":
+            while i + 1 < len(text) and text[i + 1] != "\n":
+                i += 1
+        elif c in "[{":
+            header = header or (c == "[" and fresh and depth == 0)
+            depth += 1
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        elif c == "." and not value and (depth == 0 or header):
+            dots += 1
+        elif c == "=":
+            dots, value = 0, True
+        elif c == "\n":
+            dots, value, header = 0, False, False
+        fresh = c == "\n" or (fresh and c in " \t")
+        deepest = max(deepest, depth + dots)
+        i += 1
+    return deepest
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
     """Read a district file once and parse it as TOML, without checking its keys.
 
@@ -190,6 +233,13 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         if not path.exists():
             raise FileNotFoundError(path)
         text = read_small_file(path, limit=MAX_FILE_BYTES, what=_("config file"))
+        depth = _nesting(text)
+        if depth > MAX_NESTING:
+            # refused before parsing: the parser's time grows fast with the depth
+            msg = _("{path}: not valid TOML ({error})").format(
+                path=path, error=f"nested {depth} levels deep, at most {MAX_NESTING} allowed"
+            )
+            raise InputDataError(msg)
         return tomllib.loads(text)
     except FileNotFoundError:
         msg = _("config file {path} not found").format(path=path)
