@@ -320,6 +320,14 @@ Dayfirst = Annotated[
         "[decided per file from the rows].",
     ),
 ]
+# The flags several commands share, each the PlanOptions field of the same name.
+Start = Annotated[str | None, _flag("start")]
+Shift = Annotated[str | None, _flag("shift")]
+Date = Annotated[str | None, _flag("date")]
+Days = Annotated[int | None, _flag("days")]
+Tz = Annotated[str | None, _flag("tz")]
+Accidents = Annotated[str | None, typer.Option(help="Traffic accidents layer.")]
+Juvenile = Annotated[str | None, typer.Option(help="Juvenile offences layer.")]
 
 
 def _check_out(out: Path, options: PlanOptions, *, pdf: bool) -> None:
@@ -391,16 +399,16 @@ def plan(
     post: Posts = None,
     config: Config = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("plan"),
-    accidents: Annotated[str | None, typer.Option(help="Traffic accidents layer.")] = None,
-    juvenile: Annotated[str | None, typer.Option(help="Juvenile offences layer.")] = None,
+    accidents: Accidents = None,
+    juvenile: Juvenile = None,
     preset: Preset = None,
     officers: Annotated[int | None, _flag("officers")] = None,
-    shift: Annotated[str | None, _flag("shift")] = None,
-    start: Annotated[str | None, _flag("start")] = None,
-    date: Annotated[str | None, _flag("date")] = None,
-    days: Annotated[int | None, _flag("days")] = None,
+    shift: Shift = None,
+    start: Start = None,
+    date: Date = None,
+    days: Days = None,
     since: Annotated[str | None, _flag("since")] = None,
-    tz: Annotated[str | None, _flag("tz")] = None,
+    tz: Tz = None,
     seed: Annotated[int | None, _flag("seed")] = None,
     dwell_min: Annotated[float | None, _flag("dwell_min")] = None,
     speed_kmh: Annotated[float | None, _flag("speed_kmh")] = None,
@@ -502,7 +510,7 @@ def backtest(
     shift: Annotated[str | None, typer.Option(help="Shift length with --start [4h].")] = None,
     columns: Columns = None,
     crs: Crs = None,
-    tz: Annotated[str | None, _flag("tz")] = None,
+    tz: Tz = None,
     datetime_format: DatetimeFormat = None,
     dayfirst: Dayfirst = None,
     out: Annotated[Path, typer.Option(help="CSV of every window's results.")] = Path(
@@ -594,7 +602,7 @@ def evaluate(
     start: Annotated[
         str | None, typer.Option(help="Shift start(s), HH:MM; 10:00,18:00 for two a day [18:00].")
     ] = None,
-    shift: Annotated[str | None, _flag("shift")] = None,
+    shift: Shift = None,
     officers: Annotated[int | None, _flag("officers")] = None,
     history_days: Annotated[
         int, typer.Option(min=1, help="Days of history each replayed plan may use.")
@@ -610,7 +618,7 @@ def evaluate(
     ] = 5,
     columns: Columns = None,
     crs: Crs = None,
-    tz: Annotated[str | None, _flag("tz")] = None,
+    tz: Tz = None,
     datetime_format: DatetimeFormat = None,
     dayfirst: Dayfirst = None,
     seed: Annotated[int | None, _flag("seed")] = None,
@@ -711,13 +719,6 @@ def _minutes(text: str, what: str) -> tuple[float, ...]:
         )
         raise PatrolPlanError(msg) from None
     return values
-
-
-Start = Annotated[str | None, _flag("start")]
-Shift = Annotated[str | None, _flag("shift")]
-Date = Annotated[str | None, _flag("date")]
-Days = Annotated[int | None, _flag("days")]
-Tz = Annotated[str | None, _flag("tz")]
 
 
 @app.command()
@@ -992,14 +993,14 @@ def check(
     osm: Osm = None,
     post: Posts = None,
     config: Config = None,
-    accidents: Annotated[str | None, typer.Option(help="Traffic accidents layer.")] = None,
-    juvenile: Annotated[str | None, typer.Option(help="Juvenile offences layer.")] = None,
+    accidents: Accidents = None,
+    juvenile: Juvenile = None,
     preset: Preset = None,
-    start: Annotated[str | None, _flag("start")] = None,
-    date: Annotated[str | None, _flag("date")] = None,
-    days: Annotated[int | None, _flag("days")] = None,
+    start: Start = None,
+    date: Date = None,
+    days: Days = None,
     since: Annotated[str | None, _flag("since")] = None,
-    tz: Annotated[str | None, _flag("tz")] = None,
+    tz: Tz = None,
     columns: Columns = None,
     crs: Crs = None,
     datetime_format: DatetimeFormat = None,
