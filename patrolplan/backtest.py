@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -543,7 +544,8 @@ def choose_method(
     """
     at_ts = pd.Timestamp(at)
     data = gdf_incidents[gdf_incidents["datetime"].notna() & (gdf_incidents["datetime"] < at_ts)]
-    p = hotspots.auto_params(data, at=at_ts)
+    # the plan logs the parameters it uses; this copy is the backtest's own
+    p = hotspots.auto_params(data, at=at_ts, level=logging.DEBUG)
     default = MethodChoice(
         FALLBACK_METHOD,
         {
@@ -584,7 +586,7 @@ def choose_method(
         reason = raw["reason"]
         if raw.get("lang", get_language()) != get_language() and "reason_args" in raw:
             reason = _reason_text(raw["reason_args"])
-        log(_("auto method (cached): {reason}").format(reason=reason))
+        log(_("auto method (cached): {reason}").format(reason=reason), logging.DEBUG)
         return MethodChoice(
             raw["method"],
             {k: float(v) for k, v in raw["params"].items()},
@@ -735,7 +737,7 @@ def choose_method(
         choice = MethodChoice(default.method, default.params, _reason_text(args), backtested=False)
     else:
         choice, args = _decide(rows, cands, p, test_days, windows, xy)
-    log(_("auto method: {reason}").format(reason=choice.reason))
+    log(_("auto method: {reason}").format(reason=choice.reason), logging.DEBUG)
     if use_cache:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(

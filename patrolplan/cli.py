@@ -72,8 +72,12 @@ def _showwarning(
     logging.getLogger("patrolplan").warning(_("warning: {message}").format(message=text))
 
 
-def _logging(verbose: bool, quiet: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else settings.log_level
+def _logging(verbose: int, quiet: bool) -> None:
+    """Show the notices and warnings (default), every step (``-v``) or the details (``-vv``)."""
+    if verbose:
+        level = logging.INFO if verbose == 1 else logging.DEBUG
+    else:
+        level = logging.WARNING if quiet else settings.log_level
     logger = logging.getLogger("patrolplan")
     logger.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
@@ -115,7 +119,7 @@ def command(fn: F) -> F:
 
     @functools.wraps(fn)
     def run(**kwargs: Any) -> None:
-        _logging(bool(kwargs.get("verbose")), bool(kwargs.get("quiet")))
+        _logging(int(kwargs.get("verbose") or 0), bool(kwargs.get("quiet")))
         lang = kwargs.get("lang")
         config: Path | None = kwargs.get("config")
         doc = None
@@ -223,21 +227,20 @@ def _columns() -> dict[str, str]:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    """Return a table for the terminal: the keys in English, else heads and numbers localised.
+    """Return a table for the terminal, in the current language.
 
-    In English the table is printed as pandas writes it, with the column keys of the CSV
-    files; in Russian and Kazakh the heads are translated, shares become percentages and
-    numbers take the locale's decimal comma.
+    Heads are words (the CSV files keep the keys), split over two lines where a head is wider
+    than its numbers; shares are percentages and numbers take the locale's decimal separator;
+    columns are two spaces apart, numbers right-aligned, so no two heads run together.
     """
     import pandas as pd
 
-    if i18n.get_language() == "en":
-        return str(frame.to_string(index=False))
     heads = _columns()
-    shown = pd.DataFrame(index=frame.index)
+    shares = ("share_of_best", "mean_overlap", "max_overlap", "workload", "fraction")
+    cols: list[tuple[str, list[str], bool]] = []
     for col in frame.columns:
         values = frame[col]
-        shares = ("share_of_best", "mean_overlap", "max_overlap", "workload", "fraction")
+        numeric = True
         if str(col).endswith("share") or col in shares:
             places = 0 if col == "fraction" else 1
             text = [
@@ -246,7 +249,10 @@ def _table(frame: pd.DataFrame) -> str:
         elif pd.api.types.is_integer_dtype(values) and not pd.api.types.is_bool_dtype(values):
             text = [i18n.format_number(int(v)) for v in values]
         elif pd.api.types.is_float_dtype(values):
-            decimals = 3 if col in ("km", "pai", "pei_star", "hit_rate") else 1
+            top = float(values.abs().max()) if values.notna().any() else 0.0
+            # small quantities (risk sums below 1) keep three digits, not a row of 0.0
+            decimals = 1 if top >= 10 else 2 if top >= 1 else 3
+            decimals = 3 if col in ("km", "pai", "pei_star", "hit_rate") else decimals
             decimals = 2 if col == "workload_ratio" else decimals
             text = [
                 "" if pd.isna(v) else i18n.format_number(float(v), decimals=decimals)
@@ -256,8 +262,44 @@ def _table(frame: pd.DataFrame) -> str:
             # the summary's last row totals every officer
             total = pgettext("row", "all")
             text = ["" if v is None else total if v == "all" else str(v) for v in values]
-        shown[heads.get(str(col), str(col))] = text
-    return str(shown.to_string(index=False))
+            numeric = all(
+                t.replace(".", "", 1).isdigit()
+                for t, v in zip(text, values, strict=True)
+                if v not in ("all", None)
+            )
+        cols.append((heads.get(str(col), str(col)), text, numeric))
+    return _layout(cols)
+
+
+def _layout(cols: list[tuple[str, list[str], bool]]) -> str:
+    """Lay out ``(head, cells, numeric)`` columns: heads on at most two lines, two spaces apart."""
+    tops, bottoms, widths = [], [], []
+    for head, cells, _numeric in cols:
+        width = max((len(c) for c in cells), default=0)
+        top, bottom = "", head
+        if len(head) > width and " " in head:
+            # split at the space nearest the middle: the two halves as even as the words allow
+            cut = min(
+                (i for i, ch in enumerate(head) if ch == " "),
+                key=lambda i: max(i, len(head) - i - 1),
+            )
+            top, bottom = head[:cut], head[cut + 1 :]
+        tops.append(top)
+        bottoms.append(bottom)
+        widths.append(max(width, len(top), len(bottom)))
+
+    def line(parts: list[str]) -> str:
+        cells = [
+            p.rjust(w) if numeric else p.ljust(w)
+            for p, w, (_h, _c, numeric) in zip(parts, widths, cols, strict=True)
+        ]
+        return "  ".join(cells).rstrip()
+
+    lines = [line(tops)] if any(tops) else []
+    lines.append(line(bottoms))
+    rows = max((len(c) for _h, c, _n in cols), default=0)
+    lines.extend(line([c[i] for _h, c, _n in cols]) for i in range(rows))
+    return "\n".join(lines)
 
 
 @app.callback()
@@ -280,7 +322,12 @@ Offline = Annotated[
         "internet).",
     ),
 ]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log every step (DEBUG).")]
+Verbose = Annotated[
+    int,
+    typer.Option(
+        "--verbose", "-v", count=True, help="Log every step; -vv also the details (DEBUG)."
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings only.")]
 Lang = Annotated[str | None, typer.Option(help=option_help("lang"))]
 Incidents = Annotated[
@@ -445,7 +492,7 @@ def plan(
     lang: Lang = None,
     pdf: Pdf = False,
     offline: Offline = True,
-    verbose: Verbose = False,
+    verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Plan foot-patrol routes for one shift and write map, GeoJSON, sheets and timetable."""
@@ -518,7 +565,7 @@ def backtest(
     ),
     seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline.")] = 0,
     lang: Lang = None,
-    verbose: Verbose = False,
+    verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Backtest hotspot methods on rolling windows: hit rate, PAI and PEI* vs baselines."""
@@ -627,7 +674,7 @@ def evaluate(
         "evaluate.csv"
     ),
     lang: Lang = None,
-    verbose: Verbose = False,
+    verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Replay the plan on past shifts: incidents it would have caught vs simpler plans."""
@@ -707,7 +754,11 @@ def _risk(request: PlanRequest, out: Path) -> Any:
 
     request.require(posts=False)
     check_output_dir(out)
-    return pipeline.risk(request)
+    data = pipeline.risk(request)
+    for report in data.reports:
+        typer.echo(report.summary())
+    typer.echo("")
+    return data
 
 
 def _minutes(text: str, what: str) -> tuple[float, ...]:
@@ -754,7 +805,7 @@ def posts(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("posts"),
     offline: Offline = True,
     lang: Lang = None,
-    verbose: Verbose = False,
+    verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Evaluate the posts (risk within 5/10/15 minutes' walk) and propose K new sites (MCLP)."""
@@ -829,7 +880,7 @@ def areas(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("areas"),
     offline: Offline = True,
     lang: Lang = None,
-    verbose: Verbose = False,
+    verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Split the district into contiguous patrol areas balanced by workload."""
@@ -887,7 +938,7 @@ def batch(
         typer.Option(help="Also store every plan in PostGIS [each district file's [output] db]."),
     ] = None,
     lang: Lang = None,
-    verbose: Verbose = False,
+    verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Plan every district file in a folder for every shift, on Dask distributed."""
@@ -925,7 +976,7 @@ def demo(
     lang: Lang = None,
     pdf: Pdf = False,
     offline: Offline = True,
-    verbose: Verbose = False,
+    verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Plan the Baltimore demo shift (19 June 2016, 18:00-22:00, two posts) from data/."""
@@ -967,7 +1018,7 @@ def fetch(
         bool, typer.Option("--progress/--no-progress", help="Progress bar on a terminal.")
     ] = True,
     lang: Lang = None,
-    verbose: Verbose = False,
+    verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Download one ArcGIS REST layer (the КПСиСУ maps) to a file; it needs the network."""
@@ -1009,7 +1060,7 @@ def check(
         list[str] | None, typer.Option(help="Open routes: end point lat,lon, repeat like --post.")
     ] = None,
     lang: Lang = None,
-    verbose: Verbose = False,
+    verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
     """Check the inputs of a plan without planning: columns, rows, dates, extract, posts."""

@@ -10,6 +10,7 @@ kernel-density risk surface on a grid.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -507,7 +508,8 @@ def cluster_incidents(
             cell=cell,
             places=int(cell_labels.max()) + 1 if len(cell_labels) else 0,
             size=size,
-        )
+        ),
+        logging.DEBUG,
     )
     return pd.Series(labels, index=gdf_incidents.index, name="cluster")
 
@@ -1055,6 +1057,7 @@ def auto_params(
     *,
     at: str | pd.Timestamp | None = None,
     max_size_m: float | None = None,
+    level: int = logging.INFO,
 ) -> HotspotParams:
     """Derive recency, history window, grid and clustering scale from the data itself.
 
@@ -1079,6 +1082,8 @@ def auto_params(
         The date planned; incidents from it on are ignored. Default: the day after the latest.
     max_size_m
         Size bound; default as in :func:`cluster_incidents`.
+    level
+        Logging level of the reasons (DEBUG where a caller derives them again for itself).
 
     Returns
     -------
@@ -1192,7 +1197,7 @@ def auto_params(
         )
     reasons.append(_("hotspots at most {size:g} m across").format(size=size))
     for reason in reasons:
-        log(_("auto: {reason}").format(reason=reason))
+        log(_("auto: {reason}").format(reason=reason), level)
     return HotspotParams(
         half_life_days=half_life,
         train_days=train_days,

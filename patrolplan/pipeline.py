@@ -461,6 +461,13 @@ def hotspot_step(
             )
         )
     notes = hotspots.data_warnings(gdf_incidents, weights, gdf_hot, at=at, max_size_m=size_m)
+    if choice is not None and not choice.backtested:
+        # a method nobody could check on this district's own history is a plan resting on little
+        notes.append(
+            _("hotspot method not checked on this district's history: {reason}").format(
+                reason=choice.reason
+            )
+        )
     return HotspotStep(
         weights=weights,
         gdf_hotspots=gdf_hot,

@@ -264,9 +264,7 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
         )
         gdf_hot, labels, weights = step.gdf_hotspots, step.labels, step.weights
         # the warnings reach the user with the plan (PatrolPlan.warnings, report.json, the CLI's
-        # summary), so a plan that fails later still ends in one error line
-        for line in step.warnings:
-            log(_("note: {line}").format(line=line))
+        # summary); hotspots.data_warnings has logged them once already
         if not gdf_hot.empty:
             gdf_hot["node"] = graph.nearest_nodes(G, gdf_hot["lon"], gdf_hot["lat"])[0]
         snapped = graph.snap_to_edges(G, gdf_inc)
@@ -331,7 +329,8 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
                 revisits=total["revisits"],
                 km=i18n.format_number(total["km"], decimals=1),
                 covered=i18n.format_percent(total["risk_covered_share"], decimals=0),
-            )
+            ),
+            settings.NOTICE,
         )
         return PatrolPlan(
             routes=routes,

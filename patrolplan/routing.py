@@ -842,7 +842,10 @@ def start_compiling() -> Callable[[], None]:
     proc = _top.start_compiling()
     if proc is None:
         return lambda: None
-    log(_("Compiling the route search in the background (first run after an install)"))
+    log(
+        _("Compiling the route search in the background (first run after an install)"),
+        settings.NOTICE,
+    )
 
     def wait() -> None:
         proc.wait()

@@ -47,7 +47,9 @@ solver_iterations : int
     than 100 tasks the default shrinks in proportion (at least 500).
 log_level : int
     Level of the ``patrolplan`` logger when the CLI sets it up without ``-v`` or ``-q``.
-    Default ``logging.INFO``.
+    Default :data:`NOTICE` (25): the lines a user should read (each layer's rejected rows,
+    the plan in one line, a slow first run) and warnings; ``-v`` adds every step (INFO),
+    ``-vv`` the details (DEBUG).
 """
 
 from __future__ import annotations
@@ -117,4 +119,6 @@ max_hotspots: int = 40
 max_segments: int = 10
 revisit_value: float = 0.5
 solver_iterations: int = 3000
-log_level: int = logging.INFO
+#: Between INFO and WARNING: what the CLI shows by default besides warnings.
+NOTICE: int = 25
+log_level: int = NOTICE

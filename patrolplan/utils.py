@@ -24,10 +24,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import FrameType
 
+from patrolplan import settings
 from patrolplan._errors import InputDataError, PatrolPlanError
 from patrolplan.i18n import _, ngettext
 
 logger = logging.getLogger("patrolplan")
+logging.addLevelName(settings.NOTICE, "NOTICE")
 
 #: Name of the manifest :func:`atomic_dir` keeps in each output folder: every file it wrote
 #: there, with its SHA-256.

@@ -40,12 +40,44 @@ def test_version():
 
 
 def test_demo_writes_the_plan_and_prints_the_summary(tmp_path):
-    result = run("demo", "--out", tmp_path / "plan", "--quiet")
+    result = run("demo", "--out", tmp_path / "plan")
     assert result.exit_code == 0, result.output
-    assert "officer" in result.stdout
-    assert "risk_covered_share" in result.stdout
-    assert "2399 read" in result.stdout
+    # by default: each layer's rows, the plan in one line, the table, the warnings, the files
+    assert result.stdout.startswith("baltimore_crimes_2016-06.csv [crime]: 2399 read, 538 kept")
+    assert re.search(r"^Plan June 19, 2016 18:00: 3 officers, \d+ hotspots", result.stderr, re.M)
+    lines = result.stdout.splitlines()
+    at = next(i for i, x in enumerate(lines) if x.startswith("officer"))
+    heads = lines[at - 1 : at + 1]
+    assert heads[1].split()[:3] == ["officer", "post", "km"]
+    assert "risk" in heads[0]
+    assert "covered" in heads[1]
+    assert "risk_covered_share" not in result.stdout
+    # shares as percentages, one decimal, in English too
+    assert re.search(r"\s\d+\.\d%\s", result.stdout)
+    assert "Before you use this plan:" in result.stdout
+    assert re.search(r"^Wrote map\.html, .* to ", result.stdout, re.M)
+    # the steps are not shown without -v
+    assert "auto:" not in result.output
+    assert "Snapped" not in result.output
+    assert len(result.output.strip().splitlines()) < 20
     assert (tmp_path / "plan" / "map.html").stat().st_size > 100_000
+
+
+def test_verbose_shows_each_step_once_and_vv_the_details(tmp_path):
+    result = run("demo", "--out", tmp_path / "a", "-v")
+    assert result.exit_code == 0, result.output
+    steps = [x for x in result.stderr.splitlines() if x.startswith("auto: ")]
+    # the data's own parameters: time precision, half-life, window, scale, weight, size
+    assert len(steps) == 6
+    assert len(set(steps)) == len(steps)
+    assert result.stderr.count("2399 read") == 1
+    assert "Hotspot method: peaks" in result.stderr
+    # each clustering trial is a detail
+    assert not re.search(r"^peaks: \d+ incidents in", result.stderr, re.M)
+    detail = run("demo", "--out", tmp_path / "b", "-vv")
+    assert detail.exit_code == 0, detail.output
+    assert re.search(r"^peaks: \d+ incidents in \d+ cells", detail.stderr, re.M)
+    assert len(detail.stderr.splitlines()) > len(result.stderr.splitlines())
 
 
 def test_plan_command(tmp_path):
@@ -156,7 +188,8 @@ def test_day_rotation_writes_variants(tmp_path):
     out = tmp_path / "p"
     result = run("plan", *plan_args(out), "--day", 2, "-q")
     assert result.exit_code == 0, result.output
-    assert "share_of_best" in result.stdout
+    assert "Variants (share of the best plan's risk" in result.stdout
+    assert re.search(r"^variant  ", result.stdout, re.M)
     table = (out / "variants.csv").read_text().splitlines()
     assert len(table) == 8  # header + 7 days
     other = tmp_path / "q"
@@ -287,7 +320,16 @@ def test_a_russian_run_prints_a_russian_summary(tmp_path):
     assert result.exit_code == 0, result.output
     out = result.stdout
     # translated column heads and the total row; shares as percentages with a decimal comma
-    for words in ("инспектор", "пешком, мин", "охват риска", "всего", "Записаны map.html"):
+    lines = out.splitlines()
+    at = next(i for i, x in enumerate(lines) if x.startswith("инспектор"))
+    lines = lines[at - 1 :]
+    # heads wider than their numbers take two lines; no two heads run together
+    assert lines[0].split("  ")[0].strip() == ""
+    assert "пешком," in lines[0]
+    assert "охват" in lines[0]
+    assert lines[1].split()[:3] == ["инспектор", "пост", "км"]
+    assert "риска" in lines[1].split()
+    for words in ("всего", "Записаны map.html"):
         assert words in out, words
     assert "risk_covered_share" not in out
     assert re.search(r"\d+,\d%", out)
