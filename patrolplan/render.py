@@ -340,7 +340,7 @@ def base_map(gdf_edges: gpd.GeoDataFrame, *, attribution: str | None = None) -> 
     """
     attribution = _(ATTRIBUTION) if attribution is None else attribution
     b = gdf_edges.total_bounds
-    m = folium.Map(tiles=None, zoom_snap=0.25)
+    m = _Map(tiles=None, zoom_snap=0.25)
     _metric_scale(m)
     m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
     # Cyrillic and the Kazakh letters in one font (Debian: fonts-dejavu-core)
@@ -608,6 +608,10 @@ def _plan_map(
 
     folium.LayerControl(collapsed=False).add_to(m)
     m.get_root().add_child(_legend(title, routes, attribution))
+    # after the layer control and the legend: the view is fitted around them
+    if routes:
+        m.add_child(_fit_routes(routes, route_coords))
+    m.add_child(_street_names(street_name_labels(routes, gdf_edges, street=street)))
     return _stable_ids(m)
 
 
@@ -667,6 +671,294 @@ def _legend(title: str, routes: Sequence[Route], attribution: str) -> MacroEleme
     legend = MacroElement()
     legend._template = Template("{% macro html(this, kwargs) %}" + body + "{% endmacro %}")
     return legend
+
+
+def _first_name(raw: object) -> str:
+    """Return the first of an edge's names (``"A;B"`` joins several ways), ``""`` for none."""
+    text = "" if raw is None else str(raw).split(";")[0]
+    return "" if text in {"nan", "None"} else text
+
+
+# Street names on the plan map: the labels of a long run of one street repeat every this many
+# metres; each label may stand at these shares of its piece, the first that is free wins
+_NAME_EVERY_M = 1000.0
+_NAME_AT = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8, 0.1, 0.9)
+
+
+def street_name_labels(
+    routes: Sequence[Route],
+    gdf_edges: gpd.GeoDataFrame,
+    *,
+    street: Callable[[object], str] | None = None,
+) -> list[tuple[str, float, bool, list[tuple[float, float, float]]]]:
+    """Place the names of the streets the routes walk and of the streets at each stop.
+
+    The named edges walked by a route, and those that meet at a stop, a post or an end point,
+    are joined into runs: connected edges of one name. Each run gets one label, or one per
+    1,000 m of a longer run, with a few places along its middle part to choose from; the map
+    shows a label at the first place where it covers no marker and no other label.
+
+    Parameters
+    ----------
+    routes
+        Routes of the plan.
+    gdf_edges
+        Street segments (EPSG:4326) with ``u``, ``v``, ``name`` and ``length``.
+    street
+        Gives a street's name in the language of the map; default the ``name`` as it is.
+
+    Returns
+    -------
+    list of tuple
+        ``(name, metres, walked, places)`` in order of priority (walked streets first, the
+        longest walk first): the name as shown, the length of the street it labels, whether
+        a route walks it, and ``(lat, lon, angle)`` places to try, the angle in degrees
+        clockwise from east as the text is drawn (between -90 and 90, so it reads left to
+        right).
+    """
+    street = street or _localise({})
+    if not len(gdf_edges) or not routes:
+        return []
+    u = gdf_edges["u"].to_numpy(dtype=np.int64)
+    v = gdf_edges["v"].to_numpy(dtype=np.int64)
+    names = [_first_name(x) for x in gdf_edges["name"]]
+    lengths = gdf_edges["length"].to_numpy(dtype=float)
+    # the shortest edge between two nodes is the one walked
+    by_pair: dict[tuple[int, int], int] = {}
+    for i, (a, b) in enumerate(zip(u.tolist(), v.tolist(), strict=True)):
+        key = (min(a, b), max(a, b))
+        j = by_pair.get(key)
+        if j is None or lengths[i] < lengths[j]:
+            by_pair[key] = i
+    walked: set[int] = set()
+    for r in routes:
+        for a, b in itertools.pairwise(r.nodes):
+            hit = by_pair.get((min(a, b), max(a, b)))
+            if hit is not None and names[hit]:
+                walked.add(hit)
+    places = {s.node for r in routes for s in r.stops}
+    places |= {r.post_node for r in routes} | {r.end_node for r in routes}
+    near = np.flatnonzero(np.isin(u, list(places)) | np.isin(v, list(places))).tolist()
+    chosen = sorted(walked | {i for i in near if names[i]})
+    # runs: edges of one name joined at their nodes (union-find over (name, node))
+    parent: dict[tuple[str, int], tuple[str, int]] = {}
+
+    def find(x: tuple[str, int]) -> tuple[str, int]:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for i in chosen:
+        a, b = find((names[i], int(u[i]))), find((names[i], int(v[i])))
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    runs: dict[tuple[str, int], list[int]] = {}
+    for i in chosen:
+        runs.setdefault(find((names[i], int(u[i]))), []).append(i)
+    # metres in a plane around the streets (for placing only)
+    geoms = gdf_edges.geometry.to_numpy()
+    lat0 = float(np.mean(gdf_edges.total_bounds[[1, 3]]))
+    lon0 = float(np.mean(gdf_edges.total_bounds[[0, 2]]))
+    kx, ky = 111_320.0 * float(np.cos(np.radians(lat0))), 110_574.0
+
+    def plane(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack([(xy[:, 0] - lon0) * kx, (xy[:, 1] - lat0) * ky])
+
+    def spot(line: shapely.LineString, at_m: float) -> tuple[float, float, float]:
+        p = line.interpolate(at_m)
+        a = line.interpolate(max(at_m - 8.0, 0.0))
+        b = line.interpolate(min(at_m + 8.0, line.length))
+        # on the screen y grows downwards; turned to read left to right
+        angle = float(np.degrees(np.arctan2(-(b.y - a.y), b.x - a.x)))
+        angle = angle - 180 if angle > 90 else angle + 180 if angle <= -90 else angle
+        return (round(p.y / ky + lat0, 6), round(p.x / kx + lon0, 6), round(angle, 1))
+
+    def rank(run: list[int]) -> tuple[float, float, str, int]:
+        walked_m = sum(lengths[i] for i in run if i in walked)
+        return (-round(walked_m, 3), -round(float(lengths[run].sum()), 3), names[run[0]], run[0])
+
+    out: list[tuple[str, float, bool, list[tuple[float, float, float]]]] = []
+    for run in sorted(runs.values(), key=rank):
+        lines = [
+            shapely.LineString(plane(shapely.get_coordinates(geoms[i])))
+            for i in run
+            if geoms[i] is not None and geoms[i].geom_type == "LineString"
+        ]
+        merged = shapely.line_merge(shapely.MultiLineString(lines)) if lines else None
+        if merged is None or merged.is_empty:
+            continue
+        pieces = sorted(getattr(merged, "geoms", [merged]), key=lambda g: (-g.length, g.coords[0]))
+        text = street(names[run[0]])
+        is_walked = any(i in walked for i in run)
+        for k, line in enumerate(pieces):
+            # the longest piece always; a branch only when long enough to read on its own
+            if k and line.length < _NAME_EVERY_M / 2:
+                continue
+            n = max(1, int(line.length // _NAME_EVERY_M))
+            span = line.length / n
+            for j in range(n):
+                at = [spot(line, span * (j + f)) for f in _NAME_AT]
+                out.append((text, round(span, 1), is_walked, at))
+    return out
+
+
+# Names are drawn from this zoom on, where they fit their street; below it they would hide
+# the routes. Priority goes in list order: a name covering a marker or a name placed before it
+# tries its next place, then is left out.
+_STREET_NAMES_JS = """
+(function () {
+  var map = {{ this._parent.get_name() }}, names = {{ this.values.data }}, minZoom = 14.5;
+  var pane = map.createPane("ppStreetNames");
+  var labels = names.map(function (n) {
+    var span = document.createElement("span");
+    span.className = n[2] ? "pp-street-name pp-walked" : "pp-street-name";
+    span.textContent = n[0];
+    var marker = L.marker(n[3][0].slice(0, 2), {
+      icon: L.divIcon({className: "pp-street-anchor", html: span, iconSize: [0, 0]}),
+      interactive: false, keyboard: false, pane: "ppStreetNames"
+    }).addTo(map);
+    return {span: span, marker: marker, metres: n[1], at: n[3], w: 0, h: 0};
+  });
+  function markers() {
+    var boxes = [];
+    map.eachLayer(function (layer) {
+      var o = layer instanceof L.Marker && layer.options.icon && layer.options.icon.options;
+      if (!o || !o.iconSize || layer.options.pane === "ppStreetNames") { return; }
+      var p = map.latLngToContainerPoint(layer.getLatLng()), s = L.point(o.iconSize);
+      var a = o.iconAnchor ? L.point(o.iconAnchor) : s.divideBy(2);
+      boxes.push([p.x - a.x - 2, p.y - a.y - 2, p.x - a.x + s.x + 2, p.y - a.y + s.y + 2]);
+    });
+    return boxes;
+  }
+  function place() {
+    var zoom = map.getZoom();
+    pane.style.display = zoom >= minZoom ? "" : "none";
+    if (zoom < minZoom) { return; }
+    labels.forEach(function (l) {
+      if (!l.w) { l.w = l.span.offsetWidth; l.h = l.span.offsetHeight; }
+    });
+    var boxes = markers(), taken = [];
+    var mpp = 40075016.686 * Math.cos(map.getCenter().lat * Math.PI / 180) /
+      Math.pow(2, zoom + 8);
+    function free(points, r) {
+      return points.every(function (q) {
+        return boxes.every(function (b) {
+          return q[0] < b[0] - r || q[0] > b[2] + r || q[1] < b[1] - r || q[1] > b[3] + r;
+        }) && taken.every(function (t) {
+          return Math.hypot(q[0] - t[0], q[1] - t[1]) >= r + t[2] + 1;
+        });
+      });
+    }
+    labels.forEach(function (l) {
+      var r = l.h / 2, n = Math.max(1, Math.ceil(l.w / l.h)), found = null;
+      // a name much longer than its street at this zoom waits for a closer zoom
+      var tries = l.metres / mpp >= 0.5 * l.w ? l.at.length : 0;
+      for (var i = 0; i < tries && !found; i++) {
+        var c = l.at[i], a = c[2] * Math.PI / 180;
+        var p = map.latLngToContainerPoint([c[0], c[1]]);
+        // beside the street, above it first, so the route line and its arrows stay visible
+        for (var side = -1; side <= 1 && !found; side += 2) {
+          var dx = -Math.sin(a) * side * (r + 3), dy = Math.cos(a) * side * (r + 3);
+          var points = [];
+          for (var k = 0; k < n; k++) {
+            var t = n === 1 ? 0 : (k / (n - 1) - 0.5) * (l.w - l.h);
+            points.push([p.x + dx + Math.cos(a) * t, p.y + dy + Math.sin(a) * t]);
+          }
+          if (free(points, r)) { found = {c: c, dx: dx, dy: dy, points: points}; }
+        }
+      }
+      if (!found) { l.span.style.visibility = "hidden"; return; }
+      l.marker.setLatLng([found.c[0], found.c[1]]);
+      l.span.style.transform = "translate(-50%, -50%) translate(" + found.dx.toFixed(1) +
+        "px, " + found.dy.toFixed(1) + "px) rotate(" + found.c[2] + "deg)";
+      l.span.style.visibility = "visible";
+      found.points.forEach(function (q) { taken.push([q[0], q[1], r]); });
+    });
+  }
+  map.on("zoomend overlayadd overlayremove", place);
+  place();
+})();
+"""
+
+
+def _json_for_script(data: object) -> str:
+    """Write `data` as JSON that can stand in a script and in a template: no tags, no braces.
+
+    Only for data without objects (lists, strings, numbers): every brace is then inside a
+    string, where its escape reads the same.
+    """
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    for char in "<>&{}\u2028\u2029":
+        text = text.replace(char, f"\\u{ord(char):04x}")
+    return text
+
+
+def _street_names(
+    labels: list[tuple[str, float, bool, list[tuple[float, float, float]]]],
+) -> MacroElement:
+    """Return the map element drawing street names from :func:`street_name_labels`."""
+    data = _json_for_script([[t, m, int(w), [list(p) for p in at]] for t, m, w, at in labels])
+    return _Script(
+        "StreetNames",
+        "{% macro header(this, kwargs) %}<style>"
+        ".pp-street-anchor { background: none; border: none; }"
+        ".pp-street-name { position: absolute; left: 0; top: 0; white-space: nowrap;"
+        f" visibility: hidden; font: 11px/1.2 {FONT_STACK}; color: #333; letter-spacing: .2px;"
+        " text-shadow: 0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff, 0 0 4px #fff; }"
+        ".pp-street-name.pp-walked { font-weight: bold; color: #222; }"
+        "</style>{% endmacro %}"
+        "{% macro script(this, kwargs) %}" + _STREET_NAMES_JS + "{% endmacro %}",
+        data=data,
+    )
+
+
+class _Script(MacroElement):
+    """A map element from a template that reads the given texts as ``this.values``."""
+
+    def __init__(self, name: str, template: str, **values: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = name
+        self._template = Template(template)
+        self.values = values
+
+
+_FIT_ROUTES_JS = """
+(function () {
+  var map = {{ this._parent.get_name() }}, bounds = L.latLngBounds({{ this.values.bounds }});
+  var size = map.getSize(), pad = 16;
+  var legend = document.getElementById("pp-legend");
+  var list = map.getContainer().querySelector(".leaflet-control-layers");
+  var lw = legend ? legend.offsetWidth + 20 : pad, lh = legend ? legend.offsetHeight + 66 : pad;
+  var cw = list ? list.offsetWidth + 20 : pad, ch = list ? list.offsetHeight + 20 : pad;
+  // the legend (bottom left) and the layer list (top right) beside or above and below the
+  // routes, whichever leaves the routes the most room; on a small screen they overlap
+  var options = [[lw, pad, cw, pad], [pad, ch, pad, lh], [lw, ch, pad, pad], [pad, pad, cw, lh]];
+  var best = [pad, pad, pad, pad], zoom = -Infinity;
+  options.forEach(function (o) {
+    if (o[0] + o[2] > size.x / 2 || o[1] + o[3] > size.y / 2) { return; }
+    var z = map.getBoundsZoom(bounds, false, L.point(o[0] + o[2], o[1] + o[3]));
+    if (z > zoom) { zoom = z; best = o; }
+  });
+  map.fitBounds(bounds, {paddingTopLeft: [best[0], best[1]],
+                         paddingBottomRight: [best[2], best[3]], animate: false});
+})();
+"""
+
+
+def _fit_routes(
+    routes: Sequence[Route], route_coords: Sequence[list[tuple[float, float]]]
+) -> MacroElement:
+    """Open the map on the routes and posts, clear of the legend and the layer list."""
+    lon = [c[0] for coords in route_coords for c in coords] + [r.post[1] for r in routes]
+    lat = [c[1] for coords in route_coords for c in coords] + [r.post[0] for r in routes]
+    bounds = [[min(lat), min(lon)], [max(lat), max(lon)]]
+    return _Script(
+        "FitRoutes",
+        "{% macro script(this, kwargs) %}" + _FIT_ROUTES_JS + "{% endmacro %}",
+        bounds=json.dumps([[round(float(x), 6) for x in corner] for corner in bounds]),
+    )
 
 
 # Assets a folium map links from CDNs, by the file name in the URL; others are dropped.
@@ -792,6 +1084,49 @@ def to_html(m: folium.Map, *, offline: bool = True) -> str:
         return f"<style>{_asset(name)}</style>" if name else ""
 
     return _renumber(_LINK.sub(link, _SCRIPT.sub(script, page)))
+
+
+def notebook_html(m: folium.Map, *, height_px: int | None = None) -> str:
+    """Render a map for a notebook cell: the offline page of :func:`to_html` in an iframe.
+
+    folium shows a map in a notebook with Leaflet linked from its CDN, so the map stays blank
+    without internet; this shows the same page with Leaflet and the plugins inlined. The
+    maps of this module show themselves this way (a cell that ends with the map calls it).
+
+    Parameters
+    ----------
+    m
+        Any folium map.
+    height_px
+        Height of the frame; default 60 % of its width.
+
+    Returns
+    -------
+    str
+        HTML of an iframe that holds the whole page in ``srcdoc``.
+    """
+    page = html.escape(to_html(m), quote=True)
+    style = "border:none;"
+    if height_px is None:
+        return (
+            '<div style="width:100%;"><div style="position:relative;width:100%;height:0;'
+            'padding-bottom:60%;"><iframe srcdoc="'
+            + page
+            + '" style="position:absolute;width:100%;height:100%;left:0;top:0;'
+            + style
+            + '" allowfullscreen></iframe></div></div>'
+        )
+    return (
+        f'<iframe srcdoc="{page}" width="100%" height="{int(height_px)}" '
+        f'style="{style}" allowfullscreen></iframe>'
+    )
+
+
+class _Map(folium.Map):
+    """A folium map that shows itself in a notebook with no network (:func:`notebook_html`)."""
+
+    def _repr_html_(self, **_kwargs: Any) -> str:
+        return notebook_html(self)
 
 
 def _renumber(page: str) -> str:
@@ -1709,7 +2044,7 @@ def methods_map(
     """
     palette = ("#d7301f", "#2b8cbe", "#31a354", "#756bb1", "#fe9929")
     all_bounds = np.array([g.total_bounds for g in layers.values() if len(g)])
-    m = folium.Map(tiles=None)
+    m = _Map(tiles=None)
     _metric_scale(m)
     m.fit_bounds(
         [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import shutil
@@ -37,6 +38,93 @@ def test_map_has_every_layer(demo_dir, demo_plan):
     assert "Heat: crime" in page
     assert f"Hotspots ({len(demo_plan.gdf_hotspots)})" in page
     assert "pp-legend" in page
+
+
+def _street_labels(page):
+    """The street names a map page places: ``[name, metres, walked, places]`` each."""
+    found = re.search(r"names = (\[.*?\]), minZoom", page)
+    assert found
+    return json.loads(found.group(1))
+
+
+def _first_name(name):
+    name = name[0] if isinstance(name, list) else name
+    return str(name or "").split(";")[0]
+
+
+def test_map_names_the_streets_walked_and_at_each_stop(demo_dir, demo_plan):
+    import geopandas as gpd
+    import shapely
+
+    from patrolplan import graph
+
+    labels = _street_labels((demo_dir / "map.html").read_text())
+    G = demo_plan.G
+    walked = set()
+    for r in demo_plan.routes:
+        for a, b in zip(r.nodes, r.nodes[1:], strict=False):
+            data = G.get_edge_data(a, b) or G.get_edge_data(b, a)
+            walked.add(_first_name(min(data.values(), key=lambda d: d["length"]).get("name")))
+    walked.discard("")
+    # every street a route walks is named, and only those are marked as walked
+    assert {t for t, _m, w, _at in labels if w} == walked
+    assert len(walked) >= 30
+    # and every named street at a stop or post
+    names = {t for t, *_rest in labels}
+    for r in demo_plan.routes:
+        for node in [s.node for s in r.stops] + [r.post_node]:
+            at = {_first_name(d.get("name")) for _u, _v, d in G.edges(node, data=True)} - {""}
+            assert at <= names, (r.officer, node, at - names)
+    # walked streets first; every place lies on a street of that name, text reading left-right
+    flags = [w for _t, _m, w, _at in labels]
+    assert flags == sorted(flags, reverse=True)
+    edges = graph.edges_gdf(G)
+    utm = edges.estimate_utm_crs()
+    lines = edges.to_crs(utm).assign(first=edges["name"].map(_first_name))
+    by_name = {n: shapely.union_all(g.geometry.to_numpy()) for n, g in lines.groupby("first")}
+    for text, metres, _w, places in labels:
+        assert metres > 0
+        assert len(places) == 9
+        pts = gpd.GeoSeries(
+            gpd.points_from_xy([p[1] for p in places], [p[0] for p in places]), crs=4326
+        ).to_crs(utm)
+        assert max(pts.distance(by_name[text])) < 1.0, text
+        assert all(-90 < p[2] <= 90 for p in places)
+
+
+def test_street_names_of_a_tiny_graph_are_inert():
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    from patrolplan.routing import Route
+
+    hostile = "<img src=x onerror=alert(1)>"
+    template = "{{7*7}}</script><script>alert(2)</script>"
+    edges = gpd.GeoDataFrame(
+        {"u": [1, 2], "v": [2, 3], "name": [hostile, template], "length": [200.0, 200.0]},
+        geometry=[
+            LineString([(-76.6, 39.29), (-76.5977, 39.29)]),
+            LineString([(-76.5977, 39.29), (-76.5977, 39.2918)]),
+        ],
+        crs="EPSG:4326",
+    )
+    route = Route(
+        officer=1, post=(39.29, -76.6), post_node=1, shift_min=60.0, stops=(),
+        nodes=(1, 2, 3, 2, 1), length_m=800.0, walk_min=10.0, dwell_min=0.0, return_via=(),
+        end_node=1,
+    )  # fmt: skip
+    labels = render.street_name_labels([route], edges)
+    # one label per street, at the middle first: east along the first, north along the second
+    assert [(t, w) for t, _m, w, _at in labels] == [(hostile, True), (template, True)]
+    assert labels[0][3][0] == (39.29, -76.59885, 0.0)
+    assert labels[1][3][0][2] == 90.0
+    m = render.base_map(edges)
+    m.add_child(render._street_names(labels))
+    page = render.to_html(m)
+    assert "<img src=x" not in page
+    assert "{{7*7}}" not in page
+    assert "alert(2)</script>" not in page
+    assert [t for t, *_rest in _street_labels(page)] == [hostile, template]
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
@@ -81,6 +169,15 @@ def test_map_renders_in_headless_chromium_without_errors(demo_dir, tmp_path):
     assert "leaflet-control-layers" in dom
     assert dom.count("leaflet-interactive") > 100
     assert "Officer 3: " in dom
+    # the map opens on the routes, where the names of the streets walked fit and show
+    labels = _street_labels((demo_dir / "map.html").read_text())
+    spans = re.findall(
+        r'<span class="pp-street-name( pp-walked)?" style="([^"]*)">([^<]*)</span>', dom
+    )
+    assert len(spans) == len(labels)
+    shown = [html.unescape(t) for w, style, t in spans if w and "visibility: visible" in style]
+    assert len(shown) >= 5
+    assert set(shown) <= {t for t, _m, w, _at in labels if w}
     saved = os.environ.get("PATROLPLAN_SCREENSHOT")
     if saved:
         shutil.copy(shot, saved)
@@ -173,7 +270,9 @@ window.addEventListener("load", function () {
     var legend = document.getElementById("pp-legend");
     texts.push(controls ? controls.textContent : "", legend ? legend.textContent : "");
     if (!window.L) { texts.push(document.body.textContent); }
-    pre.textContent = JSON.stringify({xss: window.__pp_xss, texts: texts});
+    var names = Array.prototype.map.call(
+      document.querySelectorAll(".pp-street-name"), function (e) { return e.textContent; });
+    pre.textContent = JSON.stringify({xss: window.__pp_xss, texts: texts, names: names});
     document.body.appendChild(pre);
   }, 1000);
 });
@@ -275,6 +374,9 @@ def test_hostile_text_runs_no_script_and_shows_literally(hostile_pages, tmp_path
         # layer control, legend, popups and tooltips: every place input text reaches
         assert f"Heat: {HOSTILE_LAYER}" in shown
         assert "Plan ${7*7} <b>x</b>" in shown
+        # street names on the map, as text (the first of names joined with ";")
+        assert "<img src=x onerror=alert('img')>" in report["names"]
+        assert set(report["names"]) <= {p.split(";")[0] for p in PAYLOADS}
     else:
         assert "Plan <i>`x`</i>" in shown
 
@@ -507,3 +609,17 @@ def test_officers_sharing_a_post_get_one_post_marker(demo_plan):
     assert "Post of officer 2" in page
     assert "Post of officer 1<" not in page
     assert "Post of officer 3" not in page
+
+
+def test_maps_show_in_a_notebook_with_no_network(demo_plan):
+    def make():
+        return render.methods_map({"DBSCAN": demo_plan.gdf_hotspots}, value={"DBSCAN": "risk"})
+
+    # (each a new map: folium adds to a map's page every time it is rendered)
+    shown = make()._repr_html_()
+    assert shown == render.notebook_html(make())
+    page = html.unescape(re.fullmatch(r'.*<iframe srcdoc="([^"]*)".*', shown, re.S)[1])
+    assert page == render.to_html(make())
+    assert "Leaflet 1.9.4" in page
+    assert not re.search(r'<script[^>]+src="https?://', page)
+    assert not re.search(r'<link[^>]+href="https?://', page)
