@@ -184,6 +184,7 @@ def _point_features(
                     },
                 )
             )
+        numbers = route.numbers
         for s in route.stops:
             features.append(
                 _feature(
@@ -193,6 +194,7 @@ def _point_features(
                         "task": s.kind,
                         "officer": route.officer,
                         "order": s.order,
+                        "stop": numbers.get(s.order),
                         "hotspot_id": s.hotspot_id,
                         "visit": s.visit,
                         "arrive": iso_time(shift_start, s.arrive_min, tz=tz),
@@ -693,13 +695,15 @@ def gpx(
             f"{_xml(post_name)}</name><desc>{_xml(start)}</desc>"
             "<type>post</type></wpt>",
         ]
+        numbers = route.numbers
         for s in route.stops:
             label = i18n.visit_label(s.hotspot_id, s.visit)
             street = names.get(s.street, s.street)
+            number = f"{numbers[s.order]}. " if s.order in numbers else ""
             lines.append(
                 f'  <wpt lat="{s.lat:.7f}" lon="{s.lon:.7f}">'
                 f"<time>{_utc(shift_start, round(s.arrive_min), tz)}</time>"
-                f"<name>{s.order}. {_xml(label)}"
+                f"<name>{number}{_xml(label)}"
                 f"</name><desc>{_xml(_times(shift_start, s.arrive_min, s.leave_min))}; "
                 f"{_xml(street)}</desc><type>stop</type></wpt>"
             )
@@ -836,11 +840,13 @@ def kml(
                     f"</description><styleUrl>#o{r.officer}</styleUrl><Point><coordinates>"
                     f"{lo:.7f},{la:.7f}</coordinates></Point></Placemark>"
                 )
+            numbers = r.numbers
             for s in r.stops:
                 label = i18n.visit_label(s.hotspot_id, s.visit)
                 street = names.get(s.street, s.street)
+                number = f"{numbers[s.order]}. " if s.order in numbers else ""
                 out.append(
-                    f"<Placemark><name>{s.order}. {_xml(label)}</name><description>"
+                    f"<Placemark><name>{number}{_xml(label)}</name><description>"
                     f"{_kml_html(_times(shift_start, s.arrive_min, s.leave_min))}; "
                     f"{_kml_html(street)}</description>{span(s.arrive_min, s.leave_min)}"
                     f"<styleUrl>#o{r.officer}</styleUrl>"
@@ -848,6 +854,7 @@ def kml(
                         {
                             "officer": r.officer,
                             "order": s.order,
+                            "stop": numbers.get(s.order, ""),
                             "task": s.kind,
                             "hotspot_id": s.hotspot_id,
                             "visit": s.visit,
@@ -900,7 +907,9 @@ def schedule_frame(
     Returns
     -------
     pandas.DataFrame
-        Columns ``officer``, ``stop`` (1.., ``return`` or ``end``), ``task`` (``hotspot``:
+        Columns ``officer``, ``order`` (1.., every task and the last row in sequence),
+        ``stop`` (the stop's number for people, :attr:`patrolplan.routing.Route.numbers`:
+        empty for a street walked in passing; ``return`` or ``end``), ``task`` (``hotspot``:
         dwell, ``street``: walk that street end to end, ``return``: back at the post,
         ``end``: at the end point of an open route), ``hotspot_id``, ``visit`` (1 for the
         plan's first visit to that hotspot, 2 for a revisit, ...; 0 on the last row),
@@ -918,11 +927,14 @@ def schedule_frame(
     i18n.check_language(lang)
     rows = []
     for r in routes:
+        numbers = r.numbers
         for s in r.stops:
             rows.append(
                 {
                     "officer": r.officer,
-                    "stop": str(s.order),
+                    "order": s.order,
+                    # a street walked in passing is part of the way: listed, not numbered
+                    "stop": str(numbers[s.order]) if s.order in numbers else "",
                     "task": s.kind,
                     "hotspot_id": s.hotspot_id,
                     "visit": s.visit,
@@ -953,6 +965,7 @@ def schedule_frame(
         rows.append(
             {
                 "officer": r.officer,
+                "order": len(r.stops) + 1,
                 "stop": last,
                 "task": last,
                 "hotspot_id": "",
@@ -971,6 +984,7 @@ def schedule_frame(
         rows,
         columns=[
             "officer",
+            "order",
             "stop",
             "task",
             "hotspot_id",

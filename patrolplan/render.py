@@ -418,10 +418,13 @@ def _plan_map(
     )
     visited: dict[str, list[str]] = {}
     for r in routes:
+        numbers = r.numbers
         for s in r.stops:
             if s.kind == "hotspot":
                 visited.setdefault(s.hotspot_id, []).append(
-                    _("officer {officer} stop {order}").format(officer=r.officer, order=s.order)
+                    _("officer {officer} stop {order}").format(
+                        officer=r.officer, order=numbers[s.order]
+                    )
                 )
     for row in gdf_hotspots.to_dict("records"):
         who = visited.get(row["hotspot_id"])
@@ -504,8 +507,13 @@ def _plan_map(
             (schedule["officer"] == route.officer) & ~schedule["task"].isin(["return", "end"])
         ]
         row_of = {s.order: row for s, row in zip(route.stops, rows.to_dict("records"), strict=True)}
-        # a hotspot the officer comes back to gets one marker numbered "3/10"
+        numbers = route.numbers
+        # a hotspot the officer comes back to gets one marker numbered "3/10"; a street walked
+        # in passing is part of the line, with no number and no marker (as on the sheets)
         for group in stop_groups(route):
+            group = [s for s in group if s.order in numbers]
+            if not group:
+                continue
             parts, tips = [], []
             for s in group:
                 row = row_of[s.order]
@@ -521,7 +529,7 @@ def _plan_map(
                     )
                     when = _("arrive {start}, leave {end}")
                 head = _("Officer {officer}, stop {order}").format(
-                    officer=route.officer, order=s.order
+                    officer=route.officer, order=numbers[s.order]
                 )
                 parts.append(
                     f"<b>{escape_text(head)}</b><br>{escape_text(what)}<br>"
@@ -531,9 +539,11 @@ def _plan_map(
                     )
                 )
                 tips.append(
-                    escape_text(f"{route.officer}.{s.order} {row['arrive']}-{row['leave']}")
+                    escape_text(
+                        f"{route.officer}.{numbers[s.order]} {row['arrive']}-{row['leave']}"
+                    )
                 )
-            label = "/".join(str(s.order) for s in group)
+            label = "/".join(str(numbers[s.order]) for s in group)
             w = max(22, 7 * len(label) + 8)
             radius = (
                 "3px"
@@ -1158,44 +1168,6 @@ def stop_groups(route: Route) -> list[list[Stop]]:
     return list(groups.values())
 
 
-def _is_passing(stop: Stop, shift_start: pd.Timestamp | None) -> bool:
-    """Whether a street task takes no minute on the clock: walked in passing, not a stop."""
-    if stop.kind != "street":
-        return False
-    if shift_start is None:
-        return round(stop.leave_min) == round(stop.arrive_min)
-    start = shift_start
-    return bool(
-        (start + pd.Timedelta(minutes=round(stop.arrive_min))).strftime("%H:%M")
-        == (start + pd.Timedelta(minutes=round(stop.leave_min))).strftime("%H:%M")
-    )
-
-
-def sheet_numbers(route: Route, shift_start: pd.Timestamp | None = None) -> dict[int, int]:
-    """Return the numbers of a route's stops on its sheet; streets walked in passing get none.
-
-    A risky street whose walk takes less than a minute on the clock (its arrival and departure
-    read the same) is part of the way, not a stop; the others are numbered 1, 2, ... in order.
-
-    Parameters
-    ----------
-    route
-        A route.
-    shift_start
-        Start of the shift, to read the clock as the timetable does; None: minutes.
-
-    Returns
-    -------
-    dict of int to int
-        Stop ``order`` -> number on the sheet, for the numbered stops only.
-    """
-    out: dict[int, int] = {}
-    for s in route.stops:
-        if not _is_passing(s, shift_start):
-            out[s.order] = len(out) + 1
-    return out
-
-
 def _hours(window: object) -> set[int]:
     """Hours of an ``active_hours`` window ``"22-01"`` (22, 23, 0); empty when unknown."""
     m = re.fullmatch(r"(\d{1,2})-(\d{1,2})", str(window or "").strip())
@@ -1607,19 +1579,16 @@ def _timetable_rows(
     rows: pd.DataFrame,
     street: Callable[[object], str],
     *,
-    numbers: dict[int, int] | None = None,
-    passing: set[int] | None = None,
     why: dict[str, str] | None = None,
     off: set[int] | None = None,
     via_chars: int = _VIA_CHARS,
 ) -> list[tuple[str, float]]:
     """HTML table rows of one officer's timetable, with each row's estimated height in mm.
 
-    `numbers` gives each stop's number on the sheet and `passing` the streets walked in
-    passing (no number: a dot); `why` the reason of each hotspot, `off` the stops outside
-    their hotspot's active hours.
+    Each row shows the stop's number of the timetable (a street walked in passing has none:
+    a dot); `why` the reason of each hotspot, `off` the stops (``order``) outside their
+    hotspot's active hours.
     """
-    passing = passing or set()
     why = why or {}
     off = off or set()
     out = []
@@ -1630,13 +1599,10 @@ def _timetable_rows(
         via = " > ".join(street(v) for v in str(r["via"]).split(" > ")) if r["via"] else ""
         done = "&#9744;" if task_name not in ("return", "end") else ""
         stop = {"return": pgettext("stop", "return"), "end": pgettext("stop", "end")}.get(
-            task_name, str(r["stop"])
+            task_name, str(r["stop"]) or "·"
         )
-        if numbers is not None and task_name not in ("return", "end"):
-            order = int(r["stop"])
-            stop = str(numbers[order]) if order in numbers else "·" if order in passing else stop
         reason = why.get(str(r["hotspot_id"]), "") if task_name == "hotspot" else ""
-        late = task_name == "hotspot" and str(r["stop"]).isdigit() and int(r["stop"]) in off
+        late = task_name == "hotspot" and int(r["order"]) in off
         note = ""
         if reason or late:
             warn = '<span class="off">&#9888;</span> ' if late else ""
@@ -1803,7 +1769,7 @@ def _route_sheets(
     why = {h: _why(row) for h, row in hot.items()}
     pages = []
     for route, coords in zip(routes, route_coords, strict=True):
-        numbers = sheet_numbers(route, shift_start)
+        numbers = route.numbers
         off = (
             {
                 s.order
@@ -1817,8 +1783,6 @@ def _route_sheets(
         rows = _timetable_rows(
             schedule[schedule["officer"] == route.officer],
             street,
-            numbers=numbers,
-            passing={s.order for s in route.stops if s.order not in numbers},
             why=why,
             off=off,
             via_chars=via_chars,

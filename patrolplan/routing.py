@@ -79,6 +79,15 @@ class Stop:
         """The stop's id for people, with the visit number of a revisit (``H003 (visit 2)``)."""
         return self.hotspot_id + (f" (visit {self.visit})" if self.visit > 1 else "")
 
+    @property
+    def passing(self) -> bool:
+        """A risky street whose walk reads no minute on the clock: part of the way, not a stop.
+
+        Its arrival and departure round to the same minute (what every timetable prints), so
+        no output gives it a stop number (:attr:`Route.numbers`).
+        """
+        return self.kind == "street" and round(self.leave_min) == round(self.arrive_min)
+
 
 @dataclass(frozen=True)
 class Route:
@@ -134,6 +143,19 @@ class Route:
     def street_ids(self) -> tuple[str, ...]:
         """Risky streets walked as tasks, in order."""
         return tuple(s.hotspot_id for s in self.stops if s.kind == "street")
+
+    @property
+    def numbers(self) -> dict[int, int]:
+        """Stop ``order`` -> the stop's number for people: 1, 2, ... in order.
+
+        Streets walked in passing (:attr:`Stop.passing`) get none. Every output numbers stops
+        this way: the map, the sheets, the timetable, GPX and KML.
+        """
+        out: dict[int, int] = {}
+        for s in self.stops:
+            if not s.passing:
+                out[s.order] = len(out) + 1
+        return out
 
 
 def parse_post(text: str) -> tuple[float, float]:

@@ -456,7 +456,8 @@ def test_kml_has_time_spans_and_extended_data(night):
             for d in p.xpath("k:ExtendedData/k:Data", namespaces=ns)
         }
         assert set(data) == {
-            "officer", "order", "task", "hotspot_id", "visit", "arrive", "leave", "street", "risk"
+            "officer", "order", "stop", "task", "hotspot_id", "visit", "arrive", "leave", "street",
+            "risk",
         }  # fmt: skip
         begin = p.findtext("k:TimeSpan/k:begin", namespaces=ns)
         end = p.findtext("k:TimeSpan/k:end", namespaces=ns)

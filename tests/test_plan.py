@@ -65,6 +65,7 @@ def test_schedule_and_summary(demo_dir, demo_plan):
     sched = pd.read_csv(demo_dir / "schedule.csv", dtype={"stop": str})
     assert list(sched.columns) == [
         "officer",
+        "order",
         "stop",
         "task",
         "hotspot_id",

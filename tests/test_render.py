@@ -572,7 +572,7 @@ def test_streets_walked_in_passing_get_no_stop_number(demo_plan):
         r, stops=tuple([*(t for t in r.stops if t.order < s.order), short, *later])
     )
     route = dataclasses.replace(route, stops=tuple(sorted(route.stops, key=lambda t: t.order)))
-    numbers = render.sheet_numbers(route, demo_plan.shift_start)
+    numbers = route.numbers
     assert s.order not in numbers
     assert sorted(numbers.values()) == list(range(1, len(route.stops)))
     sched = export.schedule_frame([route], shift_start=demo_plan.shift_start)
@@ -589,6 +589,52 @@ def test_streets_walked_in_passing_get_no_stop_number(demo_plan):
     svg = re.search(r"<svg .*?</svg>", page, re.S)[0]
     labels = re.findall(r'<g class="stop".*?<text[^>]*>(.*?)</text>', svg)
     assert sorted(int(n) for lab in labels for n in lab.split(", ")) == sorted(numbers.values())
+
+
+def test_every_output_numbers_the_stops_as_the_sheet_does(demo_plan, tmp_path):
+    import dataclasses
+
+    from patrolplan import export
+    from patrolplan import plan as pp_plan
+
+    # officer r's first street task made a few metres long: walked in passing
+    r = next(r for r in demo_plan.routes if r.street_ids)
+    s = next(s for s in r.stops if s.kind == "street")
+    short = dataclasses.replace(s, leave_min=s.arrive_min + 0.05)
+    route = dataclasses.replace(r, stops=tuple(short if t is s else t for t in r.stops))
+    routes = tuple(route if x is r else x for x in demo_plan.routes)
+    sched = export.schedule_frame(routes, shift_start=demo_plan.shift_start, G=demo_plan.G)
+    changed = dataclasses.replace(demo_plan, routes=routes, schedule=sched)
+    out = tmp_path / "p"
+    pp_plan.write_plan(changed, out)
+    n = len(route.numbers)
+    assert n == len(route.stops) - 1
+    want = [str(k) for k in range(1, n + 1)]
+    # the timetable: the passing street listed in its place with no number
+    mine = pd.read_csv(out / "schedule.csv", dtype=str, keep_default_na=False)
+    mine = mine[mine["officer"] == str(r.officer)]
+    assert mine.loc[mine["order"] == str(s.order), "stop"].tolist() == [""]
+    assert [x for x in mine["stop"] if x.isdigit()] == want
+    # GPX waypoints and KML placemarks: numbered alike, the passing street without a number
+    gpx = (out / f"officer_{r.officer}.gpx").read_text(encoding="utf-8")
+    names = re.findall(r"<wpt [^>]*>.*?<name>(.*?)</name>", gpx)
+    assert [x.split(".")[0] for x in names if re.match(r"\d+\. ", x)] == want
+    assert any(s.hotspot_id in x for x in names if not re.match(r"\d+\. ", x))
+    kml = (out / "routes.kml").read_text(encoding="utf-8")
+    assert '<Data name="stop"><value></value></Data>' in kml
+    # stops.geojson: the same number, null for the passing street
+    stops = json.loads((out / "stops.geojson").read_text())["features"]
+    got = [
+        f["properties"]["stop"]
+        for f in stops
+        if f["properties"]["kind"] == "stop" and f["properties"]["officer"] == r.officer
+    ]
+    assert got.count(None) == 1
+    assert [x for x in got if x is not None] == list(range(1, n + 1))
+    # the map: officer r's markers carry exactly the numbers 1..n
+    page = (out / "map.html").read_text(encoding="utf-8")
+    tips = re.findall(rf"\b{r.officer}\.(\d+) \d\d:\d\d-\d\d:\d\d", page)
+    assert sorted(set(int(t) for t in tips)) == list(range(1, n + 1))
 
 
 def test_officers_sharing_a_post_get_one_post_marker(demo_plan):
