@@ -514,20 +514,34 @@ def cluster_incidents(
     return pd.Series(labels, index=gdf_incidents.index, name="cluster")
 
 
+#: A hotspot's active hours are stated from this many incidents with a time of day on: three
+#: incidents at 22:10, 22:40 and 23:05 say little about when the place is quiet.
+ACTIVE_MIN_TIMED = 8
+#: Share of a hotspot's weight its active hours hold: outside them lies at most a quarter, so a
+#: visit there is at the place's quiet hours, not merely away from its busiest one.
+ACTIVE_SHARE = 0.75
+
+
 def _active_hours(hours: pd.Series, w: pd.Series) -> tuple[str, int]:
-    """Shortest run of hours holding half the weight, and the peak hour."""
+    """Shortest run of hours holding :data:`ACTIVE_SHARE` of the weight, and the peak hour.
+
+    Below :data:`ACTIVE_MIN_TIMED` incidents with a time of day the run is not stated (``""``);
+    the peak hour is.
+    """
     hours = hours.dropna()
     if hours.empty or float(w.loc[hours.index].sum()) <= 0:
         return "", -1
     per_hour = np.bincount(hours.astype(int), weights=w.loc[hours.index], minlength=24)
     peak = int(per_hour.argmax())
+    if len(hours) < ACTIVE_MIN_TIMED:
+        return "", peak
     total = per_hour.sum()
     best = (24, peak)
     for start in range(24):
         acc = 0.0
         for length in range(1, 25):
             acc += per_hour[(start + length - 1) % 24]
-            if acc >= 0.5 * total:
+            if acc >= ACTIVE_SHARE * total - 1e-12:
                 if length < best[0]:
                     best = (length, start)
                 break
@@ -568,8 +582,9 @@ def hotspots_from_labels(
     geopandas.GeoDataFrame
         One row per hotspot, ranked by ``risk`` (1 = highest): ``hotspot_id``, ``rank``,
         ``risk``, ``share`` (of all weight), ``n_incidents``, ``n_crime``, ``n_accident``,
-        ``n_juvenile``, ``top_categories``, ``active_hours`` and ``peak_hour`` (from
-        incidents with a time of day only: ``""`` and -1 when none has one), ``size_m``
+        ``n_juvenile``, ``top_categories``, ``active_hours`` (the shortest run of hours holding
+        three quarters of the weight, from :data:`ACTIVE_MIN_TIMED` incidents with a time of
+        day on, else ``""``) and ``peak_hour`` (-1 when no incident has a time), ``size_m``
         (diameter of the smallest circle around the polygon, metres), ``area_m2``, ``lon``,
         ``lat`` (weighted centre) and ``geometry`` (polygon), in the CRS of the incidents.
     """

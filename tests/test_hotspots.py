@@ -323,3 +323,32 @@ def test_empty_training_window_weighs_nothing(city):
     assert w.empty
     assert w.dtype == float
     assert hotspots.cluster_incidents(empty, w).empty
+
+
+def test_active_hours_are_stated_from_enough_timed_incidents_and_hold_three_quarters(tmp_path):
+    import pandas as pd
+
+    df = pd.read_csv(f"{DATA}/toronto/toronto_mci_downtown.csv")
+    gdf = _frame_to_gdf(df, tmp_path, "toronto.csv")
+    at = pd.Timestamp("2022-01-01")
+    w = hotspots.incident_weights(gdf, at=at, half_life_days=365)
+    hot, labels = hotspots.find_hotspots(gdf, w, eps_m=80, min_weight=3)
+    hours = gdf["datetime"].dt.hour
+    stated = 0
+    for row in hot.itertuples():
+        mine = labels[labels == row.cluster].index
+        if len(mine) < hotspots.ACTIVE_MIN_TIMED:
+            # three incidents at 22:10, 22:40 and 23:05 say nothing of the quiet hours
+            assert row.active_hours == ""
+            continue
+        stated += 1
+        a, b = (int(x) for x in row.active_hours.split("-"))
+        length = (b - a) % 24 or 24
+        per_hour = w[mine].groupby(hours[mine]).sum().reindex(range(24), fill_value=0.0)
+        inside = sum(per_hour[(a + k) % 24] for k in range(length))
+        assert inside >= hotspots.ACTIVE_SHARE * per_hour.sum() - 1e-9
+        # and no shorter run holds as much
+        shorter = max(sum(per_hour[(s + k) % 24] for k in range(length - 1)) for s in range(24))
+        assert shorter < hotspots.ACTIVE_SHARE * per_hour.sum() - 1e-9
+        assert per_hour.idxmax() == row.peak_hour
+    assert stated >= 5
