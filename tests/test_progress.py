@@ -1,14 +1,21 @@
-"""Progress of long loops (`patrolplan._progress`): counts, time left, bar or log lines."""
+"""Progress of long loops (`patrolplan._progress`) and of evaluate and backtest on the demo."""
 
 from __future__ import annotations
 
 import io
 import logging
 import os
+import re
 
+import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
-from patrolplan import _progress, i18n
+from patrolplan import _progress, backtest, datasets, graph, i18n, ingest
+from patrolplan.cli import app
+
+# the bar's own characters: carriage returns, block fill and the rate
+BAR_MARKS = ("\r", "█", "it/s", "s/test window", "test window/s")
 
 
 class Terminal(io.StringIO):
@@ -44,6 +51,16 @@ def lines():
     logger.setLevel(logging.INFO)
     yield handler.messages
     logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def own_logger():
+    """The command line sets the logger's handlers to its own stderr: put them back after."""
+    logger = logging.getLogger("patrolplan")
+    saved = logger.handlers[:], logger.level, logger.propagate
+    yield
+    logger.handlers[:], level, logger.propagate = saved
     logger.setLevel(level)
 
 
@@ -159,3 +176,44 @@ def test_bar_on_a_real_terminal_of_unknown_size():
         os.close(side)
     assert "3/3" in text
     assert "Replay: 100%" in text
+
+
+def _evaluate(tmp_path, *flags: str):
+    out = tmp_path / "ev.csv"
+    config = datasets.data_dir() / "baltimore.toml"
+    args = ["evaluate", "--config", config, "--from", "2016-06-17", "--to", "2016-06-17"]
+    args += ["--start", "10:00,18:00", "--history-days", "7", "--count-days", "7"]
+    args += ["--random", "0", "--iterations", "50", "--out", out, *flags]
+    res = CliRunner().invoke(app, [str(a) for a in args])
+    assert res.exit_code == 0, res.output
+    return res, out.read_bytes(), (tmp_path / "ev_summary.csv").read_bytes()
+
+
+def test_evaluate_bar_when_asked_and_log_lines_otherwise(tmp_path, own_logger):
+    bar, *bar_files = _evaluate(tmp_path / "bar", "--progress")
+    # forced on: a bar on standard error although the runner's is not a terminal
+    assert re.search(r"Replay: 100%\|.+\| 2/2 \[", bar.stderr)
+    # each window's own log line is written on a cleared line, above the bar
+    assert re.search(r"\rReplay 2016-06-17 18:00: \d+ incidents, captured plan", bar.stderr)
+    assert "Replay: 2/2 test windows" not in bar.stderr
+    assert "2/2" not in bar.stdout
+    # automatic on a pipe: no bar at all, a few log lines with the count instead
+    auto, *auto_files = _evaluate(tmp_path / "auto")
+    assert not any(mark in auto.stderr for mark in BAR_MARKS)
+    assert "Replay: 1/2 test windows, " in auto.stderr
+    assert "Replay: 2/2 test windows in " in auto.stderr
+    # the results are the same byte for byte
+    assert bar_files == auto_files
+    assert bar.stdout.split("\nWrote ")[0] == auto.stdout.split("\nWrote ")[0]
+
+
+def test_backtest_reports_each_window_and_keeps_its_rows(G, capsys):
+    gdf, _ = ingest.read_incidents(datasets.baltimore_crimes(), area=graph.graph_area(G))
+    args = {"train_days": 7, "test_days": 2, "max_windows": 3, "methods": {}}
+    plain = backtest.run(gdf, progress=False, **args)
+    assert capsys.readouterr().err == ""
+    shown = backtest.run(gdf, progress=True, **args)
+    err = capsys.readouterr().err
+    assert re.search(r"Backtest: 100%\|.+\| 3/3 \[", err)
+    pd.testing.assert_frame_equal(plain, shown)
+    assert plain["window"].max() == 3
