@@ -36,8 +36,9 @@ from scipy import ndimage
 from patrolplan import forecast, hotspots, settings, terrain
 from patrolplan import graph as _graph
 from patrolplan._errors import InputDataError
+from patrolplan._progress import Progress
 from patrolplan.grid import Grid, study_grid
-from patrolplan.i18n import _, format_number, format_percent, get_language
+from patrolplan.i18n import _, format_number, format_percent, get_language, ngettext
 from patrolplan.methods import HOTSPOT_METHODS
 from patrolplan.utils import atomic_write_text, file_sha256, log
 
@@ -186,6 +187,7 @@ def run(
     shift_start_hour: float | None = None,
     shift_length_h: float | None = None,
     seed: int = 0,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Backtest hotspot methods on rolling windows.
 
@@ -218,6 +220,10 @@ def run(
         Default: the whole day.
     seed
         Seed of the random baseline and of tie-breaking.
+    progress
+        Show the windows scored and the time left: True a bar on standard error, False
+        nothing, None a bar on a terminal and else a log line about every tenth of the
+        windows. The rows are the same either way.
 
     Returns
     -------
@@ -267,57 +273,67 @@ def run(
     n_all = int((end + pd.Timedelta(days=1) - test_td - t0) / step) + 1
     if max_windows is not None and n_all > max_windows:
         t0 = t0 + (n_all - max_windows) * step
-    while t0 + test_td <= end + pd.Timedelta(days=1):
-        window += 1
-        train = timed[(timed["datetime"] >= t0 - train_td) & (timed["datetime"] < t0)]
-        test = timed[(timed["datetime"] >= t0) & (timed["datetime"] < t0 + test_td)]
-        test = test[counted.reindex(test.index).to_numpy(dtype=bool)]
-        w = hotspots.incident_weights(
-            train,
-            at=t0,
-            half_life_days=half_life_days,
-            shift_start_hour=shift_start_hour if shift else None,
-            shift_length_h=shift_length_h if shift else None,
-        )
-        train = train.copy()
-        train.attrs.update(
-            until=t0,
-            horizon_days=float(test_days),
-            shift_start_hour=shift_start_hour if shift else None,
-            shift_length_h=shift_length_h if shift else None,
-        )
-        test_grid = grid.counts(test)
-        base = {
-            "window": window,
-            "train_start": (t0 - train_td).date().isoformat(),
-            "test_start": t0.date().isoformat(),
-            "n_test": len(test),
-        }
-        scores = {name: f(train, w, grid) for name, f in methods.items()}
-        scores["random"] = rng.random(grid.shape)
-        for name, score in scores.items():
-            for m in _area_metrics(score, test_grid, grid.inside, rng, fractions):
-                rows.append({**base, "method": name, "unit": "area", **m})
-        if G is not None:
-
-            def per_segment(idx: pd.Index) -> np.ndarray:
-                ones = pd.Series(1.0, index=idx)
-                sums = _graph.segment_totals(snapped.loc[idx], ones)["sum"]
-                return np.asarray(sums.reindex(seg_index).fillna(0).to_numpy(), dtype=float)
-
-            test_seg = per_segment(test.index)
-            # the router picks streets by the raw segment risk; the smoothed form for comparison
-            segs_now = _graph.segment_risk(G, snapped.loc[train.index], w)
-            seg_scores = {
-                "segment_risk": segs_now["risk"].to_numpy(dtype=float),
-                "segment_smoothed": segs_now["smoothed"].to_numpy(dtype=float),
-                "prior_counts": per_segment(train.index),
-                "random": rng.random(len(length)),
+    n_run = n_all if max_windows is None else min(n_all, max_windows)
+    # one unit per window; the bar never touches the random draws or the rows
+    with Progress(
+        n_run,
+        what=_("Backtest"),
+        unit=ngettext("window", "windows", 1),
+        units=ngettext("window", "windows", n_run),
+        show=progress,
+    ) as bar:
+        while t0 + test_td <= end + pd.Timedelta(days=1):
+            window += 1
+            train = timed[(timed["datetime"] >= t0 - train_td) & (timed["datetime"] < t0)]
+            test = timed[(timed["datetime"] >= t0) & (timed["datetime"] < t0 + test_td)]
+            test = test[counted.reindex(test.index).to_numpy(dtype=bool)]
+            w = hotspots.incident_weights(
+                train,
+                at=t0,
+                half_life_days=half_life_days,
+                shift_start_hour=shift_start_hour if shift else None,
+                shift_length_h=shift_length_h if shift else None,
+            )
+            train = train.copy()
+            train.attrs.update(
+                until=t0,
+                horizon_days=float(test_days),
+                shift_start_hour=shift_start_hour if shift else None,
+                shift_length_h=shift_length_h if shift else None,
+            )
+            test_grid = grid.counts(test)
+            base = {
+                "window": window,
+                "train_start": (t0 - train_td).date().isoformat(),
+                "test_start": t0.date().isoformat(),
+                "n_test": len(test),
             }
-            for name, score in seg_scores.items():
-                for m in _length_metrics(score, test_seg, length, rng, fractions):
-                    rows.append({**base, "method": name, "unit": "length", **m})
-        t0 += step
+            scores = {name: f(train, w, grid) for name, f in methods.items()}
+            scores["random"] = rng.random(grid.shape)
+            for name, score in scores.items():
+                for m in _area_metrics(score, test_grid, grid.inside, rng, fractions):
+                    rows.append({**base, "method": name, "unit": "area", **m})
+            if G is not None:
+
+                def per_segment(idx: pd.Index) -> np.ndarray:
+                    ones = pd.Series(1.0, index=idx)
+                    sums = _graph.segment_totals(snapped.loc[idx], ones)["sum"]
+                    return np.asarray(sums.reindex(seg_index).fillna(0).to_numpy(), dtype=float)
+
+                test_seg = per_segment(test.index)
+                # the router picks streets by the raw segment risk; the smoothed form for comparison
+                segs_now = _graph.segment_risk(G, snapped.loc[train.index], w)
+                seg_scores = {
+                    "segment_risk": segs_now["risk"].to_numpy(dtype=float),
+                    "segment_smoothed": segs_now["smoothed"].to_numpy(dtype=float),
+                    "prior_counts": per_segment(train.index),
+                    "random": rng.random(len(length)),
+                }
+                for name, score in seg_scores.items():
+                    for m in _length_metrics(score, test_seg, length, rng, fractions):
+                        rows.append({**base, "method": name, "unit": "length", **m})
+            bar.update(note=t0.date().isoformat())
+            t0 += step
     out = pd.DataFrame(rows)
     log(
         _("Backtest: {windows} windows of {train_days} + {test_days} days, {n} methods").format(

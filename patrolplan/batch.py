@@ -55,7 +55,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from patrolplan import settings
 from patrolplan._errors import InputDataError, PatrolPlanError
-from patrolplan.i18n import _, format_number
+from patrolplan._progress import Progress
+from patrolplan.i18n import _, format_number, ngettext
 from patrolplan.options import parse_clock, parse_date, parse_duration_min
 from patrolplan.request import PlanRequest
 from patrolplan.utils import (
@@ -997,43 +998,34 @@ def _plan_task(job: _Job, built: _Prepared | None, compiled: _Prepared, cache: P
 
 
 class _Progress:
-    """A tqdm bar on a terminal; one log line per finished plan otherwise."""
+    """A bar on a terminal (:class:`patrolplan._progress.Progress`); else a line per plan."""
 
     def __init__(self, total: int, *, enabled: bool) -> None:
-        self.total = total
-        self.done = 0
-        self.enabled = enabled
-        self.bar: Any = None
-        if enabled and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="plan", file=sys.stderr, dynamic_ncols=True)
+        self.counter = Progress(
+            total,
+            what=_("Batch"),
+            unit=ngettext("shift plan", "shift plans", 1),
+            units=ngettext("shift plan", "shift plans", total),
+            show=None if enabled else False,
+        )
 
     def update(self, p: PlanOutcome) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
         text = f"{p.district} {p.shift} {p.status}"
-        if self.bar is not None:
-            self.bar.set_postfix_str(text, refresh=False)
-            self.bar.update(1)
-            if p.status == "failed":
-                self.bar.write(f"{text}: {p.error}", file=sys.stderr)
-        else:
-            tail = f": {p.error}" if p.error else ""
-            log(
-                _("{done}/{total} done: {text} {seconds} s{tail}").format(
-                    done=self.done,
-                    total=self.total,
-                    text=text,
-                    seconds=format_number(p.seconds, decimals=1),
-                    tail=tail,
-                )
-            )
+        tail = f": {p.error}" if p.error else ""
+        line = _("{done}/{total} done: {text} {seconds} s{tail}").format(
+            done=self.counter.done + 1,
+            total=self.counter.total,
+            text=text,
+            seconds=format_number(p.seconds, decimals=1),
+            tail=tail,
+        )
+        self.counter.update(note=text, line=line)
+        # without a bar the line above already holds the error
+        if self.counter.bar is not None and p.status == "failed":
+            self.counter.write(f"{text}: {p.error}")
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.counter.close()
 
 
 def _relative(path: Path | None, base: Path) -> str:

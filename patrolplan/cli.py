@@ -375,6 +375,15 @@ Days = Annotated[int | None, _flag("days")]
 Tz = Annotated[str | None, _flag("tz")]
 Accidents = Annotated[str | None, typer.Option(help="Traffic accidents layer.")]
 Juvenile = Annotated[str | None, typer.Option(help="Juvenile offences layer.")]
+# evaluate and backtest: None follows standard error (a bar on a terminal, else log lines)
+ProgressFlag = Annotated[
+    bool | None,
+    typer.Option(
+        "--progress/--no-progress",
+        help="Progress bar with time left: --progress always, --no-progress never; "
+        "default a bar on a terminal, else a few log lines.",
+    ),
+]
 
 
 def _check_out(out: Path, options: PlanOptions, *, pdf: bool) -> None:
@@ -564,6 +573,7 @@ def backtest(
         "backtest.csv"
     ),
     seed: Annotated[int, typer.Option(min=0, help="Seed of the random baseline.")] = 0,
+    progress: ProgressFlag = None,
     lang: Lang = None,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -605,6 +615,7 @@ def backtest(
         shift_start_hour=shift_h[0],
         shift_length_h=shift_h[1],
         seed=seed,
+        progress=progress,
     )
     if results.empty:
         msg = _(
@@ -673,6 +684,7 @@ def evaluate(
     out: Annotated[Path, typer.Option(help="CSV of every shift and method.")] = Path(
         "evaluate.csv"
     ),
+    progress: ProgressFlag = None,
     lang: Lang = None,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -722,6 +734,7 @@ def evaluate(
         history_days=history_days,
         count_days=counts,
         n_random=random_walks,
+        progress=progress,
     )
     with atomic_dir(out.parent, shared=True) as tmp:
         export.write_csv(tmp / out.name, result.per_shift)

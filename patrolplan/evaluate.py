@@ -50,7 +50,8 @@ import shapely
 
 from patrolplan import graph, hotspots, pipeline, routing, settings
 from patrolplan._errors import InfeasibleRouteError, InputDataError
-from patrolplan.i18n import _, format_number, format_percent
+from patrolplan._progress import Progress
+from patrolplan.i18n import _, format_number, format_percent, ngettext
 from patrolplan.options import PlanOptions
 from patrolplan.utils import log
 
@@ -873,6 +874,7 @@ def replay(
     cache_dir: str | Path | None = None,
     precision: str | None = None,
     hindsight_days: Sequence[str | pd.Timestamp] | None = None,
+    progress: bool | None = None,
 ) -> pd.DataFrame:
     """Plan every test window from its past only and count the window's incidents captured.
 
@@ -950,6 +952,10 @@ def replay(
     hindsight_days
         The days whose test windows the hindsight plan knows; default `days` (a replay
         split into parts passes every part's days).
+    progress
+        Show the windows replayed and the time left: True a bar on standard error, False
+        nothing, None a bar on a terminal and else a log line about every tenth of the
+        windows. The rows are the same either way.
 
     Returns
     -------
@@ -1069,151 +1075,170 @@ def replay(
         )
     hours = officers * shift_min / 60.0
     rows: list[dict[str, object]] = []
-    for i, ((t0, t1), test) in enumerate(zip(windows, tests, strict=True)):
-        since = t0.normalize() - pd.Timedelta(days=history_days)
-        history = timed[(when >= since) & (when < t0)]
-        plans: list[tuple[ShiftPlan, int]] = []
-        step_record: dict[str, object] = {}
-        if opts is not None:
-            if history.empty:
-                route_args = pipeline.route_options(opts, shift_min=shift_min)
-                n_places = opts.max_hotspots or settings.max_hotspots
-                size_m = opts.hotspot_size_m or count_cell_m
-                plan = ShiftPlan("plan", (), _no_hotspots(timed.crs), note="no history")
+    # one unit per test window; the bar never touches the seeds or the rows
+    with Progress(
+        len(windows),
+        what=_("Replay"),
+        unit=ngettext("test window", "test windows", 1),
+        units=ngettext("test window", "test windows", len(windows)),
+        show=progress,
+    ) as bar:
+        for i, ((t0, t1), test) in enumerate(zip(windows, tests, strict=True)):
+            since = t0.normalize() - pd.Timedelta(days=history_days)
+            history = timed[(when >= since) & (when < t0)]
+            plans: list[tuple[ShiftPlan, int]] = []
+            step_record: dict[str, object] = {}
+            if opts is not None:
+                if history.empty:
+                    route_args = pipeline.route_options(opts, shift_min=shift_min)
+                    n_places = opts.max_hotspots or settings.max_hotspots
+                    size_m = opts.hotspot_size_m or count_cell_m
+                    plan = ShiftPlan("plan", (), _no_hotspots(timed.crs), note="no history")
+                else:
+                    # every data-derived parameter again, from this window's history alone
+                    step = pipeline.hotspot_step(
+                        history, opts, at=t0, layer_weights=layer_weights, cache_dir=cache_dir
+                    )
+                    n_places, size_m = step.max_hotspots, step.size_m
+                    route_args = pipeline.route_options(
+                        opts, max_hotspots=n_places, shift_min=shift_min
+                    )
+                    found = (step.gdf_hotspots, step.labels)
+                    plan = _route(
+                        "plan",
+                        history,
+                        step.weights,
+                        lambda _h, _w, found=found: found,  # type: ignore[misc]
+                        G,
+                        posts,
+                        snapped,
+                        streets,
+                        route_args,
+                    )
+                    step_record = {
+                        "hotspot_method": step.method,
+                        "half_life_days": step.half_life_days,
+                        "min_weight": step.min_weight,
+                        "max_places": n_places,
+                    }
+                plans.append((plan, len(history)))
             else:
-                # every data-derived parameter again, from this window's history alone
-                step = pipeline.hotspot_step(
-                    history, opts, at=t0, layer_weights=layer_weights, cache_dir=cache_dir
-                )
-                n_places, size_m = step.max_hotspots, step.size_m
-                route_args = pipeline.route_options(
-                    opts, max_hotspots=n_places, shift_min=shift_min
-                )
-                found = (step.gdf_hotspots, step.labels)
-                plan = _route(
-                    "plan",
-                    history,
-                    step.weights,
-                    lambda _h, _w, found=found: found,  # type: ignore[misc]
+                route_args = legacy_args
+                n_places = max_hotspots or settings.max_hotspots
+                size_m = count_cell_m
+                for name, fn in planners.items():
+                    p = plan_shift(
+                        history,
+                        G,
+                        posts,
+                        shift_start=t0,
+                        shift_min=shift_min,
+                        officers=officers,
+                        hotspot_fn=fn,
+                        half_life_days=half_life_days,
+                        layer_weights=layer_weights,
+                        dwell_min=dwell_min,
+                        max_hotspots=max_hotspots,
+                        max_segments=max_segments,
+                        seed=seed,
+                        iterations=iterations,
+                        snapped=snapped,
+                        streets=streets,
+                        method=name,
+                    )
+                    plans.append((p, len(history)))
+            counts = count_hotspots(size_m=size_m, n=n_places)
+            for n_days in count_days:
+                recent = history[
+                    when.loc[history.index] >= max(since, t0 - pd.Timedelta(days=n_days))
+                ]
+                ones = pd.Series(1.0, index=recent.index)
+                p = _route(
+                    f"counts_{n_days}d",
+                    recent,
+                    ones,
+                    counts,
                     G,
                     posts,
                     snapped,
                     streets,
                     route_args,
                 )
-                step_record = {
-                    "hotspot_method": step.method,
-                    "half_life_days": step.half_life_days,
-                    "min_weight": step.min_weight,
-                    "max_places": n_places,
-                }
-            plans.append((plan, len(history)))
-        else:
-            route_args = legacy_args
-            n_places = max_hotspots or settings.max_hotspots
-            size_m = count_cell_m
-            for name, fn in planners.items():
-                p = plan_shift(
-                    history,
-                    G,
-                    posts,
-                    shift_start=t0,
-                    shift_min=shift_min,
-                    officers=officers,
-                    hotspot_fn=fn,
-                    half_life_days=half_life_days,
-                    layer_weights=layer_weights,
-                    dwell_min=dwell_min,
-                    max_hotspots=max_hotspots,
-                    max_segments=max_segments,
-                    seed=seed,
-                    iterations=iterations,
-                    snapped=snapped,
-                    streets=streets,
-                    method=name,
-                )
-                plans.append((p, len(history)))
-        counts = count_hotspots(size_m=size_m, n=n_places)
-        for n_days in count_days:
-            recent = history[when.loc[history.index] >= max(since, t0 - pd.Timedelta(days=n_days))]
-            ones = pd.Series(1.0, index=recent.index)
-            p = _route(
-                f"counts_{n_days}d", recent, ones, counts, G, posts, snapped, streets, route_args
-            )
-            plans.append((p, len(recent)))
-        if hindsight:
-            ones = pd.Series(1.0, index=pool.index)
-            p = _route("hindsight", pool, ones, counts, G, posts, snapped, streets, route_args)
-            plans.append((p, len(pool)))
-        if oracle:
-            ones = pd.Series(1.0, index=test.index)
-            if test.empty:
-                p = ShiftPlan("oracle", (), _no_hotspots(timed.crs), note="no incident")
-            else:
-                p = _route(
-                    "oracle",
-                    test,
-                    ones,
-                    oracle_hotspots(dist_m=dist_m),
-                    G,
-                    posts,
-                    snapped,
-                    streets,
-                    dataclasses.replace(route_args, max_segments=0),
-                )
-            plans.append((p, len(test)))
-        first = len(rows)
-        base = {
-            "shift_start": t0,
-            "shift_end": t1,
-            "window": kind,
-            "incidents": len(test),
-            "officer_hours": hours,
-        }
-        for p, seen in plans:
-            rows.append({**base, **_score(p, test, G, streets, dist_m, zone), "history": seen})
-        rows[first].update(step_record)
-        model = plans[0][0]
-        visited = _visited_polygons(model.routes, model.gdf_hotspots, streets.crs)
-        radius = float(np.sqrt(np.mean([g.area for g in visited] or [0.0]) / np.pi))
-        if n_random_places > 0 and reach:
-            draws = []
-            for j in range(n_random_places):
-                gdf_x = random_places(
-                    G, n_places, reach=reach, radius_m=radius or size_m / 2, seed=(seed, i, j)
-                )
-                try:
-                    xr = routing.solve(
-                        G, gdf_x, posts, dataclasses.replace(route_args, max_segments=0)
+                plans.append((p, len(recent)))
+            if hindsight:
+                ones = pd.Series(1.0, index=pool.index)
+                p = _route("hindsight", pool, ones, counts, G, posts, snapped, streets, route_args)
+                plans.append((p, len(pool)))
+            if oracle:
+                ones = pd.Series(1.0, index=test.index)
+                if test.empty:
+                    p = ShiftPlan("oracle", (), _no_hotspots(timed.crs), note="no incident")
+                else:
+                    p = _route(
+                        "oracle",
+                        test,
+                        ones,
+                        oracle_hotspots(dist_m=dist_m),
+                        G,
+                        posts,
+                        snapped,
+                        streets,
+                        dataclasses.replace(route_args, max_segments=0),
                     )
-                    draws.append(ShiftPlan("random_places", tuple(xr), gdf_x))
-                except InfeasibleRouteError as exc:
-                    draws.append(ShiftPlan("random_places", (), gdf_x, note=str(exc)))
-            rows.append(_mean_row(base, draws, test, G, streets, dist_m, zone))
-        if n_random > 0:
-            walks = [
-                random_walks(
-                    G,
-                    posts,
-                    model.routes,
-                    seed=(seed, i, j),
-                    dwell_radius_m=radius,
-                    streets=streets,
-                    paths=paths,
-                    post_nodes=post_nodes,
+                plans.append((p, len(test)))
+            first = len(rows)
+            base = {
+                "shift_start": t0,
+                "shift_end": t1,
+                "window": kind,
+                "incidents": len(test),
+                "officer_hours": hours,
+            }
+            for p, seen in plans:
+                rows.append({**base, **_score(p, test, G, streets, dist_m, zone), "history": seen})
+            rows[first].update(step_record)
+            model = plans[0][0]
+            visited = _visited_polygons(model.routes, model.gdf_hotspots, streets.crs)
+            radius = float(np.sqrt(np.mean([g.area for g in visited] or [0.0]) / np.pi))
+            if n_random_places > 0 and reach:
+                draws = []
+                for j in range(n_random_places):
+                    gdf_x = random_places(
+                        G, n_places, reach=reach, radius_m=radius or size_m / 2, seed=(seed, i, j)
+                    )
+                    try:
+                        xr = routing.solve(
+                            G, gdf_x, posts, dataclasses.replace(route_args, max_segments=0)
+                        )
+                        draws.append(ShiftPlan("random_places", tuple(xr), gdf_x))
+                    except InfeasibleRouteError as exc:
+                        draws.append(ShiftPlan("random_places", (), gdf_x, note=str(exc)))
+                rows.append(_mean_row(base, draws, test, G, streets, dist_m, zone))
+            if n_random > 0:
+                walks = [
+                    random_walks(
+                        G,
+                        posts,
+                        model.routes,
+                        seed=(seed, i, j),
+                        dwell_radius_m=radius,
+                        streets=streets,
+                        paths=paths,
+                        post_nodes=post_nodes,
+                    )
+                    for j in range(n_random)
+                ]
+                row = _mean_row(base, walks, test, G, streets, dist_m, zone)
+                row["note"] = model.note
+                rows.append(row)
+            log(
+                _("Replay {start}: {n} incidents, captured {captured}").format(
+                    start=f"{t0:%Y-%m-%d %H:%M}",
+                    n=len(test),
+                    captured=", ".join(f"{r['method']} {r['captured']:g}" for r in rows[first:]),
                 )
-                for j in range(n_random)
-            ]
-            row = _mean_row(base, walks, test, G, streets, dist_m, zone)
-            row["note"] = model.note
-            rows.append(row)
-        log(
-            _("Replay {start}: {n} incidents, captured {captured}").format(
-                start=f"{t0:%Y-%m-%d %H:%M}",
-                n=len(test),
-                captured=", ".join(f"{r['method']} {r['captured']:g}" for r in rows[first:]),
             )
-        )
+            bar.update(note=f"{t0:%Y-%m-%d %H:%M}")
     cols = [
         "shift_start",
         "shift_end",
@@ -1704,6 +1729,7 @@ def run(
     iterations: int | None = None,
     n_boot: int = 2000,
     cache_dir: str | Path | None = None,
+    progress: bool | None = None,
     **kwargs: Any,
 ) -> EvaluationResult:
     """Read the files, replay the plan on the test days and total the result.
@@ -1738,6 +1764,9 @@ def run(
         Bootstrap resamples of :func:`summarize`.
     cache_dir
         Graph cache folder.
+    progress
+        Show the shifts replayed and the time left (see :func:`replay`); None: a bar on a
+        terminal, else a few log lines.
     **kwargs
         Other options of :func:`replay` (``dwell_min``, ``half_life_days``...).
 
@@ -1780,6 +1809,7 @@ def run(
         count_days=count_days,
         n_random=n_random,
         n_boot=n_boot,
+        progress=progress,
         **kwargs,
     )
 
@@ -1799,6 +1829,7 @@ def replay_request(
     count_days: Sequence[int] = (28,),
     n_random: int = 5,
     n_boot: int = 2000,
+    progress: bool | None = None,
     **kwargs: Any,
 ) -> EvaluationResult:
     """Read a request's inputs, replay its plan on the test days and total the result.
@@ -1821,6 +1852,9 @@ def replay_request(
         Passed to :func:`replay`.
     n_boot
         Bootstrap resamples of :func:`summarize`.
+    progress
+        Show the shifts replayed and the time left (see :func:`replay`); None: a bar on a
+        terminal, else a few log lines.
     **kwargs
         Other options of :func:`replay` (``dist_m``, ``zone``...).
 
@@ -1873,6 +1907,7 @@ def replay_request(
         max_hotspots=opts.max_hotspots,
         max_segments=opts.max_segments,
         cache_dir=request.cache_dir,
+        progress=progress,
         **kwargs,
     )
     table = summarize(per_shift, n_boot=n_boot, seed=seed)
