@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any, Literal, TextIO
 
+from patrolplan import settings
 from patrolplan.i18n import _, format_number
 from patrolplan.utils import log
 
@@ -234,7 +235,7 @@ class Progress:
             self.bar.update(n)
         elif self.mode == "log":
             if line is not None:
-                log(line)
+                log(line, settings.NOTICE)
             else:
                 self._log_step()
 
@@ -261,7 +262,7 @@ class Progress:
                 units=self.units,
                 left=format_duration(left),
             )
-        log(text)
+        log(text, settings.NOTICE)
 
     def write(self, text: str) -> None:
         """Write a line above the bar; without one, log it.

@@ -72,7 +72,25 @@ def _showwarning(
     logging.getLogger("patrolplan").warning(_("warning: {message}").format(message=text))
 
 
-def _logging(verbose: int, quiet: bool) -> None:
+class _Once(logging.Filter):
+    """Let each message through once.
+
+    A replay of 40 shifts says "officer 2 has nothing to do" once, not 40 times.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.levelno, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+def _logging(verbose: int, quiet: bool) -> logging.Handler:
     """Show the notices and warnings (default), every step (``-v``) or the details (``-vv``)."""
     if verbose:
         level = logging.INFO if verbose == 1 else logging.DEBUG
@@ -82,11 +100,13 @@ def _logging(verbose: int, quiet: bool) -> None:
     logger.handlers.clear()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(_Once())
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
     # numpy, pandas and pyproj warnings become one log line each (a user reads them, not code)
     warnings.showwarning = _showwarning
+    return handler
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -119,42 +139,56 @@ def command(fn: F) -> F:
 
     @functools.wraps(fn)
     def run(**kwargs: Any) -> None:
-        _logging(int(kwargs.get("verbose") or 0), bool(kwargs.get("quiet")))
-        lang = kwargs.get("lang")
-        config: Path | None = kwargs.get("config")
-        doc = None
-        if config is not None:
-            from patrolplan.config import read_toml
-
-            with i18n.language(_known_lang(lang)):
-                try:
-                    doc = read_toml(config)
-                except PatrolPlanError as exc:
-                    raise _fail(exc) from None
-            table = doc.get("plan")
-            if lang is None and isinstance(table, dict):
-                lang = _known_lang(table.get("lang"))
-        with i18n.language(_known_lang(lang)):
-            try:
-                code = i18n.check_language(lang or "en")
-            except PatrolPlanError as exc:
-                raise _fail(exc) from None
-        with i18n.language(code):
-            try:
-                # inf, 1e308 or a 400-digit number in any number flag: one line, before any work
-                check_flag_numbers(kwargs)
-                if doc is not None and config is not None:
-                    from patrolplan.config import from_toml
-
-                    _DISTRICTS[config] = from_toml(doc, config)
-                fn(**kwargs)
-            except (PatrolPlanError, OSError) as exc:
-                raise _fail(exc) from None
-            finally:
-                if config is not None:
-                    _DISTRICTS.pop(config, None)
+        logger = logging.getLogger("patrolplan")
+        before = (logger.level, logger.propagate, warnings.showwarning)
+        handler = _logging(int(kwargs.get("verbose") or 0), bool(kwargs.get("quiet")))
+        # the log goes to this command's stderr only: the logger is left as it was found
+        try:
+            _open(fn, kwargs)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(before[0])
+            logger.propagate = before[1]
+            warnings.showwarning = before[2]
 
     return run  # type: ignore[return-value]
+
+
+def _open(fn: Callable[..., None], kwargs: dict[str, Any]) -> None:
+    """Run a command: district file, language, number flags, errors to one line."""
+    lang = kwargs.get("lang")
+    config: Path | None = kwargs.get("config")
+    doc = None
+    if config is not None:
+        from patrolplan.config import read_toml
+
+        with i18n.language(_known_lang(lang)):
+            try:
+                doc = read_toml(config)
+            except PatrolPlanError as exc:
+                raise _fail(exc) from None
+        table = doc.get("plan")
+        if lang is None and isinstance(table, dict):
+            lang = _known_lang(table.get("lang"))
+    with i18n.language(_known_lang(lang)):
+        try:
+            code = i18n.check_language(lang or "en")
+        except PatrolPlanError as exc:
+            raise _fail(exc) from None
+    with i18n.language(code):
+        try:
+            # inf, 1e308 or a 400-digit number in any number flag: one line, before any work
+            check_flag_numbers(kwargs)
+            if doc is not None and config is not None:
+                from patrolplan.config import from_toml
+
+                _DISTRICTS[config] = from_toml(doc, config)
+            fn(**kwargs)
+        except (PatrolPlanError, OSError) as exc:
+            raise _fail(exc) from None
+        finally:
+            if config is not None:
+                _DISTRICTS.pop(config, None)
 
 
 def _request(config: Path | None, **given: Any) -> PlanRequest:
@@ -739,6 +773,9 @@ def evaluate(
     with atomic_dir(out.parent, shared=True) as tmp:
         export.write_csv(tmp / out.name, result.per_shift)
         export.write_csv(tmp / summary_name, result.table)
+    for report in result.reports:
+        typer.echo(report.summary())
+    typer.echo("")
     typer.echo(ev.format_table(result.table))
     typer.echo("\n" + _("Wrote {file} and {summary}").format(file=out, summary=summary_name))
 

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from patrolplan.backtest import MethodChoice
+    from patrolplan.ingest import IngestReport
     from patrolplan.request import PlanRequest
 
 #: A hotspot step: ``(history, weights) -> (gdf_hotspots, labels)``, as
@@ -105,11 +106,14 @@ class EvaluationResult:
         One row per shift and method, from :func:`replay`.
     params
         The parameters used, for the record.
+    reports
+        One ingest report per input file (rows read, kept and rejected).
     """
 
     table: pd.DataFrame
     per_shift: pd.DataFrame
     params: dict[str, object]
+    reports: tuple[IngestReport, ...] = ()
 
 
 class StreetIndex:
@@ -1934,4 +1938,6 @@ def replay_request(
         "n_random_places": kwargs.get("n_random_places", 1),
         "bootstrap": "days",
     }
-    return EvaluationResult(table=table, per_shift=per_shift, params=params)
+    return EvaluationResult(
+        table=table, per_shift=per_shift, params=params, reports=tuple(data.reports)
+    )

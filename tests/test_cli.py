@@ -375,3 +375,25 @@ def test_lang_of_the_district_file_and_its_override(tmp_path):
     unknown = run("demo", "--lang", "de", "--out", tmp_path / "d")
     assert unknown.exit_code == 1
     assert unknown.stderr.strip() == "error: `lang` must be one of en, ru, kk, not 'de'"
+
+
+def test_a_repeated_log_line_is_shown_once(capsys):
+    import logging
+
+    from patrolplan import cli as pp_cli
+
+    logger = logging.getLogger("patrolplan")
+    before = (list(logger.handlers), logger.level, logger.propagate)
+    handler = pp_cli._logging(0, False)
+    try:
+        for _k in range(3):
+            logger.warning("officer 2 has nothing to do")
+        logger.warning("officer 3 has nothing to do")
+        logger.info("a step")
+    finally:
+        logger.removeHandler(handler)
+        logger.handlers[:] = before[0]
+        logger.setLevel(before[1])
+        logger.propagate = before[2]
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["officer 2 has nothing to do", "officer 3 has nothing to do"]

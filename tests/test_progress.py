@@ -190,14 +190,15 @@ def _evaluate(tmp_path, *flags: str):
 
 
 def test_evaluate_bar_when_asked_and_log_lines_otherwise(tmp_path, own_logger):
-    bar, *bar_files = _evaluate(tmp_path / "bar", "--progress")
+    bar, *bar_files = _evaluate(tmp_path / "bar", "--progress", "-v")
     # forced on: a bar on standard error although the runner's is not a terminal
     assert re.search(r"Replay: 100%\|.+\| 2/2 \[", bar.stderr)
     # each window's own log line is written on a cleared line, above the bar
     assert re.search(r"\rReplay 2016-06-17 18:00: \d+ incidents, captured plan", bar.stderr)
     assert "Replay: 2/2 test windows" not in bar.stderr
     assert "2/2" not in bar.stdout
-    # automatic on a pipe: no bar at all, a few log lines with the count instead
+    # automatic on a pipe: no bar at all, a few log lines with the count instead, shown
+    # without -v (a long replay says it is alive)
     auto, *auto_files = _evaluate(tmp_path / "auto")
     assert not any(mark in auto.stderr for mark in BAR_MARKS)
     assert "Replay: 1/2 test windows, " in auto.stderr
