@@ -631,3 +631,29 @@ def test_hotspot_popups_name_the_severity_classes_in_the_language(demo_plan):
     ui = _ui_text(render.to_html(m, offline=False))
     assert "аса ауыр 3, LARCENY 1" in ui
     assert "ESPECIALLY GRAVE" not in ui
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        LOCALE / "patrolplan.pot",
+        *(LOCALE / lang / "LC_MESSAGES" / "patrolplan.po" for lang in ("ru", "kk")),
+    ],
+    ids=["pot", "ru", "kk"],
+)
+def test_catalogs_hold_each_message_once_and_only_the_codes(path):
+    # gettext's own tools (msgfmt, Poedit) refuse a catalog that defines a message twice;
+    # Babel reads it silently, keeping one of the two
+    keys = []
+    for block in re.split(r"\n\n+", path.read_text(encoding="utf-8")):
+        msgid = re.search(r'^msgid ((?:"(?:[^"\\]|\\.)*"\s*)+)', block, re.M)
+        if msgid is None:
+            continue
+        text = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', msgid[1]))
+        ctx = re.search(r'^msgctxt "(.*)"$', block, re.M)
+        if text:
+            keys.append((ctx[1] if ctx else None, text))
+    assert len(keys) == len(set(keys))
+    # and no message the code no longer has
+    entries = _entries(_catalog(path))
+    assert entries <= _code_messages()
