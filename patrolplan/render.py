@@ -348,7 +348,11 @@ def base_map(gdf_edges: gpd.GeoDataFrame, *, attribution: str | None = None) -> 
     if isinstance(root, Figure):
         root.header.add_child(
             Element(
-                f"<style>.leaflet-container, #pp-legend {{ font-family: {FONT_STACK}; }}</style>"
+                f"<style>.leaflet-container, #pp-legend {{ font-family: {FONT_STACK}; }}"
+                # printed on A4 landscape without the controls a reader cannot click on paper
+                "@page { size: A4 landscape; margin: 6mm; }"
+                "@media print { .leaflet-control-layers, .leaflet-control-zoom "
+                "{ display: none !important; } }</style>"
             )
         )
     folium.TileLayer(
@@ -937,6 +941,7 @@ class _Script(MacroElement):
 _FIT_ROUTES_JS = """
 (function () {
   var map = {{ this._parent.get_name() }}, bounds = L.latLngBounds({{ this.values.bounds }});
+  function fit() {
   var size = map.getSize(), pad = 16;
   var legend = document.getElementById("pp-legend");
   var list = map.getContainer().querySelector(".leaflet-control-layers");
@@ -953,8 +958,31 @@ _FIT_ROUTES_JS = """
   });
   map.fitBounds(bounds, {paddingTopLeft: [best[0], best[1]],
                          paddingBottomRight: [best[2], best[3]], animate: false});
+  }
+  fit();
+  // printed: the map takes an A4 landscape page (the layer list and zoom buttons are hidden by
+  // the page's print style) and is fitted to the routes again; the screen view comes back after
+  var box = map.getContainer(), printing = false;
+  function toPaper(on) {
+    if (on === printing) { return; }
+    printing = on;
+    box.style.width = on ? "{{ this.values.paper_w }}px" : "";
+    box.style.height = on ? "{{ this.values.paper_h }}px" : "";
+    map.invalidateSize({animate: false});
+    fit();
+  }
+  window.addEventListener("beforeprint", function () { toPaper(true); });
+  window.addEventListener("afterprint", function () { toPaper(false); });
+  var media = window.matchMedia ? window.matchMedia("print") : null;
+  if (media && media.addListener) {
+    media.addListener(function (e) { toPaper(e.matches); });
+  }
 })();
 """
+
+#: The printable area of an A4 landscape page with 6 mm margins, in CSS pixels (96 per inch),
+#: a little short so that the page never spills onto a second one.
+_PAPER_PX = (1070, 735)
 
 
 def _fit_routes(
@@ -968,6 +996,8 @@ def _fit_routes(
         "FitRoutes",
         "{% macro script(this, kwargs) %}" + _FIT_ROUTES_JS + "{% endmacro %}",
         bounds=json.dumps([[round(float(x), 6) for x in corner] for corner in bounds]),
+        paper_w=str(_PAPER_PX[0]),
+        paper_h=str(_PAPER_PX[1]),
     )
 
 

@@ -385,6 +385,48 @@ def _pdf_pages(path):
     return len(re.findall(rb"/Type\s*/Page[^s]", path.read_bytes()))
 
 
+@pytest.mark.skipif(
+    CHROMIUM is None or shutil.which("pdftotext") is None,
+    reason="needs chromium and pdftotext (Debian: chromium, poppler-utils)",
+)
+def test_the_plan_map_prints_on_one_a4_landscape_page_without_its_controls(demo_dir, tmp_path):
+    pdf = tmp_path / "map.pdf"
+    subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--virtual-time-budget=5000",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            (demo_dir / "map.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path)},
+        check=True,
+    )
+    assert _pdf_pages(pdf) == 1
+    box = re.search(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
+    assert box
+    width, height = float(box[1]), float(box[2])
+    assert (round(width), round(height)) == (842, 595)  # A4 landscape, in points
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    # the legend (with the data's attribution) prints; the layer list and zoom buttons do not
+    assert "Patrol plan for June 19, 2016" in text
+    assert "OpenStreetMap contributors" in text
+    assert "tiles (online)" not in text
+    assert "Streets (offline base map)" not in text
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
 def test_long_routes_print_one_page_per_officer(tmp_path):
     import patrolplan as pp
