@@ -1704,6 +1704,142 @@ def _table_head(widths: dict[str, float] | None = None) -> str:
     )
 
 
+def _svg_overview(
+    routes: Sequence[Route],
+    route_coords: Sequence[list[tuple[float, float]]],
+    gdf_edges: gpd.GeoDataFrame,
+    *,
+    width: float = 680.0,
+    height: float = 520.0,
+) -> str:
+    """Draw every officer's route on one SVG (no JavaScript): lines, arrows, stops, posts."""
+    lon = np.array([c[0] for coords in route_coords for c in coords] + [r.post[1] for r in routes])
+    lat = np.array([c[1] for coords in route_coords for c in coords] + [r.post[0] for r in routes])
+    kx = np.cos(np.radians(lat.mean()))
+    x0, x1, y0, y1 = lon.min(), lon.max(), lat.min(), lat.max()
+    mx, my = (x1 - x0) * 0.05 + 1e-4, (y1 - y0) * 0.05 + 1e-4
+    x0, x1, y0, y1 = x0 - mx, x1 + mx, y0 - my, y1 + my
+    scale = min(width / ((x1 - x0) * kx), height / (y1 - y0))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+
+    def xy(lo: float, la: float) -> tuple[float, float]:
+        return width / 2 + (lo - cx) * kx * scale, height / 2 - (la - cy) * scale
+
+    half_w, half_h = width / 2 / kx / scale, height / 2 / scale
+    near = gdf_edges.cx[cx - half_w : cx + half_w, cy - half_h : cy + half_h]
+    streets = "".join(
+        '<polyline points="'
+        + " ".join("{:.1f},{:.1f}".format(*xy(lo, la)) for lo, la in geom.coords)
+        + '"/>'
+        for geom in near.geometry
+        if geom.geom_type == "LineString"
+    )
+    lines: list[str] = []
+    dots: list[str] = []
+    posts: list[str] = []
+    for route, coords in zip(routes, route_coords, strict=True):
+        colour = officer_colour(route.officer)
+        pts = [xy(lo, la) for lo, la in coords]
+        lines.append(
+            f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in pts)}" fill="none" '
+            f'stroke="{colour}" stroke-width="3.5" stroke-opacity="0.85" '
+            f'stroke-linejoin="round"/>{_arrows(pts, colour, every_px=90.0)}'
+        )
+        dots.extend(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}" stroke="#fff"/>'
+            for x, y in (xy(s.lon, s.lat) for s in route.stops if s.order in route.numbers)
+        )
+    marker = escape_text(pgettext("marker", "P"))
+    by_post: dict[tuple[float, float], list[int]] = {}
+    for route in routes:
+        by_post.setdefault(route.post, []).append(route.officer)
+    for (la, lo), officers in by_post.items():
+        x, y = xy(lo, la)
+        label = escape_text(marker + " " + ", ".join(str(o) for o in officers))
+        w = 10 + 6.2 * len(label)
+        posts.append(
+            f'<g transform="translate({x:.1f},{y:.1f})"><rect x="{-w / 2:.1f}" y="-9" '
+            f'width="{w:.1f}" height="18" fill="#111" stroke="#fff" stroke-width="1.5"/>'
+            '<text y="4" text-anchor="middle" fill="#fff" font-size="10" font-weight="bold">'
+            f"{label}</text></g>"
+        )
+    attribution = escape_text(_(ATTRIBUTION))
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'class="sheet-map overview-map"><rect width="100%" height="100%" fill="#fafafa"/>'
+        f'<g fill="none" stroke="#c8c8c8" stroke-width="1">{streets}</g>'
+        f"{''.join(lines)}{''.join(dots)}{''.join(posts)}"
+        f'<text x="{width - 6:.0f}" y="{height - 6:.0f}" font-size="9" text-anchor="end" '
+        f'fill="#666">{attribution}</text></svg>'
+    )
+
+
+def _overview_page(
+    routes: Sequence[Route],
+    route_coords: Sequence[list[tuple[float, float]]],
+    schedule: pd.DataFrame,
+    *,
+    gdf_edges: gpd.GeoDataFrame,
+    street: Callable[[object], str],
+    title: str,
+) -> str:
+    """Return the first page of the sheets: every officer's route on one map, a line each."""
+    heads = [
+        pgettext("column", "officer"),
+        pgettext("column", "post"),
+        pgettext("column", "stops"),
+        pgettext("column", "km"),
+        pgettext("column", "back at"),
+        pgettext("column", "of shift"),
+    ]
+    rows = []
+    for route in routes:
+        colour = officer_colour(route.officer)
+        where = place_name(route.post_node, gdf_edges, street) or (
+            f"{route.post[0]:.5f}, {route.post[1]:.5f}"
+        )
+        mine = schedule[schedule["officer"] == route.officer]
+        back = str(mine["arrive"].iloc[-1]) if len(mine) else ""
+        n_hot = len(route.hotspot_ids)
+        n_streets = sum(1 for s in route.stops if s.kind == "street" and s.order in route.numbers)
+        stops = i18n.format_number(n_hot) + (
+            " + " + i18n.format_number(n_streets) if n_streets else ""
+        )
+        cells = [
+            f'<span class="swatch" style="background:{colour}"></span>'
+            + escape_text(str(route.officer)),
+            escape_text(where),
+            escape_text(stops),
+            escape_text(i18n.format_number(route.length_m / 1000, decimals=1)),
+            escape_text(back),
+            escape_text(
+                _("{minutes} of {shift_minutes} min").format(
+                    minutes=i18n.format_number(route.duration_min),
+                    shift_minutes=i18n.format_number(route.shift_min),
+                )
+            ),
+        ]
+        rows.append('<tr class="officer">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{escape_text(h)}</th>" for h in heads)
+    widths = (18, 78, 20, 14, 20, 36)  # mm of the page's 186
+    cols = "<colgroup>" + "".join(f'<col style="width:{mm}mm">' for mm in widths) + "</colgroup>"
+    key = escape_text(
+        _(
+            "stops: dwell stops + streets to walk; P: post (its officers); each officer's own "
+            "sheet follows"
+        )
+    )
+    heading = escape_text(title) + " &middot; " + escape_text(_("all officers"))
+    return f"""
+<section class="sheet overview">
+  <h1>{heading}</h1>
+  {_svg_overview(routes, route_coords, gdf_edges)}
+  <table class="overview-table">{cols}<thead><tr>{head}</tr></thead>
+  <tbody>{"".join(rows)}</tbody></table>
+  <p class="key">{key}</p>
+</section>"""
+
+
 def route_sheets(
     routes: Sequence[Route],
     route_coords: Sequence[list[tuple[float, float]]],
@@ -1721,7 +1857,9 @@ def route_sheets(
     drawn over the surrounding streets (inline SVG, so it prints without JavaScript or
     network) with arrows the way to walk, the names of the streets walked and one marker per
     place (``6, 9`` where stops meet); then the timetable, the streets to walk between stops
-    and a checklist to tick at each dwell stop. A risky street walked in passing (its walk
+    and a checklist to tick at each dwell stop. With more than one officer a first page shows
+    every route on one map and one line per officer (post, stops, km, back at, minutes of the
+    shift). A risky street walked in passing (its walk
     reads no minute on the clock) gets no stop number. With `gdf_hotspots` each hotspot says
     why it is there (its main incident types and active hours), and with `shift_start` a stop
     outside its hotspot's active hours is marked. A timetable too long for one page goes on
@@ -1915,6 +2053,14 @@ def _route_sheets(
   {table_head}{body}</tbody></table>
   <p class="notes">{foot}</p>
 </section>""")
+    if len(routes) > 1:
+        # a supervisor's first page: everybody's route on one map, one line per officer
+        pages.insert(
+            0,
+            _overview_page(
+                routes, route_coords, schedule, gdf_edges=gdf_edges, street=street, title=title
+            ),
+        )
     return f"""<!DOCTYPE html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{escape_text(title)}</title>
 <style>
@@ -1941,6 +2087,10 @@ td.tick {{ text-align: center; font-size: 11pt; line-height: 1; }}
 tr.passing td {{ color: #555; }}
 .notes {{ margin: 2mm 0 0; }}
 .key {{ margin: 1mm 0 0; font-size: 7.5pt; }}
+.overview-map {{ max-height: 150mm; }}
+.overview-table td {{ font-size: 9pt; }}
+.swatch {{ display: inline-block; width: 4mm; height: 2.5mm; margin-right: 1.5mm;
+           vertical-align: middle; print-color-adjust: exact; -webkit-print-color-adjust: exact; }}
 </style></head><body>{"".join(pages)}
 </body></html>
 """

@@ -517,7 +517,8 @@ def test_kazakh_map_renders_its_letters_in_chromium(pages, tmp_path):
 def test_pdf_sheets_keep_cyrillic_and_kazakh_letters(pages, demo_plan, tmp_path, lang):
     pdf = render.sheets_to_pdf(pages / f"sheets_{lang}.html", tmp_path / f"sheets_{lang}.pdf")
     # one A4 page per officer, as in English
-    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) == len(demo_plan.routes)
+    # the overview of all officers, then a page per officer
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes())) == 1 + len(demo_plan.routes)
     text = subprocess.run(
         [PDFTOTEXT, "-enc", "UTF-8", str(pdf), "-"],
         capture_output=True,

@@ -241,7 +241,9 @@ def test_kml_has_a_folder_per_officer(demo_dir, demo_plan):
 def test_route_sheets_have_a_page_per_officer(demo_dir, demo_plan):
     page = (demo_dir / "sheets.html").read_text()
     assert page.count('<section class="sheet">') == len(demo_plan.routes)
-    assert page.count("<svg") == len(demo_plan.routes)
+    # and a first page with every route
+    assert page.count('<section class="sheet overview">') == 1
+    assert page.count("<svg") == len(demo_plan.routes) + 1
     assert "size: A4" in page
     assert "<script" not in page
     for r in demo_plan.routes:

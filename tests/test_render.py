@@ -225,7 +225,8 @@ def test_route_sheets_print_one_a4_page_per_officer(demo_dir, demo_plan, tmp_pat
 
     pdf = render.sheets_to_pdf(demo_dir / "sheets.html", tmp_path / "sheets.pdf")
     data = pdf.read_bytes()
-    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == len(demo_plan.routes)
+    # the overview of all officers, then a page per officer
+    assert len(re.findall(rb"/Type\s*/Page[^s]", data)) == 1 + len(demo_plan.routes)
     # A4 portrait in PostScript points
     assert re.search(rb"/MediaBox\s*\[\s*0 0 59[45]\.?\d* 84[12]", data)
 
@@ -451,7 +452,8 @@ def test_long_routes_print_one_page_per_officer(tmp_path):
     assert len(extra) <= 3
     (tmp_path / "sheets.html").write_text(page)
     pdf = render.sheets_to_pdf(tmp_path / "sheets.html", tmp_path / "s.pdf")
-    assert _pdf_pages(pdf) == 3 + len(extra)
+    # the overview of all officers, then each officer's sheet and its continuations
+    assert _pdf_pages(pdf) == 1 + 3 + len(extra)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian: chromium)")
@@ -499,6 +501,54 @@ def sheets_page(demo_plan):
         gdf_hotspots=demo_plan.gdf_hotspots,
         shift_start=demo_plan.shift_start,
     )
+
+
+def test_the_first_sheet_shows_every_officer(sheets_page, demo_plan):
+    from patrolplan import graph
+
+    first = sheets_page.split('<section class="sheet overview">')[1].split("</section>")[0]
+    # it comes before every officer's own sheet
+    assert sheets_page.index("sheet overview") < sheets_page.index('<section class="sheet">')
+    svg = re.search(r"<svg .*?</svg>", first, re.S)[0]
+    for r in demo_plan.routes:
+        # each route drawn in its officer's colour, its stops as dots
+        assert f'stroke="{render.officer_colour(r.officer)}" stroke-width="3.5"' in svg
+        dots = svg.count(f'r="3.5" fill="{render.officer_colour(r.officer)}"')
+        assert dots == len(r.numbers)
+    # one post marker per post, naming its officers (officers 1 and 3 share the first post)
+    posts = re.findall(r'font-weight="bold">(P [\d, ]+)</text>', svg)
+    by_post: dict[tuple[float, float], list[str]] = {}
+    for r in demo_plan.routes:
+        by_post.setdefault(r.post, []).append(str(r.officer))
+    assert sorted(posts) == sorted("P " + ", ".join(o) for o in by_post.values())
+    rows = re.findall(r'<tr class="officer">(.*?)</tr>', first)
+    assert len(rows) == len(demo_plan.routes)
+    edges = graph.edges_gdf(demo_plan.G)
+    street = render._localise({})
+    for r, row in zip(demo_plan.routes, rows, strict=True):
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", row)
+        ]
+        mine = demo_plan.schedule[demo_plan.schedule["officer"] == r.officer]
+        n_streets = sum(1 for s in r.stops if s.kind == "street" and s.order in r.numbers)
+        assert cells[0] == str(r.officer)
+        assert cells[1] == render.place_name(r.post_node, edges, street)
+        assert cells[2] == f"{len(r.hotspot_ids)}" + (f" + {n_streets}" if n_streets else "")
+        assert cells[3] == f"{r.length_m / 1000:.1f}"
+        assert cells[4] == mine["arrive"].iloc[-1]
+        assert cells[5] == f"{r.duration_min:.0f} of {r.shift_min:.0f} min"
+
+
+def test_one_officer_has_no_overview_page(demo_plan):
+    from patrolplan import graph
+
+    page = render.route_sheets(
+        demo_plan.routes[:1],
+        demo_plan.route_coords[:1],
+        demo_plan.schedule,
+        gdf_edges=graph.edges_gdf(demo_plan.G),
+    )
+    assert "sheet overview" not in page
 
 
 @pytest.mark.skipif(not DEJAVU_BOLD.is_file(), reason="needs fonts-dejavu-core")
@@ -582,7 +632,8 @@ def test_hotspots_say_why_and_off_hours_stops_are_marked(sheets_page, demo_plan)
 
 
 def test_sheet_maps_group_markers_show_arrows_and_street_names(sheets_page, demo_plan):
-    svgs = re.findall(r"<svg .*?</svg>", sheets_page, re.S)
+    # each officer's own map (the overview's first)
+    svgs = re.findall(r"<svg .*?</svg>", sheets_page, re.S)[1:]
     assert len(svgs) == len(demo_plan.routes)
     for svg, r in zip(svgs, demo_plan.routes, strict=True):
         stops = re.findall(r'<g class="stop" transform="translate\(([-\d.]+),([-\d.]+)\)">'
