@@ -721,6 +721,48 @@ def nearest_nodes(
     return nodes[idx], dist
 
 
+#: A hotspot no walkable street passes within this distance of cannot be watched on foot: it
+#: lies beyond the edge of a clipped extract, inside a park, a rail yard or a campus the
+#: extract has no paths for.
+HOTSPOT_REACH_M = 75.0
+
+
+def unreachable_hotspots(G: nx.MultiDiGraph, gdf_hotspots: gpd.GeoDataFrame) -> pd.Series:
+    """Return the hotspots no walkable street passes near, and how far the nearest one is.
+
+    Parameters
+    ----------
+    G
+        A projected graph.
+    gdf_hotspots
+        Hotspots with ``hotspot_id`` and a polygon geometry with a CRS (or ``lon``/``lat``
+        only: then their centres count).
+
+    Returns
+    -------
+    pandas.Series
+        Metres from the hotspot to the nearest street of `G`, indexed by ``hotspot_id``, for
+        the hotspots farther than :data:`HOTSPOT_REACH_M`; empty when every hotspot can be
+        watched from a street.
+    """
+    if gdf_hotspots.empty:
+        return pd.Series(dtype=float)
+    if gdf_hotspots.crs is not None and "geometry" in gdf_hotspots:
+        shapes = gdf_hotspots.geometry.to_crs(G.graph["crs"]).to_numpy()
+    else:
+        x, y = _transformers(G)[0].transform(
+            gdf_hotspots["lon"].to_numpy(dtype=float), gdf_hotspots["lat"].to_numpy(dtype=float)
+        )
+        shapes = shapely.points(x, y)
+    streets = _undirected_edges(G).geometry.to_numpy()
+    _pairs, dist = shapely.STRtree(streets).query_nearest(
+        shapes, return_distance=True, all_matches=False
+    )
+    dist = np.asarray(dist, dtype=float)
+    far = dist > HOTSPOT_REACH_M
+    return pd.Series(np.round(dist[far], 0), index=gdf_hotspots["hotspot_id"].to_numpy()[far])
+
+
 @dataclasses.dataclass(frozen=True)
 class Snap:
     """Where a point given as latitude, longitude was placed on the street graph.
@@ -1223,8 +1265,13 @@ def path_geometry(G: nx.MultiDiGraph, nodes: Sequence[int]) -> list[tuple[float,
     Returns
     -------
     list of tuple
-        Vertices in EPSG:4326; the first and last are exactly the path's end nodes.
+        Vertices in EPSG:4326; the first and last are exactly the path's end nodes. A path of
+        one node (an officer who never leaves the post) is that point twice: a line of length
+        zero, which GeoJSON, GeoPackage, KML and PostGIS all take as a line.
     """
+    if len(nodes) == 1:
+        point = (G.nodes[nodes[0]]["lon"], G.nodes[nodes[0]]["lat"])
+        return [point, point]
     to_lonlat = _transformers(G)[1]
     coords: list[tuple[float, float]] = [(G.nodes[nodes[0]]["lon"], G.nodes[nodes[0]]["lat"])]
     for u, v in itertools.pairwise(nodes):

@@ -612,7 +612,14 @@ def hotspots_from_labels(
             x, y = (float(v) for v in pts.mean(axis=0))
         poly = place_polygon(pts, buffer_m=buffer_m, max_size_m=size)
         sub = gdf_incidents.loc[idx]
-        cats = w.groupby(sub["category"]).sum().sort_values(ascending=False)
+        # the most frequent first (ties: the heavier first), as the counts shown say
+        cats = (
+            pd.DataFrame(
+                {"n": sub["category"].value_counts(), "w": w.groupby(sub["category"]).sum()}
+            )
+            .sort_index()
+            .sort_values(["n", "w"], ascending=False, kind="stable")
+        )
         hours, peak = _active_hours(sub["hour"].where(timed.loc[idx]), w)
         rows.append(
             {
@@ -623,9 +630,7 @@ def hotspots_from_labels(
                     f"n_{layer}": int((sub["layer"] == layer).sum())
                     for layer in ("crime", "accident", "juvenile")
                 },
-                "top_categories": ", ".join(
-                    f"{c} {int((sub['category'] == c).sum())}" for c in cats.index[:3]
-                ),
+                "top_categories": ", ".join(f"{c} {int(n)}" for c, n in cats["n"].iloc[:3].items()),
                 "active_hours": hours,
                 "peak_hour": peak,
                 "size_m": round(2.0 * float(shapely.minimum_bounding_radius(poly)), 1),
@@ -1309,6 +1314,16 @@ def data_warnings(
         and not gdf_incidents["time_precision"].eq("datetime").any()
     ):
         out.append(_("no incident has a time of day: the shift's hours do not change the plan"))
+    if "n_incidents" in gdf_hotspots and len(gdf_hotspots) >= 4:
+        thin = int((gdf_hotspots["n_incidents"] <= 2).sum())
+        # a place that saw one or two incidents is as likely a coincidence as a hotspot
+        if thin > len(gdf_hotspots) / 2:
+            out.append(
+                _(
+                    "{thin} of {n} hotspots hold 2 incidents or fewer: most places on the "
+                    "routes are chance, not pattern; a longer history would say more"
+                ).format(thin=thin, n=len(gdf_hotspots))
+            )
     if gdf_hotspots.empty:
         out.append(_("no place holds enough incidents to be a hotspot"))
     elif float(gdf_hotspots["share"].sum()) < 0.1:

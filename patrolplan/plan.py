@@ -30,7 +30,7 @@ from patrolplan import (
     settings,
 )
 from patrolplan._errors import InputDataError
-from patrolplan.i18n import _
+from patrolplan.i18n import _, ngettext
 from patrolplan.options import PlanOptions, parse_duration_min, parse_revisit
 from patrolplan.request import LayerSource, PlanRequest
 from patrolplan.utils import atomic_write_text, file_sha256, log
@@ -309,6 +309,22 @@ def make_plan(request: PlanRequest) -> PatrolPlan:
             routes = alternatives[pick]
         else:
             routes = tuple(routing.solve(G, gdf_hot, posts, route_opts, segments=streets))
+        far = graph.unreachable_hotspots(G, gdf_hot)
+        if len(far):
+            notes = (*notes, routing.far_hotspots_note(far))
+        idle = [str(r.officer) for r in routes if not r.stops]
+        if idle and request.areas is None:
+            # said in the log by the route search too; here it reaches the summary and report
+            notes = (
+                *notes,
+                ngettext(
+                    "officer {who} has nothing to do: no task is left within reach of the post "
+                    "and the shift",
+                    "officers {who} have nothing to do: no task is left within reach of their "
+                    "posts and shifts",
+                    len(idle),
+                ).format(who=", ".join(idle)),
+            )
         summary = metrics.summary(routes, gdf_hot, labels, snapped, weights)
         schedule = export.schedule_frame(routes, shift_start=t0, G=G)
         coords = tuple(graph.path_geometry(G, r.nodes) for r in routes)

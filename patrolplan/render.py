@@ -1343,8 +1343,9 @@ def _street_labels(
             gdf_edges["u"], gdf_edges["v"], gdf_edges["name"], gdf_edges.geometry, strict=True
         )
     }
-    # runs of consecutive walked edges of one street; each street is named on its longest
-    best: dict[str, tuple[float, list[tuple[float, float]]]] = {}
+    # runs of consecutive walked edges of one street; each street is named once, on the
+    # longest run where its name fits, at the middle or a little to either side
+    runs: dict[str, list[tuple[float, list[tuple[float, float]]]]] = {}
     run_name = ""
     run_pts: list[tuple[float, float]] = []
     for u, v in [*itertools.pairwise(route.nodes), (-1, -1)]:
@@ -1356,8 +1357,7 @@ def _street_labels(
                 length = 0.0
                 for a, b in itertools.pairwise(run_pts):
                     length += float(np.hypot(b[0] - a[0], b[1] - a[1]))
-                if length > best.get(run_name, (0.0, []))[0]:
-                    best[run_name] = (length, run_pts)
+                runs.setdefault(run_name, []).append((length, run_pts))
             run_name, run_pts = name, []
         if name and hit is not None and hit[1] is not None:
             piece = [xy(lo, la) for lo, la in hit[1].coords]
@@ -1366,15 +1366,10 @@ def _street_labels(
             ):
                 piece.reverse()
             run_pts += piece
-    out: list[str] = []
-    for name in sorted(best, key=lambda n: (-best[n][0], n)):
-        length, pts = best[name]
-        text = street(name)
-        w = 5.0 * len(text)
-        if length < w * 0.6 or len(out) >= most:
-            continue
-        # at the middle of the run, along the piece of street there
-        half, (x0, y0), (x1, y1) = length / 2, pts[0], pts[-1]
+
+    def place(length: float, pts: list[tuple[float, float]], at: float, w: float) -> Any:
+        """Return the label's centre, angle and box at share `at` of a run, or None."""
+        half, (x0, y0), (x1, y1) = length * at, pts[0], pts[-1]
         for a, b in itertools.pairwise(pts):
             seg = float(np.hypot(b[0] - a[0], b[1] - a[1]))
             if seg >= half and seg > 0:
@@ -1389,21 +1384,40 @@ def _street_labels(
         elif angle < -90:
             angle += 180
         # a label's box, roughly, axis-aligned; labels that would cover another are left out
-        horizontal = abs(angle) < 45
         box = (
             (cx - w / 2, cy - 6, cx + w / 2, cy + 6)
-            if horizontal
+            if abs(angle) < 45
             else (cx - 6, cy - w / 2, cx + 6, cy + w / 2)
         )
         if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height:
-            continue
+            return None
         if any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
-            continue
-        taken.append(box)
-        out.append(
-            f'<text transform="translate({cx:.1f},{cy:.1f}) rotate({angle:.0f})" y="3" '
-            f'text-anchor="middle">{escape_text(text)}</text>'
-        )
+            return None
+        return cx, cy, angle, box
+
+    out: list[str] = []
+    longest = {n: max(length for length, _p in r) for n, r in runs.items()}
+    for name in sorted(runs, key=lambda n: (-longest[n], n)):
+        if len(out) >= most:
+            break
+        text = street(name)
+        w = 5.0 * len(text)
+        for length, pts in sorted(runs[name], key=lambda r: -r[0]):
+            if length < w * 0.6:
+                break
+            spot = next(
+                (p for at in (0.5, 0.35, 0.65, 0.2, 0.8) if (p := place(length, pts, at, w))),
+                None,
+            )
+            if spot is None:
+                continue
+            cx, cy, angle, box = spot
+            taken.append(box)
+            out.append(
+                f'<text transform="translate({cx:.1f},{cy:.1f}) rotate({angle:.0f})" y="3" '
+                f'text-anchor="middle">{escape_text(text)}</text>'
+            )
+            break
     return (
         '<g class="street-names" font-size="8.5" fill="#333" stroke="#fff" stroke-width="2.5" '
         f'paint-order="stroke">{"".join(out)}</g>'

@@ -18,7 +18,13 @@ import pandas as pd
 
 from patrolplan import _top, settings
 from patrolplan._errors import InfeasibleRouteError
-from patrolplan.graph import ShortestPaths, edge_between, node_street, snap_points
+from patrolplan.graph import (
+    ShortestPaths,
+    edge_between,
+    node_street,
+    snap_points,
+    unreachable_hotspots,
+)
 from patrolplan.i18n import _, format_number, format_percent, ngettext
 from patrolplan.utils import log
 
@@ -365,6 +371,15 @@ def _problem(
     post_nodes = snap_points(G, list(posts), what="post")
     end_points = list(ends) if ends else list(posts)
     end_nodes_all = snap_points(G, end_points, what="end point") if ends else post_nodes
+    # a hotspot no street comes near cannot be watched from one: the officer would stand
+    # hundreds of metres away and the plan would count it visited
+    far = unreachable_hotspots(G, gdf_hotspots)
+    if len(far):
+        log(far_hotspots_note(far), logging.WARNING)
+        gdf_hotspots = gdf_hotspots[~gdf_hotspots["hotspot_id"].isin(far.index)]
+        if gdf_hotspots.empty:
+            msg = _("no hotspot to visit: every hotspot lies too far from the extract's streets")
+            raise InfeasibleRouteError(msg)
     hot = gdf_hotspots.sort_values("rank").head(top_k)
     hot_nodes = snap_points(
         G, list(zip(hot["lat"], hot["lon"], strict=True)), what="hotspot", max_dist_m=float("inf")
@@ -830,6 +845,19 @@ def _iterations(opts: RouteOptions, prob: _Problem) -> int:
     if n_tasks <= 100:
         return settings.solver_iterations
     return max(500, int(settings.solver_iterations * 100 / n_tasks))
+
+
+def far_hotspots_note(far: pd.Series) -> str:
+    """Say which hotspots are left out for lying too far from any street.
+
+    `far` comes from :func:`patrolplan.graph.unreachable_hotspots`.
+    """
+    shown = ", ".join(f"{h} {d:.0f} m" for h, d in list(far.items())[:5])
+    return ngettext(
+        "{n} hotspot left out: no street of the extract comes near enough to watch it ({shown})",
+        "{n} hotspots left out: no street of the extract comes near enough to watch them ({shown})",
+        len(far),
+    ).format(n=len(far), shown=shown + (" ..." if len(far) > 5 else ""))
 
 
 def _warn_idle(routes: Sequence[Route], n_tasks: int) -> None:

@@ -352,3 +352,39 @@ def test_active_hours_are_stated_from_enough_timed_incidents_and_hold_three_quar
         assert shorter < hotspots.ACTIVE_SHARE * per_hour.sum() - 1e-9
         assert per_hour.idxmax() == row.peak_hour
     assert stated >= 5
+
+
+def test_top_categories_are_the_most_frequent_with_their_counts(tmp_path):
+    import pandas as pd
+
+    df = pd.read_csv(f"{DATA}/toronto/toronto_mci_downtown.csv")
+    gdf = _frame_to_gdf(df, tmp_path, "toronto.csv")
+    w = hotspots.incident_weights(gdf, at=pd.Timestamp("2022-01-01"), half_life_days=365)
+    hot, labels = hotspots.find_hotspots(gdf, w, eps_m=80, min_weight=3)
+    assert len(hot) >= 5
+    for row in hot.itertuples():
+        counts = gdf.loc[labels[labels == row.cluster].index, "category"].value_counts()
+        shown = [part.rsplit(" ", 1) for part in row.top_categories.split(", ")]
+        numbers = [int(n) for _c, n in shown]
+        # in the order the counts say, each count true, none more frequent left out
+        assert numbers == sorted(numbers, reverse=True)
+        assert all(counts[c] == int(n) for c, n in shown)
+        assert numbers[0] == counts.max()
+        assert len(shown) == min(3, len(counts))
+
+
+def test_hotspots_of_one_or_two_incidents_are_called_chance():
+    from patrolplan import datasets, ingest
+
+    gdf, _ = ingest.read_incidents(datasets.baltimore_crimes())
+    gdf = gdf[gdf["datetime"] >= "2016-06-12"]  # the last week
+    w = hotspots.incident_weights(gdf, at="2016-06-19", half_life_days=14)
+    # the least weight of one incident: most places found hold one or two
+    loose, _ = hotspots.find_hotspots(gdf, w, eps_m=60, min_weight=float(w.median()))
+    thin = int((loose["n_incidents"] <= 2).sum())
+    assert thin > len(loose) / 2
+    lines = hotspots.data_warnings(gdf, w, loose, at="2016-06-19")
+    assert f"{thin} of {len(loose)} hotspots hold 2 incidents or fewer" in " ".join(lines)
+    # places of three incidents and more are not
+    firm = loose[loose["n_incidents"] >= 3]
+    assert not any("2 incidents or fewer" in x for x in hotspots.data_warnings(gdf, w, firm))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -295,3 +296,55 @@ def test_rewriting_a_folder_replaces_only_what_patrolplan_wrote(demo_plan, tmp_p
         pp.plan.write_plan(demo_plan, other)
     assert (other / "report.json").read_text() == "{}"
     assert sorted(p.name for p in other.iterdir()) == ["report.json"]
+
+
+def test_an_officer_with_nothing_to_do_gets_an_empty_route_and_every_file(tmp_path):
+    # West Oakland: three hotspots in January 2013, two officers from one post; the second
+    # found nothing left to do and writing plan.gpkg failed on his one-point route line
+    import geopandas as gpd
+
+    from patrolplan import plan as pp_plan
+    from patrolplan.request import PlanRequest
+
+    district = Path(__file__).parent / "data" / "districts" / "west_oakland.toml"
+    request = PlanRequest.from_file(
+        district,
+        posts=[(37.8075, -122.3000)],
+        officers=2,
+        shift="2h",
+        start="09:00",
+        date="2013-01-15",
+    )
+    result = pp_plan.make_plan(request)
+    idle = [r for r in result.routes if not r.stops]
+    assert [r.officer for r in idle] == [2]
+    assert any(w.startswith("officer 2 has nothing to do") for w in result.warnings)
+    out = tmp_path / "p"
+    pp_plan.write_plan(result, out)
+    lines = gpd.read_file(out / "plan.gpkg", layer="routes")
+    assert len(lines) == 2
+    # the idle officer's line: zero length, at his post
+    still = lines[lines["officer"] == 2].geometry.iloc[0]
+    assert still.length == 0
+    node = result.G.nodes[result.routes[1].post_node]
+    assert still.coords[0] == pytest.approx((node["lon"], node["lat"]))
+
+
+def test_hotspots_no_street_comes_near_are_left_out_and_said(demo_plan):
+    from patrolplan import graph
+
+    G, hot = demo_plan.G, demo_plan.gdf_hotspots
+    edges = graph.edges_gdf(G).to_crs(G.graph["crs"])
+    shapes = hot.set_index("hotspot_id").geometry.to_crs(G.graph["crs"])
+    # measured here on the street segments themselves, not by the library's index
+    nearest = {h: float(edges.distance(g).min()) for h, g in shapes.items()}
+    far = {h for h, d in nearest.items() if d > graph.HOTSPOT_REACH_M}
+    assert far  # the demo has hotspots beyond the edges of its extract, 120-150 m from a street
+    assert set(graph.unreachable_hotspots(G, hot).index) == far
+    visited = {h for r in demo_plan.routes for h in r.hotspot_ids}
+    assert not visited & far
+    assert all(nearest[h] <= graph.HOTSPOT_REACH_M for h in visited)
+    (line,) = [w for w in demo_plan.warnings if "left out" in w]
+    assert line.startswith(f"{len(far)} hotspots left out: no street of the extract")
+    for h in far:
+        assert f"{h} {nearest[h]:.0f} m" in line
