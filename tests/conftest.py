@@ -73,6 +73,21 @@ def xml_schema(*parts: str):
     return etree.XMLSchema(etree.parse(str(base.joinpath(*parts)), parser))
 
 
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under ``--dist loadgroup`` (pyproject's addopts), keep shared-fixture tests together.
+
+    xdist's own grouping reads ``xdist_group`` marks, which no test here carries; this one
+    groups the tests of a module that use its module- or session-scoped fixtures
+    (tests/_sched.py), so each such fixture is computed once, on one worker.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from tests._sched import SharedFixtureScheduling
+
+    return SharedFixtureScheduling(config, log)
+
+
 #: Skips that CI must not take: the real browser, the real database and the shared real data
 #: are installed (or laid beside the clone) by `.ci/run`, so their absence there is a failure.
 _REAL_PARTS = ("chromium", "pdftotext", "postgresql", "postgis", "shared")
