@@ -149,8 +149,8 @@ class PostProposal:
     ----------
     sites
         Existing posts and proposed sites (EPSG:4326 points): ``kind`` (``existing`` or
-        ``proposed``), ``rank`` (within its kind: existing by risk reached, proposed by
-        marginal gain), ``lat``, ``lon``, ``node``, ``street``, ``covered_risk`` and
+        ``proposed``), ``rank`` (within its kind: existing posts in the order given, as the
+        plan numbers them; proposed sites by marginal gain), ``lat``, ``lon``, ``node``, ``street``, ``covered_risk`` and
         ``covered_share`` (risk within the walk limit of the site alone), ``gain`` and
         ``gain_share`` (risk the site adds that no existing post and no higher-ranked new
         site reaches; 0 for existing posts).
@@ -849,8 +849,9 @@ def propose_posts(
     rows: list[dict[str, Any]] = []
     if existing_nodes:
         alone = (reach_e * w[None, :]).sum(axis=1)
-        order = np.argsort(-alone, kind="stable")
-        for rank, i in enumerate(order, start=1):
+        # existing posts keep the numbers they have everywhere else (post k: the k-th given),
+        # so "post 2" on this map is "post 2" on the plan's map and sheets
+        for rank, i in enumerate(range(len(existing_nodes)), start=1):
             lat, lon = existing[i]
             rows.append(_site_row("existing", rank, lat, lon, existing_nodes[i], alone[i], 0.0))
     for rank, (j, gain) in enumerate(zip(sol.chosen, sol.gains, strict=True), start=1):

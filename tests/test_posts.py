@@ -95,6 +95,11 @@ def test_proposal_adds_the_solver_objective_and_matches_a_fresh_evaluation(G, ri
     assert sites["kind"].tolist() == ["existing", "existing", "proposed", "proposed"]
     new = sites[sites["kind"] == "proposed"]
     assert new["rank"].tolist() == [1, 2]
+    # existing posts keep the plan's numbers: post k is the k-th given, whatever it reaches
+    old = sites[sites["kind"] == "existing"]
+    assert old["rank"].tolist() == [1, 2]
+    assert list(zip(old["lat"], old["lon"], strict=True)) == [tuple(p) for p in POSTS]
+    assert old["covered_risk"].iloc[0] != old["covered_risk"].iloc[1]
     assert new["gain"].sum() == pytest.approx(sol.objective)
     assert proposal.after_share == pytest.approx(proposal.before_share + sol.objective / risk.sum())
     everyone = POSTS + list(zip(new["lat"], new["lon"], strict=True))
