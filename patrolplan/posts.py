@@ -150,7 +150,8 @@ class PostProposal:
     sites
         Existing posts and proposed sites (EPSG:4326 points): ``kind`` (``existing`` or
         ``proposed``), ``rank`` (within its kind: existing posts in the order given, as the
-        plan numbers them; proposed sites by marginal gain), ``lat``, ``lon``, ``node``, ``street``, ``covered_risk`` and
+        plan numbers them; proposed sites by marginal gain), ``lat``, ``lon``, ``node``,
+        ``street``, ``covered_risk`` and
         ``covered_share`` (risk within the walk limit of the site alone), ``gain`` and
         ``gain_share`` (risk the site adds that no existing post and no higher-ranked new
         site reaches; 0 for existing posts).
