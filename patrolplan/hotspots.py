@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from patrolplan import settings
 from patrolplan._errors import InputDataError
-from patrolplan.i18n import _, format_number, format_percent
+from patrolplan.i18n import _, format_number, format_percent, ngettext
 from patrolplan.methods import HOTSPOT_METHODS
 from patrolplan.utils import log
 
@@ -1308,7 +1308,13 @@ def data_warnings(
     ordered = np.sort(w.to_numpy())[::-1]
     half = int(np.searchsorted(np.cumsum(ordered), 0.5 * total)) + 1
     if half <= 10:
-        out.append(_("half of the risk comes from {n} incidents").format(n=half))
+        out.append(
+            ngettext(
+                "half of the risk comes from {n} incident",
+                "half of the risk comes from {n} incidents",
+                half,
+            ).format(n=half)
+        )
     if (
         "time_precision" in gdf_incidents
         and not gdf_incidents["time_precision"].eq("datetime").any()
