@@ -472,7 +472,8 @@ def run(
                 log(
                     _("{what}: {n} plans to make on {workers} workers").format(
                         what=what, n=len(todo), workers=n_workers
-                    )
+                    ),
+                    settings.NOTICE,
                 )
                 for outcome in _run_on(client, distributed, todo, cache, prepared):
                     outcomes[outcome.district, outcome.shift] = outcome
@@ -522,7 +523,8 @@ def run(
         log(
             _("{what} interrupted; the plans not made are marked so in the report").format(
                 what=what
-            )
+            ),
+            settings.NOTICE,
         )
         raise interrupted
     return result

@@ -721,10 +721,10 @@ def nearest_nodes(
     return nodes[idx], dist
 
 
-#: A hotspot no walkable street passes within this distance of cannot be watched on foot: it
-#: lies beyond the edge of a clipped extract, inside a park, a rail yard or a campus the
-#: extract has no paths for.
-HOTSPOT_REACH_M = 75.0
+#: A hotspot no walkable street passes within this distance of (about a city block) cannot be
+#: watched on foot: it lies beyond the edge of a clipped extract, inside a park, a rail yard or
+#: a campus the extract has no paths for.
+HOTSPOT_REACH_M = 100.0
 
 
 def unreachable_hotspots(G: nx.MultiDiGraph, gdf_hotspots: gpd.GeoDataFrame) -> pd.Series:
