@@ -218,9 +218,11 @@ def test_backtest_command(tmp_path):
     assert "gi_star" in result.stdout
     assert "random" in result.stdout
     assert out.read_text().startswith("window,train_start,test_start")
-    bad = run("backtest", "--incidents", datasets.baltimore_crimes(), "--out", out, "-q")
+    bad = run(
+        "backtest", "--incidents", datasets.baltimore_crimes(), "--train-days", 14, "--out", out
+    )
     assert bad.exit_code == 1
-    assert "shorter than one window" in bad.stderr
+    assert "shorter than one window of 14 training and 7 test days" in bad.stderr
 
 
 def test_online_map_links_the_cdn_offline_inlines(tmp_path):
