@@ -94,7 +94,7 @@ def test_plan_command(tmp_path):
         ({"--osm": "missing.osm"}, "`osm` file missing.osm not found"),
         ({"--post": "39.40,-76.60"}, "post 39.400000,-76.600000 is"),
         ({"--post": "here"}, "`post` must be 'lat,lon'"),
-        ({"--shift": "10m"}, "shift of officer 1 is 10 min but the nearest hotspot needs"),
+        ({"--shift": "10m"}, "shift of officer 1 is 10 min but the nearest hotspot, H"),
         ({"--shift": "soon"}, "`shift` must be a duration"),
         ({"--start": "25:00"}, "`start` must be a time of day"),
         ({"--columns": "lat"}, "role=column"),

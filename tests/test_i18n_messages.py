@@ -229,14 +229,16 @@ def test_too_short_shift_in_three_languages(demo_plan):
     en = _raise_in("en", _short_shift, demo_plan, error=InfeasibleRouteError)
     ru = _raise_in("ru", _short_shift, demo_plan, error=InfeasibleRouteError)
     kk = _raise_in("kk", _short_shift, demo_plan, error=InfeasibleRouteError)
-    need, lat, lon = re.fullmatch(
-        r"shift of officer 1 is 10 min but the nearest hotspot needs (\d+) min \(walk there and "
-        r"back plus its dwell\) from post (-?\d+\.\d{5}),(-?\d+\.\d{5})",
+    hot, n, need, walk, dwell, lat, lon = re.fullmatch(
+        r"shift of officer 1 is 10 min but the nearest hotspot, (H\d+) \(of (\d+) found for "
+        r"this shift\), needs (\d+) min: (\d+) min walk there and back plus (\d+) min dwell, "
+        r"from post (-?\d+\.\d{5}),(-?\d+\.\d{5})",
         en,
     ).groups()
     assert ru == (
-        f"смена инспектора 1 длится 10 мин, а на ближайшую горячую точку с поста {lat},{lon} "
-        f"нужно {need} мин (дорога туда и обратно и время на точке)"
+        f"смена инспектора 1 длится 10 мин, а на ближайшую горячую точку, {hot} (из {n} "
+        f"найденных для этой смены), с поста {lat},{lon} нужно {need} мин: {walk} мин дороги "
+        f"туда и обратно и {dwell} мин на точке"
     )
     assert kk.startswith(f"инспектор 1 ауысымы 10 мин, ал {lat},{lon} постынан ең жақын")
     assert f"{need} мин" in kk
