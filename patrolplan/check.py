@@ -191,7 +191,7 @@ class CheckReport:
             cols = ", ".join(f"{role} = {col}" for role, col in c.columns.items())
             out.append("  " + _("columns: {columns}; CRS {crs}").format(columns=cols, crs=c.crs))
             if c.rejected:
-                reasons = ", ".join(f"{k} {i18n.format_number(v)}" for k, v in c.rejected.items())
+                reasons = ingest.reasons_text(c.rejected)
                 out.append("  " + _("rejected: {reasons}").format(reasons=reasons))
             if c.first:
                 out.append("  " + _("dates {first} to {last}").format(first=c.first, last=c.last))
