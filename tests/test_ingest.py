@@ -713,3 +713,23 @@ def test_broken_files_end_in_one_clear_line(tmp_path, kind):
     assert path.name in message
     assert "\n" not in message
     assert "Traceback" not in message
+
+
+def test_baltimore_arrests_preset_weighs_the_bpd_offence_codes(caplog):
+    # 2,649 real arrests: 'Unknown Offense' and BPD codes written before the offence's name
+    path = DATA / "baltimore" / "baltimore_arrests_2017_extract.csv"
+    gdf, report = ingest.read_incidents(path, preset="baltimore_arrests")
+    assert report.notes == ()
+    assert "no category matches" not in caplog.text
+    coded = gdf[gdf["category"] != "UNKNOWN OFFENSE"]
+    weights = coded.drop_duplicates("category").set_index("category")["severity"]
+    assert weights["4ECOMMON ASSAULT"] == weights["4AAGG. ASSLT.- GUN"] == 4.0
+    assert weights["87NARCOTICS"] == 2.0
+    assert weights["54ARMED PERSON"] == 3.0
+    assert weights["6CLARCENY- SHOPLIFTING"] == 1.0
+    assert weights["1AMURDER"] == 10.0
+    # most coded arrests fall in a named class, not OTHER (weight 1 like an unknown offence)
+    classes = ingest.presets.bpd_offense_class(coded["category"])
+    assert (classes != "OTHER").mean() > 0.8
+    assert (classes != "").all()
+    assert (gdf.loc[gdf["category"] == "UNKNOWN OFFENSE", "severity"] == 1.0).all()
