@@ -172,6 +172,138 @@ def _length_metrics(
     return out
 
 
+MIN_TRAIN_DAYS = 7
+"""Shortest training window a derived backtest window gets (as :func:`choose_method`)."""
+
+
+@dataclass(frozen=True)
+class WindowFit:
+    """Training days and windows that fit a data span, from :func:`fit_windows`.
+
+    Attributes
+    ----------
+    train_days
+        Training days per window.
+    windows
+        Windows that fit (at most those asked).
+    span_days
+        Days from the first dated incident's day to the last one's, both included.
+    note
+        One line when fewer windows fit than were asked, else empty.
+    """
+
+    train_days: int
+    windows: int
+    span_days: int
+    note: str = ""
+
+
+def _span(gdf_incidents: gpd.GeoDataFrame) -> tuple[pd.Timestamp, pd.Timestamp, int]:
+    """First day, last incident and whole days from one to the other, as :func:`run` counts."""
+    when = gdf_incidents["datetime"].dropna()
+    if when.empty:
+        msg = _("no incident has a date: a backtest needs dated incidents")
+        raise InputDataError(msg)
+    start, end = when.min().normalize(), when.max()
+    return start, end, int((end.normalize() + pd.Timedelta(days=1) - start).days)
+
+
+def fit_windows(
+    gdf_incidents: gpd.GeoDataFrame,
+    *,
+    test_days: int,
+    windows: int,
+    train_days: int | None = None,
+    preferred_train_days: int | None = None,
+) -> WindowFit:
+    """Choose the training window so that the test windows asked fit in the data's span.
+
+    Given `train_days`, it is kept and the windows that fit are counted. Otherwise the
+    training window is `preferred_train_days` (default: all the span can spare), shortened to
+    leave room for `windows` test windows of `test_days` each; when even
+    :data:`MIN_TRAIN_DAYS` training days leave no room for them all, as many windows as fit
+    are taken (at least one) and the note says so.
+
+    Parameters
+    ----------
+    gdf_incidents
+        Incidents with ``datetime``.
+    test_days
+        Length of each test window (windows roll by it).
+    windows
+        Test windows asked.
+    train_days
+        Training window fixed by the user, or None to derive it.
+    preferred_train_days
+        Training window wanted when the span has room (e.g. from
+        :func:`patrolplan.hotspots.auto_params`).
+
+    Returns
+    -------
+    WindowFit
+        Training days, windows that fit and a note.
+
+    Raises
+    ------
+    InputDataError
+        If not one window fits; the message names the option to change.
+
+    Examples
+    --------
+    >>> from patrolplan import datasets, ingest
+    >>> gdf, _ = ingest.read_incidents(datasets.baltimore_crimes())
+    >>> fit = fit_windows(gdf, test_days=7, windows=12, preferred_train_days=28)
+    >>> fit.span_days, fit.train_days, fit.windows
+    (18, 11, 1)
+    """
+    start, end, span = _span(gdf_incidents)
+    dates = {"start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}", "span": span}
+    if train_days is not None:
+        fit = (span - train_days) // test_days
+        if fit < 1:
+            msg = _(
+                "the data span {start} to {end} ({span} days) is shorter than one window of "
+                "{train_days} training and {test_days} test days: give --train-days N or "
+                "--test-days N so that the two add up to at most {span}"
+            ).format(**dates, train_days=train_days, test_days=test_days)
+            raise InputDataError(msg)
+        return WindowFit(train_days, min(windows, fit), span)
+    room = span - windows * test_days
+    preferred = preferred_train_days if preferred_train_days is not None else room
+    if room >= MIN_TRAIN_DAYS:
+        return WindowFit(min(preferred, room), windows, span)
+    fit = (span - MIN_TRAIN_DAYS) // test_days
+    if fit < 1:
+        msg = _(
+            "the data span {start} to {end} ({span} days) is shorter than one window of "
+            "{min_train} training and {test_days} test days: give --test-days N with N at "
+            "most {most}, or --train-days N"
+        ).format(
+            **dates,
+            min_train=MIN_TRAIN_DAYS,
+            test_days=test_days,
+            most=max(1, span - MIN_TRAIN_DAYS),
+        )
+        raise InputDataError(msg)
+    train = max(MIN_TRAIN_DAYS, min(preferred, span - fit * test_days))
+    note = ngettext(
+        "only {fit} of {windows} windows of {test_days} test days fits the data span {start} "
+        "to {end} ({span} days): {train} training days (give --train-days or --test-days to "
+        "change)",
+        "only {fit} of {windows} windows of {test_days} test days fit the data span {start} "
+        "to {end} ({span} days): {train} training days (give --train-days or --test-days to "
+        "change)",
+        fit,
+    ).format(
+        **dates,
+        fit=format_number(fit),
+        windows=format_number(windows),
+        test_days=format_number(test_days),
+        train=format_number(train),
+    )
+    return WindowFit(train, fit, span, note)
+
+
 def run(
     gdf_incidents: gpd.GeoDataFrame,
     *,
@@ -245,20 +377,12 @@ def run(
     counted = pd.Series(True, index=timed.index)
     if shift and timed["time_precision"].eq("datetime").any():
         counted = _in_shift(timed, float(shift_start_hour or 0), float(shift_length_h or 24))
-    start, end = timed["datetime"].min().normalize(), timed["datetime"].max()
+    start, end, _days = _span(timed)
     step = pd.Timedelta(days=step_days or test_days)
     train_td, test_td = pd.Timedelta(days=train_days), pd.Timedelta(days=test_days)
     if start + train_td + test_td > end + pd.Timedelta(days=1):
-        msg = _(
-            "the data span {start} to {end} is shorter than one window of {train_days} "
-            "training and {test_days} test days"
-        ).format(
-            start=f"{start:%Y-%m-%d}",
-            end=f"{end:%Y-%m-%d}",
-            train_days=train_days,
-            test_days=test_days,
-        )
-        raise InputDataError(msg)
+        # the same message, with the fix, as when the command checks first
+        fit_windows(timed, test_days=test_days, windows=1, train_days=train_days)
     grid = study_grid(timed, cell_m=cell_m)
     methods = dict(AREA_METHODS if methods is None else methods)
     rng = np.random.default_rng(seed)

@@ -19,6 +19,9 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +31,7 @@ import numpy as np
 from patrolplan import graph, i18n, ingest, pipeline, settings
 from patrolplan._errors import PatrolPlanError
 from patrolplan.i18n import _
-from patrolplan.utils import log
+from patrolplan.utils import log, logger
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -191,7 +194,7 @@ class CheckReport:
             cols = ", ".join(f"{role} = {col}" for role, col in c.columns.items())
             out.append("  " + _("columns: {columns}; CRS {crs}").format(columns=cols, crs=c.crs))
             if c.rejected:
-                reasons = ", ".join(f"{k} {i18n.format_number(v)}" for k, v in c.rejected.items())
+                reasons = ingest.reasons_text(c.rejected)
                 out.append("  " + _("rejected: {reasons}").format(reasons=reasons))
             if c.first:
                 out.append("  " + _("dates {first} to {last}").format(first=c.first, last=c.last))
@@ -321,6 +324,35 @@ def _points(
     return out
 
 
+class _HeldWarnings(logging.Filter):
+    """Hold back the warnings logged on the ``patrolplan`` logger while the data is read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING:
+            self.held.append(record)
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def _notes_once(notes: Callable[[], Iterable[str]]) -> Iterator[None]:
+    """Log the warnings of the block afterwards, except those the report prints as notes."""
+    held = _HeldWarnings()
+    logger.addFilter(held)
+    try:
+        yield
+    finally:
+        logger.removeFilter(held)
+        shown = tuple(f": {n}" for n in notes())
+        for record in held.held:
+            if not record.getMessage().endswith(shown):
+                logger.handle(record)
+
+
 def check(request: PlanRequest) -> CheckReport:
     """Read what a plan of `request` would read and report it, without planning.
 
@@ -342,14 +374,20 @@ def check(request: PlanRequest) -> CheckReport:
         problems.append(str(exc))
     data = None
     G = None
+
+    def notes() -> list[str]:
+        return [n for r in data.reports for n in r.notes] if data is not None else []
+
     if request.osm is not None and request.layers:
-        try:
-            # the plan's own reading: extract, layers, window; posts are placed below, so
-            # that one far post does not hide the rest
-            data = pipeline.load(request, posts=False)
-            G = data.G
-        except PatrolPlanError as exc:
-            problems.append(str(exc))
+        # a note (no category matches the severity table, ...) is printed once, as a note
+        with _notes_once(notes):
+            try:
+                # the plan's own reading: extract, layers, window; posts are placed below, so
+                # that one far post does not hide the rest
+                data = pipeline.load(request, posts=False)
+                G = data.G
+            except PatrolPlanError as exc:
+                problems.append(str(exc))
     if G is None and request.osm is not None:
         try:
             G = graph.graph_from_file(request.osm, cache_dir=request.cache_dir)

@@ -636,14 +636,22 @@ def backtest(
     if start is not None:
         shift_h = pipeline.shift_hours(request.options, data.t0)
     auto = hotspots.auto_params(gdf)
-    train = train_days or auto.train_days
+    # the derived training window leaves room for the test windows asked
+    fit = bt.fit_windows(
+        gdf,
+        test_days=test_days,
+        windows=windows,
+        train_days=train_days,
+        preferred_train_days=auto.train_days,
+    )
+    train = fit.train_days
     cell_m = cell or auto.cell_m
     results = bt.run(
         gdf,
         G=data.G,
         train_days=train,
         test_days=test_days,
-        max_windows=windows,
+        max_windows=fit.windows,
         cell_m=cell_m,
         half_life_days=auto.half_life_days,
         shift_start_hour=shift_h[0],
@@ -662,6 +670,8 @@ def backtest(
     export.write_csv(out, results)
     for report in data.reports:
         typer.echo(report.summary())
+    if fit.note:
+        typer.echo(fit.note)
     n = int(results["window"].max())
     typer.echo(
         ngettext(

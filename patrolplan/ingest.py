@@ -41,7 +41,7 @@ from shapely.errors import ShapelyError
 
 from patrolplan import _esri, _url, _validate, presets
 from patrolplan._errors import InputDataError
-from patrolplan.i18n import _, format_percent
+from patrolplan.i18n import _, format_number, format_percent, pgettext
 from patrolplan.utils import file_sha256, log
 
 if TYPE_CHECKING:
@@ -71,15 +71,7 @@ DEFAULT_SEVERITY: dict[str, dict[str, float]] = {
         "ОСОБО ТЯЖКОЕ": 8.0,
         "ОСОБО ТЯЖКИЕ": 8.0,
         "АСА АУЫР": 8.0,
-        "HOMICIDE": 10.0,
-        "SHOOTING": 9.0,
-        "RAPE": 8.0,
-        "ROBBERY": 5.0,
-        "ARSON": 4.0,
-        "ASSAULT": 4.0,
-        "BURGLARY": 3.0,
-        "AUTO THEFT": 2.0,
-        "LARCENY": 1.0,
+        **presets.BPD_SEVERITY,
     },
     "accident": {"FATAL": 10.0, "SERIOUS": 5.0, "INJURY": 3.0, "SLIGHT": 1.0, "DAMAGE": 0.5},
     "juvenile": {},
@@ -98,6 +90,62 @@ _REASONS = (
     "malformed_row",
     "discontinued",
 )
+
+
+def reason_label(reason: str) -> str:
+    """Return a rejection reason for people: the code in English, words in Russian and Kazakh.
+
+    Parameters
+    ----------
+    reason
+        A code of ``IngestReport.rejected`` (``outside_area``, ``malformed_row``, ...).
+
+    Returns
+    -------
+    str
+        The reason in the current language; an unknown code as it is. ``rejected.csv`` and
+        ``report.json`` keep the codes.
+
+    Examples
+    --------
+    >>> from patrolplan.i18n import language
+    >>> with language("ru"):
+    ...     reason_label("outside_area")
+    'вне района'
+    >>> reason_label("outside_area")
+    'outside_area'
+    """
+    # the English catalog is the code itself, so English output reads as rejected.csv does
+    labels = {
+        "missing_coordinates": pgettext("rejection reason", "missing_coordinates"),
+        "invalid_coordinates": pgettext("rejection reason", "invalid_coordinates"),
+        "out_of_range": pgettext("rejection reason", "out_of_range"),
+        "not_a_point": pgettext("rejection reason", "not_a_point"),
+        "outside_area": pgettext("rejection reason", "outside_area"),
+        "unparseable_datetime": pgettext("rejection reason", "unparseable_datetime"),
+        "implausible_datetime": pgettext("rejection reason", "implausible_datetime"),
+        "outside_window": pgettext("rejection reason", "outside_window"),
+        "duplicate": pgettext("rejection reason", "duplicate"),
+        "malformed_row": pgettext("rejection reason", "malformed_row"),
+        "discontinued": pgettext("rejection reason", "discontinued"),
+    }
+    return labels.get(reason, reason)
+
+
+def reasons_text(counts: Mapping[str, int]) -> str:
+    """Write rejection counts as one phrase: ``outside_area 1,846, missing_coordinates 15``.
+
+    Parameters
+    ----------
+    counts
+        Reason code -> rows.
+
+    Returns
+    -------
+    str
+        Reasons (:func:`reason_label`) and counts in the current language, in the given order.
+    """
+    return ", ".join(f"{reason_label(k)} {format_number(v)}" for k, v in counts.items())
 
 
 #: Fields of the category or id columns longer than this reject their row as malformed.
@@ -172,17 +220,17 @@ class IngestReport:
         Returns
         -------
         str
-            For example ``crimes.csv [crime]: 2399 read, 446 kept, 1953 rejected (...)``.
+            For example ``crimes.csv [crime]: 2,399 read, 446 kept, 1,953 rejected (...)``.
         """
-        reasons = ", ".join(f"{k} {v}" for k, v in self.reasons().items()) or _("none")
+        reasons = reasons_text(self.reasons()) or _("none")
         return _(
             "{file} [{layer}]: {read} read, {kept} kept, {rejected} rejected ({reasons})"
         ).format(
             file=Path(self.file).name,
             layer=self.layer,
-            read=self.rows_read,
-            kept=self.rows_kept,
-            rejected=self.rows_read - self.rows_kept,
+            read=format_number(self.rows_read),
+            kept=format_number(self.rows_kept),
+            rejected=format_number(self.rows_read - self.rows_kept),
             reasons=reasons,
         )
 
@@ -334,9 +382,9 @@ def read_incidents(
         warnings.warn(alert, UserWarning, stacklevel=2)
     log(report.summary())
     if gdf.empty:
-        reasons = ", ".join(f"{k} {v}" for k, v in report.reasons().items()) or _("no rows")
+        reasons = reasons_text(report.reasons()) or _("no rows")
         msg = _("{path}: no usable incident among {n} rows ({reasons})").format(
-            path=path, n=report.rows_read, reasons=reasons
+            path=path, n=format_number(report.rows_read), reasons=reasons
         )
         raise InputDataError(msg)
     return gdf, report
@@ -769,7 +817,13 @@ def _read_csv(path: Path, notes: list[str]) -> tuple[pd.DataFrame, list[tuple[in
             skipinitialspace=True,
         )
         df.index = pd.RangeIndex(1, len(df) + 1)
-        return df, []
+        # a short row reads as empty trailing fields: only counting its fields tells it apart
+        if len(df.columns) > 1 and df.iloc[:, -1].eq("").any():
+            short = _short_rows(text, delimiter, len(df.columns), len(df))
+            if short is not None:
+                return df.drop(index=[i for i, _why in short]), short
+        else:
+            return df, []
     except pd.errors.ParserError:
         pass
     # Ragged rows: read with the csv module to keep good rows and name the bad ones. Its
@@ -793,6 +847,31 @@ def _read_csv(path: Path, notes: list[str]) -> tuple[pd.DataFrame, list[tuple[in
     # Keep the file's own row numbers for the good rows.
     df = pd.DataFrame(rows, columns=header, dtype=str, index=pd.Index(kept_rows))
     return df, bad
+
+
+def _short_rows(
+    text: str, delimiter: str, n_fields: int, n_rows: int
+) -> list[tuple[int, str]] | None:
+    """Find the data rows with fewer fields than the header, numbered as pandas numbers them.
+
+    Returns None when the records cannot be matched to the frame's rows one to one.
+    """
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
+    try:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
+        next(reader)
+        # pandas skips blank lines, so they take no row number
+        records = [len(r) if any(c.strip() for c in r) else -1 for r in reader if r]
+    finally:
+        csv.field_size_limit(limit)
+    if len(records) != n_rows:
+        return None
+    return [
+        (i, f"{n} fields, expected {n_fields}")
+        for i, n in enumerate(records, start=1)
+        if 0 < n < n_fields
+    ]
 
 
 def _read_parquet(path: Path) -> tuple[pd.DataFrame, str | None]:

@@ -598,6 +598,94 @@ def _prepare_rta(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # ----------------------------------------------------------------------------------------------
+# Baltimore arrests
+
+#: Weights of the demo's BPD Part I categories (part of the crime layer's default table,
+#: :data:`patrolplan.ingest.DEFAULT_SEVERITY`).
+BPD_SEVERITY: dict[str, float] = {
+    "HOMICIDE": 10.0,
+    "SHOOTING": 9.0,
+    "RAPE": 8.0,
+    "ROBBERY": 5.0,
+    "ARSON": 4.0,
+    "ASSAULT": 4.0,
+    "BURGLARY": 3.0,
+    "AUTO THEFT": 2.0,
+    "LARCENY": 1.0,
+}
+
+#: Weights of the classes the arrests' offence codes are read as: the demo's, plus the
+#: frequent arrest-only ones.
+BPD_ARREST_SEVERITY: dict[str, float] = {
+    **BPD_SEVERITY,
+    "SEX OFFENSE": 3.0,
+    "WEAPON": 3.0,
+    "NARCOTICS": 2.0,
+    "OTHER": 1.0,
+}
+
+#: BPD offence code families 1-9 (the Part I crimes of the demo's categories), by the number
+#: the code starts with; ``2A``/``2B`` (rape, attempted rape) are told from other sex offences.
+BPD_PART1_CLASSES = {
+    1: "HOMICIDE",
+    2: "SEX OFFENSE",
+    3: "ROBBERY",
+    4: "ASSAULT",
+    5: "BURGLARY",
+    6: "LARCENY",
+    7: "AUTO THEFT",
+    8: "ARSON",
+    9: "SHOOTING",
+}
+
+#: Part II codes with a class of their own (54 armed person, 83 discharging a firearm, 87
+#: narcotics); the rest: OTHER.
+BPD_PART2_CLASSES = {54: "WEAPON", 83: "WEAPON", 87: "NARCOTICS"}
+
+
+def bpd_offense_class(offense: pd.Series) -> pd.Series:
+    """Read BPD offences such as ``4ECOMMON ASSAULT`` as severity classes by their code.
+
+    The code is the leading number and letters (``4E``, ``87``, ``3AO``); its number names
+    the family (:data:`BPD_PART1_CLASSES`, :data:`BPD_PART2_CLASSES`, else ``OTHER``). An
+    offence without a code (``Unknown Offense``) gets ``""``, which weighs 1.
+
+    Parameters
+    ----------
+    offense
+        Offence texts as published.
+
+    Returns
+    -------
+    pandas.Series
+        Class per row, with the same index.
+
+    Examples
+    --------
+    >>> offences = ["4ECOMMON ASSAULT", "87NARCOTICS", "3AOROBB HWY-OTHER WPN", "Unknown Offense"]
+    >>> list(bpd_offense_class(pd.Series(offences)))
+    ['ASSAULT', 'NARCOTICS', 'ROBBERY', '']
+    """
+    code = offense.astype(str).str.strip().str.upper().str.extract(r"^(\d+)([A-Z]?)")
+    number = pd.to_numeric(code[0], errors="coerce")
+    classes = number.map(lambda n: BPD_PART1_CLASSES.get(n) or BPD_PART2_CLASSES.get(n, "OTHER"))
+    rape = (number == 2) & code[1].isin(["A", "B"])
+    classes = classes.where(~rape, "RAPE")
+    return classes.where(number.notna(), "").astype(object)
+
+
+def _prepare_bpd_arrests(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Add ``severity_class`` from ``IncidentOffense``; the offence text upper-cased."""
+    out = df.copy()
+    column = _col(df, "IncidentOffense")
+    offense = _cells(df, column).str.upper().str.replace(r"\s+", " ", regex=True)
+    if column is not None:
+        out[column] = offense
+    out["severity_class"] = bpd_offense_class(offense)
+    return out, _rejections([])
+
+
+# ----------------------------------------------------------------------------------------------
 # the registry
 
 _GEOMETRY_LAT = ("__y", "y", "latitude", "lat")
@@ -654,9 +742,12 @@ PRESETS: dict[str, Preset] = {
             "datetime": ("ArrestDate",),
             "time": ("ArrestTime",),
             "category": ("IncidentOffense",),
+            "severity": ("severity_class",),
             "id": ("Arrest",),
         },
+        severity=BPD_ARREST_SEVERITY,
         dayfirst=False,
+        prepare=_prepare_bpd_arrests,
     ),
     "police_uk": Preset(
         name="police_uk",

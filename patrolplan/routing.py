@@ -457,14 +457,27 @@ def _problem(
         # even when a short risky street could be walked in it
         hot_idx = P + np.arange(len(hot_tasks))
         trip = D[k, hot_idx] + service[hot_idx] + D[hot_idx, officers + k]
-        need = float(np.min(np.where(np.isfinite(trip), trip, np.inf)))
+        near = int(np.argmin(np.where(np.isfinite(trip), trip, np.inf)))
+        need = float(trip[near])
         if need > shifts[k]:
             la, lo = posts[k % len(posts)]
+            # whole minutes that add up: the walk is what the total leaves after the dwell
+            dwell_near = round(float(service[P + near]))
             msg = _(
-                "shift of officer {officer} is {shift:.0f} min but the nearest hotspot "
-                "needs {need:.0f} min (walk there and back plus its dwell) from post "
-                "{lat:.5f},{lon:.5f}"
-            ).format(officer=k + 1, shift=shifts[k], need=need, lat=la, lon=lo)
+                "shift of officer {officer} is {shift:.0f} min but the nearest hotspot, "
+                "{hotspot} (of {n} found for this shift), needs {need} min: {walk} min walk "
+                "there and back plus {dwell} min dwell, from post {lat:.5f},{lon:.5f}"
+            ).format(
+                officer=k + 1,
+                shift=shifts[k],
+                hotspot=hot_tasks[near].task_id,
+                n=len(hot_tasks),
+                need=round(need),
+                walk=round(need) - dwell_near,
+                dwell=dwell_near,
+                lat=la,
+                lon=lo,
+            )
             raise InfeasibleRouteError(msg)
     inst = _top.Instance(
         D=D,

@@ -118,3 +118,46 @@ def test_choose_method_falls_back_on_short_history(tmp_path):
     assert choice.method == backtest.FALLBACK_METHOD
     assert "too short" in choice.reason
     assert np.isfinite(choice.params["eps_m"])
+
+
+def test_default_training_window_leaves_room_for_the_windows_asked(arrests):
+    # a year of arrests: the data's own training window is the whole span, so no test window fit
+    auto = hotspots.auto_params(arrests)
+    fit = backtest.fit_windows(
+        arrests, test_days=7, windows=12, preferred_train_days=auto.train_days
+    )
+    assert auto.train_days + 7 > fit.span_days == 413
+    assert (fit.train_days, fit.windows, fit.note) == (413 - 12 * 7, 12, "")
+    res = backtest.run(
+        arrests,
+        train_days=fit.train_days,
+        test_days=7,
+        max_windows=fit.windows,
+        cell_m=150,
+        methods={"prior_counts": backtest.AREA_METHODS["prior_counts"]},
+    )
+    assert res["window"].nunique() == 12
+    assert res["train_start"].min() == "2017-01-01"
+    # a training window fixed by the user is kept, and the error names what to change
+    assert backtest.fit_windows(arrests, test_days=7, windows=12, train_days=400).windows == 1
+    with pytest.raises(ValueError, match="so that the two add up to at most 413"):
+        backtest.fit_windows(arrests, test_days=7, windows=12, train_days=410)
+
+
+def test_backtest_command_on_a_short_history_takes_the_windows_that_fit(tmp_path):
+    from typer.testing import CliRunner
+
+    from patrolplan.cli import app
+
+    def run(*args):
+        return CliRunner().invoke(app, ["backtest", "--out", str(tmp_path / "bt.csv"), *args])
+
+    crimes = str(datasets.baltimore_crimes())
+    # 18 days of crimes: 12 windows of 7 days do not fit, one does
+    ok = run("--incidents", crimes, "--cell", "150", "-q")
+    assert ok.exit_code == 0, ok.output
+    assert "only 1 of 12 windows of 7 test days fits the data span 2016-06-01 to" in ok.stdout
+    assert "1 window of 11 + 7 days" in ok.stdout
+    bad = run("--incidents", crimes, "--test-days", "14", "-q")
+    assert bad.exit_code == 1
+    assert "give --test-days N with N at most 11, or --train-days N" in bad.stderr

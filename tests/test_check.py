@@ -93,3 +93,21 @@ def test_check_names_missing_inputs(tmp_path):
     )
     assert result.exit_code == 1
     assert "missing --incidents, --post" in result.output
+
+
+def test_a_note_is_printed_once():
+    # Oakland's categories match no crime severity table: a note, once, not also a log line
+    oakland = Path(__file__).parent / "data" / "oakland"
+    result = CliRunner().invoke(
+        app,
+        [
+            "check",
+            "--incidents",
+            str(oakland / "oakland_crimes_2012-2013.csv"),
+            "--osm",
+            str(oakland / "West-Oakland.osm.bz2"),
+        ],
+    )
+    note = "no category matches the crime severity table, so every incident weighs 1"
+    assert result.output.count(note) == 1, result.output
+    assert f"  note: {note}" in result.output

@@ -43,7 +43,7 @@ def test_demo_writes_the_plan_and_prints_the_summary(tmp_path):
     result = run("demo", "--out", tmp_path / "plan")
     assert result.exit_code == 0, result.output
     # by default: each layer's rows, the plan in one line, the table, the warnings, the files
-    assert result.stdout.startswith("baltimore_crimes_2016-06.csv [crime]: 2399 read, 538 kept")
+    assert result.stdout.startswith("baltimore_crimes_2016-06.csv [crime]: 2,399 read, 538 kept")
     assert re.search(r"^Plan June 19, 2016 18:00: 3 officers, \d+ hotspots", result.stderr, re.M)
     lines = result.stdout.splitlines()
     at = next(i for i, x in enumerate(lines) if x.startswith("officer"))
@@ -70,7 +70,7 @@ def test_verbose_shows_each_step_once_and_vv_the_details(tmp_path):
     # the data's own parameters: time precision, half-life, window, scale, weight, size
     assert len(steps) == 6
     assert len(set(steps)) == len(steps)
-    assert result.stderr.count("2399 read") == 1
+    assert result.stderr.count("2,399 read") == 1
     assert "Hotspot method: peaks" in result.stderr
     # each clustering trial is a detail
     assert not re.search(r"^peaks: \d+ incidents in", result.stderr, re.M)
@@ -94,7 +94,7 @@ def test_plan_command(tmp_path):
         ({"--osm": "missing.osm"}, "`osm` file missing.osm not found"),
         ({"--post": "39.40,-76.60"}, "post 39.400000,-76.600000 is"),
         ({"--post": "here"}, "`post` must be 'lat,lon'"),
-        ({"--shift": "10m"}, "shift of officer 1 is 10 min but the nearest hotspot needs"),
+        ({"--shift": "10m"}, "shift of officer 1 is 10 min but the nearest hotspot, H"),
         ({"--shift": "soon"}, "`shift` must be a duration"),
         ({"--start": "25:00"}, "`start` must be a time of day"),
         ({"--columns": "lat"}, "role=column"),
@@ -218,9 +218,11 @@ def test_backtest_command(tmp_path):
     assert "gi_star" in result.stdout
     assert "random" in result.stdout
     assert out.read_text().startswith("window,train_start,test_start")
-    bad = run("backtest", "--incidents", datasets.baltimore_crimes(), "--out", out, "-q")
+    bad = run(
+        "backtest", "--incidents", datasets.baltimore_crimes(), "--train-days", 14, "--out", out
+    )
     assert bad.exit_code == 1
-    assert "shorter than one window" in bad.stderr
+    assert "shorter than one window of 14 training and 7 test days" in bad.stderr
 
 
 def test_online_map_links_the_cdn_offline_inlines(tmp_path):

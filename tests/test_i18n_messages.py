@@ -94,17 +94,17 @@ def test_bad_dates_give_a_translated_summary_and_english_reason_codes(tmp_path):
     assert set(report.rejected["column"]) == {"datetime"}
     assert set(report.rejected["reason"]) == {"unparseable_datetime", "implausible_datetime"}
     summary = report.summary()  # made in the language current when it is called: English here
-    assert summary.startswith("oakland_crimes_2012-2013.csv [crime]: 1000 read, 996 kept")
+    assert summary.startswith("oakland_crimes_2012-2013.csv [crime]: 1,000 read, 996 kept")
     with i18n.language("ru"):
         ru = report.summary()
     with i18n.language("kk"):
         kk = report.summary()
     assert ru == (
-        "oakland_crimes_2012-2013.csv [crime]: прочитано 1000, принято 996, отклонено 4 "
-        "(unparseable_datetime 2, implausible_datetime 2)"
+        "oakland_crimes_2012-2013.csv [crime]: прочитано 1\u00a0000, принято 996, отклонено 4 "
+        "(нераспознанная дата 2, неправдоподобная дата 2)"
     )
-    assert kk.startswith("oakland_crimes_2012-2013.csv [crime]: оқылды 1000, қабылданды 996")
-    assert "implausible_datetime 2" in kk
+    assert kk.startswith("oakland_crimes_2012-2013.csv [crime]: оқылды 1\u00a0000, қабылданды 996")
+    assert "күні шындыққа жанаспайды 2" in kk
 
 
 def test_validation_notes_are_written_in_the_language_of_the_read():
@@ -136,9 +136,7 @@ def test_all_rows_bad_error_names_file_and_reasons(tmp_path):
     en = _raise_in("en", ingest.read_incidents, path)
     kk = _raise_in("kk", ingest.read_incidents, path)
     assert en == f"{path}: no usable incident among 5 rows (unparseable_datetime 5)"
-    assert (
-        kk == f"{path}: жолдардың (5) ішінде жарамды бірде-бір оқиға жоқ (unparseable_datetime 5)"
-    )
+    assert kk == f"{path}: жолдардың (5) ішінде жарамды бірде-бір оқиға жоқ (күні танылмады 5)"
 
 
 def test_not_found_and_bad_option_values(tmp_path):
@@ -229,14 +227,16 @@ def test_too_short_shift_in_three_languages(demo_plan):
     en = _raise_in("en", _short_shift, demo_plan, error=InfeasibleRouteError)
     ru = _raise_in("ru", _short_shift, demo_plan, error=InfeasibleRouteError)
     kk = _raise_in("kk", _short_shift, demo_plan, error=InfeasibleRouteError)
-    need, lat, lon = re.fullmatch(
-        r"shift of officer 1 is 10 min but the nearest hotspot needs (\d+) min \(walk there and "
-        r"back plus its dwell\) from post (-?\d+\.\d{5}),(-?\d+\.\d{5})",
+    hot, n, need, walk, dwell, lat, lon = re.fullmatch(
+        r"shift of officer 1 is 10 min but the nearest hotspot, (H\d+) \(of (\d+) found for "
+        r"this shift\), needs (\d+) min: (\d+) min walk there and back plus (\d+) min dwell, "
+        r"from post (-?\d+\.\d{5}),(-?\d+\.\d{5})",
         en,
     ).groups()
     assert ru == (
-        f"смена инспектора 1 длится 10 мин, а на ближайшую горячую точку с поста {lat},{lon} "
-        f"нужно {need} мин (дорога туда и обратно и время на точке)"
+        f"смена инспектора 1 длится 10 мин, а на ближайшую горячую точку, {hot} (из {n} "
+        f"найденных для этой смены), с поста {lat},{lon} нужно {need} мин: {walk} мин дороги "
+        f"туда и обратно и {dwell} мин на точке"
     )
     assert kk.startswith(f"инспектор 1 ауысымы 10 мин, ал {lat},{lon} постынан ең жақын")
     assert f"{need} мин" in kk

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from patrolplan import InputDataError, datasets, ingest
+from patrolplan import InputDataError, datasets, i18n, ingest
 
 from .conftest import DATA, copy_data, write
 
@@ -167,6 +167,44 @@ def test_ragged_rows_are_rejected_as_malformed(tmp_path):
     assert list(gdf["incident_id"]) == ["1", "3"]
     assert report.rejected.loc[0, "row"] == 2
     assert report.rejected.loc[0, "reason"] == "malformed_row"
+
+
+def test_a_short_row_of_the_crimes_file_is_malformed_not_missing_coordinates(tmp_path):
+    # row 10 of the real crimes file cut to its first 5 fields, as a truncated export leaves it
+    lines = datasets.baltimore_crimes().read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[10] = ",".join(lines[10].split(",")[:5]) + "\n"
+    path = write(tmp_path / "crimes_short_row.csv", "".join(lines))
+    gdf, report = ingest.read_incidents(path)
+    assert report.reasons() == {"missing_coordinates": 15, "malformed_row": 1}
+    bad = report.rejected[report.rejected["reason"] == "malformed_row"].iloc[0]
+    assert (bad["row"], bad["value"]) == (10, "5 fields, expected 12")
+    assert report.rows_read == 2399
+    assert report.rows_kept == len(gdf) == 2383
+    # the rows after it keep the file's own numbers
+    assert 229 in set(report.rejected["row"])
+    assert "10" not in set(gdf["incident_id"])
+
+
+def test_layer_line_formats_its_numbers_and_words_its_reasons():
+    _gdf, report = ingest.read_incidents(datasets.baltimore_crimes(), area=BALTIMORE_BOX)
+    assert report.summary() == (
+        "baltimore_crimes_2016-06.csv [crime]: 2,399 read, 597 kept, 1,802 rejected "
+        "(outside_area 1,787, missing_coordinates 15)"
+    )
+    with i18n.language("ru"):
+        ru = report.summary()
+    with i18n.language("kk"):
+        kk = report.summary()
+    assert ru == (
+        "baltimore_crimes_2016-06.csv [crime]: прочитано 2\u00a0399, принято 597, отклонено "
+        "1\u00a0802 (вне района 1\u00a0787, нет координат 15)"
+    )
+    assert kk == (
+        "baltimore_crimes_2016-06.csv [crime]: оқылды 2\u00a0399, қабылданды 597, "
+        "қабылданбады 1\u00a0802 (аумақтан тыс 1\u00a0787, координаттары жоқ 15)"
+    )
+    # the machine-readable table keeps the codes in every language
+    assert set(report.rejected["reason"]) == {"outside_area", "missing_coordinates"}
 
 
 def test_duplicates_without_id_by_point_time_category(tmp_path):
@@ -675,3 +713,23 @@ def test_broken_files_end_in_one_clear_line(tmp_path, kind):
     assert path.name in message
     assert "\n" not in message
     assert "Traceback" not in message
+
+
+def test_baltimore_arrests_preset_weighs_the_bpd_offence_codes(caplog):
+    # 2,649 real arrests: 'Unknown Offense' and BPD codes written before the offence's name
+    path = DATA / "baltimore" / "baltimore_arrests_2017_extract.csv"
+    gdf, report = ingest.read_incidents(path, preset="baltimore_arrests")
+    assert report.notes == ()
+    assert "no category matches" not in caplog.text
+    coded = gdf[gdf["category"] != "UNKNOWN OFFENSE"]
+    weights = coded.drop_duplicates("category").set_index("category")["severity"]
+    assert weights["4ECOMMON ASSAULT"] == weights["4AAGG. ASSLT.- GUN"] == 4.0
+    assert weights["87NARCOTICS"] == 2.0
+    assert weights["54ARMED PERSON"] == 3.0
+    assert weights["6CLARCENY- SHOPLIFTING"] == 1.0
+    assert weights["1AMURDER"] == 10.0
+    # most coded arrests fall in a named class, not OTHER (weight 1 like an unknown offence)
+    classes = ingest.presets.bpd_offense_class(coded["category"])
+    assert (classes != "OTHER").mean() > 0.8
+    assert (classes != "").all()
+    assert (gdf.loc[gdf["category"] == "UNKNOWN OFFENSE", "severity"] == 1.0).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -321,3 +322,35 @@ def test_a_lower_revisit_value_means_fewer_revisits(demo_plan):
         return sum(s.visit > 1 for r in routes for s in r.stops)
 
     assert revisits(0.9) > revisits(0.5) > revisits(0.1)
+
+
+def test_short_shift_error_states_the_trip_the_solver_counts():
+    # the new-user case: one post, a 10-minute shift on 19 June 2016
+    post = (39.2890, -76.6050)
+    options = pp.options.PlanOptions(shift="10m", date="2016-06-19")
+    with pytest.raises(InfeasibleRouteError) as err:
+        pp.plan.daily_plan(datasets.baltimore_crimes(), datasets.baltimore_pbf(), [post], options)
+    found = re.search(
+        r"the nearest hotspot, (H\d+) \(of (\d+) found for this shift\), needs (\d+) min: "
+        r"(\d+) min walk there and back plus 12 min dwell, from post 39\.28900,-76\.60500",
+        str(err.value),
+    )
+    assert found is not None, str(err.value)
+    hotspot, n, need, walk = found[1], int(found[2]), int(found[3]), int(found[4])
+    assert need == walk + 12
+    # the same shift's hotspots given that many minutes: the solver walks that very trip
+    request = pp.request.PlanRequest.build(
+        None,
+        incidents=pp.ingest.layer_files(datasets.baltimore_crimes()),
+        osm=datasets.baltimore_pbf(),
+        posts=[post],
+        options=options,
+    )
+    data = pp.pipeline.load(request)
+    step = pp.pipeline.hotspot_step(data.gdf_incidents, options, at=data.t0)
+    assert len(step.gdf_hotspots) == n
+    (route,) = routing.solve(
+        data.G, step.gdf_hotspots, [post], routing.RouteOptions(shift_min=need + 1)
+    )
+    assert [s.hotspot_id for s in route.stops] == [hotspot]
+    assert route.duration_min == pytest.approx(need, abs=0.5)
