@@ -375,7 +375,8 @@ def _problem(
     # hundreds of metres away and the plan would count it visited
     far = unreachable_hotspots(G, gdf_hotspots)
     if len(far):
-        log(far_hotspots_note(far), logging.WARNING)
+        # a plan lists it under its warnings; here it is a step of the search
+        log(far_hotspots_note(far))
         gdf_hotspots = gdf_hotspots[~gdf_hotspots["hotspot_id"].isin(far.index)]
         if gdf_hotspots.empty:
             msg = _("no hotspot to visit: every hotspot lies too far from the extract's streets")
