@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from patrolplan import batch, i18n
 from patrolplan._errors import InputDataError
+from tests._logs import collected
 
 DISTRICTS = Path(__file__).parent / "data" / "districts"
 DATE = "2013-02-20"
@@ -19,44 +19,19 @@ DATE = "2013-02-20"
 SHIFTS = [("14:00", "2h"), ("18:00", "2h")]
 
 
-class _Lines(logging.Handler):
-    """Collect the ``patrolplan`` logger's messages (the CLI may have turned propagation off)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @pytest.fixture
 def progress_lines():
-    logger = logging.getLogger("patrolplan")
-    handler = _Lines()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield handler.messages
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+    with collected() as messages:
+        yield messages
 
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
     """One batch on a local cluster of 2 processes: 3 district files x 2 shifts."""
     out = tmp_path_factory.mktemp("batch") / "out"
-    logger = logging.getLogger("patrolplan")
-    handler = _Lines()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with collected() as messages:
         result = batch.run(DISTRICTS, date=DATE, shifts=SHIFTS, out=out, workers=2)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    return result, out, handler.messages
+    return result, out, messages
 
 
 def test_failures_are_isolated(first_run):

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from patrolplan import _progress, backtest, datasets, graph, i18n, ingest
 from patrolplan.cli import app
+from tests._logs import collected
 
 # the bar's own characters: carriage returns, block fill and the rate
 BAR_MARKS = ("\r", "█", "it/s", "s/test window", "test window/s")
@@ -33,25 +34,10 @@ class Clock:
         return self.now
 
 
-class Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
 @pytest.fixture
 def lines():
-    logger = logging.getLogger("patrolplan")
-    handler = Lines()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield handler.messages
-    logger.removeHandler(handler)
-    logger.setLevel(level)
+    with collected() as messages:
+        yield messages
 
 
 @pytest.fixture
